@@ -1,0 +1,1 @@
+"""Act: BPM-style action tickets, their lifecycle, routing and notifications."""

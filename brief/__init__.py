@@ -1,0 +1,1 @@
+"""Report: the weekly market brief (HTML and PDF)."""

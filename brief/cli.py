@@ -1,0 +1,3 @@
+"""`groundswell brief`: build the weekly market brief."""
+
+from __future__ import annotations

@@ -1,0 +1,1 @@
+"""Collect: Scrapy spiders and feed/API clients that turn the web into `Mention`s."""

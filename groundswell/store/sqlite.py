@@ -1,0 +1,534 @@
+"""Embedded default store: one SQLite file with FTS5 full-text search.
+
+Tables: `mentions` (the document as JSON plus the columns filters and aggregations need),
+`mention_entities` (one row per mention and entity, with the target-level sentiment),
+`mention_hazards`, `mentions_fts` (FTS5, porter stemming, diacritics folded) and `docs`
+(JSON documents per collection). Writes are upserts keyed by the stable id.
+"""
+
+from __future__ import annotations
+
+import html
+import json
+import logging
+import re
+import sqlite3
+import threading
+from collections import Counter
+from collections.abc import Iterable, Iterator, Sequence
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any, Literal
+
+from groundswell.mention import Mention
+from groundswell.store.base import (
+    Bucket,
+    Filters,
+    GroupBy,
+    Hit,
+    SearchPage,
+    SeriesPoint,
+    Store,
+    StoreError,
+    TermCount,
+    WriteResult,
+    check_collection,
+    check_term_field,
+)
+from groundswell.text import significance, tokens
+
+logger = logging.getLogger(__name__)
+
+SCHEMA_VERSION = 1
+
+_SCHEMA = """
+PRAGMA journal_mode=WAL;
+CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS mentions (
+    id TEXT PRIMARY KEY,
+    source TEXT NOT NULL,
+    source_kind TEXT NOT NULL,
+    author TEXT NOT NULL,
+    published_ts REAL NOT NULL,
+    language TEXT,
+    sentiment TEXT,
+    sentiment_score REAL,
+    emotion TEXT,
+    voc_kind TEXT,
+    business_area TEXT,
+    topic_id INTEGER,
+    topic_label TEXT,
+    safety_severity INTEGER NOT NULL DEFAULT 0,
+    enriched INTEGER NOT NULL DEFAULT 0,
+    thread_id TEXT,
+    doc TEXT NOT NULL
+);
+CREATE INDEX IF NOT EXISTS mentions_published ON mentions(published_ts);
+CREATE INDEX IF NOT EXISTS mentions_source ON mentions(source, published_ts);
+CREATE TABLE IF NOT EXISTS mention_entities (
+    mention_id TEXT NOT NULL,
+    entity TEXT NOT NULL,
+    published_ts REAL NOT NULL,
+    sentiment TEXT,
+    score REAL,
+    PRIMARY KEY (mention_id, entity)
+);
+CREATE INDEX IF NOT EXISTS mention_entities_entity ON mention_entities(entity, published_ts);
+CREATE TABLE IF NOT EXISTS mention_hazards (
+    mention_id TEXT NOT NULL,
+    hazard TEXT NOT NULL,
+    PRIMARY KEY (mention_id, hazard)
+);
+CREATE VIRTUAL TABLE IF NOT EXISTS mentions_fts USING fts5(
+    title, text, tokenize = 'porter unicode61 remove_diacritics 2'
+);
+CREATE TABLE IF NOT EXISTS docs (
+    collection TEXT NOT NULL,
+    id TEXT NOT NULL,
+    doc TEXT NOT NULL,
+    PRIMARY KEY (collection, id)
+);
+"""
+
+_BUCKET_SQL = {
+    "hour": "CAST(CAST({ts} / 3600 AS INTEGER) * 3600 AS REAL)",
+    "day": "CAST(CAST({ts} / 86400 AS INTEGER) * 86400 AS REAL)",
+    # weeks start on Monday; 1970-01-05 (epoch + 4 days) was a Monday
+    "week": "CAST(CAST(({ts} - 345600) / 604800 AS INTEGER) * 604800 + 345600 AS REAL)",
+}
+_HL_OPEN, _HL_CLOSE = "\x02", "\x03"
+
+
+def _ts(value: datetime) -> float:
+    if value.tzinfo is None:
+        value = value.replace(tzinfo=UTC)
+    return value.timestamp()
+
+
+class SqliteStore(Store):
+    """The embedded store. `path=":memory:"` gives a throw-away store for tests."""
+
+    def __init__(self, path: str | Path) -> None:
+        self.path = str(path)
+        if self.path != ":memory:":
+            Path(self.path).parent.mkdir(parents=True, exist_ok=True)
+        try:
+            self._db = sqlite3.connect(self.path, check_same_thread=False, isolation_level=None, timeout=30)
+        except sqlite3.Error as err:
+            raise StoreError(f"cannot open SQLite store at {self.path}: {err}") from err
+        self._db.row_factory = sqlite3.Row
+        self._lock = threading.RLock()
+        self._db.executescript(_SCHEMA)
+        row = self._db.execute("SELECT value FROM meta WHERE key='schema_version'").fetchone()
+        if row is None:
+            self._db.execute("INSERT INTO meta VALUES ('schema_version', ?)", (str(SCHEMA_VERSION),))
+        elif int(row[0]) != SCHEMA_VERSION:
+            raise StoreError(
+                f"{self.path} has schema version {row[0]}, this Groundswell expects {SCHEMA_VERSION}; "
+                "re-create the store (groundswell run --reindex) or use a matching release"
+            )
+
+    def close(self) -> None:
+        with self._lock:
+            self._db.close()
+
+    # ---- mentions ------------------------------------------------------------------------
+    def upsert_mentions(self, mentions: Iterable[Mention]) -> WriteResult:
+        result = WriteResult()
+        with self._lock:
+            self._db.execute("BEGIN")
+            try:
+                for m in mentions:
+                    self._upsert_one(m)
+                    result.written += 1
+                self._db.execute("COMMIT")
+            except Exception:
+                self._db.execute("ROLLBACK")
+                raise
+        return result
+
+    def _upsert_one(self, m: Mention) -> None:
+        ts = _ts(m.published)
+        doc = m.model_dump_json()
+        self._db.execute(
+            """INSERT INTO mentions (id, source, source_kind, author, published_ts, language, sentiment,
+                   sentiment_score, emotion, voc_kind, business_area, topic_id, topic_label,
+                   safety_severity, enriched, thread_id, doc)
+               VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)
+               ON CONFLICT(id) DO UPDATE SET source=excluded.source, source_kind=excluded.source_kind,
+                   author=excluded.author, published_ts=excluded.published_ts, language=excluded.language,
+                   sentiment=excluded.sentiment, sentiment_score=excluded.sentiment_score,
+                   emotion=excluded.emotion, voc_kind=excluded.voc_kind, business_area=excluded.business_area,
+                   topic_id=excluded.topic_id, topic_label=excluded.topic_label,
+                   safety_severity=excluded.safety_severity, enriched=excluded.enriched,
+                   thread_id=excluded.thread_id, doc=excluded.doc""",
+            (
+                m.id,
+                m.source,
+                str(m.source_kind),
+                m.author,
+                ts,
+                m.language,
+                m.sentiment,
+                m.sentiment_score,
+                m.emotion,
+                m.voc_kind,
+                m.business_area,
+                m.topic_id,
+                m.topic_label,
+                m.safety_severity,
+                int(m.enriched),
+                m.thread_id,
+                doc,
+            ),
+        )
+        rowid = self._db.execute("SELECT rowid FROM mentions WHERE id=?", (m.id,)).fetchone()[0]
+        self._db.execute("DELETE FROM mentions_fts WHERE rowid=?", (rowid,))
+        self._db.execute("INSERT INTO mentions_fts (rowid, title, text) VALUES (?,?,?)", (rowid, m.title, m.text))
+        self._db.execute("DELETE FROM mention_entities WHERE mention_id=?", (m.id,))
+        targets = {t.entity: t for t in m.target_sentiments}
+        for entity in dict.fromkeys(m.entities):
+            t = targets.get(entity)
+            self._db.execute(
+                "INSERT INTO mention_entities VALUES (?,?,?,?,?)",
+                (m.id, entity, ts, t.label if t else m.sentiment, t.score if t else m.sentiment_score),
+            )
+        self._db.execute("DELETE FROM mention_hazards WHERE mention_id=?", (m.id,))
+        for hazard in dict.fromkeys(m.safety_hazards):
+            self._db.execute("INSERT INTO mention_hazards VALUES (?,?)", (m.id, hazard))
+
+    def get_mentions(self, ids: Sequence[str]) -> list[Mention]:
+        if not ids:
+            return []
+        with self._lock:
+            rows = self._db.execute(
+                f"SELECT id, doc FROM mentions WHERE id IN ({','.join('?' * len(ids))})", tuple(ids)
+            ).fetchall()
+        by_id = {r["id"]: r["doc"] for r in rows}
+        return [Mention.model_validate_json(by_id[i]) for i in ids if i in by_id]
+
+    def iter_mentions(self, filters: Filters = Filters(), batch_size: int = 500) -> Iterator[Mention]:
+        where, params = self._where(filters)
+        last_ts, last_id = float("-inf"), ""
+        while True:
+            with self._lock:
+                rows = self._db.execute(
+                    f"SELECT m.id, m.published_ts, m.doc FROM mentions m WHERE {where} "
+                    "AND (m.published_ts > ? OR (m.published_ts = ? AND m.id > ?)) "
+                    "ORDER BY m.published_ts, m.id LIMIT ?",
+                    (*params, last_ts, last_ts, last_id, batch_size),
+                ).fetchall()
+            if not rows:
+                return
+            for r in rows:
+                yield Mention.model_validate_json(r["doc"])
+            last_ts, last_id = rows[-1]["published_ts"], rows[-1]["id"]
+
+    def count(self, filters: Filters = Filters()) -> int:
+        where, params = self._where(filters)
+        with self._lock:
+            return int(self._db.execute(f"SELECT COUNT(*) FROM mentions m WHERE {where}", params).fetchone()[0])
+
+    def search(
+        self,
+        query: str,
+        filters: Filters = Filters(),
+        limit: int = 20,
+        offset: int = 0,
+        sort: Literal["relevance", "newest", "oldest"] = "relevance",
+    ) -> SearchPage:
+        where, params = self._where(filters)
+        positive, negative = fts_expression(query)
+        clauses, args = [where], list(params)
+        if negative:
+            clauses.append("m.rowid NOT IN (SELECT rowid FROM mentions_fts WHERE mentions_fts MATCH ?)")
+            args.append(negative)
+        order = {"newest": "m.published_ts DESC, m.id", "oldest": "m.published_ts, m.id"}.get(sort)
+        try:
+            with self._lock:
+                if positive:
+                    sql_from = "mentions_fts f JOIN mentions m ON m.rowid = f.rowid"
+                    cond = " AND ".join(["mentions_fts MATCH ?", *clauses])
+                    cargs = [positive, *args]
+                    total = self._db.execute(f"SELECT COUNT(*) FROM {sql_from} WHERE {cond}", cargs).fetchone()[0]
+                    rows = self._db.execute(
+                        f"SELECT m.doc, bm25(mentions_fts, 2.0, 1.0) AS rank, "
+                        f"snippet(mentions_fts, 1, '{_HL_OPEN}', '{_HL_CLOSE}', '…', 40) AS hl "
+                        f"FROM {sql_from} WHERE {cond} ORDER BY {order or 'rank, m.id'} LIMIT ? OFFSET ?",
+                        (*cargs, limit, offset),
+                    ).fetchall()
+                else:
+                    cond = " AND ".join(clauses)
+                    total = self._db.execute(f"SELECT COUNT(*) FROM mentions m WHERE {cond}", args).fetchone()[0]
+                    rows = self._db.execute(
+                        f"SELECT m.doc, 0.0 AS rank, NULL AS hl FROM mentions m WHERE {cond} "
+                        f"ORDER BY {order or 'm.published_ts DESC, m.id'} LIMIT ? OFFSET ?",
+                        (*args, limit, offset),
+                    ).fetchall()
+        except sqlite3.OperationalError as err:
+            raise StoreError(f"cannot search for {query!r}: {err}") from err
+        hits = []
+        for r in rows:
+            m = Mention.model_validate_json(r["doc"])
+            hl = r["hl"] if r["hl"] is not None else m.text[:300]
+            hits.append(Hit(mention=m, score=-float(r["rank"]), highlight=_escape_highlight(hl)))
+        return SearchPage(total=int(total), hits=hits)
+
+    # ---- aggregations --------------------------------------------------------------------
+    def series(self, bucket: Bucket = "day", group_by: GroupBy = "entity", filters: Filters = Filters()) -> list[SeriesPoint]:
+        if bucket not in _BUCKET_SQL:
+            raise StoreError(f"unknown bucket '{bucket}'; allowed: {', '.join(_BUCKET_SQL)}")
+        where, params = self._where(filters)
+        if group_by == "entity":
+            sql_from = "mentions m JOIN mention_entities e ON e.mention_id = m.id"
+            key, sent, score = "e.entity", "e.sentiment", "e.score"
+            if filters.entities:  # restrict the entity rows too, not only the mentions
+                where += f" AND e.entity IN ({','.join('?' * len(filters.entities))})"
+                params = (*params, *filters.entities)
+        else:
+            sql_from = "mentions m"
+            key = {"source": "m.source", "topic": "CAST(m.topic_id AS TEXT)", "author": "m.author", "none": "'all'"}.get(
+                group_by, ""
+            )
+            if not key:
+                raise StoreError(f"unknown group_by '{group_by}'; allowed: entity, source, topic, author, none")
+            sent, score = "m.sentiment", "m.sentiment_score"
+            if group_by == "topic":
+                where += " AND m.topic_id IS NOT NULL"
+        b = _BUCKET_SQL[bucket].format(ts="m.published_ts")
+        sql = f"""SELECT {key} AS k, {b} AS b, COUNT(*) AS n,
+                    SUM({sent} = 'negative') AS neg, SUM({sent} = 'positive') AS pos,
+                    TOTAL({score}) AS ssum, SUM(m.voc_kind = 'complaint') AS compl,
+                    SUM(m.safety_severity > 0) AS safety,
+                    COUNT(DISTINCT m.author) AS authors, COUNT(DISTINCT m.source) AS sources
+                  FROM {sql_from} WHERE {where} GROUP BY k, b ORDER BY k, b"""
+        with self._lock:
+            rows = self._db.execute(sql, params).fetchall()
+        return [
+            SeriesPoint(
+                key=str(r["k"]),
+                bucket=datetime.fromtimestamp(r["b"], UTC),
+                count=int(r["n"]),
+                negative=int(r["neg"] or 0),
+                positive=int(r["pos"] or 0),
+                sentiment_sum=float(r["ssum"] or 0.0),
+                complaints=int(r["compl"] or 0),
+                safety=int(r["safety"] or 0),
+                authors=int(r["authors"]),
+                sources=int(r["sources"]),
+            )
+            for r in rows
+        ]
+
+    def terms(self, field: str, filters: Filters = Filters(), size: int = 10) -> list[TermCount]:
+        check_term_field(field)
+        where, params = self._where(filters)
+        if field == "entities":
+            sql = f"SELECT e.entity AS v, COUNT(*) AS n FROM mentions m JOIN mention_entities e ON e.mention_id = m.id WHERE {where} GROUP BY v"
+        elif field == "safety_hazards":
+            sql = f"SELECT h.hazard AS v, COUNT(*) AS n FROM mentions m JOIN mention_hazards h ON h.mention_id = m.id WHERE {where} GROUP BY v"
+        else:
+            sql = f"SELECT m.{field} AS v, COUNT(*) AS n FROM mentions m WHERE {where} AND m.{field} IS NOT NULL GROUP BY v"
+        with self._lock:
+            rows = self._db.execute(f"{sql} ORDER BY n DESC, v LIMIT ?", (*params, size)).fetchall()
+        return [TermCount(term=str(r["v"]), count=int(r["n"])) for r in rows]
+
+    def top_terms(self, filters: Filters, background: Filters | None = None, size: int = 10) -> list[TermCount]:
+        fg = self._doc_frequencies(filters)
+        fg_total = max(self.count(filters), 1)
+        if background is None:
+            ranked = sorted(fg.items(), key=lambda kv: (-kv[1], kv[0]))[:size]
+            return [TermCount(term=t, count=c) for t, c in ranked]
+        bg = self._doc_frequencies(background)
+        bg_total = max(self.count(background), 1)
+        scored = []
+        for term, count in fg.items():
+            if count < 2:
+                continue
+            s = significance(count, fg_total, bg.get(term, 0), bg_total)
+            if s > 0:
+                scored.append(TermCount(term=term, count=count, score=s, background_count=bg.get(term, 0)))
+        scored.sort(key=lambda t: (-t.score, t.term))
+        return scored[:size]
+
+    def _doc_frequencies(self, filters: Filters, cap: int = 50000) -> Counter[str]:
+        where, params = self._where(filters)
+        counts: Counter[str] = Counter()
+        with self._lock:
+            rows = self._db.execute(
+                f"SELECT json_extract(m.doc, '$.title') AS t, json_extract(m.doc, '$.text') AS x FROM mentions m "
+                f"WHERE {where} ORDER BY m.published_ts DESC LIMIT ?",
+                (*params, cap),
+            ).fetchall()
+        for r in rows:
+            counts.update(set(tokens(f"{r['t'] or ''} {r['x'] or ''}")))
+        return counts
+
+    # ---- documents ---------------------------------------------------------------------------
+    def put_doc(self, collection: str, doc_id: str, doc: dict[str, Any]) -> None:
+        check_collection(collection)
+        payload = json.dumps(doc, default=_json_default, sort_keys=True)
+        with self._lock:
+            self._db.execute(
+                "INSERT INTO docs VALUES (?,?,?) ON CONFLICT(collection, id) DO UPDATE SET doc=excluded.doc",
+                (collection, doc_id, payload),
+            )
+
+    def get_doc(self, collection: str, doc_id: str) -> dict[str, Any] | None:
+        check_collection(collection)
+        with self._lock:
+            row = self._db.execute("SELECT doc FROM docs WHERE collection=? AND id=?", (collection, doc_id)).fetchone()
+        return None if row is None else json.loads(row[0])
+
+    def query_docs(
+        self,
+        collection: str,
+        where: dict[str, Any] | None = None,
+        order_by: str | None = None,
+        descending: bool = False,
+        limit: int = 1000,
+    ) -> list[dict[str, Any]]:
+        check_collection(collection)
+        clauses, params = ["collection = ?"], [collection]
+        for name, value in (where or {}).items():
+            _check_field_name(name)
+            if isinstance(value, list | tuple | set):
+                values = list(value)
+                if not values:
+                    return []
+                clauses.append(f"json_extract(doc, '$.{name}') IN ({','.join('?' * len(values))})")
+                params.extend(values)
+            else:
+                clauses.append(f"json_extract(doc, '$.{name}') = ?")
+                params.append(value)
+        order = "id"
+        if order_by:
+            _check_field_name(order_by)
+            order = f"json_extract(doc, '$.{order_by}') {'DESC' if descending else 'ASC'}, id"
+        with self._lock:
+            rows = self._db.execute(
+                f"SELECT doc FROM docs WHERE {' AND '.join(clauses)} ORDER BY {order} LIMIT ?", (*params, limit)
+            ).fetchall()
+        return [json.loads(r[0]) for r in rows]
+
+    def delete_doc(self, collection: str, doc_id: str) -> None:
+        check_collection(collection)
+        with self._lock:
+            self._db.execute("DELETE FROM docs WHERE collection=? AND id=?", (collection, doc_id))
+
+    # ---- helpers ----------------------------------------------------------------------------
+    @staticmethod
+    def _where(f: Filters) -> tuple[str, tuple[Any, ...]]:
+        clauses: list[str] = ["1=1"]
+        params: list[Any] = []
+
+        def any_of(column: str, values: Sequence[Any]) -> None:
+            if values:
+                clauses.append(f"{column} IN ({','.join('?' * len(values))})")
+                params.extend(values)
+
+        if f.start is not None:
+            clauses.append("m.published_ts >= ?")
+            params.append(_ts(f.start))
+        if f.end is not None:
+            clauses.append("m.published_ts < ?")
+            params.append(_ts(f.end))
+        any_of("m.source", f.sources)
+        any_of("m.source_kind", f.source_kinds)
+        any_of("m.sentiment", f.sentiments)
+        any_of("m.voc_kind", f.voc_kinds)
+        any_of("m.business_area", f.business_areas)
+        any_of("m.language", f.languages)
+        any_of("m.author", f.authors)
+        any_of("m.topic_id", f.topic_ids)
+        any_of("m.id", f.ids)
+        if f.entities:
+            clauses.append(
+                f"m.id IN (SELECT mention_id FROM mention_entities WHERE entity IN ({','.join('?' * len(f.entities))}))"
+            )
+            params.extend(f.entities)
+        if f.safety is not None:
+            clauses.append("m.safety_severity > 0" if f.safety else "m.safety_severity = 0")
+        if f.enriched is not None:
+            clauses.append("m.enriched = ?")
+            params.append(int(f.enriched))
+        return " AND ".join(clauses), tuple(params)
+
+
+def _check_field_name(name: str) -> None:
+    if not re.fullmatch(r"[A-Za-z_][A-Za-z0-9_]*", name):
+        raise StoreError(f"invalid document field name {name!r}; use letters, digits and '_'")
+
+
+def _json_default(value: Any) -> Any:
+    if isinstance(value, datetime):
+        return value.astimezone(UTC).isoformat()
+    raise TypeError(f"cannot store {type(value).__name__} in a JSON document")
+
+
+def _escape_highlight(fragment: str) -> str:
+    escaped = html.escape(fragment, quote=True)
+    return escaped.replace(_HL_OPEN, "<mark>").replace(_HL_CLOSE, "</mark>")
+
+
+_QUERY_TOKEN = re.compile(r'"[^"]*"|\(|\)|[^\s()"]+')
+
+
+def fts_expression(query: str) -> tuple[str, str]:
+    """Translate the user's query syntax into FTS5 (positive expression, negative expression).
+
+    Words and phrases are quoted so that punctuation never breaks FTS5's parser; AND/OR/NOT and
+    parentheses keep their meaning; `-word` and `NOT word` exclude; `word*` is a prefix.
+    """
+    positive: list[str] = []
+    negative: list[str] = []
+    negate = False
+    depth = 0
+    for raw in _QUERY_TOKEN.findall(query or ""):
+        if raw in ("AND", "OR"):
+            if positive and positive[-1] not in ("AND", "OR", "("):
+                positive.append(raw)
+            continue
+        if raw == "NOT":
+            negate = True
+            continue
+        if raw == "(":
+            depth += 1
+            positive.append("(")
+            continue
+        if raw == ")":
+            if depth > 0:
+                depth -= 1
+                while positive and positive[-1] in ("AND", "OR"):
+                    positive.pop()
+                if positive and positive[-1] == "(":
+                    positive.pop()
+                else:
+                    positive.append(")")
+            continue
+        term = raw
+        if term.startswith("-") and len(term) > 1:
+            negate, term = True, term[1:]
+        quoted = _quote_term(term)
+        if not quoted:
+            negate = False
+            continue
+        if negate:
+            negative.append(quoted)
+            negate = False
+        else:
+            positive.append(quoted)
+    while positive and positive[-1] in ("AND", "OR", "("):
+        positive.pop()
+    positive.extend(")" * (positive.count("(") - positive.count(")")))
+    return " ".join(positive), " OR ".join(negative)
+
+
+def _quote_term(term: str) -> str:
+    prefix = term.endswith("*") and not term.startswith('"')
+    body = term.strip('"').rstrip("*")
+    words = re.findall(r"\w+", body)
+    if not words:
+        return ""
+    phrase = '"' + " ".join(words) + '"'
+    return phrase + "*" if prefix else phrase

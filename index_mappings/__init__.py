@@ -1,0 +1,1 @@
+"""Index: Elasticsearch index templates, ILM policies and Kibana saved objects."""

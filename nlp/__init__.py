@@ -1,0 +1,1 @@
+"""Understand: language, entities, sentiment, emotion, topics, voice of the customer, business area, safety."""

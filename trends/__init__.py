@@ -1,0 +1,1 @@
+"""Detect: time series per entity and the detector that tells real shifts from blips."""

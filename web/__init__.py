@@ -1,0 +1,1 @@
+"""Analyst web UI for the embedded default (works on any store backend)."""

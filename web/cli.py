@@ -1,0 +1,3 @@
+"""`groundswell serve`: the analyst web UI."""
+
+from __future__ import annotations
