@@ -189,6 +189,7 @@ class AlertsConfig(_Strict):
 class BriefConfig(_Strict):
     output_dir: str = "briefs"
     pdf: bool = True
+    recipients: list[str] = Field(default_factory=list, description="who receives the weekly brief by email")
 
 
 class Config(_Strict):

@@ -199,6 +199,10 @@ class Store(abc.ABC):
     @abc.abstractmethod
     def delete_doc(self, collection: str, doc_id: str) -> None: ...
 
+    def maintain(self) -> dict[str, Any]:
+        """Housekeeping (rollover/retention on Elasticsearch, optimisation on SQLite); returns what was done."""
+        return {}
+
     # ---- conveniences built on the above ----------------------------------------------------
     def get_state(self, key: str, default: Any = None) -> Any:
         doc = self.get_doc("state", key)

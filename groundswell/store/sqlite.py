@@ -416,6 +416,12 @@ class SqliteStore(Store):
         with self._lock:
             self._db.execute("DELETE FROM docs WHERE collection=? AND id=?", (collection, doc_id))
 
+    def maintain(self) -> dict[str, Any]:
+        with self._lock:
+            self._db.execute("INSERT INTO mentions_fts(mentions_fts) VALUES ('optimize')")
+            self._db.execute("PRAGMA optimize")
+        return {"fts_optimized": True}
+
     # ---- helpers ----------------------------------------------------------------------------
     @staticmethod
     def _where(f: Filters) -> tuple[str, tuple[Any, ...]]:

@@ -1,0 +1,75 @@
+"""### Groundswell ingest
+
+Hourly (configurable with `GROUNDSWELL_INGEST_SCHEDULE`): collect every enabled source in its own
+mapped task (web sources crawl in a separate Scrapy process), then enrich and index what was
+collected, then run the trend detector with its clock at the data interval's end and turn real
+shifts into tickets.
+
+Idempotent: clearing a task or a whole run writes the same mentions (stable ids), the same trend
+events (stable ids) and never a duplicate ticket. A source that fails does not stop the others:
+enrichment runs once every collection task is done, whatever its state.
+
+Configuration: the Airflow Variable `groundswell_config` (path of the YAML file), else
+`$GROUNDSWELL_CONFIG`, else `groundswell.yaml`.
+"""
+
+from __future__ import annotations
+
+import os
+from datetime import timedelta
+
+import pendulum
+from airflow.sdk import dag, task
+
+from groundswell import tasks
+
+DEFAULT_ARGS = {
+    "owner": "groundswell",
+    "retries": 2,
+    "retry_delay": timedelta(minutes=2),
+    "retry_exponential_backoff": True,
+    "max_retry_delay": timedelta(minutes=30),
+    "on_failure_callback": tasks.on_task_failure,
+}
+
+
+@dag(
+    dag_id="groundswell_ingest",
+    schedule=os.environ.get("GROUNDSWELL_INGEST_SCHEDULE", "@hourly"),
+    start_date=pendulum.datetime(2026, 1, 1, tz="UTC"),
+    catchup=False,
+    max_active_runs=1,
+    default_args=DEFAULT_ARGS,
+    doc_md=__doc__,
+    tags=["groundswell"],
+)
+def groundswell_ingest() -> None:
+    @task
+    def sources() -> list[str]:
+        return tasks.enabled_sources(tasks.config_path())
+
+    @task(max_active_tis_per_dag=4)
+    def collect(source: str) -> dict:
+        return tasks.collect_source(tasks.config_path(), source)
+
+    @task(trigger_rule="all_done")
+    def enrich() -> dict:
+        return tasks.enrich(tasks.config_path())
+
+    @task
+    def detect(data_interval_end: pendulum.DateTime | None = None) -> list[str]:
+        return tasks.detect(tasks.config_path(), now=data_interval_end)
+
+    @task
+    def act(event_ids: list[str], data_interval_end: pendulum.DateTime | None = None) -> dict:
+        return tasks.act(tasks.config_path(), event_ids, now=data_interval_end)
+
+    collected = collect.expand(source=sources())
+    enriched = enrich()
+    collected >> enriched
+    event_ids = detect()
+    enriched >> event_ids
+    act(event_ids)
+
+
+groundswell_ingest()

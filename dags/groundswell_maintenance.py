@@ -1,0 +1,62 @@
+"""### Groundswell maintenance
+
+Daily (configurable with `GROUNDSWELL_MAINTENANCE_SCHEDULE`): roll over and expire time-based
+indices (Elasticsearch; a no-op on the embedded store), refresh the topic model on recent mentions,
+and, when triggered with the `backfill_start` / `backfill_end` parameters, recompute trend events
+and tickets deterministically over that date range.
+"""
+
+from __future__ import annotations
+
+import os
+from datetime import timedelta
+
+import pendulum
+from airflow.sdk import Param, dag, task
+
+from groundswell import tasks
+
+DEFAULT_ARGS = {
+    "owner": "groundswell",
+    "retries": 1,
+    "retry_delay": timedelta(minutes=10),
+    "retry_exponential_backoff": True,
+    "on_failure_callback": tasks.on_task_failure,
+}
+
+
+@dag(
+    dag_id="groundswell_maintenance",
+    schedule=os.environ.get("GROUNDSWELL_MAINTENANCE_SCHEDULE", "30 3 * * *"),
+    start_date=pendulum.datetime(2026, 1, 1, tz="UTC"),
+    catchup=False,
+    default_args=DEFAULT_ARGS,
+    doc_md=__doc__,
+    tags=["groundswell"],
+    params={
+        "backfill_start": Param(None, type=["null", "string"], format="date", description="first day to recompute"),
+        "backfill_end": Param(None, type=["null", "string"], format="date", description="day after the last one"),
+    },
+)
+def groundswell_maintenance() -> None:
+    @task
+    def rollover() -> dict:
+        return tasks.rollover(tasks.config_path())
+
+    @task
+    def refresh_topics() -> dict:
+        return tasks.refresh_topics(tasks.config_path())
+
+    @task
+    def backfill(params: dict | None = None) -> dict:
+        params = params or {}
+        if not params.get("backfill_start") or not params.get("backfill_end"):
+            return {"skipped": "no backfill_start/backfill_end given"}
+        start = pendulum.parse(params["backfill_start"]).in_timezone("UTC")
+        end = pendulum.parse(params["backfill_end"]).in_timezone("UTC")
+        return tasks.backfill(tasks.config_path(), start=start, end=end)
+
+    rollover() >> refresh_topics() >> backfill()
+
+
+groundswell_maintenance()

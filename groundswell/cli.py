@@ -1,0 +1,269 @@
+"""The `groundswell` command line.
+
+    groundswell demo                 build the demo market, crawl it, run every stage, print where outputs are
+    groundswell run -c FILE          run the pipeline on a configuration
+    groundswell search QUERY         full-text search with filters
+    groundswell trends ...           detected shifts and blips
+    groundswell tickets ...          triage action tickets
+    groundswell brief --week ...     build the weekly market brief
+    groundswell serve                the analyst web UI
+    groundswell crawl ...            run collectors only
+    groundswell nlp train|eval       train and evaluate the offline models (`groundswell train` too)
+    groundswell es ...               Elasticsearch templates and Kibana saved objects
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+from datetime import UTC, date, datetime, timedelta
+from pathlib import Path
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+import alerts.cli
+import brief.cli
+import crawlers.cli
+import index_mappings.cli
+import nlp.cli
+import trends.cli
+import web.cli
+from groundswell.config import Config, ConfigError, load_config, parse_config
+
+app = typer.Typer(
+    help="Groundswell: social listening and market intelligence. Collect, understand, index, detect, act, report.",
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+)
+console = Console()
+logger = logging.getLogger("groundswell")
+
+ConfigOption = typer.Option(
+    Path("groundswell.yaml"), "--config", "-c", envvar="GROUNDSWELL_CONFIG", help="configuration file (YAML)"
+)
+
+
+def _setup_logging(verbose: bool) -> None:
+    logging.basicConfig(
+        level=logging.DEBUG if verbose else logging.INFO,
+        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+    )
+    for noisy in ("scrapy", "twisted", "urllib3", "httpx", "elastic_transport", "filelock", "matplotlib", "fontTools", "weasyprint"):
+        logging.getLogger(noisy).setLevel(logging.WARNING)
+
+
+def load_or_exit(path: Path) -> Config:
+    try:
+        return load_config(path)
+    except ConfigError as err:
+        console.print(f"[red]error:[/red] {err}")
+        raise typer.Exit(2) from None
+
+
+@app.callback()
+def main(verbose: bool = typer.Option(False, "--verbose", "-v", help="debug logging")) -> None:
+    _setup_logging(verbose)
+
+
+@app.command()
+def run(
+    config: Path = ConfigOption,
+    source: list[str] = typer.Option(None, "--source", "-s", help="only these sources (repeatable)"),
+    now: datetime = typer.Option(None, "--now", help="the detector's clock (ISO time, UTC); default: now"),
+) -> None:
+    """Run the whole pipeline once on a configuration: collect, enrich, index, detect, act, report."""
+    from groundswell.store import open_store
+
+    cfg = load_or_exit(config)
+    with open_store(cfg) as store:
+        summary = _run_with_progress(cfg, store, sources=source or None, now=_utc(now) if now else None)
+    _print_run_summary(summary)
+
+
+@app.command()
+def demo(
+    out: Path = typer.Option(Path("groundswell-demo"), "--out", "-o", help="folder for the demo web, store and outputs"),
+    seed: int = typer.Option(7, help="seed of the demo market generator"),
+    weeks: int = typer.Option(9, min=2, help="weeks of history in the demo market"),
+    end: datetime = typer.Option(None, help="last day of the market (default: last Sunday)"),
+    pdf: bool = typer.Option(True, help="also render the brief as PDF"),
+) -> None:
+    """The main job: build the demo market, serve it on loopback, crawl it for real, and run every stage."""
+    import yaml
+
+    from groundswell.demo import build_market, demo_config, serve_market
+    from groundswell.store import open_store
+
+    today = datetime.now(UTC).date()
+    last_day = end.date() if end else today - timedelta(days=today.weekday() + 1)
+    out = out.resolve()
+    console.print(f"[bold]Groundswell demo[/bold]: {weeks} weeks of market ending {last_day}, seed {seed}, in {out}")
+    truth = build_market(out / "web", seed=seed, end=last_day, weeks=weeks)
+    with serve_market(out / "web") as base_url:
+        console.print(f"demo web served at {base_url}")
+        raw = demo_config(base_url, out)
+        raw.setdefault("brief", {})["pdf"] = pdf
+        cfg_path = out / "groundswell.yaml"
+        cfg_path.write_text(yaml.safe_dump(raw, sort_keys=False), encoding="utf-8")
+        cfg = parse_config(raw, base_dir=out)
+        now = datetime.combine(last_day + timedelta(days=1), datetime.min.time(), tzinfo=UTC)
+        with open_store(cfg) as store:
+            summary = _run_with_progress(cfg, store, now=now, week_start=last_day - timedelta(days=6))
+            _print_run_summary(summary)
+            _print_truth_check(truth, store)
+    console.print(f"\nconfiguration: {cfg_path}")
+    console.print(f"store:         {cfg.path(cfg.store.path)}")
+    console.print(f"brief:         {summary.brief.html_path}" + (f"\n               {summary.brief.pdf_path}" if summary.brief.pdf_path else ""))
+    console.print(
+        f"\nNext: [bold]groundswell tickets list -c {cfg_path}[/bold], "
+        f"[bold]groundswell search -c {cfg_path} \"overheat*\"[/bold], [bold]groundswell serve -c {cfg_path}[/bold]"
+    )
+
+
+@app.command()
+def search(
+    query: str = typer.Argument("", help='words, "phrases", OR, NOT/-word, prefix*'),
+    config: Path = ConfigOption,
+    entity: list[str] = typer.Option(None, "--entity", "--brand", "-e", help="configured entity id (repeatable)"),
+    source: list[str] = typer.Option(None, "--source", "-s"),
+    sentiment: list[str] = typer.Option(None, "--sentiment"),
+    kind: list[str] = typer.Option(None, "--kind", help="voice-of-the-customer kind"),
+    area: list[str] = typer.Option(None, "--area", help="business area"),
+    lang: list[str] = typer.Option(None, "--lang"),
+    since: datetime = typer.Option(None, "--since"),
+    until: datetime = typer.Option(None, "--until"),
+    safety: bool = typer.Option(False, "--safety", help="only mentions with a product-safety signal"),
+    limit: int = typer.Option(10, "--limit", "-n"),
+    sort: str = typer.Option("relevance", help="relevance, newest or oldest"),
+) -> None:
+    """Full-text search over collected mentions, with highlights."""
+    from groundswell.store import Filters, StoreError, open_store
+
+    if sort not in ("relevance", "newest", "oldest"):
+        console.print(f"[red]error:[/red] --sort {sort!r} is not allowed; allowed: relevance, newest, oldest")
+        raise typer.Exit(2)
+    cfg = load_or_exit(config)
+    filters = Filters(
+        start=_utc(since) if since else None,
+        end=_utc(until) if until else None,
+        entities=tuple(entity or ()),
+        sources=tuple(source or ()),
+        sentiments=tuple(sentiment or ()),
+        voc_kinds=tuple(kind or ()),
+        business_areas=tuple(area or ()),
+        languages=tuple(lang or ()),
+        safety=True if safety else None,
+    )
+    with open_store(cfg) as store:
+        try:
+            page = store.search(query, filters, limit=limit, sort=sort)  # type: ignore[arg-type]
+        except StoreError as err:
+            console.print(f"[red]error:[/red] {err}")
+            raise typer.Exit(1) from None
+    console.print(f"{page.total} mentions match")
+    for hit in page.hits:
+        m = hit.mention
+        when = m.published.strftime("%Y-%m-%d %H:%M")
+        label = f"{m.sentiment or '-'} {m.voc_kind or ''}".strip()
+        console.print(f"\n[bold]{m.id}[/bold] {when} {m.source} @{m.author} [dim]{label}[/dim]")
+        console.print(f"  {_terminal_highlight(hit.highlight)}", highlight=False)
+        console.print(f"  [dim]{m.url}[/dim]", highlight=False)
+
+
+def _terminal_highlight(fragment: str) -> str:
+    import html
+
+    from rich.markup import escape
+
+    text = html.unescape(fragment.replace("<mark>", "\x02").replace("</mark>", "\x03"))
+    return escape(text).replace("\x02", "[bold yellow]").replace("\x03", "[/bold yellow]")
+
+
+def _utc(value: datetime) -> datetime:
+    return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+
+
+def _run_with_progress(cfg: Config, store, *, sources=None, now=None, week_start: date | None = None):  # type: ignore[no-untyped-def]
+    from rich.progress import BarColumn, Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
+
+    from groundswell.pipeline import run_pipeline
+    from groundswell.store import Filters
+
+    steps = ["collect", "enrich", "authors", "detect", "act", "report"]
+    with Progress(
+        SpinnerColumn(), TextColumn("{task.description}"), BarColumn(), TextColumn("{task.completed}"), TimeElapsedColumn(),
+        console=console, transient=False,
+    ) as bar:
+        tasks: dict[str, int] = {}
+        to_enrich = store.count(Filters(enriched=False))
+
+        def progress(step: str, done: int, total: int | None) -> None:
+            if step not in tasks:
+                for previous in list(tasks.values()):
+                    task = bar.tasks[previous]
+                    bar.update(previous, total=task.completed or 1, completed=task.completed or 1)
+                tasks[step] = bar.add_task(f"{steps.index(step) + 1}/{len(steps)} {step}", total=None)
+            if step == "enrich" and done:
+                bar.update(tasks[step], completed=done, total=max(done, to_enrich) or None)
+            elif done:
+                bar.update(tasks[step], completed=done)
+
+        summary = run_pipeline(cfg, store, sources=sources, now=now, week_start=week_start, progress=progress)
+        for task_id in tasks.values():
+            task = bar.tasks[task_id]
+            bar.update(task_id, total=task.completed or 1, completed=task.completed or 1)
+    return summary
+
+
+def _print_run_summary(summary) -> None:  # type: ignore[no-untyped-def]
+    table = Table(title="pipeline run", show_lines=False)
+    table.add_column("step")
+    table.add_column("result")
+    table.add_column("seconds", justify="right")
+    for t in summary.timings:
+        table.add_row(t.step, t.summary, f"{t.seconds:.1f}")
+    console.print(table)
+    sources = Table(title="collected per source")
+    for col in ("source", "items", "new", "duplicates", "errors"):
+        sources.add_column(col)
+    for s in summary.collected:
+        sources.add_row(s.source, str(s.items), str(getattr(s, "new", "")), str(getattr(s, "duplicates", "")), str(s.errors))
+    console.print(sources)
+
+
+def _print_truth_check(truth, store) -> None:  # type: ignore[no-untyped-def]
+    """Compare the planted scenarios with what the detector and the ticketing made of them."""
+    events = store.query_docs("trends", limit=100000)
+    tickets = store.query_docs("tickets", limit=100000)
+    table = Table(title="planted scenarios vs. what Groundswell found")
+    for col in ("scenario", "planted", "detected", "ticket"):
+        table.add_column(col)
+    for sc in truth.scenarios:
+        found = [e for e in events if e["key"] == sc.entity and e["kind"] == "shift"]
+        blips = [e for e in events if e["key"] == sc.entity and e["kind"] == "blip"]
+        ticket = [t for t in tickets if t["subject"] == sc.entity]
+        detected = f"shift ({found[0]['metric']})" if found else (f"blip ({blips[0]['reason']})" if blips else "-")
+        planted = f"{sc.kind}" + (f" -> {sc.ticket_type} ticket" if sc.ticket_type else "")
+        table.add_row(sc.name, planted, detected, ", ".join(f"{t['type']}/{t['severity']}" for t in ticket) or "-")
+    console.print(table)
+
+
+# ---- stage command groups ---------------------------------------------------------------------
+app.add_typer(crawlers.cli.app, name="crawl")
+app.add_typer(nlp.cli.app, name="nlp")
+app.add_typer(trends.cli.app, name="trends")
+app.add_typer(alerts.cli.app, name="tickets")
+app.add_typer(index_mappings.cli.app, name="es")
+if hasattr(brief.cli, "brief"):
+    app.command("brief", help="Build the weekly market brief (HTML and PDF).")(brief.cli.brief)
+if hasattr(web.cli, "serve"):
+    app.command("serve", help="Serve the analyst web UI (search, trends, tickets, briefs).")(web.cli.serve)
+if hasattr(nlp.cli, "train"):
+    app.command("train", help="Train the offline sentiment or emotion model (same as `groundswell nlp train`).")(nlp.cli.train)
+
+
+if __name__ == "__main__":  # pragma: no cover
+    os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
+    app()

@@ -1,0 +1,140 @@
+"""The pipeline runner: collect -> understand -> index -> detect -> act -> report.
+
+Each step is a call into its stage package; the same functions are what the Airflow DAGs call,
+one task per step. Every step is idempotent: re-running a step (or the whole run) on the same
+data writes the same documents and tickets, never duplicates.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+from groundswell.config import Config
+from groundswell.store import Store
+
+logger = logging.getLogger(__name__)
+
+Progress = Callable[[str, int, int | None], None]  # (step, done, total)
+
+
+@dataclass
+class StepTiming:
+    step: str
+    seconds: float
+    summary: str
+
+
+@dataclass
+class RunSummary:
+    collected: list[Any] = field(default_factory=list)  # crawlers.collect.CollectSummary per source
+    enriched: Any = None  # nlp.EnrichSummary
+    authors: int = 0
+    detected: Any = None  # trends.DetectSummary
+    tickets: Any = None  # alerts.TicketSummary
+    brief: Any = None  # brief.BriefResult
+    timings: list[StepTiming] = field(default_factory=list)
+
+
+def last_complete_week(today: date) -> date:
+    """The Monday that starts the last full week (Monday-Sunday) before `today`'s week."""
+    this_monday = today - timedelta(days=today.weekday())
+    return this_monday - timedelta(days=7)
+
+
+def collect(config: Config, store: Store, *, sources: list[str] | None = None) -> list[Any]:
+    from crawlers.collect import collect_all
+
+    return collect_all(config, store, sources=sources)
+
+
+def enrich(config: Config, store: Store, *, progress: Callable[[int], None] | None = None) -> Any:
+    from nlp import enrich_store
+
+    return enrich_store(config, store, progress=progress)
+
+
+def score_authors(config: Config, store: Store) -> int:
+    from nlp.authors import score_authors as _score
+
+    return len(_score(config, store))
+
+
+def detect(config: Config, store: Store, *, now: datetime | None = None) -> Any:
+    import trends
+
+    return trends.detect(config, store, now=now)
+
+
+def act(config: Config, store: Store, events: list[Any], *, now: datetime | None = None) -> Any:
+    import alerts
+
+    return alerts.process_events(config, store, events, now=now)
+
+
+def report(config: Config, store: Store, *, week_start: date, out_dir: Path | None = None) -> Any:
+    from brief import build_brief
+
+    return build_brief(config, store, week_start=week_start, out_dir=out_dir, pdf=config.brief.pdf)
+
+
+def run_pipeline(
+    config: Config,
+    store: Store,
+    *,
+    sources: list[str] | None = None,
+    now: datetime | None = None,
+    week_start: date | None = None,
+    progress: Progress | None = None,
+) -> RunSummary:
+    """Run every stage once. `now` fixes the detector's clock (defaults to the current time)."""
+    now = now or datetime.now(UTC)
+    week_start = week_start or last_complete_week(now.date())
+    summary = RunSummary()
+
+    def timed(step: str, fn: Callable[[], Any], describe: Callable[[Any], str]) -> Any:
+        if progress:
+            progress(step, 0, None)
+        t0 = time.perf_counter()
+        result = fn()
+        seconds = time.perf_counter() - t0
+        text = describe(result)
+        summary.timings.append(StepTiming(step=step, seconds=seconds, summary=text))
+        logger.info("%s: %s (%.1f s)", step, text, seconds)
+        return result
+
+    summary.collected = timed(
+        "collect",
+        lambda: collect(config, store, sources=sources),
+        lambda r: f"{sum(s.items for s in r)} items from {len(r)} sources, {sum(s.errors for s in r)} errors",
+    )
+
+    def enrich_progress(done: int) -> None:
+        if progress:
+            progress("enrich", done, None)
+
+    summary.enriched = timed(
+        "enrich", lambda: enrich(config, store, progress=enrich_progress), lambda r: f"{r.enriched} mentions enriched"
+    )
+    summary.authors = timed("authors", lambda: score_authors(config, store), lambda n: f"{n} authors scored")
+    summary.detected = timed(
+        "detect",
+        lambda: detect(config, store, now=now),
+        lambda r: f"{r.shifts} shifts, {r.blips} blips in {r.series_tested} series",
+    )
+    summary.tickets = timed(
+        "act",
+        lambda: act(config, store, summary.detected.events, now=now),
+        lambda r: f"{r.opened} opened, {r.updated} updated, {r.reopened} reopened, {r.notified} notified",
+    )
+    summary.brief = timed(
+        "report",
+        lambda: report(config, store, week_start=week_start),
+        lambda r: f"brief for week of {week_start}: {r.html_path}",
+    )
+    return summary

@@ -1,0 +1,177 @@
+"""Task-sized entry points for orchestration (Airflow DAGs call these, one per task).
+
+Each takes a configuration path and plain values, opens the store itself, calls one stage of
+`groundswell.pipeline`, and returns a small JSON-able summary (never data) for XCom. All are
+idempotent: clearing and re-running a task writes the same documents and tickets.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import smtplib
+from dataclasses import asdict, is_dataclass
+from datetime import UTC, date, datetime, timedelta
+from email.message import EmailMessage
+from pathlib import Path
+from typing import Any
+
+from groundswell import pipeline
+from groundswell.config import Config, load_config
+from groundswell.store import open_store
+
+logger = logging.getLogger(__name__)
+
+DEFAULT_CONFIG = "groundswell.yaml"
+
+
+def config_path() -> str:
+    """The configuration file: Airflow Variable `groundswell_config`, else $GROUNDSWELL_CONFIG, else ./groundswell.yaml.
+
+    Call only inside a task (reading a Variable is I/O).
+    """
+    default = os.environ.get("GROUNDSWELL_CONFIG", DEFAULT_CONFIG)
+    try:
+        from airflow.sdk import Variable
+
+        return str(Variable.get("groundswell_config", default=default))
+    except Exception:  # outside Airflow, or no metadata database: the environment decides
+        return default
+
+
+def _load(path: str) -> Config:
+    return load_config(path)
+
+
+def _small(obj: Any) -> dict[str, Any]:
+    if is_dataclass(obj) and not isinstance(obj, type):
+        data = asdict(obj)
+    elif hasattr(obj, "model_dump"):
+        data = obj.model_dump(mode="json")
+    else:
+        data = dict(obj)
+    return {k: v for k, v in data.items() if isinstance(v, str | int | float | bool | dict) or v is None}
+
+
+def enabled_sources(path: str) -> list[str]:
+    return [s.name for s in _load(path).sources if s.enabled]
+
+
+def collect_source(path: str, source: str) -> dict[str, Any]:
+    """Collect one source (web sources crawl in their own Scrapy process) and store what it found."""
+    cfg = _load(path)
+    with open_store(cfg) as store:
+        (summary,) = pipeline.collect(cfg, store, sources=[source])
+    return _small(summary)
+
+
+def enrich(path: str) -> dict[str, Any]:
+    cfg = _load(path)
+    with open_store(cfg) as store:
+        summary = pipeline.enrich(cfg, store)
+        authors = pipeline.score_authors(cfg, store)
+    return {**_small(summary), "authors": authors}
+
+
+def detect(path: str, now: datetime) -> list[str]:
+    """Run the detector with its clock at `now` (the data interval's end); returns the event ids."""
+    cfg = _load(path)
+    with open_store(cfg) as store:
+        summary = pipeline.detect(cfg, store, now=now)
+    return [e.id for e in summary.events]
+
+
+def act(path: str, event_ids: list[str], now: datetime) -> dict[str, Any]:
+    from groundswell.records import TrendEvent
+
+    cfg = _load(path)
+    with open_store(cfg) as store:
+        events = [TrendEvent.model_validate(d) for d in (store.get_doc("trends", i) for i in event_ids) if d is not None]
+        summary = pipeline.act(cfg, store, events, now=now)
+    return _small(summary)
+
+
+def build_brief(path: str, week_start: date) -> dict[str, Any]:
+    cfg = _load(path)
+    with open_store(cfg) as store:
+        result = pipeline.report(cfg, store, week_start=week_start)
+    return {
+        "week_start": week_start.isoformat(),
+        "html_path": str(result.html_path),
+        "pdf_path": str(result.pdf_path) if result.pdf_path else None,
+        "pages": result.pages,
+        "mentions": result.mentions,
+    }
+
+
+def deliver_brief(path: str, brief: dict[str, Any]) -> dict[str, Any]:
+    """Email the brief to `brief.recipients` (HTML inline, PDF attached). Files are already written."""
+    cfg = _load(path)
+    recipients = cfg.brief.recipients
+    if not recipients:
+        logger.info("brief for week %s written to %s; no recipients configured", brief["week_start"], brief["html_path"])
+        return {"emailed": 0}
+    smtp = cfg.alerts.smtp
+    msg = EmailMessage()
+    msg["Subject"] = f"Groundswell market brief, week of {brief['week_start']}"
+    msg["From"] = smtp.sender
+    msg["To"] = ", ".join(recipients)
+    msg.set_content(f"The market brief for the week of {brief['week_start']} is attached.")
+    msg.add_alternative(Path(brief["html_path"]).read_text(encoding="utf-8"), subtype="html")
+    if brief.get("pdf_path"):
+        pdf = Path(brief["pdf_path"])
+        msg.add_attachment(pdf.read_bytes(), maintype="application", subtype="pdf", filename=pdf.name)
+    with smtplib.SMTP(smtp.host, smtp.port, timeout=30) as client:
+        if smtp.starttls:
+            client.starttls()
+        if smtp.username_env and smtp.password_env:
+            client.login(os.environ[smtp.username_env], os.environ[smtp.password_env])
+        client.send_message(msg)
+    logger.info("brief for week %s emailed to %d recipients", brief["week_start"], len(recipients))
+    return {"emailed": len(recipients)}
+
+
+def week_of(moment: datetime) -> date:
+    """The Monday of the week that contains `moment` (UTC)."""
+    day = moment.astimezone(UTC).date()
+    return day - timedelta(days=day.weekday())
+
+
+def backfill(path: str, start: datetime, end: datetime) -> dict[str, Any]:
+    """Recompute trend events deterministically over [start, end) and update tickets."""
+    import alerts
+    import trends
+
+    cfg = _load(path)
+    with open_store(cfg) as store:
+        summary = trends.detect(cfg, store, now=end, start=start, end=end)
+        tickets = alerts.process_events(cfg, store, summary.events, now=end)
+    return {"shifts": summary.shifts, "blips": summary.blips, **_small(tickets)}
+
+
+def rollover(path: str) -> dict[str, Any]:
+    """Store housekeeping: index rollover and retention on Elasticsearch, FTS optimisation on SQLite."""
+    cfg = _load(path)
+    with open_store(cfg) as store:
+        return store.maintain()
+
+
+def on_task_failure(context: dict[str, Any]) -> None:
+    """Airflow failure callback: a clear log line naming the DAG, task, run and error, for the owning team."""
+    ti = context.get("task_instance") or context.get("ti")
+    error = context.get("exception")
+    dag_id = getattr(ti, "dag_id", "?")
+    task_id = getattr(ti, "task_id", "?")
+    run_id = getattr(ti, "run_id", "?")
+    logger.error("groundswell task failed: dag=%s task=%s run=%s error=%r", dag_id, task_id, run_id, error)
+    try:
+        cfg = _load(config_path())
+        with open_store(cfg) as store:
+            store.put_doc(
+                "state",
+                f"failure:{dag_id}:{task_id}:{run_id}",
+                {"key": "failure", "value": {"dag": dag_id, "task": task_id, "run": run_id, "error": repr(error),
+                                             "at": datetime.now(UTC).isoformat()}},
+            )
+    except Exception as err:  # the callback must never raise
+        logger.warning("could not record the failure in the store: %s", err)
