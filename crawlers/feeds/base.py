@@ -1,0 +1,141 @@
+"""What every feed/API client shares: construction from settings, budgets, run results, state.
+
+A client's `collect(state)` pages through its source and returns a `ClientRun`: the mentions, the new
+cursor state, and the counts (pages, errors with their reasons). It never raises for source faults:
+an HTTP error, a body that is not JSON, a pagination loop is logged with the URL and reason, counted,
+and what was collected before it is kept.
+
+Cursor state is a small JSON dict that `crawlers.collect` keeps in the store under
+`store.get_state("feeds:<source name>")` and passes back on the next run. A client only advances its
+high-water mark (newest id / time seen) when the run reached the previous mark or the end of the
+listing without an error, so a run cut short by a fault is re-covered next time, never skipped.
+"""
+
+from __future__ import annotations
+
+import abc
+import logging
+import time
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any, ClassVar, Self
+
+from crawlers.http import ApiHttp, FetchError, Secret, load_credentials
+from groundswell.config import Config, SourceConfig
+from groundswell.mention import Mention
+
+logger = logging.getLogger(__name__)
+
+RAW_LIMIT = 2000  # characters kept per raw metadata string
+
+
+@dataclass
+class ClientRun:
+    """The result of one client run over one source."""
+
+    source: str
+    mentions: list[Mention] = field(default_factory=list)
+    state: dict[str, Any] = field(default_factory=dict)
+    pages: int = 0
+    errors: int = 0
+    error_reasons: list[str] = field(default_factory=list)
+    warnings: int = 0
+    stopped: str = ""  # why paging ended: "end", "known", "budget:pages", "budget:items", "budget:seconds", "error"
+
+    def error(self, url: str, reason: str) -> None:
+        self.errors += 1
+        self.error_reasons.append(f"{url}: {reason}")
+        logger.error("source %s: %s: %s", self.source, url, reason)
+
+
+class Budget:
+    """Pages, items and seconds left for one run (from `source.budget`)."""
+
+    def __init__(self, source: SourceConfig) -> None:
+        self.max_pages = source.budget.max_pages
+        self.max_items = source.budget.max_items
+        self.deadline = time.monotonic() + source.budget.max_seconds
+
+    def exhausted(self, run: ClientRun) -> str:
+        """The reason the budget is used up ("" while it is not)."""
+        if run.pages >= self.max_pages:
+            return "budget:pages"
+        if len(run.mentions) >= self.max_items:
+            return "budget:items"
+        if time.monotonic() >= self.deadline:
+            return "budget:seconds"
+        return ""
+
+
+class FeedClient(abc.ABC):
+    """Base of the RSS/Atom, Reddit, Hacker News, Mastodon, YouTube and X clients."""
+
+    kind: ClassVar[str]
+    required_credentials: ClassVar[tuple[str, ...]] = ()
+
+    def __init__(self, *, source: SourceConfig, http: ApiHttp, credentials: dict[str, Secret]) -> None:
+        if source.kind != self.kind:
+            raise ValueError(f"{type(self).__name__} collects kind '{self.kind}', source '{source.name}' is '{source.kind}'")
+        self.source = source
+        self.http = http
+        self.credentials = credentials
+        self.base_url = source.url.rstrip("/")
+
+    @classmethod
+    def from_settings(cls, config: Config, source: SourceConfig, *, http: ApiHttp | None = None) -> Self:
+        """Build the client; raises CredentialError when a required credential is not available."""
+        credentials = load_credentials(source, required=cls.required_credentials)
+        return cls(source=source, http=http or ApiHttp.from_settings(config), credentials=credentials)
+
+    def param(self, name: str, default: Any = None) -> Any:
+        return self.source.params.get(name, default)
+
+    def collect(self, state: dict[str, Any] | None = None) -> ClientRun:
+        """Page through the source from the saved cursor state; never raises for source faults."""
+        run = ClientRun(source=self.source.name, state=dict(state or {}))
+        budget = Budget(self.source)
+        try:
+            self._collect(run, budget)
+        except FetchError as exc:
+            run.error(exc.url, f"HTTP {exc.status}: {exc.reason}" if exc.status else exc.reason)
+            run.stopped = "error"
+        logger.info(
+            "source %s: %d items from %d pages (%s), %d errors",
+            self.source.name, len(run.mentions), run.pages, run.stopped or "end", run.errors,
+        )  # fmt: skip
+        return run
+
+    @abc.abstractmethod
+    def _collect(self, run: ClientRun, budget: Budget) -> None:
+        """Fetch pages into `run` (raising FetchError ends the run with what was collected so far)."""
+
+    def get_json(self, run: ClientRun, url: str, *, params: dict[str, Any] | None = None,
+                 headers: dict[str, str | Secret] | None = None) -> Any:  # fmt: skip
+        response = self.http.get(url, params=params, headers=headers)
+        run.pages += 1
+        return response.json()
+
+
+def raw_subset(data: dict[str, Any], keys: tuple[str, ...]) -> dict[str, Any]:
+    """The listed keys of an API item, long strings cut, so `Mention.raw` stays small."""
+    out: dict[str, Any] = {}
+    for key in keys:
+        value = data.get(key)
+        if value is None or value == "" or value == [] or value == {}:
+            continue
+        if isinstance(value, str) and len(value) > RAW_LIMIT:
+            value = value[:RAW_LIMIT]
+        out[key] = value
+    return out
+
+
+def as_int(value: Any) -> int:
+    """A non-negative count from an API field that may be missing, null, a float or a string."""
+    try:
+        return max(0, int(float(value)))
+    except (TypeError, ValueError):
+        return 0
+
+
+def now_utc() -> datetime:
+    return datetime.now(UTC)
