@@ -1,0 +1,735 @@
+"""Gather everything the weekly brief shows from the store, through the `Store` interface only.
+
+`collect_brief_data(config, store, week_start)` returns a `BriefData`: plain dataclasses per section
+plus the evidence list that every claim and number links to. Nothing here renders anything; the
+charts (`brief.charts`) and the HTML (`brief.render`) are built from this data, so the numbers in
+the brief are exactly the numbers asked of the store (SQLite or Elasticsearch alike).
+
+The week is `[week_start, week_start + 7 days)` in UTC; "previous week" is the seven days before.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections import defaultdict
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime, time, timedelta
+from urllib.parse import quote, urlsplit
+
+from pydantic import ValidationError
+
+from groundswell.config import Config, Entity
+from groundswell.mention import BUSINESS_AREAS, SAFETY_HAZARDS, Mention
+from groundswell.records import SEVERITY_ORDER, Ticket, TrendEvent
+from groundswell.store.base import Filters, Store
+from groundswell.text import tokens
+
+logger = logging.getLogger(__name__)
+
+SENTIMENT_WEEKS = 8
+EVIDENCE_SAMPLE = 3
+CLOUD_KINDS = ("compliment", "complaint", "idea")
+CLOUD_WORDS = 14
+MAX_TOPICS = 8
+MAX_LEADERS = 8
+OPEN_STATES = ("open", "acknowledged", "in_progress")
+
+METRIC_LABELS = {
+    "volume": "volume",
+    "negative_share": "negative share",
+    "mean_sentiment": "mean sentiment",
+    "complaint_share": "complaint share",
+    "safety_count": "safety signals",
+}
+BLIP_REASONS = {
+    "reverted": "spike reverted to its baseline",
+    "single_author": "carried by a single author",
+    "bot_burst": "bot burst of near-identical posts",
+    "weekly_rhythm": "known weekly pattern",
+    "low_volume": "too few mentions to mean anything",
+    "one_off": "one-off commentary",
+}
+AREA_LABELS = {
+    "product": "Product",
+    "customer_service": "Customer service",
+    "shopping_experience": "Shopping experience",
+    "delivery": "Delivery",
+    "pricing": "Pricing",
+    "marketing": "Marketing",
+    "branding_pr": "Branding and PR",
+}
+HAZARD_LABELS = {
+    "injury": "injury",
+    "fire_burn": "fire / burn",
+    "choking": "choking",
+    "defect": "defect",
+    "illness": "illness",
+    "recall": "recall",
+}
+
+
+# ---- evidence ---------------------------------------------------------------------------------
+@dataclass
+class MentionView:
+    """What the evidence list shows of one mention. Text fields are untrusted (escaped on output)."""
+
+    id: str
+    title: str
+    snippet: str
+    url: str | None  # only http(s) URLs survive; anything else (javascript:, data:) is dropped
+    source: str
+    author: str
+    published: str
+    sentiment: str
+
+
+@dataclass
+class EvidenceItem:
+    anchor: str  # HTML id, "ev-<n>"
+    claim: str  # what this evidence backs, in words
+    query: str  # how the mentions were selected, for the reader to repeat it
+    mention_ids: list[str]
+    total: int  # how many mentions match the query (the ids are a sample when total > len(ids))
+    kibana_url: str | None = None
+    mentions: list[MentionView] = field(default_factory=list)
+
+
+@dataclass
+class Claim:
+    text: str
+    evidence: str  # anchor
+
+
+# ---- sections ---------------------------------------------------------------------------------
+@dataclass
+class SovRow:
+    entity_id: str
+    name: str
+    ours: bool
+    count: int
+    share: float
+    prev_count: int
+    prev_share: float
+    evidence: str
+
+    @property
+    def delta_pts(self) -> float:
+        return 100.0 * (self.share - self.prev_share)
+
+
+@dataclass
+class SentimentPoint:
+    week: date
+    count: int
+    mean: float
+    negative_share: float
+
+
+@dataclass
+class SentimentSeries:
+    entity_id: str
+    name: str
+    ours: bool
+    points: list[SentimentPoint]
+
+
+@dataclass
+class CloudWord:
+    word: str
+    kind: str
+    count: int
+    size: int  # 1..5
+
+
+@dataclass
+class TopicRow:
+    topic_id: str
+    label: str
+    count: int
+    prev_count: int
+    evidence: str
+
+    @property
+    def change(self) -> int:
+        return self.count - self.prev_count
+
+
+@dataclass
+class EventRow:
+    event: TrendEvent
+    subject: str
+    metric: str
+    summary: str
+    evidence: str | None
+
+
+@dataclass
+class SafetyRow:
+    entity_id: str
+    name: str
+    ours: bool
+    total: int
+    hazards: dict[str, int]
+    max_severity: int
+    evidence: str
+
+
+@dataclass
+class LeaderRow:
+    author: str
+    score: float
+    reach: int
+    watched: bool
+    count: int
+    mean_sentiment: float
+    quotes: list[MentionView]
+    evidence: str
+
+
+@dataclass
+class ScoreRow:
+    area: str
+    label: str
+    count: int
+    prev_count: int
+    mean: float | None
+    prev_mean: float | None
+    complaint_share: float | None
+    prev_complaint_share: float | None
+    evidence: str
+
+
+@dataclass
+class TicketRow:
+    ticket: Ticket
+    overdue: bool
+
+
+@dataclass
+class TicketSummary:
+    opened: list[TicketRow]
+    resolved: list[TicketRow]
+    overdue: list[TicketRow]
+    open_total: int
+    as_of: datetime
+
+
+@dataclass
+class BriefData:
+    title: str
+    week_start: date
+    week_end: date  # exclusive
+    generated: datetime
+    backend: str
+    mentions: int
+    prev_mentions: int
+    scope: str  # which mentions the VoC cloud and the scorecard cover
+    claims: list[Claim] = field(default_factory=list)
+    share_of_voice: list[SovRow] = field(default_factory=list)
+    sentiment: list[SentimentSeries] = field(default_factory=list)
+    cloud: list[CloudWord] = field(default_factory=list)
+    cloud_counts: dict[str, int] = field(default_factory=dict)
+    topics: list[TopicRow] = field(default_factory=list)
+    shifts: list[EventRow] = field(default_factory=list)
+    blips: list[EventRow] = field(default_factory=list)
+    safety: list[SafetyRow] = field(default_factory=list)
+    leaders: list[LeaderRow] = field(default_factory=list)
+    scorecard: list[ScoreRow] = field(default_factory=list)
+    tickets: TicketSummary | None = None
+    evidence: list[EvidenceItem] = field(default_factory=list)
+    safety_total: int = 0  # mentions with a safety signal this week
+    safety_without_product: int = 0  # of those, mentions naming no configured product
+    skipped_docs: int = 0  # trend/ticket documents that did not validate (logged)
+
+    @property
+    def empty(self) -> bool:
+        return self.mentions == 0
+
+
+# ---- helpers ----------------------------------------------------------------------------------
+def week_bounds(week_start: date) -> tuple[datetime, datetime]:
+    """The week as UTC datetimes `[start, end)`; `week_start` must be a Monday."""
+    if week_start.weekday() != 0:
+        raise ValueError(
+            f"week_start {week_start.isoformat()} is a {week_start.strftime('%A')}; it must be a Monday "
+            f"(the Monday of that week is {(week_start - timedelta(days=week_start.weekday())).isoformat()})"
+        )
+    start = datetime.combine(week_start, time(0), tzinfo=UTC)
+    return start, start + timedelta(days=7)
+
+
+def safe_url(url: str | None) -> str | None:
+    """The URL when it is a plain http(s) link with a host; None otherwise (never a script URL)."""
+    if not url:
+        return None
+    try:
+        parts = urlsplit(url.strip())
+    except ValueError:
+        return None
+    if parts.scheme.lower() not in ("http", "https") or not parts.netloc:
+        return None
+    return url.strip()
+
+
+def _rison_string(value: str) -> str:
+    return "'" + value.replace("!", "!!").replace("'", "!'") + "'"
+
+
+def kibana_discover_url(kibana_url: str, mention_ids: list[str], start: datetime, end: datetime) -> str:
+    """A Kibana Discover link showing exactly these mentions (by id) in the given time range."""
+    query = "id:(" + " or ".join(f'"{i}"' for i in mention_ids) + ")"
+    g = f"(time:(from:{_rison_string(start.isoformat())},to:{_rison_string(end.isoformat())}))"
+    a = f"(query:(language:kuery,query:{_rison_string(query)}))"
+    safe = "():,'!*"
+    return f"{kibana_url.rstrip('/')}/app/discover#/?_g={quote(g, safe=safe)}&_a={quote(a, safe=safe)}"
+
+
+def mention_view(m: Mention, snippet_chars: int = 240) -> MentionView:
+    text = " ".join(m.text.split())
+    if len(text) > snippet_chars:
+        text = text[: snippet_chars - 1].rstrip() + "…"
+    return MentionView(
+        id=m.id,
+        title=" ".join(m.title.split())[:160],
+        snippet=text,
+        url=safe_url(m.url),
+        source=m.source,
+        author=m.author,
+        published=m.published.strftime("%Y-%m-%d %H:%M"),
+        sentiment=m.sentiment or "unknown",
+    )
+
+
+def _pct(value: float) -> str:
+    return f"{100 * value:.0f}%"
+
+
+def _describe_filters(f: Filters) -> str:
+    parts = []
+    if f.start and f.end:
+        parts.append(f"published {f.start:%Y-%m-%d} to {f.end - timedelta(seconds=1):%Y-%m-%d}")
+    for name in ("entities", "sentiments", "voc_kinds", "business_areas", "authors", "topic_ids", "ids"):
+        values = getattr(f, name)
+        if values:
+            parts.append(f"{name.replace('_', ' ')} = {', '.join(str(v) for v in values)}")
+    if f.safety:
+        parts.append("with a safety signal")
+    return "; ".join(parts) or "all mentions"
+
+
+class BriefCollector:
+    """Asks the store for one week's numbers and keeps the evidence behind each of them."""
+
+    def __init__(self, config: Config, store: Store, week_start: date, now: datetime | None = None) -> None:
+        self.config = config
+        self.store = store
+        self.week_start = week_start
+        self.start, self.end = week_bounds(week_start)
+        self.prev_start = self.start - timedelta(days=7)
+        self.now = now or datetime.now(UTC)
+        self.week = Filters(start=self.start, end=self.end)
+        self.prev = Filters(start=self.prev_start, end=self.start)
+        self._evidence: list[EvidenceItem] = []
+        entities = config.entities()
+        self.names = {e.id: e.name for e in entities}
+        self.owners: list[Entity] = [e for e in entities if e.kind in ("brand", "competitor")]
+        self.families: dict[str, tuple[str, ...]] = {
+            o.id: (o.id, *(e.id for e in entities if e.kind == "product" and e.brand == o.id)) for o in self.owners
+        }
+        self.products: list[Entity] = [e for e in entities if e.kind == "product"]
+        ours = tuple(i for o in self.owners if o.ours for i in self.families[o.id])
+        self.ours_filter = ours
+        kibana = config.store.elasticsearch.kibana_url
+        self.kibana = kibana if (config.store.backend == "elasticsearch" and kibana) else None
+
+    # ---- evidence -------------------------------------------------------------------------
+    def evidence(self, claim: str, filters: Filters, *, ids: list[str] | None = None, total: int | None = None) -> str:
+        """Register evidence for a claim: given mention ids, or a sample of the filter's newest mentions."""
+        if ids is None:
+            page = self.store.search("", filters, limit=EVIDENCE_SAMPLE, sort="newest")
+            ids = [h.mention.id for h in page.hits]
+            total = page.total if total is None else total
+            query = _describe_filters(filters)
+        else:
+            query = "mentions the detector or ticket named as evidence"
+        anchor = f"ev-{len(self._evidence) + 1}"
+        kibana_url = kibana_discover_url(self.kibana, ids, self.prev_start, self.end) if (self.kibana and ids) else None
+        self._evidence.append(
+            EvidenceItem(
+                anchor=anchor, claim=claim, query=query, mention_ids=ids, total=len(ids) if total is None else total,
+                kibana_url=kibana_url,
+            )
+        )
+        return anchor
+
+    def _resolve_evidence(self) -> list[EvidenceItem]:
+        wanted = list(dict.fromkeys(i for ev in self._evidence for i in ev.mention_ids))
+        found: dict[str, MentionView] = {}
+        for chunk in range(0, len(wanted), 500):
+            for m in self.store.get_mentions(wanted[chunk : chunk + 500]):
+                found[m.id] = mention_view(m)
+        for ev in self._evidence:
+            missing = [i for i in ev.mention_ids if i not in found]
+            if missing:
+                logger.warning("evidence %s names %s mention(s) not in the store: %s", ev.anchor, len(missing), missing[:5])
+            ev.mentions = [found[i] for i in ev.mention_ids if i in found]
+        return self._evidence
+
+    # ---- sections -------------------------------------------------------------------------
+    def collect(self) -> BriefData:
+        mentions = self.store.count(self.week)
+        prev_mentions = self.store.count(self.prev)
+        scope = (
+            "mentions of our brands and their products" if self.ours_filter else "all mentions (no brands configured)"
+        )
+        data = BriefData(
+            title=f"Weekly market brief: {self.config.name}",
+            week_start=self.week_start,
+            week_end=self.week_start + timedelta(days=7),
+            generated=self.now,
+            backend=self.config.store.backend,
+            mentions=mentions,
+            prev_mentions=prev_mentions,
+            scope=scope,
+        )
+        data.tickets = self.tickets(data)
+        if mentions == 0:
+            logger.info("no mentions in the week of %s: writing the short brief", self.week_start)
+            data.evidence = self._resolve_evidence()
+            return data
+        data.share_of_voice = self.share_of_voice()
+        data.sentiment = self.sentiment_series()
+        data.cloud, data.cloud_counts = self.cloud()
+        data.topics = self.emerging_topics()
+        data.shifts, data.blips = self.events(data)
+        data.safety = self.safety()
+        data.safety_total = self.store.count(self.week.replace(safety=True))
+        product_ids = tuple(e.id for e in self.products)
+        with_product = self.store.count(self.week.replace(safety=True, entities=product_ids)) if product_ids else 0
+        data.safety_without_product = data.safety_total - with_product
+        data.leaders = self.leaders()
+        data.scorecard = self.scorecard()
+        data.claims = self.headline(data)
+        data.evidence = self._resolve_evidence()
+        return data
+
+    def share_of_voice(self) -> list[SovRow]:
+        counts = {o.id: self.store.count(self.week.replace(entities=self.families[o.id])) for o in self.owners}
+        prev = {o.id: self.store.count(self.prev.replace(entities=self.families[o.id])) for o in self.owners}
+        total, prev_total = sum(counts.values()), sum(prev.values())
+        rows = []
+        for o in self.owners:
+            n = counts[o.id]
+            anchor = self.evidence(
+                f"{o.name}: {n} mentions of the brand or its products this week",
+                self.week.replace(entities=self.families[o.id]),
+                total=n,
+            )
+            rows.append(
+                SovRow(
+                    entity_id=o.id,
+                    name=o.name,
+                    ours=o.ours,
+                    count=n,
+                    share=n / total if total else 0.0,
+                    prev_count=prev[o.id],
+                    prev_share=prev[o.id] / prev_total if prev_total else 0.0,
+                    evidence=anchor,
+                )
+            )
+        rows.sort(key=lambda r: (-r.count, r.name))
+        return rows
+
+    def sentiment_series(self) -> list[SentimentSeries]:
+        start = self.start - timedelta(days=7 * (SENTIMENT_WEEKS - 1))
+        weeks = [(start + timedelta(days=7 * i)).date() for i in range(SENTIMENT_WEEKS)]
+        out = []
+        for o in self.owners:
+            # one series per brand family: a mention counts once, so the counts equal the share of voice's
+            f = Filters(start=start, end=self.end, entities=self.families[o.id])
+            by_week = {p.bucket.astimezone(UTC).date(): p for p in self.store.series(bucket="week", group_by="none", filters=f)}
+            series = [
+                SentimentPoint(week=w, count=p.count, mean=p.sentiment_sum / p.count, negative_share=p.negative / p.count)
+                for w in weeks
+                if (p := by_week.get(w)) is not None and p.count
+            ]
+            out.append(SentimentSeries(entity_id=o.id, name=o.name, ours=o.ours, points=series))
+        return out
+
+    def _scoped(self, base: Filters) -> Filters:
+        return base.replace(entities=self.ours_filter) if self.ours_filter else base
+
+    def cloud(self) -> tuple[list[CloudWord], dict[str, int]]:
+        words: list[CloudWord] = []
+        counts: dict[str, int] = {}
+        background = self._scoped(self.week)
+        # brand and product names are in every kind of post: they say nothing about what customers feel
+        names = {t for e in self.config.entities() for n in e.names for t in tokens(n)}
+        for kind in CLOUD_KINDS:
+            f = self._scoped(self.week.replace(voc_kinds=(kind,)))
+            counts[kind] = self.store.count(f)
+            if counts[kind]:
+                # words that set this kind apart from the week's other posts, sized by how many use them
+                for t in self.store.top_terms(f, background=background, size=CLOUD_WORDS + len(names)):
+                    if t.term not in names and sum(w.kind == kind for w in words) < CLOUD_WORDS:
+                        words.append(CloudWord(word=t.term, kind=kind, count=t.count, size=1))
+        top = max((w.count for w in words), default=1)
+        for w in words:
+            w.size = 1 + min(4, int(4 * w.count / top))
+        words.sort(key=lambda w: w.word)
+        return words, counts
+
+    def emerging_topics(self) -> list[TopicRow]:
+        points = self.store.series(bucket="week", group_by="topic", filters=Filters(start=self.prev_start, end=self.end))
+        this: dict[str, int] = defaultdict(int)
+        prev: dict[str, int] = defaultdict(int)
+        for p in points:
+            (this if p.bucket >= self.start else prev)[p.key] += p.count
+        growing = sorted((k for k in this if this[k] > prev.get(k, 0)), key=lambda k: (-(this[k] - prev.get(k, 0)), k))
+        rows = []
+        for key in growing[:MAX_TOPICS]:
+            f = self.week.replace(topic_ids=(int(key),))
+            page = self.store.search("", f, limit=1, sort="newest")
+            label = (page.hits[0].mention.topic_label if page.hits else None) or f"topic {key}"
+            anchor = self.evidence(f"Topic '{label}': {this[key]} mentions this week, {prev.get(key, 0)} the week before", f, total=this[key])
+            rows.append(TopicRow(topic_id=key, label=label, count=this[key], prev_count=prev.get(key, 0), evidence=anchor))
+        return rows
+
+    def _subject(self, event: TrendEvent) -> str:
+        if event.group_by == "entity":
+            return self.names.get(event.key, event.key)
+        if event.group_by == "topic":
+            return f"topic '{event.topics[0]}'" if event.topics else f"topic {event.key}"
+        if event.group_by == "author":
+            return f"author {event.key}"
+        return f"source {event.key}"
+
+    def _load(self, collection: str, model: type[TrendEvent] | type[Ticket], data: BriefData) -> list:
+        out = []
+        for doc in self.store.query_docs(collection, limit=100000):
+            try:
+                out.append(model.model_validate(doc))
+            except ValidationError as err:
+                data.skipped_docs += 1
+                logger.warning("skipping %s document %s: %s", collection, doc.get("id"), err.errors()[:1])
+        return out
+
+    def events(self, data: BriefData) -> tuple[list[EventRow], list[EventRow]]:
+        shifts, blips = [], []
+        for ev in self._load("trends", TrendEvent, data):
+            in_week = (ev.start < self.end and ev.end >= self.start) or (self.start <= ev.detected_at < self.end)
+            if not in_week:
+                continue
+            subject = self._subject(ev)
+            metric = METRIC_LABELS.get(ev.metric, ev.metric)
+            if ev.kind == "shift":
+                rel = f" ({ev.relative_change:+.0%})" if ev.relative_change is not None else ""
+                summary = (
+                    f"{metric} of {subject} went {ev.direction} from {ev.baseline:.2f} to {ev.level:.2f}{rel} "
+                    f"since {ev.start:%a %d %b}, confirmed over {ev.periods_confirmed} periods by {ev.authors} authors "
+                    f"on {ev.sources} sources (confidence {ev.confidence:.0%})"
+                )
+                anchor = self.evidence(f"Shift: {summary}", self.week, ids=ev.mention_ids) if ev.mention_ids else None
+                shifts.append(EventRow(event=ev, subject=subject, metric=metric, summary=summary, evidence=anchor))
+            else:
+                reason = BLIP_REASONS.get(ev.reason, ev.reason.replace("_", " "))
+                summary = f"{metric} of {subject} {ev.direction} on {ev.start:%a %d %b}: filtered out, {reason}"
+                blips.append(EventRow(event=ev, subject=subject, metric=metric, summary=summary, evidence=None))
+        shifts.sort(key=lambda r: (-r.event.confidence, -abs(r.event.relative_change or 0.0), r.event.id))
+        blips.sort(key=lambda r: (r.event.start, r.event.id))
+        return shifts, blips
+
+    def safety(self) -> list[SafetyRow]:
+        rows = []
+        for e in self.products:
+            f = self.week.replace(entities=(e.id,), safety=True)
+            total = self.store.count(f)
+            if not total:
+                continue
+            hazards = {t.term: t.count for t in self.store.terms("safety_hazards", f, size=len(SAFETY_HAZARDS) + 4)}
+            high = max((m.safety_severity for m in self.store.iter_mentions(f)), default=0)
+            anchor = self.evidence(f"{e.name}: {total} mentions with a product-safety signal", f, total=total)
+            rows.append(
+                SafetyRow(entity_id=e.id, name=e.name, ours=e.ours, total=total, hazards=hazards, max_severity=high, evidence=anchor)
+            )
+        rows.sort(key=lambda r: (-r.total, r.name))
+        return rows
+
+    def leaders(self) -> list[LeaderRow]:
+        active = {t.term: t.count for t in self.store.terms("author", self.week, size=5000)}
+        docs = self.store.query_docs("authors", order_by="score", descending=True, limit=1000)
+        chosen: list[tuple[str, float, int, bool]] = []
+        for d in docs:
+            author = str(d.get("author") or d.get("id") or "")
+            if author and active.get(author):
+                chosen.append((author, float(d.get("score") or 0.0), int(d.get("reach") or 0), bool(d.get("watched"))))
+        if not docs:  # no opinion-leader scores yet: the most active authors stand in, said plainly in the brief
+            chosen = [(a, 0.0, 0, False) for a in list(active)[:MAX_LEADERS]]
+        chosen.sort(key=lambda c: (not c[3], -c[1], c[0]))
+        chosen = chosen[:MAX_LEADERS]
+        if not chosen:
+            return []
+        stats = {
+            p.key: p
+            for p in self.store.series(bucket="week", group_by="author", filters=self.week.replace(authors=tuple(c[0] for c in chosen)))
+        }
+        rows = []
+        for author, score, reach, watched in chosen:
+            f = self.week.replace(authors=(author,))
+            page = self.store.search("", f, limit=2, sort="newest")
+            p = stats.get(author)
+            n = p.count if p else active[author]
+            mean = p.sentiment_sum / p.count if p and p.count else 0.0
+            if not reach and page.hits:
+                reach = max(h.mention.author_reach for h in page.hits)
+            anchor = self.evidence(f"What {author} said this week ({n} mentions)", f, total=n)
+            rows.append(
+                LeaderRow(
+                    author=author, score=score, reach=reach, watched=watched, count=n, mean_sentiment=mean,
+                    quotes=[mention_view(h.mention, 200) for h in page.hits], evidence=anchor,
+                )
+            )
+        return rows
+
+    def scorecard(self) -> list[ScoreRow]:
+        rows = []
+        for area in BUSINESS_AREAS:
+            f = self._scoped(Filters(start=self.prev_start, end=self.end, business_areas=(area,)))
+            this = [0, 0.0, 0]
+            prev = [0, 0.0, 0]
+            for p in self.store.series(bucket="week", group_by="none", filters=f):
+                a = this if p.bucket >= self.start else prev
+                a[0] += p.count
+                a[1] += p.sentiment_sum
+                a[2] += p.complaints
+            week_f = self._scoped(self.week.replace(business_areas=(area,)))
+            anchor = self.evidence(f"{AREA_LABELS[area]}: {this[0]} mentions this week", week_f, total=int(this[0]))
+            rows.append(
+                ScoreRow(
+                    area=area,
+                    label=AREA_LABELS[area],
+                    count=int(this[0]),
+                    prev_count=int(prev[0]),
+                    mean=this[1] / this[0] if this[0] else None,
+                    prev_mean=prev[1] / prev[0] if prev[0] else None,
+                    complaint_share=this[2] / this[0] if this[0] else None,
+                    prev_complaint_share=prev[2] / prev[0] if prev[0] else None,
+                    evidence=anchor,
+                )
+            )
+        return rows
+
+    def tickets(self, data: BriefData) -> TicketSummary:
+        as_of = min(self.now, self.end)
+        opened, resolved, overdue = [], [], []
+        open_total = 0
+        for t in self._load("tickets", Ticket, data):
+            if t.created >= self.end:
+                continue
+            is_open = t.state in OPEN_STATES
+            late = is_open and t.due < as_of
+            row = TicketRow(ticket=t, overdue=late)
+            if self.start <= t.created < self.end:
+                opened.append(row)
+            resolved_at = [h.at for h in t.history if h.to_state == "resolved"]
+            if any(self.start <= at < self.end for at in resolved_at) or (
+                not resolved_at and t.state == "resolved" and self.start <= t.updated < self.end
+            ):
+                resolved.append(row)
+            if late:
+                overdue.append(row)
+            open_total += is_open
+        key = lambda r: (-SEVERITY_ORDER[r.ticket.severity], r.ticket.created, r.ticket.id)  # noqa: E731
+        return TicketSummary(
+            opened=sorted(opened, key=key), resolved=sorted(resolved, key=key), overdue=sorted(overdue, key=key),
+            open_total=open_total, as_of=as_of,
+        )
+
+    # ---- the headline ---------------------------------------------------------------------
+    def headline(self, data: BriefData) -> list[Claim]:
+        claims = []
+        n, p = data.mentions, data.prev_mentions
+        if p:
+            change = (n - p) / p
+            trend = "up" if change > 0.005 else "down" if change < -0.005 else "flat"
+            text = f"{n} mentions this week, {trend} {abs(change):.0%} from {p} the week before."
+            if trend == "flat":
+                text = f"{n} mentions this week, about the same as the {p} the week before."
+        else:
+            text = f"{n} mentions this week (none the week before)."
+        claims.append(Claim(text, self.evidence(text, self.week, total=n)))
+
+        sov = [r for r in data.share_of_voice if r.count]
+        if sov:
+            lead = sov[0]
+            text = f"{lead.name} led the share of voice with {_pct(lead.share)} ({lead.count} mentions, {lead.delta_pts:+.0f} pts)."
+            claims.append(Claim(text, lead.evidence))
+            for r in sov[1:]:
+                if r.ours:
+                    text = f"{r.name} held {_pct(r.share)} of the voice ({r.count} mentions, {r.delta_pts:+.0f} pts)."
+                    claims.append(Claim(text, r.evidence))
+
+        for s in data.sentiment:
+            if not s.ours or not s.points or s.points[-1].week != self.week_start:
+                continue
+            cur = s.points[-1]
+            before = s.points[-2] if len(s.points) > 1 and s.points[-2].week == self.week_start - timedelta(days=7) else None
+            if before is None:
+                text = f"Mean sentiment towards {s.name} was {cur.mean:+.2f} with {_pct(cur.negative_share)} negative."
+                tone = ("negative",) if cur.mean < 0 else ("positive",)
+            else:
+                delta = cur.mean - before.mean
+                verb = "rose" if delta > 0.05 else "fell" if delta < -0.05 else "held steady"
+                text = (
+                    f"Sentiment towards {s.name} {verb}: mean {before.mean:+.2f} → {cur.mean:+.2f}, "
+                    f"negative share {_pct(before.negative_share)} → {_pct(cur.negative_share)}."
+                )
+                tone = ("positive",) if delta > 0.05 else ("negative",)
+            f = self.week.replace(entities=self.families[s.entity_id], sentiments=tone)
+            claims.append(Claim(text, self.evidence(text, f)))
+
+        if data.shifts:
+            top = data.shifts[0]
+            text = f"{len(data.shifts)} real shift(s) confirmed; the strongest: {top.summary}."
+            if data.blips:
+                text += f" {len(data.blips)} blip(s) were filtered out."
+            claims.append(Claim(text, top.evidence or self.evidence(text, self.week)))
+        elif data.blips:
+            text = f"No real shift this week; {len(data.blips)} blip(s) were seen and filtered out."
+            claims.append(Claim(text, self.evidence(text, self.week)))
+
+        if data.safety:
+            top_s = data.safety[0]
+            total = data.safety_total
+            hazard = max(top_s.hazards.items(), key=lambda kv: (kv[1], kv[0]))[0] if top_s.hazards else "unspecified"
+            text = (
+                f"{total} mention(s) carried product-safety signals; most concern {top_s.name} "
+                f"({top_s.total}, mainly {HAZARD_LABELS.get(hazard, hazard)})."
+            )
+            claims.append(Claim(text, top_s.evidence))
+
+        if data.topics:
+            t = data.topics[0]
+            text = f"Fastest-growing topic: '{t.label}' ({t.prev_count} → {t.count} mentions)."
+            claims.append(Claim(text, t.evidence))
+
+        worst = [r for r in data.scorecard if r.complaint_share is not None and r.count >= 3]
+        if worst:
+            w = max(worst, key=lambda r: (r.complaint_share or 0.0, r.count))
+            text = f"Complaints weighed most on {w.label.lower()}: {_pct(w.complaint_share or 0.0)} of its {w.count} mentions."
+            f = self._scoped(self.week.replace(business_areas=(w.area,), voc_kinds=("complaint",)))
+            claims.append(Claim(text, self.evidence(text, f)))
+
+        if data.tickets and (data.tickets.opened or data.tickets.resolved or data.tickets.overdue):
+            tk = data.tickets
+            text = f"{len(tk.opened)} ticket(s) opened, {len(tk.resolved)} resolved, {len(tk.overdue)} overdue."
+            ids = list(dict.fromkeys(i for r in tk.opened + tk.overdue for i in r.ticket.evidence.mention_ids))[:EVIDENCE_SAMPLE]
+            anchor = self.evidence(text, self.week, ids=ids) if ids else self.evidence(text, self.week)
+            claims.append(Claim(text, anchor))
+        return claims
+
+
+
+def collect_brief_data(config: Config, store: Store, week_start: date, now: datetime | None = None) -> BriefData:
+    """Everything the brief for the week starting `week_start` (a Monday) shows, with its evidence."""
+    return BriefCollector(config, store, week_start, now=now).collect()
