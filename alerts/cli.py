@@ -5,6 +5,222 @@ Top-level imports stay light (no torch, no Scrapy) so that `groundswell --help` 
 
 from __future__ import annotations
 
+import getpass
+from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Annotated
+
 import typer
+from rich.console import Console
+from rich.markup import escape
+from rich.table import Table
+
+from groundswell.config import SEVERITIES, TICKET_TYPES, Config, ConfigError, load_config
+from groundswell.records import Ticket
+from groundswell.store import Store, StoreError, open_store
 
 app = typer.Typer(help="Triage action tickets: list, show, acknowledge, assign, resolve, dismiss.", no_args_is_help=True)
+console = Console()
+
+ConfigOption = Annotated[
+    Path,
+    typer.Option("--config", "-c", envvar="GROUNDSWELL_CONFIG", help="configuration file", show_default=True),
+]
+IdArgument = Annotated[str, typer.Argument(help="ticket id (see `groundswell tickets list`)")]
+
+
+def _default_user() -> str:
+    try:
+        return getpass.getuser()
+    except (KeyError, OSError):  # no login name in some containers
+        return "unknown"
+
+
+WhoOption = Annotated[str | None, typer.Option("--who", help="who makes the change (recorded in the history); default: your OS user")]
+NoteOption = Annotated[str, typer.Option("--note", "-n", help="a note for the history")]
+
+
+def _fail(message: str) -> typer.Exit:
+    typer.echo(f"error: {message}", err=True)
+    return typer.Exit(1)
+
+
+@contextmanager
+def _opened(config_path: Path) -> Iterator[tuple[Config, Store]]:
+    """Load the configuration and open its store; known errors exit 1 with their message."""
+    from alerts.lifecycle import IllegalTransition, TicketNotFound
+
+    try:
+        config = load_config(config_path)
+        store = open_store(config)
+    except (ConfigError, StoreError) as err:
+        raise _fail(str(err)) from None
+    try:
+        yield config, store
+    except (TicketNotFound, IllegalTransition, ValueError, KeyError, StoreError) as err:
+        raise _fail(str(err.args[0]) if isinstance(err, KeyError) and err.args else str(err)) from None
+    finally:
+        store.close()
+
+
+@app.command("list")
+def list_(
+    config: ConfigOption = Path("groundswell.yaml"),
+    state: Annotated[str | None, typer.Option(help="open, acknowledged, in_progress, resolved, dismissed")] = None,
+    team: Annotated[str | None, typer.Option(help="owner team id")] = None,
+    type_: Annotated[str | None, typer.Option("--type", help=f"one of {', '.join(TICKET_TYPES)}")] = None,
+    severity: Annotated[str | None, typer.Option(help=f"one of {', '.join(SEVERITIES)}")] = None,
+    overdue: Annotated[bool, typer.Option("--overdue", help="only active tickets past their due time")] = False,
+) -> None:
+    """List tickets, most severe first."""
+    from alerts.lifecycle import STATES, is_overdue, list_tickets
+
+    for name, value, allowed in (("state", state, STATES), ("type", type_, TICKET_TYPES), ("severity", severity, SEVERITIES)):
+        if value is not None and value not in allowed:
+            raise _fail(f"--{name} '{value}' is not allowed; allowed: {', '.join(allowed)}")
+    now = datetime.now(UTC)
+    with _opened(config) as (_, store):
+        tickets = list_tickets(
+            store, state=state, team=team, ticket_type=type_, severity=severity, overdue_at=now if overdue else None
+        )
+    if not tickets:
+        console.print("no tickets match")
+        return
+    table = Table(title=f"{len(tickets)} ticket(s)")
+    for col in ("id", "type", "severity", "state", "team", "assignee", "due", "title"):
+        table.add_column(col, overflow="fold")
+    for t in tickets:
+        due = t.due.strftime("%Y-%m-%d %H:%M")
+        if is_overdue(t, now):
+            due = f"[red]{due} overdue[/red]"
+        table.add_row(
+            t.id,
+            t.type,
+            t.severity + (" (escalated)" if t.escalated else ""),
+            t.state,
+            escape(t.team),
+            escape(t.assignee or "-"),
+            due,
+            escape(t.title),
+        )
+    console.print(table)
+
+
+@app.command()
+def show(ticket_id: IdArgument, config: ConfigOption = Path("groundswell.yaml")) -> None:
+    """Show one ticket with its evidence (authors, threads to answer) and history."""
+    from alerts.lifecycle import allowed_actions, load_ticket
+
+    with _opened(config) as (_, store):
+        ticket = load_ticket(store, ticket_id)
+    _print_ticket(ticket, allowed_actions(ticket.state))
+
+
+def _print_ticket(t: Ticket, actions: list[str]) -> None:
+    e = t.evidence
+    console.print(f"[bold]{escape(t.title)}[/bold]")
+    rows = [
+        ("id", t.id),
+        ("type", t.type),
+        ("subject", t.subject),
+        ("severity", t.severity + (" (escalated)" if t.escalated else "")),
+        ("state", t.state),
+        ("team", t.team),
+        ("assignee", t.assignee or "-"),
+        ("created", t.created.isoformat()),
+        ("due", t.due.isoformat()),
+        ("next actions", ", ".join(actions) or "-"),
+    ]
+    if t.dismiss_reason:
+        rows.append(("dismissed because", t.dismiss_reason))
+    for name, value in rows:
+        console.print(f"  {name:<18} {escape(value)}")
+    console.print("[bold]evidence[/bold]")
+    console.print(f"  trends             {escape(', '.join(e.trend_ids))}")
+    console.print(f"  mentions           {len(e.mention_ids)}")
+    console.print(f"  sources            {escape(', '.join(e.sources) or '-')}")
+    console.print(f"  drivers            {escape(', '.join(e.drivers) or '-')}")
+    if e.safety_hazards:
+        console.print(f"  safety hazards     {escape(', '.join(f'{h} ({n})' for h, n in sorted(e.safety_hazards.items())))}")
+    console.print(f"  authors ({len(e.authors)})        {escape(', '.join(e.authors) or '-')}")
+    console.print(f"  threads ({len(e.threads)}):")
+    for url in e.threads:
+        console.print(f"    {escape(url)}", soft_wrap=True)
+    console.print("[bold]history[/bold]")
+    for h in t.history:
+        states = f"{h.from_state or '-'} -> {h.to_state}" if h.from_state != h.to_state else (h.to_state or "")
+        console.print(f"  {h.at:%Y-%m-%d %H:%M} {escape(h.who):<12} {h.action:<11} {states:<28} {escape(h.note)}")
+
+
+def _transition(ticket_id: str, action: str, config: Path, who: str | None, note: str = "") -> None:
+    from alerts.lifecycle import transition
+
+    with _opened(config) as (cfg, store):
+        ticket = transition(store, ticket_id, action, who=who or _default_user(), note=note, config=cfg)
+    console.print(f"ticket {ticket.id} is now [bold]{ticket.state}[/bold]")
+
+
+@app.command()
+def ack(ticket_id: IdArgument, config: ConfigOption = Path("groundswell.yaml"), who: WhoOption = None, note: NoteOption = "") -> None:
+    """Acknowledge an open ticket."""
+    _transition(ticket_id, "acknowledge", config, who, note)
+
+
+@app.command()
+def start(ticket_id: IdArgument, config: ConfigOption = Path("groundswell.yaml"), who: WhoOption = None, note: NoteOption = "") -> None:
+    """Start work on a ticket (in progress)."""
+    _transition(ticket_id, "start", config, who, note)
+
+
+@app.command()
+def resolve(ticket_id: IdArgument, config: ConfigOption = Path("groundswell.yaml"), who: WhoOption = None, note: NoteOption = "") -> None:
+    """Resolve a ticket (acknowledged or in progress)."""
+    _transition(ticket_id, "resolve", config, who, note)
+
+
+@app.command()
+def dismiss(
+    ticket_id: IdArgument,
+    reason: Annotated[str, typer.Option("--reason", "-r", help="why this is not real work (feeds the detector's tuning)")],
+    config: ConfigOption = Path("groundswell.yaml"),
+    who: WhoOption = None,
+) -> None:
+    """Dismiss a ticket, with a mandatory reason."""
+    _transition(ticket_id, "dismiss", config, who, reason)
+
+
+@app.command()
+def reopen(ticket_id: IdArgument, config: ConfigOption = Path("groundswell.yaml"), who: WhoOption = None, note: NoteOption = "") -> None:
+    """Reopen a resolved or dismissed ticket."""
+    _transition(ticket_id, "reopen", config, who, note)
+
+
+@app.command("assign")
+def assign_(
+    ticket_id: IdArgument,
+    to: Annotated[str, typer.Option("--to", help="the person who owns the work")],
+    config: ConfigOption = Path("groundswell.yaml"),
+    who: WhoOption = None,
+    note: NoteOption = "",
+) -> None:
+    """Assign a ticket to a person."""
+    from alerts.lifecycle import assign
+
+    with _opened(config) as (_, store):
+        ticket = assign(store, ticket_id, to, who=who or _default_user(), note=note)
+    console.print(f"ticket {ticket.id} is assigned to [bold]{escape(ticket.assignee or '')}[/bold]")
+
+
+@app.command()
+def escalate(config: ConfigOption = Path("groundswell.yaml")) -> None:
+    """Escalate every overdue ticket (raise severity, notify the team)."""
+    from alerts.lifecycle import escalate_overdue
+
+    with _opened(config) as (cfg, store):
+        tickets = escalate_overdue(cfg, store, datetime.now(UTC))
+    if not tickets:
+        console.print("no overdue tickets")
+    for t in tickets:
+        console.print(f"escalated {t.id} to [bold]{t.severity}[/bold]: {escape(t.title)}")

@@ -1,0 +1,509 @@
+"""Notifications: email (SMTP), Slack and Teams webhooks, a generic JSON webhook; exactly once.
+
+Delivery goes through an outbox, the store's `notifications` collection:
+
+1. `Notifier.enqueue` writes one *pending* ledger record per (ticket event, team channel) with a
+   deterministic id (ticket id + index of the history entry + channel), before the ticket itself
+   is stored. Writing the same record again is a no-op, so re-runs never add deliveries.
+2. `Notifier.deliver_pending` (called after the tickets are stored) sends every pending or failed
+   record whose ticket event exists, retrying a few times with exponential backoff, and marks it
+   *sent*. A failure is recorded (attempts, redacted error) and retried on the next run; after
+   `give_up_after` attempts the record is *abandoned* (kept, with its last error, for an operator).
+   Nothing here raises into the pipeline: a run spends at most `run_budget_s` on deliveries.
+
+The one duplicate window is a crash between a successful send and marking the record sent: the
+next run sends it again. Webhooks carry the ledger id as an `Idempotency-Key` header (and in the
+JSON body) and emails as their `Message-ID`, so receivers can drop the repeat.
+
+Which events notify: a ticket opened, reopened, escalated, or its severity raised by new evidence.
+Each team channel has a `min_severity`; the ticket's severity at the event decides.
+
+Security: post text from the web is untrusted. It is HTML-escaped in email (Jinja2 autoescape),
+`&`, `<`, `>` are escaped for Slack mrkdwn (so `<!channel>` or `<http://x|y>` stay inert), and
+escaped for Teams. Secrets (SMTP username/password, webhook URLs that carry tokens) are read from
+the environment variables the configuration names at send time; the ledger stores the variable
+*name*, and a logging filter redacts the values from this module's and httpx's log records.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import smtplib
+import ssl
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from email.message import EmailMessage
+from email.utils import formatdate
+from typing import Any, Self
+
+import httpx
+import jinja2
+
+from groundswell.config import ChannelConfig, Config, SmtpConfig
+from groundswell.records import SEVERITY_ORDER, Ticket
+from groundswell.store import Store
+
+logger = logging.getLogger(__name__)
+
+# history action -> the event name used in messages and webhook payloads
+NOTIFY_ACTIONS: dict[str, str] = {
+    "open": "opened",
+    "reopen": "reopened",
+    "escalate": "escalated",
+    "severity": "severity_raised",
+}
+PENDING, SENT, FAILED, ABANDONED = "pending", "sent", "failed", "abandoned"
+USER_AGENT = "Groundswell-Notifier/0.1"
+SEVERITY_COLORS = {"low": "2E7D32", "medium": "F9A825", "high": "EF6C00", "critical": "C62828"}
+MAX_QUOTE_CHARS = 280
+
+
+class DeliveryError(RuntimeError):
+    """One delivery attempt failed; the message never contains a secret."""
+
+
+# ---- secrets and log redaction ------------------------------------------------------------------------
+class SecretRedactor(logging.Filter):
+    """Replaces every registered secret value in a log record's message with `<redacted>`."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self._secrets: set[str] = set()
+        self._lock = threading.Lock()
+
+    def add(self, secret: str) -> None:
+        if secret:
+            with self._lock:
+                self._secrets.add(secret)
+
+    def redact(self, text: str) -> str:
+        with self._lock:
+            secrets = sorted(self._secrets, key=len, reverse=True)
+        for secret in secrets:
+            text = text.replace(secret, "<redacted>")
+        return text
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        try:
+            message = record.getMessage()
+        except Exception:  # a malformed record is the logging module's business, not ours
+            return True
+        redacted = self.redact(message)
+        if redacted != message:
+            record.msg, record.args = redacted, None
+        return True
+
+
+REDACTOR = SecretRedactor()
+for _name in (__name__, "httpx"):  # httpx logs every request URL at INFO
+    logging.getLogger(_name).addFilter(REDACTOR)
+
+
+def secret_from_env(name: str | None, what: str) -> str:
+    """The value of environment variable `name`, registered for redaction; raises if unset."""
+    if not name:
+        raise DeliveryError(f"{what}: no environment variable is configured for it")
+    value = os.environ.get(name, "")
+    if not value:
+        raise DeliveryError(f"{what}: environment variable {name} is not set or empty")
+    REDACTOR.add(value)
+    path = value.split("://", 1)[-1].partition("/")[2]
+    if len(path) >= 8:  # the token part of a webhook URL, in case a library prints only the path
+        REDACTOR.add("/" + path)
+    return value
+
+
+# ---- what is said --------------------------------------------------------------------------------------
+@dataclass(frozen=True)
+class Quote:
+    author: str
+    source: str
+    url: str
+    text: str
+
+
+@dataclass(frozen=True)
+class Message:
+    """One ticket event to tell a channel about."""
+
+    ticket: Ticket
+    event: str  # opened, reopened, escalated, severity_raised
+    note: str
+    quotes: tuple[Quote, ...]
+    key: str  # idempotency key: the ledger record id
+
+    @property
+    def subject(self) -> str:
+        words = self.event.replace("_", " ")
+        return _one_line(f"[Groundswell][{self.ticket.severity.upper()}] {words}: {self.ticket.title}")
+
+    def facts(self) -> list[tuple[str, str]]:
+        t = self.ticket
+        facts = [
+            ("Type", t.type.replace("_", " ")),
+            ("Severity", t.severity),
+            ("Team", t.team),
+            ("State", t.state.replace("_", " ")),
+            ("Due", t.due.strftime("%Y-%m-%d %H:%M UTC")),
+            ("Ticket", t.id),
+        ]
+        if t.assignee:
+            facts.append(("Assignee", t.assignee))
+        if t.evidence.drivers:
+            facts.append(("Drivers", ", ".join(t.evidence.drivers[:8])))
+        if t.evidence.safety_hazards:
+            facts.append(("Hazards", ", ".join(f"{h} ({n})" for h, n in sorted(t.evidence.safety_hazards.items()))))
+        if t.evidence.authors:
+            more = len(t.evidence.authors) - 10
+            facts.append(("Authors", ", ".join(t.evidence.authors[:10]) + (f" and {more} more" if more > 0 else "")))
+        return facts
+
+
+def _one_line(text: str) -> str:
+    return " ".join(text.split())
+
+
+def _http_url(url: str) -> bool:
+    return url.startswith(("http://", "https://"))
+
+
+def _snippet(text: str) -> str:
+    text = _one_line(text)
+    return text if len(text) <= MAX_QUOTE_CHARS else text[: MAX_QUOTE_CHARS - 1] + "…"
+
+
+# ---- formats -------------------------------------------------------------------------------------------
+_JINJA = jinja2.Environment(autoescape=True, undefined=jinja2.StrictUndefined)
+_EMAIL_HTML = _JINJA.from_string(
+    """<!doctype html>
+<html><body style="font-family: sans-serif">
+<h2 style="color:#{{ color }}">{{ m.subject }}</h2>
+{% if m.note %}<p>{{ m.note }}</p>{% endif %}
+<table>{% for name, value in m.facts() %}<tr><th align="left">{{ name }}</th><td>{{ value }}</td></tr>{% endfor %}</table>
+{% if m.quotes %}<h3>What people say</h3>
+{% for q in m.quotes %}<blockquote><p>{{ q.text }}</p><p>&mdash; {{ q.author }} on {{ q.source }}{% if q.url %}
+ (<a href="{{ q.url }}">{{ q.url }}</a>){% endif %}</p></blockquote>
+{% endfor %}{% endif %}
+{% if threads %}<h3>Threads to answer</h3><ul>{% for url in threads %}<li><a href="{{ url }}">{{ url }}</a></li>{% endfor %}</ul>{% endif %}
+<p>Triage: <code>groundswell tickets show {{ m.ticket.id }}</code></p>
+</body></html>
+"""
+)
+
+
+def render_email(message: Message, *, sender: str, to: list[str]) -> EmailMessage:
+    """A multipart (text + HTML) email; untrusted text is HTML-escaped in the HTML part."""
+    email = EmailMessage()
+    email["Subject"] = message.subject
+    email["From"] = sender
+    email["To"] = ", ".join(to)
+    email["Date"] = formatdate(localtime=False)
+    email["Message-ID"] = f"<{message.key}@groundswell>"
+    email["X-Groundswell-Ticket"] = message.ticket.id
+    lines = [message.subject, ""]
+    if message.note:
+        lines += [message.note, ""]
+    lines += [f"{name}: {value}" for name, value in message.facts()]
+    for q in message.quotes:
+        lines += ["", f"> {q.text}", f"-- {q.author} on {q.source} {q.url}".rstrip()]
+    if message.ticket.evidence.threads:
+        lines += ["", "Threads to answer:", *(f"- {u}" for u in message.ticket.evidence.threads[:10])]
+    email.set_content("\n".join(lines))
+    html_body = _EMAIL_HTML.render(
+        m=message,
+        color=SEVERITY_COLORS[message.ticket.severity],
+        threads=[u for u in message.ticket.evidence.threads[:10] if _http_url(u)],
+    )
+    email.add_alternative(html_body, subtype="html")
+    return email
+
+
+def escape_slack(text: str) -> str:
+    """Slack mrkdwn escaping: only &, < and > are control characters (`<!channel>`, `<url|label>`)."""
+    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+
+
+def render_slack(message: Message) -> dict[str, Any]:
+    """Incoming-webhook payload (mrkdwn); every string from a post or a config is escaped."""
+    e = escape_slack
+    facts = "\n".join(f"*{e(name)}:* {e(value)}" for name, value in message.facts())
+    blocks: list[dict[str, Any]] = [
+        {"type": "section", "text": {"type": "mrkdwn", "text": f"*{e(message.subject)}*" + (f"\n{e(message.note)}" if message.note else "")}},
+        {"type": "section", "text": {"type": "mrkdwn", "text": facts}},
+    ]
+    for q in message.quotes:
+        link = f" <{e(q.url)}|{e(q.source)}>" if _http_url(q.url) else f" {e(q.source)}"
+        blocks.append({"type": "context", "elements": [{"type": "mrkdwn", "text": f"> {e(q.text)}\n— {e(q.author)} on{link}"}]})
+    return {"text": e(message.subject), "blocks": blocks}
+
+
+_TEAMS_SPECIALS = str.maketrans({c: f"\\{c}" for c in "\\`*_[]()#|~"})
+
+
+def escape_teams(text: str) -> str:
+    """Teams MessageCard text is markdown with some HTML: escape both."""
+    return escape_slack(text).replace('"', "&quot;").translate(_TEAMS_SPECIALS)
+
+
+def render_teams(message: Message) -> dict[str, Any]:
+    """An Office 365 connector MessageCard."""
+    e = escape_teams
+    sections: list[dict[str, Any]] = [
+        {
+            "activityTitle": e(message.subject),
+            "activitySubtitle": e(message.note),
+            "facts": [{"name": e(n), "value": e(v)} for n, v in message.facts()],
+        }
+    ]
+    for q in message.quotes:
+        sections.append({"activitySubtitle": f"{e(q.author)} on {e(q.source)}", "text": e(q.text)})
+    card: dict[str, Any] = {
+        "@type": "MessageCard",
+        "@context": "https://schema.org/extensions",
+        "summary": e(message.subject),
+        "themeColor": SEVERITY_COLORS[message.ticket.severity],
+        "title": e(message.subject),
+        "sections": sections,
+    }
+    threads = [u for u in message.ticket.evidence.threads if _http_url(u)][:3]
+    if threads:
+        card["potentialAction"] = [
+            {"@type": "OpenUri", "name": f"Open thread {i + 1}", "targets": [{"os": "default", "uri": u}]}
+            for i, u in enumerate(threads)
+        ]
+    return card
+
+
+def render_webhook(message: Message) -> dict[str, Any]:
+    """Generic JSON for Jira, ServiceNow or a BPM engine: the whole ticket plus the event."""
+    return {
+        "event": f"ticket.{message.event}",
+        "idempotency_key": message.key,
+        "note": message.note,
+        "ticket": message.ticket.model_dump(mode="json"),
+        "quotes": [{"author": q.author, "source": q.source, "url": q.url, "text": q.text} for q in message.quotes],
+    }
+
+
+# ---- the outbox ------------------------------------------------------------------------------------------
+@dataclass
+class DeliveryReport:
+    sent: int = 0
+    failed: int = 0
+    abandoned: int = 0
+    waiting: int = 0  # records whose ticket event is not stored (yet), or left for the next run
+
+
+def ledger_id(ticket_id: str, entry_index: int, team: str, channel_index: int, kind: str) -> str:
+    from groundswell.records import stable_id
+
+    return stable_id("notification", ticket_id, entry_index, team, channel_index, kind)
+
+
+class Notifier:
+    """Writes the outbox and delivers it. Build with `Notifier.from_settings(config)`."""
+
+    def __init__(
+        self,
+        *,
+        smtp: SmtpConfig,
+        max_attempts: int = 3,
+        backoff_s: float = 0.5,
+        max_backoff_s: float = 8.0,
+        timeout_s: float = 10.0,
+        run_budget_s: float = 120.0,
+        give_up_after: int = 30,
+        quotes: int = 3,
+        sleep: Callable[[float], None] = time.sleep,
+    ) -> None:
+        if max_attempts < 1:
+            raise ValueError(f"max_attempts must be at least 1, got {max_attempts}")
+        if give_up_after < max_attempts:
+            raise ValueError(f"give_up_after ({give_up_after}) must be at least max_attempts ({max_attempts})")
+        self.smtp = smtp
+        self.max_attempts = max_attempts
+        self.backoff_s = backoff_s
+        self.max_backoff_s = max_backoff_s
+        self.timeout_s = timeout_s
+        self.run_budget_s = run_budget_s
+        self.give_up_after = give_up_after
+        self.quotes = quotes
+        self.sleep = sleep
+
+    @classmethod
+    def from_settings(cls, config: Config) -> Self:
+        return cls(smtp=config.alerts.smtp)
+
+    # -- 1. enqueue --------------------------------------------------------------------------------------
+    def enqueue(self, config: Config, store: Store, ticket: Ticket, entry_index: int, *, now: datetime) -> list[str]:
+        """Write pending ledger records for history entry `entry_index` of `ticket` (idempotent)."""
+        entry = ticket.history[entry_index]
+        event = NOTIFY_ACTIONS.get(entry.action)
+        if event is None:
+            return []
+        try:
+            team = config.team(ticket.team)
+        except KeyError:
+            logger.warning("ticket %s: team '%s' is not declared in `teams`; no channel to notify", ticket.id, ticket.team)
+            return []
+        ids: list[str] = []
+        for index, channel in enumerate(team.channels):
+            if SEVERITY_ORDER[ticket.severity] < SEVERITY_ORDER[channel.min_severity]:
+                continue
+            record_id = ledger_id(ticket.id, entry_index, team.id, index, channel.kind)
+            ids.append(record_id)
+            if store.get_doc("notifications", record_id) is not None:
+                continue
+            store.put_doc(
+                "notifications",
+                record_id,
+                {
+                    "id": record_id,
+                    "ticket_id": ticket.id,
+                    "entry": entry_index,
+                    "action": entry.action,
+                    "event": event,
+                    "severity": ticket.severity,
+                    "team": team.id,
+                    "channel": _channel_record(channel),
+                    "status": PENDING,
+                    "attempts": 0,
+                    "created": now.isoformat(),
+                    "updated": now.isoformat(),
+                    "sent_at": None,
+                    "last_error": None,
+                },
+            )
+        return ids
+
+    # -- 2. deliver --------------------------------------------------------------------------------------
+    def deliver_pending(self, store: Store, *, now: datetime | None = None) -> DeliveryReport:
+        """Send every pending/failed record whose ticket event is stored. Never raises for a delivery."""
+        report = DeliveryReport()
+        records = store.query_docs("notifications", where={"status": [PENDING, FAILED]}, order_by="created", limit=100_000)
+        if not records:
+            return report
+        started = time.monotonic()
+        with httpx.Client(timeout=self.timeout_s, follow_redirects=False, headers={"User-Agent": USER_AGENT}) as client:
+            for record in records:
+                if time.monotonic() - started > self.run_budget_s:
+                    report.waiting += 1
+                    continue
+                message = self._message(store, record)
+                if message is None:
+                    report.waiting += 1
+                    continue
+                self._deliver_one(store, client, record, message, report, now)
+        if report.waiting:
+            logger.info("notifications: %s left pending for the next run", report.waiting)
+        logger.info("notifications: %s sent, %s failed, %s abandoned", report.sent, report.failed, report.abandoned)
+        return report
+
+    def _deliver_one(
+        self, store: Store, client: httpx.Client, record: dict[str, Any], message: Message, report: DeliveryReport, now: datetime | None
+    ) -> None:
+        error = ""
+        attempts = 0
+        for attempt in range(self.max_attempts):
+            attempts += 1
+            try:
+                self.send(client, record["channel"], message)
+            except Exception as err:  # any failure of one delivery is recorded, never raised
+                error = REDACTOR.redact(f"{type(err).__name__}: {err}" if not isinstance(err, DeliveryError) else str(err))
+                if attempt + 1 < self.max_attempts:
+                    self.sleep(min(self.backoff_s * 2**attempt, self.max_backoff_s))
+                continue
+            stamp = (now or datetime.now(UTC)).isoformat()
+            record.update(status=SENT, attempts=record["attempts"] + attempts, sent_at=stamp, updated=stamp, last_error=None)
+            store.put_doc("notifications", record["id"], record)
+            report.sent += 1
+            logger.info("notified team %s by %s about ticket %s (%s)", record["team"], record["channel"]["kind"], record["ticket_id"], record["event"])
+            return
+        total = record["attempts"] + attempts
+        status = ABANDONED if total >= self.give_up_after else FAILED
+        record.update(status=status, attempts=total, last_error=error, updated=(now or datetime.now(UTC)).isoformat())
+        store.put_doc("notifications", record["id"], record)
+        if status == ABANDONED:
+            report.abandoned += 1
+        else:
+            report.failed += 1
+        logger.warning(
+            "notification %s (%s to team %s, ticket %s) %s after %s attempts: %s",
+            record["id"],
+            record["channel"]["kind"],
+            record["team"],
+            record["ticket_id"],
+            "abandoned" if status == ABANDONED else "failed; retried on the next run",
+            total,
+            error,
+        )
+
+    def _message(self, store: Store, record: dict[str, Any]) -> Message | None:
+        doc = store.get_doc("tickets", record["ticket_id"])
+        if doc is None:
+            logger.debug("notification %s: ticket %s not stored yet", record["id"], record["ticket_id"])
+            return None
+        ticket = Ticket.model_validate(doc)
+        index = record["entry"]
+        if index >= len(ticket.history) or ticket.history[index].action != record["action"]:
+            logger.debug("notification %s: history entry %s of ticket %s not stored yet", record["id"], index, ticket.id)
+            return None
+        quotes = tuple(
+            Quote(author=m.author or "unknown", source=m.source, url=m.url, text=_snippet(m.text or m.title))
+            for m in store.get_mentions(ticket.evidence.mention_ids[: self.quotes])
+        )
+        return Message(ticket=ticket, event=record["event"], note=ticket.history[index].note, quotes=quotes, key=record["id"])
+
+    # -- one attempt -------------------------------------------------------------------------------------
+    def send(self, client: httpx.Client, channel: dict[str, Any], message: Message) -> None:
+        kind = channel["kind"]
+        if kind == "email":
+            self._send_email(channel, message)
+        elif kind in ("slack", "teams", "webhook"):
+            payload = {"slack": render_slack, "teams": render_teams, "webhook": render_webhook}[kind](message)
+            self._post(client, channel, payload, message.key)
+        else:
+            raise DeliveryError(f"unknown channel kind '{kind}'; allowed: email, slack, teams, webhook")
+
+    def _post(self, client: httpx.Client, channel: dict[str, Any], payload: dict[str, Any], key: str) -> None:
+        env = channel.get("url_env")
+        url = secret_from_env(env, f"{channel['kind']} webhook")
+        body = json.dumps(payload, ensure_ascii=False).encode()
+        try:
+            response = client.post(url, content=body, headers={"Content-Type": "application/json", "Idempotency-Key": key})
+        except httpx.HTTPError as err:
+            raise DeliveryError(f"{type(err).__name__} posting to the {channel['kind']} webhook in ${env}: {REDACTOR.redact(str(err))}") from None
+        if response.status_code >= 300:
+            raise DeliveryError(f"HTTP {response.status_code} from the {channel['kind']} webhook in ${env}")
+
+    def _send_email(self, channel: dict[str, Any], message: Message) -> None:
+        to = list(channel.get("to") or [])
+        if not to:
+            raise DeliveryError("email channel has no recipients (teams[].channels[].to is empty)")
+        smtp = self.smtp
+        email = render_email(message, sender=smtp.sender, to=to)
+        user = secret_from_env(smtp.username_env, "SMTP username") if smtp.username_env else None
+        password = secret_from_env(smtp.password_env, "SMTP password") if smtp.password_env else None
+        try:
+            with smtplib.SMTP(smtp.host, smtp.port, timeout=self.timeout_s) as server:
+                if smtp.starttls:
+                    server.starttls(context=ssl.create_default_context())
+                if user is not None and password is not None:
+                    server.login(user, password)
+                refused = server.send_message(email, from_addr=smtp.sender, to_addrs=to)
+        except (smtplib.SMTPException, OSError) as err:
+            raise DeliveryError(
+                f"SMTP delivery via {smtp.host}:{smtp.port} failed: {type(err).__name__}: {REDACTOR.redact(str(err))}"
+            ) from None
+        if refused:  # the others got it: retrying would send them a duplicate
+            logger.warning("SMTP server refused recipients %s for ticket %s", ", ".join(sorted(refused)), message.ticket.id)
+
+
+def _channel_record(channel: ChannelConfig) -> dict[str, Any]:
+    """What the ledger keeps about a channel: kind, recipients and the *name* of the URL variable."""
+    return {"kind": channel.kind, "to": list(channel.to), "url_env": channel.url_env, "min_severity": channel.min_severity}

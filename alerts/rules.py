@@ -1,0 +1,270 @@
+"""Which shifts become work, of which type, about whom, how severe, for which team.
+
+`classify(config, event, mentions)` reads one `TrendEvent` of kind "shift" (plus the evidence
+mentions fetched from the store) and returns a `Decision`. The rules, in order:
+
+- **opinion leader**: the series is an author (`group_by="author"`) or the entity is a configured
+  person. The subject is the opinion leader's id when the author matches a watched handle, else
+  the author name. A drop in a leader's volume is not actionable.
+- **product**: the entity is our brand or one of our products and the signal is adverse: more
+  safety signals, a higher negative or complaint share, a lower mean sentiment, or more volume
+  carried by safety hazards or mostly negative posts. Severity comes from the safety signal
+  (hazards named by the detector and the mentions' `safety_severity`) and from growth.
+- **competitor**: the entity is a competitor or a competitor's product. The signal is named from
+  the metric and the drivers: launch (volume up), price move (pricing words or pricing
+  mentions), outage (outage words), sentiment collapse or surge.
+- Source and topic series are attributed to the configured entity that most of their evidence
+  mentions name, when one does; otherwise they are not actionable (the detector still records them).
+
+A ticket's id is stable per type + subject (+ metric family for competitors, where a launch and a
+sentiment collapse are separate stories), so one ongoing shift keeps one ticket.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections import Counter
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+
+from groundswell.config import Config, Entity, OpinionLeaderConfig
+from groundswell.mention import Mention
+from groundswell.records import SEVERITY_ORDER, Severity, TicketType, TrendEvent, stable_id
+from groundswell.text import tokens
+
+logger = logging.getLogger(__name__)
+
+SEVERITIES: tuple[Severity, ...] = ("low", "medium", "high", "critical")
+
+# Hazards that can hurt people rank above a plain defect.
+HAZARD_LEVEL: dict[str, int] = {"defect": 1, "recall": 2, "illness": 2, "injury": 2, "fire_burn": 2, "choking": 2}
+PRICE_WORDS = frozenset(
+    "price prices pricing priced cheaper cheap discount discounts deal deals sale expensive cost costs promo coupon "
+    "undercut undercuts pricier".split()
+)
+OUTAGE_WORDS = frozenset("outage outages offline servers server unavailable crash crashes crashing bricked login".split())
+ADVERSE_METRICS = {("negative_share", "up"), ("complaint_share", "up"), ("mean_sentiment", "down"), ("safety_count", "up")}
+HIGH_REACH = 10_000  # followers from which a non-watched author counts as high-reach
+
+
+class NotActionable(Exception):
+    """A shift that opens no ticket; the message says why (counted as skipped, never an error)."""
+
+
+@dataclass(frozen=True)
+class Decision:
+    """What a shift becomes: the ticket's type, subject, title, severity and owning team."""
+
+    ticket_id: str
+    type: TicketType
+    subject: str
+    subject_name: str
+    signal: str
+    title: str
+    severity: Severity
+    team: str
+
+
+def ticket_id_for(ticket_type: str, subject: str, family: str = "") -> str:
+    return stable_id("ticket", ticket_type, subject, family)
+
+
+def classify(config: Config, event: TrendEvent, mentions: Sequence[Mention]) -> Decision:
+    """Decide the ticket for a shift, or raise `NotActionable` saying why it opens none."""
+    if event.kind != "shift":
+        raise NotActionable(f"event {event.id} is a blip ({event.reason}); blips never open tickets")
+    if event.group_by == "author":
+        return _opinion_leader(config, event, mentions, author=event.key)
+    if event.group_by == "entity":
+        entity = _entity(config, event.key)
+    else:
+        entity = _dominant_entity(config, event, mentions)
+    if entity.kind == "person":
+        return _opinion_leader(config, event, mentions, author=entity.id)
+    if entity.ours:
+        return _product(config, event, mentions, entity)
+    return _competitor(config, event, mentions, entity)
+
+
+# ---- the three types -----------------------------------------------------------------------------
+def _product(config: Config, event: TrendEvent, mentions: Sequence[Mention], entity: Entity) -> Decision:
+    hazards = {h for h, n in event.safety_hazards.items() if n > 0} | {h for m in mentions for h in m.safety_hazards}
+    negative = _negative_share(mentions)
+    adverse = (event.metric, event.direction) in ADVERSE_METRICS or (
+        event.metric == "volume" and event.direction == "up" and (bool(hazards) or negative >= 0.5)
+    )
+    if not adverse:
+        raise NotActionable(
+            f"{entity.id}: {event.metric} {event.direction} with no safety, defect or negative signal "
+            f"(negative share of evidence {negative:.0%}); nothing for product safety to act on"
+        )
+    level = 1 if event.metric != "volume" else 0
+    level = max([level, *(HAZARD_LEVEL.get(h, 1) for h in hazards)])
+    worst = max((m.safety_severity for m in mentions), default=0)
+    level = max(level, worst - 1)
+    if _strong_growth(config, event):
+        level += 1
+    if hazards - {"defect"}:
+        signal = "safety"
+    elif "defect" in hazards:
+        signal = "defect"
+    elif event.metric == "complaint_share" or _share(mentions, lambda m: m.voc_kind == "complaint") >= 0.5:
+        signal = "quality"
+    else:
+        signal = "negative sentiment"
+    what = f"{signal} signal" + (f" ({', '.join(sorted(hazards))})" if hazards else "")
+    return _decision(config, "product", entity.id, entity.name, signal, what, event, min(level, 3))
+
+
+def _competitor(config: Config, event: TrendEvent, mentions: Sequence[Mention], entity: Entity) -> Decision:
+    words = {t for d in event.drivers for t in tokens(d)} | {d.lower() for d in event.drivers}
+    pricing = _share(mentions, lambda m: m.business_area == "pricing")
+    if event.metric == "volume":
+        if event.direction == "down":
+            raise NotActionable(f"{entity.id}: competitor volume fell; no competitive move to act on")
+        if words & OUTAGE_WORDS:
+            signal = "outage"
+        elif words & PRICE_WORDS or pricing >= 0.4:
+            signal = "price move"
+        else:
+            signal = "launch"
+        family = "volume"
+    elif event.metric == "safety_count":
+        if event.direction == "down":
+            raise NotActionable(f"{entity.id}: fewer safety signals at a competitor; nothing to act on")
+        signal, family = "safety issue", "sentiment"
+    else:
+        collapse = (event.metric, event.direction) in ADVERSE_METRICS
+        signal, family = ("sentiment collapse" if collapse else "sentiment surge"), "sentiment"
+    level = 0 if signal == "sentiment surge" else 1
+    if _strong_growth(config, event):
+        level += 1
+    return _decision(config, "competitor", entity.id, entity.name, signal, signal, event, min(level, 2), family=family)
+
+
+def _opinion_leader(config: Config, event: TrendEvent, mentions: Sequence[Mention], author: str) -> Decision:
+    if event.metric == "volume" and event.direction == "down":
+        raise NotActionable(f"author {author}: volume fell; an opinion leader going quiet opens no ticket")
+    leader = _leader(config, author)
+    subject, name = (leader.id, leader.name) if leader else (author, author)
+    reach = max((m.author_reach for m in mentions if _same_author(m.author, author, leader)), default=0)
+    level = 1 if leader else 0
+    if not leader and reach >= HIGH_REACH:
+        level += 1
+    adverse = (event.metric, event.direction) in ADVERSE_METRICS
+    if adverse:
+        level += 1
+    if _strong_growth(config, event):
+        level += 1
+    signal = "turning negative" if adverse else ("more vocal" if event.metric == "volume" else "turning positive")
+    return _decision(config, "opinion_leader", subject, name, signal, f"opinion leader {signal}", event, min(level, 2))
+
+
+# ---- helpers ---------------------------------------------------------------------------------------
+def _decision(
+    config: Config,
+    ticket_type: TicketType,
+    subject: str,
+    name: str,
+    signal: str,
+    what: str,
+    event: TrendEvent,
+    level: int,
+    family: str = "",
+) -> Decision:
+    team = config.alerts.routing.get(ticket_type)
+    if team is None:
+        raise NotActionable(f"alerts.routing has no team for ticket type '{ticket_type}'; configured: {dict(config.alerts.routing)}")
+    title = f"{name}: {what}, {describe_change(event)}"
+    return Decision(
+        ticket_id=ticket_id_for(ticket_type, subject, family),
+        type=ticket_type,
+        subject=subject,
+        subject_name=name,
+        signal=signal,
+        title=title,
+        severity=SEVERITIES[max(0, level)],
+        team=team,
+    )
+
+
+def describe_change(event: TrendEvent) -> str:
+    """'volume up 4 -> 12 (+200%)', 'negative_share up 10% -> 45%' ..."""
+    if event.metric in ("negative_share", "complaint_share"):
+        values = f"{event.baseline:.0%} -> {event.level:.0%}"
+    elif event.metric == "mean_sentiment":
+        values = f"{event.baseline:+.2f} -> {event.level:+.2f}"
+    else:
+        values = f"{event.baseline:g} -> {event.level:g}"
+    rel = relative_change(event)
+    suffix = f" ({rel:+.0%})" if rel is not None and event.metric in ("volume", "safety_count") else ""
+    return f"{event.metric} {event.direction} {values}{suffix}"
+
+
+def relative_change(event: TrendEvent) -> float | None:
+    if event.relative_change is not None:
+        return event.relative_change
+    if event.baseline:
+        return event.change / abs(event.baseline)
+    return None
+
+
+def _strong_growth(config: Config, event: TrendEvent) -> bool:
+    """A large change for the metric's unit, or one carried by many independent authors."""
+    if event.authors >= 3 * config.trends.min_authors:
+        return True
+    if event.metric in ("negative_share", "complaint_share"):
+        return abs(event.change) >= 0.25
+    if event.metric == "mean_sentiment":
+        return abs(event.change) >= 0.5
+    rel = relative_change(event)
+    return rel is None or abs(rel) >= 1.0  # from zero, or at least doubled
+
+
+def severity_max(a: Severity, b: Severity) -> Severity:
+    return a if SEVERITY_ORDER[a] >= SEVERITY_ORDER[b] else b
+
+
+def _entity(config: Config, entity_id: str) -> Entity:
+    try:
+        return config.entity(entity_id)
+    except KeyError as err:
+        raise NotActionable(str(err.args[0])) from None
+
+
+def _dominant_entity(config: Config, event: TrendEvent, mentions: Sequence[Mention]) -> Entity:
+    counts = Counter(e for m in mentions for e in set(m.entities))
+    if not counts:
+        raise NotActionable(f"{event.group_by} '{event.key}': its evidence mentions name no configured entity")
+    entity_id, n = counts.most_common(1)[0]
+    if n < 0.5 * len(mentions):
+        raise NotActionable(
+            f"{event.group_by} '{event.key}': no entity dominates its evidence ('{entity_id}' in {n} of {len(mentions)})"
+        )
+    return _entity(config, entity_id)
+
+
+def _leader(config: Config, author: str) -> OpinionLeaderConfig | None:
+    wanted = _norm(author)
+    for leader in config.opinion_leaders:
+        if wanted in {_norm(leader.id), _norm(leader.name), *(_norm(h) for h in leader.handles)}:
+            return leader
+    return None
+
+
+def _same_author(name: str, author: str, leader: OpinionLeaderConfig | None) -> bool:
+    if _norm(name) == _norm(author):
+        return True
+    return leader is not None and _norm(name) in {_norm(leader.id), _norm(leader.name), *(_norm(h) for h in leader.handles)}
+
+
+def _norm(name: str) -> str:
+    return name.strip().lstrip("@").casefold()
+
+
+def _negative_share(mentions: Sequence[Mention]) -> float:
+    return _share(mentions, lambda m: m.sentiment == "negative")
+
+
+def _share(mentions: Sequence[Mention], pred: Callable[[Mention], bool]) -> float:
+    return sum(1 for m in mentions if pred(m)) / len(mentions) if mentions else 0.0

@@ -1,0 +1,211 @@
+"""Local receivers for testing notifications without a network: an HTTP webhook receiver and an
+SMTP server (aiosmtpd), both on 127.0.0.1 with a free port. Used by `tests/test_alerts_*.py` and
+usable by end-to-end tests; nothing here is imported by the pipeline.
+"""
+
+from __future__ import annotations
+
+import json
+import socket
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from email import message_from_bytes
+from email.message import Message
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
+
+from groundswell.config import Config, parse_config
+from groundswell.mention import Mention
+from groundswell.records import SeriesValue, TrendEvent
+
+
+@dataclass
+class Received:
+    path: str
+    headers: dict[str, str]
+    body: bytes
+    status: int
+
+    def json(self) -> Any:
+        return json.loads(self.body)
+
+
+@dataclass
+class HttpReceiver:
+    """Records every POST. `fail_first` requests get `fail_status`, the rest 200."""
+
+    fail_first: int = 0
+    fail_status: int = 500
+    requests: list[Received] = field(default_factory=list)
+    url: str = ""
+
+    @property
+    def delivered(self) -> list[Received]:
+        """Requests that were answered with success."""
+        return [r for r in self.requests if r.status < 300]
+
+
+@contextmanager
+def http_receiver(*, fail_first: int = 0, fail_status: int = 500, path: str = "/hook") -> Iterator[HttpReceiver]:
+    receiver = HttpReceiver(fail_first=fail_first, fail_status=fail_status)
+    lock = threading.Lock()
+
+    class Handler(BaseHTTPRequestHandler):
+        def do_POST(self) -> None:
+            body = self.rfile.read(int(self.headers.get("Content-Length") or 0))
+            with lock:
+                status = receiver.fail_status if len(receiver.requests) < receiver.fail_first else 200
+                receiver.requests.append(Received(self.path, dict(self.headers.items()), body, status))
+            self.send_response(status)
+            self.send_header("Content-Type", "text/plain")
+            self.end_headers()
+            self.wfile.write(b"ok" if status < 300 else b"error")
+
+        def log_message(self, format: str, *args: Any) -> None:  # quiet
+            return
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    receiver.url = f"http://127.0.0.1:{server.server_address[1]}{path}"
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield receiver
+    finally:
+        server.shutdown()
+        server.server_close()
+        thread.join(timeout=5)
+
+
+@dataclass
+class SmtpReceiver:
+    host: str
+    port: int
+    messages: list[Message] = field(default_factory=list)
+    envelopes: list[tuple[str, list[str]]] = field(default_factory=list)
+
+
+def free_port() -> int:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+@contextmanager
+def smtp_receiver() -> Iterator[SmtpReceiver]:
+    """A real SMTP server (aiosmtpd) on 127.0.0.1 that keeps every message it accepts."""
+    from aiosmtpd.controller import Controller
+
+    receiver = SmtpReceiver(host="127.0.0.1", port=free_port())
+
+    class Handler:
+        async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:
+            receiver.messages.append(message_from_bytes(envelope.original_content or envelope.content))
+            receiver.envelopes.append((envelope.mail_from, list(envelope.rcpt_tos)))
+            return "250 Message accepted for delivery"
+
+    controller = Controller(Handler(), hostname=receiver.host, port=receiver.port)
+    controller.start()
+    try:
+        yield receiver
+    finally:
+        controller.stop()
+
+
+# ---- hand-built configuration, mentions and trend events -------------------------------------------
+T0 = datetime(2026, 3, 2, tzinfo=UTC)
+
+
+def make_config(channels: dict[str, list[dict[str, Any]]] | None = None, smtp: dict[str, Any] | None = None) -> Config:
+    """A small market: our brand Acme with a kettle, competitor Zephyr with an air fryer, one
+    watched opinion leader, and the three default teams with the given channels per team id."""
+    channels = channels or {}
+    teams = [
+        {"id": team, "name": team.replace("-", " ").title(), "channels": channels.get(team, [])}
+        for team in ("product-safety", "competitive-intelligence", "communications")
+    ]
+    return parse_config(
+        {
+            "brands": [
+                {"id": "acme", "name": "Acme", "products": [{"id": "acme-kettle", "name": "Acme SteamPro kettle"}]}
+            ],
+            "competitors": [
+                {"id": "zephyr", "name": "Zephyr", "products": [{"id": "zephyr-airchef", "name": "Zephyr AirChef"}]}
+            ],
+            "opinion_leaders": [{"id": "dana-reyes", "name": "Dana Reyes", "handles": ["danareyes"]}],
+            "teams": teams,
+            "alerts": {"smtp": smtp or {}},
+        }
+    )
+
+
+def make_mention(
+    n: int,
+    *,
+    entity: str = "acme-kettle",
+    text: str = "The kettle stopped working after a week.",
+    author: str | None = None,
+    sentiment: str = "negative",
+    hazards: tuple[str, ...] = (),
+    severity: int = 0,
+    reach: int = 0,
+    thread: str | None = None,
+) -> Mention:
+    return Mention(
+        source="demo-forum",
+        source_kind="forum",
+        url=f"https://forum.example/t/{entity}/{n}",
+        author=author or f"user{n}",
+        author_reach=reach,
+        published=T0 + timedelta(hours=n),
+        text=text,
+        thread_id=thread,
+        enriched=True,
+        entities=[entity],
+        sentiment=sentiment,
+        safety_hazards=list(hazards),
+        safety_severity=severity,
+    )
+
+
+def make_event(
+    key: str,
+    *,
+    metric: str = "volume",
+    direction: str = "up",
+    group_by: str = "entity",
+    kind: str = "shift",
+    start: datetime = T0,
+    baseline: float = 4.0,
+    level: float = 6.0,
+    authors: int = 6,
+    mentions: list[Mention] | tuple[Mention, ...] = (),
+    hazards: dict[str, int] | None = None,
+    drivers: tuple[str, ...] = (),
+) -> TrendEvent:
+    return TrendEvent(
+        id=TrendEvent.make_id(group_by, key, metric, direction, start),
+        kind=kind,  # type: ignore[arg-type]
+        reason="level" if kind == "shift" else "reverted",
+        group_by=group_by,  # type: ignore[arg-type]
+        key=key,
+        metric=metric,  # type: ignore[arg-type]
+        direction=direction,  # type: ignore[arg-type]
+        start=start,
+        end=start + timedelta(days=3),
+        detected_at=start + timedelta(days=3),
+        baseline=baseline,
+        level=level,
+        change=level - baseline,
+        confidence=0.99,
+        authors=authors,
+        sources=1,
+        top_authors=[m.author for m in mentions][:5],
+        source_names=["demo-forum"],
+        drivers=list(drivers),
+        safety_hazards=hazards or {},
+        mention_ids=[m.id for m in mentions],
+        series=[SeriesValue(t=start + timedelta(days=d), value=level, count=int(level)) for d in range(3)],
+    )

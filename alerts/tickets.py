@@ -1,0 +1,229 @@
+"""Turn the detector's shifts into tickets: open, append evidence, reopen; then notify.
+
+`process_events(config, store, events)` is what the pipeline's "act" step calls. For every shift:
+classify it (`alerts.rules`), fetch its evidence mentions from the store (authors and thread URLs
+close the loop with the people who raised it), then
+
+- no ticket with that id yet: open one (state open, due by the SLA of its severity);
+- a ticket exists and is active: append the new evidence; raise its severity if the new evidence
+  is more severe (never lowered automatically);
+- a ticket exists and is resolved or dismissed: a *new* shift (a trend id the ticket has not seen)
+  reopens it with a history entry; more evidence for the shift it already had is only appended.
+
+Every change appends a history entry; an event that adds nothing changes nothing, so re-running
+with the same events leaves tickets, history and the notification ledger as they are. Pending
+notifications are written before their ticket and delivered after all tickets are stored.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+
+from alerts.lifecycle import CLOSED_STATES, SYSTEM_USER, apply_transition, due_time, save_ticket
+from alerts.notify import Notifier
+from alerts.rules import Decision, NotActionable, classify, describe_change, severity_max
+from groundswell.config import Config
+from groundswell.mention import Mention
+from groundswell.records import SEVERITY_ORDER, Evidence, HistoryEntry, SeriesValue, Ticket, TrendEvent
+from groundswell.store import Store
+
+logger = logging.getLogger(__name__)
+
+_RANK = {"unchanged": 0, "updated": 1, "reopened": 2, "opened": 3}
+
+
+@dataclass
+class TicketSummary:
+    """What one `process_events` call did. `tickets`: ids of every ticket the shifts map to."""
+
+    opened: int = 0
+    updated: int = 0
+    reopened: int = 0
+    unchanged: int = 0
+    skipped: int = 0  # blips, and shifts that are not actionable (see alerts.rules)
+    notified: int = 0  # notifications delivered in this run (including retries of earlier ones)
+    notify_failed: int = 0  # deliveries that failed in this run (retried on the next one)
+    tickets: list[str] = field(default_factory=list)
+
+
+def process_events(
+    config: Config,
+    store: Store,
+    events: Sequence[TrendEvent],
+    *,
+    now: datetime | None = None,
+    notifier: Notifier | None = None,
+    deliver: bool = True,
+) -> TicketSummary:
+    """Open or update one ticket per ongoing shift, store them, then send the notifications.
+
+    `notifier` defaults to `Notifier.from_settings(config)`; `deliver=False` only fills the outbox
+    (a later call, or `Notifier.deliver_pending`, sends it).
+    """
+    now = now or datetime.now(UTC)
+    notifier = notifier or Notifier.from_settings(config)
+    summary = TicketSummary()
+    outcome: dict[str, str] = {}
+    for event in sorted(events, key=lambda e: (e.start, e.detected_at, e.id)):
+        if event.kind != "shift":
+            summary.skipped += 1
+            continue
+        mentions = store.get_mentions(event.mention_ids)
+        try:
+            decision = classify(config, event, mentions)
+        except NotActionable as why:
+            summary.skipped += 1
+            logger.info("shift %s (%s %s %s) opens no ticket: %s", event.id, event.key, event.metric, event.direction, why)
+            continue
+        evidence = evidence_from(event, mentions)
+        doc = store.get_doc("tickets", decision.ticket_id)
+        old = None if doc is None else Ticket.model_validate(doc)
+        if old is None:
+            ticket, result = _open(config, decision, event, evidence, now), "opened"
+        else:
+            ticket, result = _apply(config, old, decision, event, evidence, now)
+        if result != "unchanged":
+            for index in range(0 if old is None else len(old.history), len(ticket.history)):
+                notifier.enqueue(config, store, ticket, index, now=now)  # outbox first ...
+            save_ticket(store, ticket)  # ... then the ticket; delivery only after all are stored
+            logger.info("ticket %s %s: %s [%s, %s]", ticket.id, result, ticket.title, ticket.severity, ticket.state)
+        outcome[ticket.id] = max(outcome.get(ticket.id, "unchanged"), result, key=_RANK.__getitem__)
+    for result in outcome.values():
+        setattr(summary, result, getattr(summary, result) + 1)
+    summary.tickets = list(outcome)
+    if deliver:
+        try:
+            report = notifier.deliver_pending(store, now=now)
+        except Exception:  # the pipeline goes on; pending records are retried on the next run
+            logger.exception("delivering notifications failed; they stay pending for the next run")
+        else:
+            summary.notified, summary.notify_failed = report.sent, report.failed + report.abandoned
+    return summary
+
+
+# ---- ticket changes -----------------------------------------------------------------------------------
+def _open(config: Config, decision: Decision, event: TrendEvent, evidence: Evidence, now: datetime) -> Ticket:
+    return Ticket(
+        id=decision.ticket_id,
+        type=decision.type,
+        subject=decision.subject,
+        title=decision.title,
+        severity=decision.severity,
+        team=decision.team,
+        state="open",
+        created=now,
+        updated=now,
+        due=due_time(config, decision.severity, now),
+        evidence=evidence,
+        history=[
+            HistoryEntry(
+                at=now,
+                who=SYSTEM_USER,
+                action="open",
+                to_state="open",
+                note=f"{decision.signal} shift detected: {describe_change(event)} since {event.start:%Y-%m-%d}, "
+                f"{event.authors} authors, {event.sources} sources (trend {event.id})",
+            )
+        ],
+    )
+
+
+def _apply(
+    config: Config, old: Ticket, decision: Decision, event: TrendEvent, evidence: Evidence, now: datetime
+) -> tuple[Ticket, str]:
+    new_trend = event.id not in old.evidence.trend_ids
+    merged = merge_evidence(old.evidence, evidence)
+    if old.state in CLOSED_STATES and new_trend:
+        ticket = apply_transition(
+            old,
+            "reopen",
+            who=SYSTEM_USER,
+            now=now,
+            note=f"the shift came back: {describe_change(event)} since {event.start:%Y-%m-%d} (trend {event.id})",
+        )
+        ticket.severity = decision.severity
+        ticket.due = due_time(config, decision.severity, now)
+        ticket.title = decision.title
+        ticket.evidence = merged
+        return ticket, "reopened"
+    if merged == old.evidence:
+        return old, "unchanged"
+    ticket = old.model_copy(deep=True)
+    ticket.evidence = merged
+    ticket.updated = now
+    added = len(set(merged.mention_ids) - set(old.evidence.mention_ids))
+    authors = len(set(merged.authors) - set(old.evidence.authors))
+    what = "new shift" if new_trend else "more evidence for"
+    ticket.history.append(
+        HistoryEntry(
+            at=now,
+            who=SYSTEM_USER,
+            action="evidence",
+            from_state=old.state,
+            to_state=old.state,
+            note=f"{what} trend {event.id} ({describe_change(event)}): +{added} mentions, +{authors} authors",
+        )
+    )
+    raised = severity_max(old.severity, decision.severity)
+    if old.state not in CLOSED_STATES and SEVERITY_ORDER[raised] > SEVERITY_ORDER[old.severity]:
+        ticket.severity = raised
+        ticket.due = min(old.due, due_time(config, raised, now))
+        ticket.history.append(
+            HistoryEntry(
+                at=now,
+                who=SYSTEM_USER,
+                action="severity",
+                from_state=old.state,
+                to_state=old.state,
+                note=f"severity {old.severity} -> {raised} on new evidence (trend {event.id})",
+            )
+        )
+    return ticket, "updated"
+
+
+# ---- evidence ------------------------------------------------------------------------------------------
+def evidence_from(event: TrendEvent, mentions: Sequence[Mention]) -> Evidence:
+    """The ticket evidence of one shift; authors and thread URLs come from the stored mentions."""
+    return Evidence(
+        trend_ids=[event.id],
+        mention_ids=list(event.mention_ids),
+        authors=_unique([*event.top_authors, *(m.author for m in mentions)]),
+        sources=_unique([*event.source_names, *(m.source for m in mentions)]),
+        threads=_unique(thread_url(m) for m in mentions),
+        drivers=_unique(event.drivers),
+        safety_hazards={h: n for h, n in event.safety_hazards.items() if n > 0},
+        series=list(event.series),
+    )
+
+
+def thread_url(mention: Mention) -> str:
+    """Where to answer: the thread when its id is a URL, else the post itself."""
+    if mention.thread_id and mention.thread_id.startswith(("http://", "https://")):
+        return mention.thread_id
+    return mention.url
+
+
+def merge_evidence(old: Evidence, new: Evidence) -> Evidence:
+    """Union of both (order kept, old first); hazard counts take the larger; chart points by time."""
+    hazards = dict(old.safety_hazards)
+    for h, n in new.safety_hazards.items():
+        hazards[h] = max(n, hazards.get(h, 0))
+    series: dict[datetime, SeriesValue] = {p.t: p for p in old.series}
+    series.update({p.t: p for p in new.series})
+    return Evidence(
+        trend_ids=_unique([*old.trend_ids, *new.trend_ids]),
+        mention_ids=_unique([*old.mention_ids, *new.mention_ids]),
+        authors=_unique([*old.authors, *new.authors]),
+        sources=_unique([*old.sources, *new.sources]),
+        threads=_unique([*old.threads, *new.threads]),
+        drivers=_unique([*old.drivers, *new.drivers]),
+        safety_hazards=hazards,
+        series=[series[t] for t in sorted(series)],
+    )
+
+
+def _unique(values: Iterable[str]) -> list[str]:
+    return list(dict.fromkeys(v for v in values if v))
