@@ -121,7 +121,7 @@ def make_market(
             else:
                 label, score = rng.choice([("neutral", rng.uniform(-0.2, 0.2)), ("positive", rng.uniform(0.2, 0.6))])
             hazards: list[str] = []
-            if kettle_trouble and rng.random() < 0.5 or rng.random() < 0.03:
+            if (kettle_trouble and rng.random() < 0.5) or rng.random() < 0.03:
                 hazards = rng.sample(_HAZARDS, k=rng.choice([1, 1, 2]))
             topic = 5 if (last and owner == "zenith" and rng.random() < 0.6) else rng.choice([1, 2, 3, 4])
             words = rng.sample(_WORDS[kind], 3) + rng.sample(_AREA_WORDS[area], 2)
