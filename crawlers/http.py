@@ -245,7 +245,7 @@ class ApiHttp:
     ) -> Response:
         """GET with retries; returns a response whose status is in `ok_statuses` or raises FetchError."""
         plain_headers = {k: v.reveal() if isinstance(v, Secret) else v for k, v in (headers or {}).items()}
-        request_url = str(httpx.URL(url, params=dict(params) if params else None))
+        request_url = str(httpx.URL(url).copy_merge_params(dict(params)) if params else httpx.URL(url))
         attempt = 0
         redirects = 0
         while True:

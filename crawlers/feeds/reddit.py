@@ -2,7 +2,8 @@
 
 `source.url` is the API base (`https://oauth.reddit.com` with a token, `https://www.reddit.com` without,
 which needs the `.json` suffix that is then added). `source.params`: `subreddit` (default "all"),
-`listing` ("new" default, "comments", "hot", "top", "search"), `query` (for search), `limit` (<= 100).
+`listing` ("new" default, "comments", "hot", "top", "search"), `query` (for search), `limit` (<= 100);
+or `user` (a user's overview, newest first unless `sort` says otherwise).
 Optional credential `token` (OAuth bearer token, `credentials_env: {token: REDDIT_TOKEN}`).
 
 Cursor state: `newest_created` / `newest_name` of the newest item seen. For time-ordered listings
@@ -38,9 +39,14 @@ class RedditClient(FeedClient):
             return
         subreddit = str(self.param("subreddit", "all")).removeprefix("r/")
         path = f"/r/{subreddit}/{listing}"
+        extra: dict[str, Any] = {}
+        if self.param("user"):
+            path = f"/user/{str(self.param('user')).removeprefix('u/')}"
+            extra["sort"] = str(self.param("sort", "new"))
+            listing = "new" if extra["sort"] == "new" else "top"
         if "oauth.reddit.com" not in (urlsplit(self.base_url).hostname or ""):
             path += ".json"
-        params: dict[str, Any] = {"limit": min(int(self.param("limit", 100)), 100), "raw_json": 1}
+        params: dict[str, Any] = {"limit": min(int(self.param("limit", 100)), 100), "raw_json": 1} | extra
         ordered_by_time = listing in ("new", "comments")
         if listing == "search":
             params.update(q=str(self.param("query", "")), sort="new", restrict_sr=1 if subreddit != "all" else 0)

@@ -1,0 +1,251 @@
+"""Deduplication: the same page under two URLs, syndicated copies and bot spam collapse into one mention.
+
+Two mentions are copies when they share a canonical URL (from different sources; within one source the
+canonical URL already gives the same id) or when their texts are near-identical: MinHash signatures of
+character 5-gram shingles over normalised text (lower-cased, URLs, @handles and digits masked,
+punctuation dropped), candidates from LSH, confirmed by estimated Jaccard >= `threshold` (0.8).
+Texts shorter than `min_chars` (40) after normalisation are never merged on text: "Love it!" from fifty
+people is fifty mentions, not spam.
+
+Representatives are deterministic: within a batch the earliest published copy (then the smallest id)
+is kept and its `duplicate_count` is the sum of the copies' counts; `raw["duplicate_ids"]` lists up to
+20 absorbed ids. Across runs the choice is "re-check against the store": the first `dedup` call with a
+store indexes the mentions the store holds from the last `window_days` (30) days, so a copy collected
+tomorrow of an item stored today is absorbed into the stored one (whose count is raised and which is
+returned for upsert). A stored mention stays the representative even when a late copy is older, so ids
+already written never disappear. The index lives as long as the `Deduplicator`; `collect_all` uses one
+for the whole run, so the store is read once.
+
+Re-collected items (same id as a stored mention) are not copies: the stored mention is returned with the
+fresh engagement counts (likes, shares, replies, author reach) and everything else kept, so NLP
+enrichment and duplicate counts survive re-crawls.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from typing import Self
+
+from datasketch import MinHash, MinHashLSH
+
+from groundswell.config import Config
+from groundswell.mention import Mention
+from groundswell.store.base import Filters, Store
+
+logger = logging.getLogger(__name__)
+
+__all__ = ["DedupResult", "Deduplicator", "normalise_for_dedup"]
+
+_URL = re.compile(r"(?:https?://|www\.)\S+", re.I)
+_HANDLE = re.compile(r"[@#]\w+")
+_DIGITS = re.compile(r"\d+")
+_NON_WORD = re.compile(r"[^\w]+")
+_ENGAGEMENT = ("likes", "shares", "replies", "author_reach")
+MAX_LISTED_DUPLICATES = 20
+
+
+def normalise_for_dedup(text: str) -> str:
+    """Lower-case text with URLs, handles/hashtags and numbers masked and punctuation removed."""
+    text = _URL.sub(" ", text.lower())
+    text = _HANDLE.sub(" ", text)
+    text = _DIGITS.sub("0", text)
+    return " ".join(_NON_WORD.sub(" ", text).split())
+
+
+@dataclass
+class DedupResult:
+    """What to upsert after dedup, and what was collapsed."""
+
+    mentions: list[Mention] = field(default_factory=list)
+    duplicates: int = 0  # incoming mentions absorbed into another one
+    by_url: int = 0
+    by_text: int = 0
+    refreshed: int = 0  # incoming mentions that were already stored (engagement refreshed)
+    new: int = 0  # incoming mentions that are new representatives
+
+
+class _UnionFind:
+    def __init__(self) -> None:
+        self.parent: dict[str, str] = {}
+
+    def find(self, x: str) -> str:
+        self.parent.setdefault(x, x)
+        while self.parent[x] != x:
+            self.parent[x] = self.parent[self.parent[x]]
+            x = self.parent[x]
+        return x
+
+    def union(self, a: str, b: str) -> None:
+        ra, rb = self.find(a), self.find(b)
+        if ra != rb:
+            self.parent[rb] = ra
+
+
+class Deduplicator:
+    """Collapse copies by canonical URL and near-duplicate text (see the module docstring)."""
+
+    def __init__(
+        self,
+        *,
+        threshold: float = 0.8,
+        num_perm: int = 64,
+        shingle_size: int = 5,
+        min_chars: int = 40,
+        window_days: float = 30.0,
+        seed: int = 1,
+    ) -> None:
+        if not 0.0 < threshold <= 1.0:
+            raise ValueError(f"dedup threshold must be in (0, 1], got {threshold}")
+        if num_perm < 16:
+            raise ValueError(f"num_perm must be >= 16, got {num_perm}")
+        self.threshold = threshold
+        self.num_perm = num_perm
+        self.shingle_size = shingle_size
+        self.min_chars = min_chars
+        self.window = timedelta(days=window_days)
+        self.seed = seed
+        self._lsh = MinHashLSH(threshold=threshold, num_perm=num_perm)
+        self._sigs: dict[str, MinHash] = {}
+        self._urls: dict[str, str] = {}  # canonical URL -> id of the indexed mention
+        self._stored: set[str] = set()  # ids known to be in the store
+        self._indexed_store = False
+        self._perm_template = MinHash(num_perm=num_perm, seed=seed)
+
+    @classmethod
+    def from_settings(cls, config: Config) -> Self:
+        # The configuration has no dedup section yet; the defaults are documented above.
+        return cls()
+
+    # ---- signatures -----------------------------------------------------------------------
+    def signature(self, mention: Mention) -> MinHash | None:
+        """The MinHash of the mention's normalised title + text; None when the text is too short to judge."""
+        text = normalise_for_dedup(f"{mention.title} {mention.text}" if mention.title not in mention.text else mention.text)
+        if len(text) < self.min_chars:
+            return None
+        k = self.shingle_size
+        shingles = {text[i : i + k] for i in range(len(text) - k + 1)}
+        sig = MinHash(num_perm=self.num_perm, seed=self.seed, permutations=self._perm_template.permutations,
+                      scheme=self._perm_template.scheme)
+        sig.update_batch([s.encode("utf-8") for s in shingles])
+        return sig
+
+    def _index(self, mention_id: str, canonical: str, sig: MinHash | None) -> None:
+        self._urls.setdefault(canonical, mention_id)
+        if sig is not None and mention_id not in self._sigs:
+            self._sigs[mention_id] = sig
+            self._lsh.insert(mention_id, sig)
+
+    def index_store(self, store: Store, *, now: datetime | None = None) -> int:
+        """Index the stored mentions published within the window; returns how many were indexed."""
+        start = (now or datetime.now(UTC)) - self.window
+        count = 0
+        for mention in store.iter_mentions(Filters(start=start)):
+            self._stored.add(mention.id)
+            self._index(mention.id, mention.canonical_url, self.signature(mention))
+            count += 1
+        self._indexed_store = True
+        logger.info("dedup: indexed %d stored mentions published since %s", count, start.date())
+        return count
+
+    def _matches(self, mention: Mention, sig: MinHash | None) -> tuple[list[str], list[str]]:
+        by_url = [i for i in [self._urls.get(mention.canonical_url)] if i is not None and i != mention.id]
+        by_text: list[str] = []
+        if sig is not None:
+            for cand in self._lsh.query(sig):
+                if cand != mention.id and self._sigs[cand].jaccard(sig) >= self.threshold:
+                    by_text.append(cand)
+        return by_url, by_text
+
+    # ---- the operation --------------------------------------------------------------------
+    def dedup(self, mentions: Iterable[Mention], store: Store | None = None) -> DedupResult:
+        """Collapse copies among `mentions` and against the store; returns the mentions to upsert."""
+        result = DedupResult()
+        incoming: dict[str, Mention] = {}
+        for m in mentions:  # the same item twice in one batch (e.g. on two pages) is one item
+            incoming[m.id] = m
+        if store is not None and not self._indexed_store:
+            self.index_store(store)
+        stored_now: dict[str, Mention] = {}
+        if store is not None and incoming:
+            stored_now = {m.id: m for m in store.get_mentions(list(incoming))}
+        out: dict[str, Mention] = {}
+        for mention_id, fresh in incoming.items():
+            if mention_id in stored_now:
+                old = stored_now[mention_id]
+                changes = {f: getattr(fresh, f) for f in _ENGAGEMENT if getattr(fresh, f) != getattr(old, f)}
+                if changes:
+                    out[mention_id] = old.model_copy(update=changes)
+                result.refreshed += 1
+                self._stored.add(mention_id)
+        new = sorted((m for i, m in incoming.items() if i not in stored_now), key=lambda m: (m.published, m.id))
+        uf = _UnionFind()
+        members: dict[str, Mention] = {}
+        for m in new:
+            sig = self.signature(m)
+            by_url, by_text = self._matches(m, sig)
+            uf.find(m.id)
+            members[m.id] = m
+            for other in (*by_url, *by_text):
+                # union towards the earlier root: stored mentions first, then earliest published
+                ra, rb = uf.find(other), uf.find(m.id)
+                if ra != rb:
+                    if self._rank(rb, members) < self._rank(ra, members):
+                        ra, rb = rb, ra
+                    uf.parent[rb] = ra
+            if by_url or by_text:
+                result.duplicates += 1
+                if by_url:
+                    result.by_url += 1
+                else:
+                    result.by_text += 1
+            self._index(m.id, m.canonical_url, sig)
+        clusters: dict[str, list[Mention]] = {}
+        for m in new:
+            clusters.setdefault(uf.find(m.id), []).append(m)
+        stored_roots = [root for root in clusters if root not in members]
+        stored_reps = {m.id: m for m in store.get_mentions(stored_roots)} if store is not None and stored_roots else {}
+        for root, group in clusters.items():
+            if root in members:
+                rep = members[root]
+                copies = [m for m in group if m.id != root]
+                if copies:
+                    rep = self._absorb(rep, copies)
+                out[rep.id] = rep
+                result.new += 1
+            else:
+                base = out.get(root) or stored_reps.get(root)
+                if base is None:  # indexed earlier in this run but not written (yet): keep the copies
+                    logger.warning("dedup: representative %s is not in the store; keeping %d copies", root, len(group))
+                    for m in group:
+                        out[m.id] = m
+                        result.new += 1
+                    result.duplicates -= len(group)
+                    continue
+                out[root] = self._absorb(base, group)
+        result.mentions = list(out.values())
+        if result.duplicates:
+            logger.info("dedup: %d copies collapsed (%d by URL, %d by text)", result.duplicates, result.by_url, result.by_text)
+        return result
+
+    def _rank(self, mention_id: str, members: dict[str, Mention]) -> tuple[int, datetime, str]:
+        if mention_id not in members:  # stored (or indexed earlier in this run): it wins
+            return (0, datetime.min.replace(tzinfo=UTC), mention_id)
+        m = members[mention_id]
+        return (1, m.published, m.id)
+
+    @staticmethod
+    def _absorb(rep: Mention, copies: Sequence[Mention]) -> Mention:
+        listed = list(rep.raw.get("duplicate_ids", []))
+        for c in copies:
+            if c.id not in listed and len(listed) < MAX_LISTED_DUPLICATES:
+                listed.append(c.id)
+        return rep.model_copy(
+            update={
+                "duplicate_count": rep.duplicate_count + sum(c.duplicate_count for c in copies),
+                "raw": {**rep.raw, "duplicate_ids": listed},
+            }
+        )
