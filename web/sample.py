@@ -17,6 +17,7 @@ from datetime import UTC, datetime, timedelta
 from groundswell.config import Config, parse_config
 from groundswell.mention import Mention, TargetSentiment
 from groundswell.records import Evidence, HistoryEntry, SeriesValue, Ticket, TrendEvent, stable_id
+from groundswell.store.base import Store
 
 SOURCES = (("demo-forum", "forum"), ("demo-reviews", "review"), ("demo-news", "news"))
 BRANDS = ("acme", "globex", "initech")
@@ -254,3 +255,16 @@ def sample_records(mentions: list[Mention], truth: SampleTruth, *, now: datetime
         ],
     )
     return [shift, blip], [product_ticket, competitor_ticket]
+
+
+def load_sample(store: Store, *, n: int = 600, seed: int = 7, batch: int = 5000) -> tuple[list[Mention], SampleTruth, list[TrendEvent], list[Ticket]]:
+    """Fill `store` with `synthetic_mentions(n)` and their trend events and tickets."""
+    mentions, truth = synthetic_mentions(n, seed=seed)
+    for i in range(0, len(mentions), batch):
+        store.upsert_mentions(mentions[i : i + batch])
+    events, tickets = sample_records(mentions, truth)
+    for e in events:
+        store.put_doc("trends", e.id, e.model_dump(mode="json"))
+    for t in tickets:
+        store.put_doc("tickets", t.id, t.model_dump(mode="json"))
+    return mentions, truth, events, tickets
