@@ -13,7 +13,7 @@ from __future__ import annotations
 import logging
 import time
 from dataclasses import dataclass, field
-from datetime import UTC, date, datetime, timedelta
+from datetime import date, datetime, timedelta
 from importlib import resources
 from pathlib import Path
 from typing import Self
@@ -222,6 +222,7 @@ class BriefBuilder:
             week_start.isoformat(),
             {
                 "id": week_start.isoformat(),
+                "title": f"{data.title}, week of {week_start.isoformat()}",
                 "week_start": week_start.isoformat(),
                 "week_end": data.week_end.isoformat(),
                 "html_path": str(html_path),
@@ -233,7 +234,7 @@ class BriefBuilder:
                 "blips": len(data.blips),
                 "tickets_opened": len(data.tickets.opened) if data.tickets else 0,
                 "sections": result.sections,
-                "generated": datetime.now(UTC).isoformat(),
+                "generated_at": data.generated.isoformat(),
             },
         )
         return result
