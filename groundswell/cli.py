@@ -20,6 +20,7 @@ from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
 import typer
+import yaml
 from rich.console import Console
 from rich.table import Table
 
@@ -89,10 +90,9 @@ def demo(
     weeks: int = typer.Option(9, min=2, help="weeks of history in the demo market"),
     end: datetime = typer.Option(None, help="last day of the market (default: last Sunday)"),
     pdf: bool = typer.Option(True, help="also render the brief as PDF"),
+    port: int = typer.Option(0, help="loopback port for the demo web (0: any free port)"),
 ) -> None:
     """The main job: build the demo market, serve it on loopback, crawl it for real, and run every stage."""
-    import yaml
-
     from groundswell.demo import build_market, demo_config, serve_market
     from groundswell.store import open_store
 
@@ -101,12 +101,12 @@ def demo(
     out = out.resolve()
     console.print(f"[bold]Groundswell demo[/bold]: {weeks} weeks of market ending {last_day}, seed {seed}, in {out}")
     truth = build_market(out / "web", seed=seed, end=last_day, weeks=weeks)
-    with serve_market(out / "web") as base_url:
+    with serve_market(out / "web", port=port) as base_url:
         console.print(f"demo web served at {base_url}")
         raw = demo_config(base_url, out)
         raw.setdefault("brief", {})["pdf"] = pdf
         cfg_path = out / "groundswell.yaml"
-        cfg_path.write_text(yaml.safe_dump(raw, sort_keys=False), encoding="utf-8")
+        cfg_path.write_text(yaml.dump(raw, Dumper=_NoAliasDumper, sort_keys=False), encoding="utf-8")
         cfg = parse_config(raw, base_dir=out)
         now = datetime.combine(last_day + timedelta(days=1), datetime.min.time(), tzinfo=UTC)
         with open_store(cfg) as store:
@@ -170,6 +170,13 @@ def search(
         console.print(f"\n[bold]{m.id}[/bold] {when} {m.source} @{m.author} [dim]{label}[/dim]")
         console.print(f"  {_terminal_highlight(hit.highlight)}", highlight=False)
         console.print(f"  [dim]{m.url}[/dim]", highlight=False)
+
+
+class _NoAliasDumper(yaml.SafeDumper):
+    """Writes repeated values out in full: a configuration file people read has no YAML anchors."""
+
+    def ignore_aliases(self, data: object) -> bool:
+        return True
 
 
 def _terminal_highlight(fragment: str) -> str:
