@@ -94,11 +94,18 @@ def free_port() -> int:
 
 
 @contextmanager
-def smtp_receiver() -> Iterator[SmtpReceiver]:
-    """A real SMTP server (aiosmtpd) on 127.0.0.1 that keeps every message it accepts."""
+def smtp_receiver(*, login: tuple[str, str] | None = None) -> Iterator[SmtpReceiver]:
+    """A real SMTP server (aiosmtpd) on 127.0.0.1 that keeps every message it accepts.
+
+    With `login=(user, password)` it requires authentication (over plain TCP: test only)."""
     from aiosmtpd.controller import Controller
+    from aiosmtpd.smtp import AuthResult, LoginPassword
 
     receiver = SmtpReceiver(host="127.0.0.1", port=free_port())
+
+    def authenticator(server: Any, session: Any, envelope: Any, mechanism: str, data: Any) -> AuthResult:
+        ok = isinstance(data, LoginPassword) and login is not None and (data.login.decode(), data.password.decode()) == login
+        return AuthResult(success=ok, handled=False)
 
     class Handler:
         async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:
@@ -106,7 +113,14 @@ def smtp_receiver() -> Iterator[SmtpReceiver]:
             receiver.envelopes.append((envelope.mail_from, list(envelope.rcpt_tos)))
             return "250 Message accepted for delivery"
 
-    controller = Controller(Handler(), hostname=receiver.host, port=receiver.port)
+    controller = Controller(
+        Handler(),
+        hostname=receiver.host,
+        port=receiver.port,
+        authenticator=authenticator if login is not None else None,
+        auth_required=login is not None,
+        auth_require_tls=False,
+    )
     controller.start()
     try:
         yield receiver

