@@ -500,6 +500,7 @@ def fts_expression(query: str) -> tuple[str, str]:
             continue
         if raw == "(":
             depth += 1
+            _join_and(positive)
             positive.append("(")
             continue
         if raw == ")":
@@ -523,11 +524,18 @@ def fts_expression(query: str) -> tuple[str, str]:
             negative.append(quoted)
             negate = False
         else:
+            _join_and(positive)
             positive.append(quoted)
     while positive and positive[-1] in ("AND", "OR", "("):
         positive.pop()
     positive.extend(")" * (positive.count("(") - positive.count(")")))
     return " ".join(positive), " OR ".join(negative)
+
+
+def _join_and(positive: list[str]) -> None:
+    """FTS5 only joins two phrases implicitly; `(a OR b) c` needs an explicit AND."""
+    if positive and positive[-1] not in ("AND", "OR", "("):
+        positive.append("AND")
 
 
 def _quote_term(term: str) -> str:
