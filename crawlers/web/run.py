@@ -1,0 +1,131 @@
+"""Run one web source with its Scrapy spider and write its mentions as JSON lines.
+
+    python -m crawlers.web.run --config PATH --source NAME --out FILE.jsonl --state-dir DIR
+
+Prints ONE line to stdout when done: a JSON object with the crawl stats
+`{"source", "spider", "items", "pages", "errors", "error_reasons", "skipped", "seconds", "finish_reason"}`.
+Scrapy's log goes to stderr. Exit code 0 whatever the pages did (bad pages are logged and counted);
+2 when the configuration or the arguments are invalid.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+from groundswell.config import Config, ConfigError, SourceConfig, load_config
+
+logger = logging.getLogger(__name__)
+
+SPIDER_FOR_KIND = {"forum": "forum", "review": "review", "news": "article", "blog": "article", "sitemap": "sitemap"}
+
+
+def spider_class(source: SourceConfig) -> type[Any]:
+    from crawlers.web.spiders.article import ArticleSpider
+    from crawlers.web.spiders.forum import ForumSpider
+    from crawlers.web.spiders.review import ReviewSpider
+    from crawlers.web.spiders.sitemap import SitemapSpider
+
+    classes = {"forum": ForumSpider, "review": ReviewSpider, "article": ArticleSpider, "sitemap": SitemapSpider}
+    try:
+        name = SPIDER_FOR_KIND[source.kind]
+    except KeyError:
+        raise ConfigError(
+            f"sources[{source.name}].kind '{source.kind}' is not crawled by a web spider; web kinds: {', '.join(SPIDER_FOR_KIND)}"
+        ) from None
+    cls = classes[name]
+    cls.check_source(source)
+    return cls
+
+
+def crawl_settings(config: Config, source: SourceConfig, *, out: Path, log_level: str) -> Any:
+    from scrapy.settings import Settings
+
+    settings = Settings()
+    settings.setmodule("crawlers.web.settings", priority="project")
+    overrides = {
+        "USER_AGENT": config.user_agent,
+        "HTTPCACHE_DIR": str(config.path("cache/http").resolve()),
+        "CLOSESPIDER_PAGECOUNT": source.budget.max_pages,
+        "CLOSESPIDER_TIMEOUT": source.budget.max_seconds,
+        "CLOSESPIDER_ITEMCOUNT": source.budget.max_items,
+        "MENTIONS_OUT": str(out),
+        "LOG_LEVEL": log_level,
+    }
+    for key, value in overrides.items():
+        settings.set(key, value, priority="cmdline")
+    return settings
+
+
+def summarize(source: SourceConfig, spider: str, stats: dict[str, Any], seconds: float) -> dict[str, Any]:
+    reasons = {k.removeprefix("groundswell/error/"): v for k, v in stats.items() if k.startswith("groundswell/error/")}
+    skipped = {k.removeprefix("groundswell/skipped/"): v for k, v in stats.items() if k.startswith("groundswell/skipped/")}
+    for key, value in stats.items():  # what Scrapy dropped before a callback could see it
+        if key == "dupefilter/filtered":
+            skipped["duplicate_request"] = value
+        elif key == "robotstxt/forbidden":
+            skipped["robots_txt"] = value
+    return {
+        "source": source.name,
+        "spider": spider,
+        "items": int(stats.get("groundswell/items", 0)),
+        "pages": int(stats.get("response_received_count", 0)),
+        "errors": int(sum(reasons.values())),
+        "error_reasons": dict(sorted(reasons.items())),
+        "skipped": dict(sorted(skipped.items())),
+        "unchanged": int(stats.get("groundswell/pages_unchanged", 0)) + int(stats.get("groundswell/threads_unchanged", 0)),
+        "seconds": round(seconds, 3),
+        "finish_reason": stats.get("finish_reason", "unknown"),
+    }
+
+
+def run(config_path: Path, source_name: str, out: Path, state_dir: Path, *, log_level: str = "INFO") -> dict[str, Any]:
+    """Crawl one source in this process (the Twisted reactor can start only once per process)."""
+    from scrapy.crawler import CrawlerProcess
+
+    from crawlers.web.state import CrawlState
+
+    config = load_config(config_path)
+    try:
+        source = config.source(source_name)
+    except KeyError as err:
+        raise ConfigError(str(err.args[0])) from None
+    cls = spider_class(source)
+    if not source.enabled:
+        logger.info("source %s is disabled in the configuration; crawling it because it was named explicitly", source.name)
+    state = CrawlState.load(state_dir / f"web-{source.name}.json")
+    settings = crawl_settings(config, source, out=out, log_level=log_level)
+    started = time.monotonic()
+    process = CrawlerProcess(settings, install_root_handler=True)
+    crawler = process.create_crawler(cls)
+    process.crawl(crawler, source=source, state=state)
+    process.start()
+    stats = crawler.stats.get_stats() if crawler.stats else {}
+    return summarize(source, cls.name, stats, time.monotonic() - started)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m crawlers.web.run", description="Crawl one configured web source.")
+    parser.add_argument("--config", "-c", type=Path, required=True, help="Groundswell YAML configuration")
+    parser.add_argument("--source", "-s", required=True, help="name of a forum/review/news/blog/sitemap source")
+    parser.add_argument("--out", "-o", type=Path, required=True, help="JSON-lines file for the mentions")
+    parser.add_argument("--state-dir", type=Path, required=True, help="folder for the crawl state between runs")
+    parser.add_argument("--log-level", default="INFO", choices=["DEBUG", "INFO", "WARNING", "ERROR"])
+    args = parser.parse_args(argv)
+    try:
+        summary = run(args.config, args.source, args.out, args.state_dir, log_level=args.log_level)
+    except ConfigError as err:
+        print(f"error: {err}", file=sys.stderr)
+        return 2
+    sys.stdout.write(json.dumps(summary) + "\n")
+    sys.stdout.flush()
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

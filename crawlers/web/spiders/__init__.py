@@ -1,0 +1,1 @@
+"""Groundswell spiders: `forum`, `review`, `article` and `sitemap`, each configured by one source."""

@@ -1,0 +1,189 @@
+"""What every Groundswell spider shares: its source, crawl state, error accounting and Mention building."""
+
+from __future__ import annotations
+
+import logging
+import re
+from collections.abc import Iterator
+from typing import Any, ClassVar, Self
+from urllib.parse import urlsplit
+
+import scrapy
+from scrapy.crawler import Crawler
+from scrapy.exceptions import IgnoreRequest
+from scrapy.http import Response
+from scrapy.spidermiddlewares.httperror import HttpError
+from twisted.internet.error import ConnectionRefusedError, DNSLookupError, TCPTimedOutError, TimeoutError
+from twisted.python.failure import Failure
+
+from crawlers.clean import clean_text
+from crawlers.dates import parse_datetime
+from crawlers.web.state import CrawlState
+from groundswell.config import SourceConfig
+from groundswell.mention import Mention, SourceKind
+
+logger = logging.getLogger(__name__)
+
+_MENTION_KIND = {"forum": SourceKind.forum, "review": SourceKind.review, "news": SourceKind.news, "blog": SourceKind.blog, "sitemap": SourceKind.news}
+
+
+class SelectorError(ValueError):
+    """A source lacks the CSS selectors its spider needs."""
+
+
+class GroundswellSpider(scrapy.Spider):
+    """Base of the Groundswell spiders: built from one configured source and its crawl state."""
+
+    required_selectors: ClassVar[tuple[str, ...]] = ()
+    source: SourceConfig
+    state: CrawlState
+
+    def __init__(self, *, source: SourceConfig, state: CrawlState, name: str | None = None) -> None:
+        super().__init__(name=name)
+        self.source = source
+        self.state = state
+        self.selectors = source.selectors
+        host = urlsplit(source.url).hostname or ""
+        self.allowed_domains = [host]
+        self.mention_kind = _MENTION_KIND[source.kind]
+        self.seen_this_run: set[str] = set()
+
+    @classmethod
+    def check_source(cls, source: SourceConfig) -> None:
+        missing = [key for key in cls.required_selectors if not source.selectors.get(key)]
+        if missing:
+            raise SelectorError(
+                f"sources[{source.name}].selectors is missing {', '.join(missing)}; the {cls.name} spider needs "
+                f"{', '.join(cls.required_selectors)}"
+            )
+
+    @classmethod
+    def from_crawler(cls, crawler: Crawler, *, source: SourceConfig, state: CrawlState) -> Self:
+        spider = cls(source=source, state=state)
+        spider._set_crawler(crawler)
+        crawler.signals.connect(spider.save_state, signal=scrapy.signals.spider_closed)
+        return spider
+
+    def save_state(self) -> None:
+        self.state.save()
+        logger.info("crawl state of %s saved to %s", self.source.name, self.state.path)
+
+    # ---- accounting -------------------------------------------------------------------------------
+    def count(self, name: str, n: int = 1) -> None:
+        assert self.crawler.stats is not None
+        self.crawler.stats.inc_value(f"groundswell/{name}", n)
+
+    def error(self, url: str, reason: str, detail: str = "") -> None:
+        logger.warning("%s: %s failed: %s %s", self.source.name, url, reason, detail)
+        self.count("errors")
+        self.count(f"error/{reason}")
+
+    def skipped(self, url: str, reason: str) -> None:
+        logger.info("%s: %s skipped: %s", self.source.name, url, reason)
+        self.count(f"skipped/{reason}")
+
+    def on_error(self, failure: Failure) -> None:
+        """Errback of every request: log the URL and the reason, count it, never raise."""
+        request = failure.request  # type: ignore[attr-defined]
+        if failure.check(HttpError):
+            response = failure.value.response
+            return self.error(response.url, f"http_{response.status}")
+        if failure.check(IgnoreRequest):
+            message = str(failure.value)
+            if "robots.txt" in message:
+                return self.skipped(request.url, "robots_txt")
+            if "offsite" in message.lower() or "Filtered offsite" in message:
+                return self.error(request.url, "offsite_redirect", message)
+            return self.error(request.url, "ignored", message)
+        if failure.check(TimeoutError, TCPTimedOutError):
+            return self.error(request.url, "timeout")
+        if failure.check(DNSLookupError):
+            return self.error(request.url, "dns")
+        if failure.check(ConnectionRefusedError):
+            return self.error(request.url, "connection_refused")
+        message = str(failure.value)
+        if "maxsize" in message or "max size" in message or "exceeds" in message.lower():
+            return self.error(request.url, "too_large", message)
+        return self.error(request.url, f"download:{type(failure.value).__name__}", message)
+
+    def request(self, url: str, callback: Any, *, meta: dict[str, Any] | None = None, priority: int = 0) -> scrapy.Request:
+        return scrapy.Request(url, callback=callback, errback=self.on_error, meta=meta or {}, priority=priority)
+
+    def html_ok(self, response: Response) -> bool:
+        """Only HTML-ish text responses are parsed; anything else is counted."""
+        content_type = response.headers.get(b"Content-Type", b"").decode("latin-1").lower()
+        if not hasattr(response, "css"):
+            self.error(response.url, "not_html", content_type)
+            return False
+        return True
+
+    # ---- extraction helpers --------------------------------------------------------------------------
+    def sel(self, key: str) -> str:
+        return self.selectors[key]
+
+    def first_text(self, node: Any, key: str) -> str:
+        """Text of the first element the selector `key` matches under `node` ("" if the key is unset or nothing matches)."""
+        query = self.selectors.get(key)
+        if not query:
+            return ""
+        if "::" in query:
+            return (node.css(query).get() or "").strip()
+        found = node.css(query)
+        if not found:
+            return ""
+        return clean_text(found[0].get())
+
+    def link(self, node: Any, key: str) -> str | None:
+        query = self.selectors.get(key)
+        if not query:
+            return None
+        found = node.css(query)
+        if not found:
+            return None
+        href = found[0].attrib.get("href") if "::" not in query else found[0].get()
+        return href or None
+
+    @staticmethod
+    def number(text: str) -> int:
+        """'1.2k followers' -> 1200, '345 replies' -> 345, '' -> 0."""
+        m = re.search(r"(\d[\d,]*(?:\.\d+)?)\s*([kKmM])?", text or "")
+        if not m:
+            return 0
+        value = float(m.group(1).replace(",", ""))
+        scale = {"k": 1_000, "m": 1_000_000}.get((m.group(2) or "").lower(), 1)
+        return int(value * scale)
+
+    @staticmethod
+    def rating(text: str) -> float | None:
+        """'4', '4.5', '4/5', '4 out of 5', '★★★★☆' -> a 0..5 rating; None when the text holds none."""
+        text = (text or "").strip()
+        if not text:
+            return None
+        stars = text.count("★")
+        if stars:
+            return float(stars)
+        m = re.search(r"(\d+(?:\.\d+)?)\s*(?:/|out of)\s*(\d+)", text)
+        if m:
+            return round(5 * float(m.group(1)) / float(m.group(2)), 2)
+        m = re.search(r"\d+(?:\.\d+)?", text)
+        if m:
+            value = float(m.group(0))
+            return value if value <= 5 else round(value / 20, 2)  # 0..100 scores
+        return None
+
+    def published(self, url: str, text: str) -> Any:
+        try:
+            return parse_datetime(text)
+        except ValueError as err:
+            self.error(url, "unparseable_date", str(err))
+            return None
+
+    def emit(self, mention: Mention) -> Iterator[dict[str, Mention]]:
+        if mention.id in self.seen_this_run:
+            self.count("duplicate_in_run")
+            return
+        self.seen_this_run.add(mention.id)
+        if not mention.text.strip():
+            self.skipped(mention.url, "empty_text")
+            return
+        yield {"mention": mention}
