@@ -416,6 +416,8 @@ class _Ui:
             buckets,
             named_colors,
             events=[(e, names[e.key]) for e in on_chart if e.metric not in ("mean_sentiment", "negative_share")],
+            width=1240,
+            height=300,
         )
         sentiment_chart = charts.line_chart(
             "Mean sentiment (-1 to 1)",
@@ -434,6 +436,7 @@ class _Ui:
             {k: v / grand for k, v in totals.items()},
             named_colors,
             hrefs={names[k]: "/search?" + urlencode({"brand": k}) for k in keys},
+            width=440,
         )
         return {
             "volume_chart": volume_chart,
@@ -456,6 +459,9 @@ class _Ui:
             events=[(event, event.metric)],
             fill_missing=None,
             value_format="{:.0f}" if event.metric in ("volume", "safety_count") else "{:.2f}",
+            guides_at=[(event.baseline, f"baseline {event.baseline:.3g}"), (event.level, f"level {event.level:.3g}")],
+            width=1240,
+            height=280,
         )
         field = {"entity": "entity", "source": "source", "author": "author", "topic": "topic"}[event.group_by]
         key = f'"{event.key}"' if " " in event.key else event.key

@@ -6,6 +6,7 @@ presentation attributes, and markers are plain links to the event pages.
 
 from __future__ import annotations
 
+import math
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
@@ -52,6 +53,7 @@ class LineChart:
     markers: list[Marker]
     zero_y: float | None = None
     empty: bool = False
+    guides: list[tuple[float, str]] = field(default_factory=list)  # y, label: horizontal reference lines
 
 
 @dataclass
@@ -94,11 +96,12 @@ def line_chart(
     y_range: tuple[float, float] | None = None,
     fill_missing: float | None = 0.0,
     value_format: str = "{:.0f}",
+    guides_at: Sequence[tuple[float, str]] = (),
     width: int = 760,
     height: int = 260,
 ) -> LineChart:
     """One line per key over `buckets`; `events` (event, key) become markers on their key's line."""
-    left, top, right, bottom = 48, 16, 12, 34
+    left, top, right, bottom = 52, 22, 14, 34
     plot_w, plot_h = width - left - right, height - top - bottom
     values = [v for s in series.values() for v in s.values()]
     if not buckets or not values:
@@ -106,6 +109,9 @@ def line_chart(
     lo, hi = y_range if y_range else (min(0.0, *values), max(values))
     if hi <= lo:
         hi = lo + 1.0
+    step = _nice_step((hi - lo) / 4, integer=value_format == "{:.0f}")
+    if y_range is None:
+        lo, hi = math.floor(lo / step) * step, math.ceil(hi / step) * step
     n = len(buckets)
     index = {b: i for i, b in enumerate(buckets)}
 
@@ -145,17 +151,37 @@ def line_chart(
                 direction=event.direction,
             )
         )
-    step = max(1, n // 7)
-    x_ticks = [(x_of(i), f"{buckets[i]:%b %d}") for i in range(0, n, step)]
-    y_ticks = [(y_of(lo + (hi - lo) * k / 4), value_format.format(lo + (hi - lo) * k / 4)) for k in range(5)]
+    every = max(1, n // (width // 110))
+    x_fmt = "%b %d %H:%M" if len(buckets) > 1 and buckets[1] - buckets[0] < timedelta(days=1) else "%b %d"
+    x_ticks = [(x_of(i), f"{buckets[i]:{x_fmt}}") for i in range(0, n, every)]
+    y_ticks = []
+    k = 0
+    while lo + k * step <= hi + step / 1000 and k < 50:
+        v = lo + k * step
+        y_ticks.append((y_of(v), value_format.format(v)))
+        k += 1
     zero_y = y_of(0.0) if lo < 0 < hi else None
-    return LineChart(title, width, height, left, top, plot_w, plot_h, lines, x_ticks, y_ticks, markers, zero_y)
+    guides = [(y_of(v), label) for v, label in guides_at if lo <= v <= hi]
+    return LineChart(title, width, height, left, top, plot_w, plot_h, lines, x_ticks, y_ticks, markers, zero_y, guides=guides)
+
+
+def _nice_step(raw: float, *, integer: bool = False) -> float:
+    """A round tick step (1, 2, 2.5 or 5 times a power of ten) close to `raw`; whole when `integer`."""
+    if raw <= 0:
+        return 1.0
+    if integer and raw < 1:
+        return 1.0
+    power = 10 ** math.floor(math.log10(raw))
+    for m in (1, 2, 5, 10) if integer and power < 10 else (1, 2, 2.5, 5, 10):
+        if raw <= m * power:
+            return m * power
+    return 10 * power
 
 
 def bar_chart(title: str, values: dict[str, float], colors: dict[str, str], *, hrefs: dict[str, str], width: int = 760) -> BarChart:
     """Horizontal bars of shares (0..1), largest first."""
-    left, bar_h = 150, 26
-    plot_w = width - left - 70
+    left, bar_h = 110, 28
+    plot_w = width - left - 56
     ordered = sorted(values.items(), key=lambda kv: (-kv[1], kv[0]))
     bars = [
         Bar(
