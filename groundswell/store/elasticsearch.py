@@ -99,28 +99,8 @@ class ElasticsearchStore(Store):
     @classmethod
     def from_settings(cls, config: Config) -> Self:
         settings = config.store.elasticsearch
-        username = _env(settings.username_env)
-        password = _env(settings.password_env)
-        if (username is None) != (password is None):
-            missing = settings.password_env if password is None else settings.username_env
-            raise StoreError(
-                f"Elasticsearch credentials are incomplete: environment variable {missing} is not set "
-                f"(store.elasticsearch.username_env={settings.username_env}, password_env={settings.password_env}); "
-                "set both or neither"
-            )
-        if not settings.hosts:
-            raise StoreError("store.elasticsearch.hosts is empty; give at least one URL such as http://localhost:9200")
-        client = Elasticsearch(
-            hosts=settings.hosts,
-            basic_auth=(username, password) if username is not None and password is not None else None,
-            ca_certs=settings.ca_certs,
-            verify_certs=settings.verify_certs,
-            request_timeout=60,
-            max_retries=0,
-            retry_on_timeout=False,
-        )
         return cls(
-            client,
+            client_from_settings(config),
             index_prefix=settings.index_prefix,
             dead_letter_path=config.path(settings.dead_letter_path),
             owns_client=True,
@@ -234,10 +214,13 @@ class ElasticsearchStore(Store):
 
     def _locate(self, ids: list[str]) -> dict[str, str]:
         """Concrete index of ids already stored in a non-write index (after a rollover), so that updates replace them."""
-        indices = self._retrying("reading the mentions alias", lambda: self._es.indices.get_alias(name=self.mentions))
-        write = [name for name, body in indices.items() if body["aliases"][self.mentions].get("is_write_index")]
+        try:
+            indices = self._retrying("reading the mentions alias", lambda: self._es.indices.get_alias(name=self.mentions))
+        except NotFoundError:
+            return {}  # the bulk request will wait (retrying) for the alias to come back
         if len(indices) <= 1:
             return {}
+        write = [name for name, body in indices.items() if body["aliases"][self.mentions].get("is_write_index")]
         response = self._retrying(
             "locating mentions",
             lambda: self._es.search(index=self.mentions, query={"ids": {"values": ids}}, size=len(ids), source=False),
@@ -645,6 +628,37 @@ class ElasticsearchStore(Store):
             delay = self._delay(attempt)
             logger.warning("%s failed (%s); retry %d/%d in %.2f s", what, reason, attempt, self.max_retries, delay)
             time.sleep(delay)
+
+
+def credentials(config: Config) -> tuple[str, str] | None:
+    """(username, password) from the environment variables the configuration names, or None for no auth."""
+    settings = config.store.elasticsearch
+    username = _env(settings.username_env)
+    password = _env(settings.password_env)
+    if (username is None) != (password is None):
+        missing = settings.password_env if password is None else settings.username_env
+        raise StoreError(
+            f"Elasticsearch credentials are incomplete: environment variable {missing} is not set "
+            f"(store.elasticsearch.username_env={settings.username_env}, password_env={settings.password_env}); "
+            "set both or neither"
+        )
+    return (username, password) if username is not None and password is not None else None
+
+
+def client_from_settings(config: Config) -> Elasticsearch:
+    """An `Elasticsearch` client for `config.store.elasticsearch` (hosts, credentials from env, TLS)."""
+    settings = config.store.elasticsearch
+    if not settings.hosts:
+        raise StoreError("store.elasticsearch.hosts is empty; give at least one URL such as http://localhost:9200")
+    return Elasticsearch(
+        hosts=settings.hosts,
+        basic_auth=credentials(config),
+        ca_certs=settings.ca_certs,
+        verify_certs=settings.verify_certs,
+        request_timeout=60,
+        max_retries=0,
+        retry_on_timeout=False,
+    )
 
 
 # ---- query translation -------------------------------------------------------------------------
