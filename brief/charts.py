@@ -67,7 +67,7 @@ def share_of_voice_chart(rows: list[SovRow]) -> str:
     ax.set_xlabel("share of voice (% of brand and competitor mentions)")
     ax.set_xlim(0, max([*this, *prev, 1]) * 1.18)
     ax.grid(axis="y", visible=False)
-    ax.legend(loc="lower right", fontsize=7.5)
+    fig.legend(loc="outside lower center", ncols=2, fontsize=7.5)
     return to_data_uri(fig)
 
 
@@ -108,7 +108,7 @@ def topics_chart(rows: list[TopicRow]) -> str:
     ax.set_yticks(y, [_short(r.label, 34) for r in rows])
     ax.set_xlabel("mentions")
     ax.grid(axis="y", visible=False)
-    ax.legend(loc="lower right", fontsize=7.5)
+    fig.legend(loc="outside lower center", ncols=2, fontsize=7.5)
     return to_data_uri(fig)
 
 

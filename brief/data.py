@@ -410,6 +410,10 @@ class BriefCollector:
         data.leaders = self.leaders()
         data.scorecard = self.scorecard()
         data.claims = self.headline(data)
+        # the evidence list reads in the order of the brief: the headline's claims first
+        first = list(dict.fromkeys(c.evidence for c in data.claims))
+        rank = {anchor: i for i, anchor in enumerate(first)}
+        self._evidence.sort(key=lambda e: rank.get(e.anchor, len(rank)))
         data.evidence = self._resolve_evidence()
         return data
 
