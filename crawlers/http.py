@@ -144,8 +144,10 @@ def _error_reason(content: bytes) -> str:
     try:
         body = json.loads(content)
     except ValueError:
-        text = content[:160].decode("utf-8", "replace").strip()
-        return " ".join(text.split()) or "empty body"
+        from crawlers.clean import clean_text
+
+        text = clean_text(content[:400].decode("utf-8", "replace"))
+        return " ".join(text.split())[:200] or "empty body"
     if isinstance(body, dict):
         err = body.get("error")
         if isinstance(err, dict):  # Google style
@@ -158,8 +160,8 @@ def _error_reason(content: bytes) -> str:
     return str(body)[:200]
 
 
-def _wait_from_headers(headers: httpx.Headers, now: float) -> float | None:
-    """Seconds to wait according to Retry-After or a rate-limit reset header; None when none is given."""
+def _wait_from_headers(headers: httpx.Headers, now: float, *, reset_headers: bool = True) -> float | None:
+    """Seconds to wait according to Retry-After or (for 429) a rate-limit reset header; None when none is given."""
     retry_after = headers.get("retry-after")
     if retry_after:
         value = retry_after.strip()
@@ -171,7 +173,7 @@ def _wait_from_headers(headers: httpx.Headers, now: float) -> float | None:
             logger.debug("unreadable Retry-After header %r", value)
         else:
             return max(0.0, when.timestamp() - now)
-    for name in ("x-ratelimit-reset", "x-rate-limit-reset"):
+    for name in ("x-ratelimit-reset", "x-rate-limit-reset") if reset_headers else ():
         reset = headers.get(name)
         if not reset:
             continue
@@ -312,7 +314,7 @@ class ApiHttp:
     def _backoff(self, url: str, attempt: int, reason: str, headers: httpx.Headers | None = None) -> None:
         wait = self.backoff * 2**attempt
         if headers is not None:
-            asked = _wait_from_headers(headers, time.time())
+            asked = _wait_from_headers(headers, time.time(), reset_headers=False)
             if asked is not None:
                 wait = max(wait, min(asked, self.max_wait))
         logger.warning("retrying %s in %.1f s (attempt %d of %d): %s", redact_url(url), wait, attempt + 2, self.max_retries + 1, reason)

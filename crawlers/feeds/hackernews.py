@@ -64,13 +64,13 @@ class HackerNewsClient(FeedClient):
                     run.error(exc.url, f"HTTP {exc.status}: {exc.reason}" if exc.status else exc.reason)
                     complete = False
                     continue
+                newest = max(newest, item_id)
                 if not isinstance(item, dict) or item.get("deleted") or item.get("dead"):
-                    continue
+                    continue  # deleted items stay deleted: their ids count as seen
                 root = thread if thread is not None else item_id
                 mention = self._mention(item, thread if thread is not None else (None if item.get("type") == "comment" else item_id))
                 if mention.text and (not keywords or any(k in f"{mention.title} {mention.text}".lower() for k in keywords)):
                     run.mentions.append(mention)
-                newest = max(newest, item_id)
                 if walk_comments:
                     stack.extend((int(kid), root) for kid in reversed(item.get("kids") or []))
             if run.stopped:
