@@ -54,7 +54,6 @@ PAGE_SIZE = 20
 MAX_PAGE = 500
 TICKET_STATES = ("open", "acknowledged", "in_progress", "resolved", "dismissed")
 PUBLIC_PATHS = ("/login", "/healthz", "/static/")
-THREAD_SCAN_LIMIT = 20000
 OPTIONS_TTL_S = 60.0
 
 
@@ -365,19 +364,15 @@ class _Ui:
         """Other mentions of the same thread, oldest first (the root first when it is stored)."""
         if not m.thread_id:
             return []
-        if "thread_ids" in Filters.__dataclass_fields__:  # newer stores filter on it directly
-            found = list(self.store.iter_mentions(Filters(thread_ids=(m.thread_id,))))  # type: ignore[call-arg]
-        else:  # scan the same source around the post, bounded
-            window = Filters(sources=(m.source,), start=m.published - timedelta(days=60), end=m.published + timedelta(days=120))
-            found = []
-            for i, other in enumerate(self.store.iter_mentions(window)):
-                if i >= THREAD_SCAN_LIMIT:
-                    logger.info("thread %s: stopped scanning after %s mentions", m.thread_id, THREAD_SCAN_LIMIT)
-                    break
-                if other.thread_id == m.thread_id:
-                    found.append(other)
         root = [r for r in self.store.get_mentions([m.thread_id]) if r.id != m.id and r.thread_id != m.thread_id]
-        return [*root, *(o for o in found if o.id != m.id)][:limit]
+        found: list[Mention] = []
+        for other in self.store.iter_mentions(Filters(thread_ids=(m.thread_id,)), batch_size=limit + 1):
+            if other.thread_id == m.thread_id and other.id != m.id:
+                found.append(other)
+            if len(root) + len(found) >= limit:
+                logger.info("thread %s: showing its first %s posts", m.thread_id, limit)
+                break
+        return [*root, *found]
 
     def events(self) -> list[TrendEvent]:
         out = []

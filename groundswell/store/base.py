@@ -59,6 +59,7 @@ class Filters:
     authors: tuple[str, ...] = ()
     topic_ids: tuple[int, ...] = ()
     ids: tuple[str, ...] = ()
+    thread_ids: tuple[str, ...] = ()  # mentions of these threads (the web UI's thread view)
     safety: bool | None = None  # True: only mentions with a safety hazard
     enriched: bool | None = None
 

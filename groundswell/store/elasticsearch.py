@@ -798,6 +798,7 @@ def _filter_clauses(f: Filters) -> list[dict[str, Any]]:
         ("author", f.authors),
         ("topic_id", f.topic_ids),
         ("id", f.ids),
+        ("thread_id", f.thread_ids),
         ("entities", f.entities),
     ):
         if values:

@@ -448,6 +448,7 @@ class SqliteStore(Store):
         any_of("m.author", f.authors)
         any_of("m.topic_id", f.topic_ids)
         any_of("m.id", f.ids)
+        any_of("m.thread_id", f.thread_ids)
         if f.entities:
             clauses.append(
                 f"m.id IN (SELECT mention_id FROM mention_entities WHERE entity IN ({','.join('?' * len(f.entities))}))"
