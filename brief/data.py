@@ -510,7 +510,9 @@ class BriefCollector:
 
     def _load(self, collection: str, model: type[TrendEvent] | type[Ticket], data: BriefData) -> list:
         out = []
-        for doc in self.store.query_docs(collection, limit=100000):
+        # newest first (by the end of the evidence window for trends, creation for tickets)
+        order = "end" if collection == "trends" else "created"
+        for doc in self.store.query_docs(collection, order_by=order, descending=True, limit=20000):
             try:
                 out.append(model.model_validate(doc))
             except ValidationError as err:
