@@ -89,7 +89,8 @@ def list_(
         console.print("no tickets match")
         return
     table = Table(title=f"{len(tickets)} ticket(s)")
-    for col in ("id", "type", "severity", "state", "team", "assignee", "due", "title"):
+    table.add_column("id", no_wrap=True, min_width=20)
+    for col in ("type", "severity", "state", "team", "assignee", "due", "title"):
         table.add_column(col, overflow="fold")
     for t in tickets:
         due = t.due.strftime("%Y-%m-%d %H:%M")
