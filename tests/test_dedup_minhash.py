@@ -1,0 +1,132 @@
+"""Dedup: canonical URL and MinHash near-duplicates collapse with a count, deterministically, across runs."""
+
+from __future__ import annotations
+
+import random
+from datetime import UTC, datetime, timedelta
+
+import pytest
+
+from crawlers.dedup import Deduplicator, normalise_for_dedup
+from groundswell.mention import Mention
+from groundswell.store.sqlite import SqliteStore
+
+T0 = datetime.now(UTC).replace(microsecond=0) - timedelta(days=3)
+ARTICLE = (
+    "Acme recalls the X200 blender after reports that the jar can crack under pressure and spray hot liquid. "
+    "Owners are asked to stop using the appliance and contact the company for a free replacement jar. "
+    "The recall covers units sold between March and September in the United States and Canada."
+)
+
+
+def _m(key: str, text: str, *, source: str = "news", hours: float = 0, url: str | None = None, **extra: object) -> Mention:
+    return Mention(source=source, source_kind="news", url=url or f"https://{source}.example/{key}", text=text,
+                   published=T0 + timedelta(hours=hours), **extra)  # type: ignore[arg-type]  # fmt: skip
+
+
+def test_dedup_collapses_syndicated_copies_into_the_earliest_with_a_count() -> None:
+    copies = [
+        _m("orig", ARTICLE, source="wire", hours=0),
+        _m("a", "Breaking: " + ARTICLE + " Subscribe to our newsletter for more.", source="site-a", hours=2),
+        _m("b", ARTICLE.upper().replace(".", "!") + " (c) Site B 2026", source="site-b", hours=1),
+    ]
+    result = Deduplicator().dedup(copies)
+    assert result.duplicates == 2 and result.by_text == 2 and result.new == 1
+    (rep,) = result.mentions
+    assert rep.id == copies[0].id and rep.duplicate_count == 3
+    assert sorted(rep.raw["duplicate_ids"]) == sorted(c.id for c in copies[1:])
+
+
+def test_dedup_representative_does_not_depend_on_input_order() -> None:
+    copies = [_m(str(i), f"{ARTICLE} Shared by reader {i}.", source=f"s{i}", hours=5) for i in range(6)]  # same time
+    chosen = set()
+    for seed in range(4):
+        shuffled = copies[:]
+        random.Random(seed).shuffle(shuffled)
+        (rep,) = Deduplicator().dedup(shuffled).mentions
+        chosen.add(rep.id)
+        assert rep.duplicate_count == 6
+    assert chosen == {min(c.id for c in copies)}
+
+
+def test_dedup_collapses_bot_spam_with_varied_links_handles_and_numbers() -> None:
+    spam = [
+        _m(f"bot{i}", f"@user{i} WOW get the Acme X200 blender for only ${19 + i}.99 today!!! limited offer https://deals{i}.example/x?id={i} #ad{i}",
+           source="x", hours=i)
+        for i in range(8)
+    ]
+    result = Deduplicator().dedup(spam)
+    assert len(result.mentions) == 1 and result.mentions[0].duplicate_count == 8 and result.duplicates == 7
+
+
+def test_dedup_keeps_distinct_but_similar_texts_apart() -> None:
+    texts = [
+        "The battery on my Acme vacuum lasts about forty minutes which is great for a small flat.",
+        "The battery on my Acme vacuum lasts about ten minutes which is useless for a small flat.",
+        "The suction on my Acme vacuum is strong but the bin is tiny and fills up after one room.",
+        "Customer service at Acme replaced my broken vacuum within a week, very happy with them.",
+    ]
+    result = Deduplicator().dedup([_m(str(i), t, hours=i) for i, t in enumerate(texts)])
+    assert result.duplicates == 0 and len(result.mentions) == 4
+
+
+def test_dedup_never_merges_short_texts_on_text() -> None:
+    result = Deduplicator().dedup([_m(str(i), "Love it!", source=f"s{i}") for i in range(5)])
+    assert result.duplicates == 0 and len(result.mentions) == 5
+
+
+def test_dedup_merges_the_same_canonical_url_from_different_sources() -> None:
+    a = _m("1", "first text of the page", source="rss", url="https://blog.example/post/1?utm_source=rss")
+    b = _m("2", "other extraction of it", source="crawler", url="https://BLOG.example/post/1/#comments", hours=1)
+    result = Deduplicator().dedup([b, a])
+    assert result.by_url == 1 and [m.id for m in result.mentions] == [a.id] and result.mentions[0].duplicate_count == 2
+
+
+def test_dedup_treats_the_same_item_twice_in_a_batch_as_one() -> None:
+    a = _m("1", ARTICLE)
+    result = Deduplicator().dedup([a, a.model_copy(update={"likes": 5})])
+    assert result.duplicates == 0 and len(result.mentions) == 1 and result.mentions[0].likes == 5
+
+
+def test_dedup_absorbs_tomorrows_copy_into_the_stored_mention() -> None:
+    store = SqliteStore(":memory:")
+    today = _m("orig", ARTICLE, source="wire", hours=0)
+    store.upsert_mentions(Deduplicator().dedup([today], store).mentions)
+    # next run, a fresh deduplicator (new process): an earlier-dated syndicated copy arrives
+    late = _m("late", ARTICLE + " Read more on Site C.", source="site-c", hours=-2)
+    result = Deduplicator().dedup([late], store)
+    assert result.duplicates == 1 and result.new == 0
+    (rep,) = result.mentions
+    assert rep.id == today.id and rep.duplicate_count == 2  # stored ids never disappear
+    store.upsert_mentions(result.mentions)
+    assert store.count() == 1 and store.get_mentions([today.id])[0].duplicate_count == 2
+
+
+def test_dedup_refreshes_engagement_of_recollected_items_and_keeps_enrichment() -> None:
+    store = SqliteStore(":memory:")
+    stored = _m("1", ARTICLE, likes=1).model_copy(update={"enriched": True, "sentiment": "negative", "duplicate_count": 3})
+    store.upsert_mentions([stored])
+    fresh = _m("1", ARTICLE, likes=9)
+    result = Deduplicator().dedup([fresh], store)
+    assert result.refreshed == 1 and result.duplicates == 0 and result.new == 0
+    (updated,) = result.mentions
+    assert (updated.likes, updated.enriched, updated.sentiment, updated.duplicate_count) == (9, True, "negative", 3)
+    unchanged = Deduplicator().dedup([_m("1", ARTICLE, likes=1)], SqliteStore(":memory:"))
+    assert unchanged.new == 1
+
+
+def test_dedup_leaves_unchanged_recollected_items_out_of_the_write() -> None:
+    store = SqliteStore(":memory:")
+    item = _m("1", ARTICLE)
+    store.upsert_mentions([item])
+    assert Deduplicator().dedup([item], store).mentions == []
+
+
+def test_normalise_for_dedup_masks_urls_handles_and_numbers() -> None:
+    assert normalise_for_dedup("@Bob: 50% OFF!! https://x.example/a?b=1 #Deal 2026") == "0 off 0"
+
+
+@pytest.mark.parametrize("threshold", [0.0, 1.5])
+def test_deduplicator_rejects_thresholds_outside_zero_one(threshold: float) -> None:
+    with pytest.raises(ValueError, match="dedup threshold must be in"):
+        Deduplicator(threshold=threshold)
