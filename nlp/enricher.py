@@ -1,0 +1,422 @@
+"""The enricher: fills every enrichment field of a `Mention`, in batches, never dropping one.
+
+Order per batch: clean the text (lone surrogates, length) -> language -> spaCy + entity ruler ->
+sentiment (mention and per target clause) -> emotion -> embeddings + incremental topics -> VoC kind,
+business area, safety signal. Anything that could not be done is recorded in `mention.flags` with the
+reason; a failing component flags the batch instead of crashing the run.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import re
+import tempfile
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Self
+
+import numpy as np
+
+from groundswell.config import Config
+from groundswell.mention import EMOTIONS, SENTIMENTS, Mention, TargetSentiment
+from groundswell.store.base import Filters, Store
+from nlp import safety, voc
+from nlp.classifier import Classifier, load_classifier, pick_device
+from nlp.entities import EntityLinker, target_segments
+from nlp.topics import VERSION as TOPICS_VERSION
+from nlp.topics import TopicModel
+
+if TYPE_CHECKING:
+    from sentence_transformers import SentenceTransformer
+
+logger = logging.getLogger(__name__)
+
+_URL = re.compile(r"https?://\S+|www\.\S+", re.I)
+_LETTER = re.compile(r"[^\W\d_]", re.UNICODE)
+TOPIC_STATE_FILE = "nlp/topics.json"
+MIN_LANGUAGE_CHARS = 20  # below this, language identification is a guess: kept, but not used to flag
+
+
+def clean_text(text: str, max_chars: int) -> tuple[str, list[str]]:
+    """Text safe for every model: lone surrogates replaced, control characters dropped, length capped."""
+    flags: list[str] = []
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        text = text.encode("utf-8", "replace").decode("utf-8")
+        flags.append("invalid_unicode: lone surrogates replaced with '?'")
+    text = "".join(ch for ch in text if ch in "\n\t" or ch.isprintable() or ord(ch) > 0x9F)
+    if len(text) > max_chars:
+        flags.append(f"truncated: {len(text)} characters, models read the first {max_chars}")
+        text = text[:max_chars]
+    return text, flags
+
+
+class LanguageDetector:
+    name = "py3langid@0.4"
+
+    def __init__(self) -> None:
+        from py3langid.langid import MODEL_FILE, LanguageIdentifier
+
+        self._identifier = LanguageIdentifier.from_pickled_model(MODEL_FILE, norm_probs=True)
+
+    def detect(self, text: str) -> tuple[str, float]:
+        lang, prob = self._identifier.classify(text)
+        return str(lang), float(prob)
+
+
+@dataclass
+class Models:
+    """The heavy components; built once by `Enricher.from_settings`, injectable in tests."""
+
+    linker: EntityLinker
+    sentiment: Classifier
+    emotion: Classifier
+    embedder: SentenceTransformer
+    embedder_name: str
+    language: LanguageDetector = field(default_factory=LanguageDetector)
+
+
+class Enricher:
+    """Batched enrichment of mentions with every NLP component, on GPU when present."""
+
+    def __init__(
+        self, config: Config, models: Models, topics: TopicModel, *, topic_state: Path | None
+    ) -> None:
+        self.config = config
+        self.models = models
+        self.topics = topics
+        self.topic_state = topic_state
+        self.batch_size = config.nlp.batch_size
+        self.max_chars = config.nlp.max_chars
+        self.reassigned_topics: dict[str, int] = {}
+
+    @classmethod
+    def from_settings(cls, config: Config) -> Self:
+        import torch
+        from sentence_transformers import SentenceTransformer
+
+        from nlp.classifier import resolve_base
+
+        device = pick_device(config.nlp.device)
+        if device == "cpu" and not os.environ.get("OMP_NUM_THREADS"):
+            torch.set_num_threads(max(1, min(torch.get_num_threads(), os.cpu_count() or 1)))
+        profile = config.nlp.profile
+        sentiment = load_classifier("sentiment", config.nlp.sentiment_model, profile=profile, device=device)
+        emotion = load_classifier("emotion", config.nlp.emotion_model, profile=profile, device=device)
+        embedder_path = resolve_base(config.nlp.embedding_model)
+        try:
+            embedder = SentenceTransformer(embedder_path, device=device)
+        except OSError as exc:
+            raise RuntimeError(
+                f"nlp.embedding_model '{config.nlp.embedding_model}' could not be loaded: {exc}"
+            ) from exc
+        models = Models(
+            linker=EntityLinker.from_settings(config),
+            sentiment=sentiment,
+            emotion=emotion,
+            embedder=embedder,
+            embedder_name=f"{config.nlp.embedding_model}@{TOPICS_VERSION}",
+        )
+        state_path = config.path(TOPIC_STATE_FILE)
+        topics = TopicModel()
+        if state_path.exists():
+            topics = TopicModel.from_state(json.loads(state_path.read_text()))
+        logger.info(
+            "enricher ready on %s: sentiment=%s emotion=%s entities=%s topics=%d",
+            device,
+            sentiment.name,
+            emotion.name,
+            models.linker.name,
+            len(topics.topics),
+        )
+        return cls(config, models, topics, topic_state=state_path)
+
+    # ---- public ----------------------------------------------------------------------------
+    def enrich(self, mentions: list[Mention]) -> list[Mention]:
+        """Enrich every mention (in place and returned, same order); never drops one."""
+        for start in range(0, len(mentions), self.batch_size):
+            self._enrich_batch(mentions[start : start + self.batch_size])
+        self.save_topics()
+        return mentions
+
+    def save_topics(self) -> None:
+        if self.topic_state is None:
+            return
+        self.topic_state.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(dir=self.topic_state.parent, suffix=".tmp")
+        with os.fdopen(fd, "w") as fh:
+            json.dump(self.topics.to_state(), fh)
+        os.replace(tmp, self.topic_state)
+
+    # ---- one batch ---------------------------------------------------------------------------
+    def _enrich_batch(self, batch: list[Mention]) -> None:
+        models = self.models
+        self._docs: dict[int, tuple[Any, list[Any]]] = {}
+        texts: list[str] = []
+        analysable: list[int] = []
+        for i, mention in enumerate(batch):
+            mention.flags = [f for f in mention.flags if not f.startswith(_OWN_FLAGS)]
+            raw = (
+                f"{mention.title}. {mention.text}"
+                if mention.title and mention.title not in mention.text
+                else mention.text
+            )
+            text, flags = clean_text(raw or "", self.max_chars)
+            mention.flags.extend(flags)
+            texts.append(text)
+            words = _URL.sub(" ", text)
+            if not text.strip():
+                mention.flags.append("empty_text: nothing to analyse")
+            elif not _LETTER.search(words):
+                mention.flags.append("no_words: only links, emoji, digits or symbols")
+                analysable.append(i)
+            else:
+                analysable.append(i)
+            mention.models = {
+                "language": models.language.name,
+                "entities": models.linker.name,
+                "sentiment": models.sentiment.name,
+                "emotion": models.emotion.name,
+                "topics": models.embedder_name,
+                "voc_kind": voc.RULES_VERSION,
+                "business_area": voc.RULES_VERSION,
+                "safety": "rules@1",
+            }
+            self._language(mention, text, words)
+
+        self._guard(batch, analysable, "entities", lambda: self._entities(batch, texts, analysable))
+        self._guard(batch, analysable, "sentiment", lambda: self._sentiment(batch, texts, analysable))
+        self._guard(batch, analysable, "emotion", lambda: self._emotion(batch, texts, analysable))
+        self._guard(batch, analysable, "topics", lambda: self._topics(batch, texts, analysable))
+        for i, mention in enumerate(batch):
+            text = texts[i]
+            try:
+                if i in analysable:
+                    mention.voc_kind = voc.voc_kind(
+                        text,
+                        sentiment=mention.sentiment,
+                        sentiment_score=mention.sentiment_score,
+                        rating=mention.rating,
+                    )
+                    mention.business_area = voc.business_area(text)
+                else:
+                    mention.voc_kind, mention.business_area = "other", None
+                signal = safety.detect_safety(
+                    text, product_context=any(self._is_product(e) for e in mention.entities)
+                )
+                mention.safety_hazards = signal.hazards
+                mention.safety_severity = signal.severity
+            except Exception as exc:  # a rule must never lose a mention
+                logger.exception("rules failed on mention %s", mention.id)
+                mention.flags.append(f"rules_failed: {type(exc).__name__}: {exc}")
+            mention.enriched = True
+
+    def _guard(self, batch: list[Mention], idx: list[int], component: str, step: Callable[[], None]) -> None:
+        if not idx:
+            return
+        try:
+            step()
+        except Exception as exc:
+            logger.exception("%s failed on a batch of %d mentions", component, len(idx))
+            for i in idx:
+                batch[i].flags.append(f"{component}_failed: {type(exc).__name__}: {exc}")
+
+    def _language(self, mention: Mention, text: str, words: str) -> None:
+        letters = len(_LETTER.findall(words))
+        if letters == 0:
+            return  # nothing to identify: keep the source's tag, if any
+        lang, prob = self.models.language.detect(words)
+        if mention.language and letters < MIN_LANGUAGE_CHARS:
+            lang = mention.language  # the source's own language tag beats a guess on a few letters
+        mention.language = lang
+        if lang != "en" and letters >= MIN_LANGUAGE_CHARS and prob >= 0.5:
+            mention.flags.append(f"non_english: {lang} (kept; the sentiment/emotion models are English-only)")
+
+    def _is_product(self, entity_id: str) -> bool:
+        entity = self.models.linker.entities.get(entity_id)
+        return entity is not None and entity.kind == "product"
+
+    def _entities(self, batch: list[Mention], texts: list[str], idx: list[int]) -> None:
+        linked = self.models.linker.link([texts[i] for i in idx])
+        for i, (doc, hits) in zip(idx, linked, strict=True):
+            batch[i].entities = self.models.linker.entity_ids(hits, batch[i].author)
+            self._docs[i] = (doc, hits)
+        for i, mention in enumerate(batch):
+            if i not in self._docs:
+                mention.entities = self.models.linker.entity_ids([], mention.author)
+
+    def _sentiment(self, batch: list[Mention], texts: list[str], idx: list[int]) -> None:
+        clf = self.models.sentiment
+        # Mention-level texts plus, for mentions naming several entities, one text per target clause.
+        inputs = [texts[i] for i in idx]
+        targets: list[tuple[int, str, int, int]] = []  # (mention index, entity id, first input, count)
+        for i in idx:
+            doc, hits = self._docs.get(i, (None, []))
+            direct = {h.entity_id for h in hits}
+            if doc is None or len(direct) < 2:
+                continue
+            for entity_id, clauses in target_segments(doc, hits).items():
+                targets.append((i, entity_id, len(inputs), len(clauses)))
+                inputs.extend(clauses)
+        probs = _as_labels(clf.predict_proba(inputs, batch_size=self.batch_size), clf.labels, SENTIMENTS)
+        for k, i in enumerate(idx):
+            p = probs[k]
+            mention = batch[i]
+            mention.sentiment_probs = {lab: round(float(v), 4) for lab, v in zip(SENTIMENTS, p, strict=True)}
+            mention.sentiment = SENTIMENTS[int(p.argmax())]
+            mention.sentiment_score = round(float(p[2] - p[0]), 4)
+            mention.target_sentiments = []
+        per_target: dict[int, dict[str, np.ndarray]] = {}
+        for i, entity_id, first, count in targets:
+            per_target.setdefault(i, {})[entity_id] = probs[first : first + count].mean(axis=0)
+        for i in idx:
+            mention = batch[i]
+            found = per_target.get(i, {})
+            out = []
+            for entity_id in mention.entities:
+                entity = self.models.linker.entities.get(entity_id)
+                p = found.get(entity_id)
+                if p is None and entity is not None and entity.kind in ("brand", "competitor"):
+                    # a brand linked through its product takes the product's target sentiment
+                    products = [found[e] for e in found if self.models.linker.entities[e].brand == entity_id]
+                    p = np.mean(products, axis=0) if products else None
+                if p is None:
+                    out.append(
+                        TargetSentiment(
+                            entity=entity_id,
+                            label=mention.sentiment or "neutral",
+                            score=mention.sentiment_score or 0.0,
+                        )
+                    )
+                else:
+                    out.append(
+                        TargetSentiment(
+                            entity=entity_id,
+                            label=SENTIMENTS[int(p.argmax())],
+                            score=round(float(p[2] - p[0]), 4),
+                        )
+                    )
+            mention.target_sentiments = out
+
+    def _emotion(self, batch: list[Mention], texts: list[str], idx: list[int]) -> None:
+        clf = self.models.emotion
+        probs = _as_labels(
+            clf.predict_proba([texts[i] for i in idx], batch_size=self.batch_size), clf.labels, EMOTIONS
+        )
+        for k, i in enumerate(idx):
+            batch[i].emotion_probs = {
+                lab: round(float(v), 4) for lab, v in zip(EMOTIONS, probs[k], strict=True)
+            }
+            batch[i].emotion = EMOTIONS[int(probs[k].argmax())]
+
+    def _topics(self, batch: list[Mention], texts: list[str], idx: list[int]) -> None:
+        embeddings = self.models.embedder.encode(
+            [texts[i] for i in idx],
+            batch_size=self.batch_size,
+            convert_to_numpy=True,
+            show_progress_bar=False,
+        )
+        assignments, reassigned = self.topics.update(
+            [batch[i].id for i in idx], embeddings, [texts[i] for i in idx]
+        )
+        self.reassigned_topics.update(reassigned)
+        for k, i in enumerate(idx):
+            a = assignments[k]
+            batch[i].topic_id = a.topic_id
+            batch[i].topic_label = a.label
+            if a.emerging:
+                batch[i].flags.append(f"emerging_topic: {a.topic_id} ({a.label})")
+
+
+_OWN_FLAGS = (
+    "invalid_unicode",
+    "truncated",
+    "empty_text",
+    "no_words",
+    "non_english",
+    "entities_failed",
+    "sentiment_failed",
+    "emotion_failed",
+    "topics_failed",
+    "rules_failed",
+    "emerging_topic",
+)
+
+
+def _as_labels(probs: np.ndarray, labels: tuple[str, ...], wanted: tuple[str, ...]) -> np.ndarray:
+    """Reorder a model's probability columns to `wanted`; a model lacking a wanted label is an error."""
+    probs = np.asarray(probs, dtype=np.float32).reshape(-1, len(labels))
+    missing = [w for w in wanted if w not in labels]
+    if missing:
+        raise ValueError(
+            f"model labels {list(labels)} lack {missing}; a {len(wanted)}-class model with {list(wanted)} is needed"
+        )
+    cols = [labels.index(w) for w in wanted]
+    out = probs[:, cols]
+    return out / np.clip(out.sum(axis=1, keepdims=True), 1e-9, None)
+
+
+# ---- store-level runner -------------------------------------------------------------------------
+@dataclass
+class EnrichSummary:
+    seen: int = 0
+    enriched: int = 0
+    flagged: int = 0
+    failed_writes: int = 0
+    topics_reassigned: int = 0
+    models: dict[str, str] = field(default_factory=dict)
+
+    def as_dict(self) -> dict[str, Any]:
+        return self.__dict__.copy()
+
+
+def enrich_store(
+    config: Config,
+    store: Store,
+    *,
+    filters: Filters | None = None,
+    batch_size: int | None = None,
+    progress: Callable[[int], None] | None = None,
+    enricher: Enricher | None = None,
+) -> EnrichSummary:
+    """Enrich the matching mentions (default: not yet enriched) batch by batch and upsert them.
+
+    Idempotent: a second run finds nothing left to do with the default filter. Mentions that waited
+    in the topic pool and later formed a new topic are updated with their topic too.
+    """
+    chosen = filters if filters is not None else Filters(enriched=False)
+    size = batch_size or config.nlp.batch_size
+    ids = [m.id for m in store.iter_mentions(chosen)]
+    summary = EnrichSummary()
+    if not ids:
+        logger.info("enrich: nothing to do")
+        return summary
+    enricher = enricher or Enricher.from_settings(config)
+    for start in range(0, len(ids), size):
+        batch = store.get_mentions(ids[start : start + size])
+        enricher.enrich(batch)
+        result = store.upsert_mentions(batch)
+        summary.seen += len(batch)
+        summary.enriched += result.written
+        summary.failed_writes += result.failed
+        summary.flagged += sum(1 for m in batch if m.flags)
+        if batch:
+            summary.models = dict(batch[0].models)
+        if progress:
+            progress(len(batch))
+    if enricher.reassigned_topics:
+        pending = dict(enricher.reassigned_topics)
+        earlier = store.get_mentions(list(pending))
+        for mention in earlier:
+            topic = enricher.topics.topics.get(pending[mention.id])
+            if topic is not None:
+                mention.topic_id, mention.topic_label = topic.id, topic.label
+        store.upsert_mentions(earlier)
+        summary.topics_reassigned = len(earlier)
+        enricher.reassigned_topics.clear()
+    logger.info("enrich: %s", summary.as_dict())
+    return summary

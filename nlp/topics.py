@@ -1,0 +1,211 @@
+"""Incremental topic model on MiniLM sentence embeddings, with c-TF-IDF labels.
+
+- A new mention joins the existing topic whose centroid is most similar (cosine >= `assign_threshold`);
+  the centroid and the topic's term counts are updated online.
+- Mentions that fit no topic wait in a small pool; when enough of them are similar to each other
+  (average-linkage clustering at `cluster_threshold`, at least `min_topic_size` members) they become
+  a new topic, flagged *emerging* for the run in which it appeared.
+- Labels are the top terms of each topic by class-based TF-IDF (a term frequent in this topic and
+  rare in the others), e.g. "battery / charger / overheating".
+
+The whole state is a JSON document (`to_state()` / `from_state()`), persisted by the enricher in a file
+under the data directory.
+"""
+
+from __future__ import annotations
+
+import math
+from collections import Counter
+from dataclasses import dataclass, field
+from typing import Any, Self
+
+import numpy as np
+
+from groundswell.text import tokens
+
+VERSION = "centroid-ctfidf@1"
+
+
+@dataclass
+class Topic:
+    id: int
+    centroid: np.ndarray
+    size: int
+    terms: Counter[str]
+    label: str = ""
+    created_run: int = 0
+
+
+@dataclass
+class Assignment:
+    topic_id: int  # -1: fits no topic yet (outlier, waiting in the pool)
+    label: str | None
+    emerging: bool
+
+
+@dataclass
+class TopicModel:
+    assign_threshold: float = 0.45
+    cluster_threshold: float = 0.45
+    min_topic_size: int = 4
+    max_pool: int = 400
+    label_terms: int = 3
+    topics: dict[int, Topic] = field(default_factory=dict)
+    pool: list[tuple[str, np.ndarray, list[str]]] = field(
+        default_factory=list
+    )  # (mention id, embedding, tokens)
+    run: int = 0
+    next_id: int = 0
+
+    # ---- updating ------------------------------------------------------------------------
+    def update(
+        self, ids: list[str], embeddings: np.ndarray, texts: list[str]
+    ) -> tuple[list[Assignment], dict[str, int]]:
+        """Assign a batch; returns the batch's assignments and {earlier pooled mention id: new topic id}."""
+        self.run += 1
+        emb = _normalise(np.asarray(embeddings, dtype=np.float32))
+        toks = [_topic_tokens(t) for t in texts]
+        result: list[int] = [-1] * len(ids)
+        if self.topics:
+            topic_ids = list(self.topics)
+            centroids = _normalise(np.stack([self.topics[t].centroid for t in topic_ids]))
+            sims = emb @ centroids.T
+            for i, row in enumerate(sims):
+                j = int(row.argmax())
+                if row[j] >= self.assign_threshold:
+                    result[i] = topic_ids[j]
+                    self._add(self.topics[topic_ids[j]], emb[i], toks[i])
+        for i, topic_id in enumerate(result):
+            if topic_id == -1 and toks[i]:
+                self.pool.append((ids[i], emb[i], toks[i]))
+        reassigned = self._grow_from_pool()
+        batch_ids = {mid: i for i, mid in enumerate(ids)}
+        for mid, topic_id in list(reassigned.items()):
+            if mid in batch_ids:
+                result[batch_ids[mid]] = topic_id
+                del reassigned[mid]
+        self.pool = self.pool[-self.max_pool :]
+        self._relabel()
+        return [
+            Assignment(
+                topic_id=t,
+                label=self.topics[t].label if t in self.topics else None,
+                emerging=t in self.topics and self.topics[t].created_run == self.run,
+            )
+            for t in result
+        ], reassigned
+
+    def _add(self, topic: Topic, vector: np.ndarray, toks: list[str]) -> None:
+        topic.centroid = (topic.centroid * topic.size + vector) / (topic.size + 1)
+        topic.size += 1
+        topic.terms.update(toks)
+
+    def _grow_from_pool(self) -> dict[str, int]:
+        if len(self.pool) < self.min_topic_size:
+            return {}
+        from sklearn.cluster import AgglomerativeClustering
+
+        vectors = np.stack([v for _, v, _ in self.pool])
+        labels = AgglomerativeClustering(
+            n_clusters=None, metric="cosine", linkage="average", distance_threshold=1 - self.cluster_threshold
+        ).fit_predict(vectors)
+        reassigned: dict[str, int] = {}
+        keep: list[tuple[str, np.ndarray, list[str]]] = []
+        for cluster in sorted(set(labels.tolist())):
+            members = [self.pool[i] for i in np.flatnonzero(labels == cluster)]
+            if len(members) < self.min_topic_size:
+                keep.extend(members)
+                continue
+            topic = Topic(
+                id=self.next_id,
+                centroid=np.mean([v for _, v, _ in members], axis=0),
+                size=len(members),
+                terms=Counter(t for _, _, toks in members for t in toks),
+                created_run=self.run,
+            )
+            self.next_id += 1
+            self.topics[topic.id] = topic
+            for mid, _, _ in members:
+                reassigned[mid] = topic.id
+        self.pool = keep
+        return reassigned
+
+    def _relabel(self) -> None:
+        """c-TF-IDF: tf(term, topic) * log(1 + average words per topic / frequency of the term across topics)."""
+        if not self.topics:
+            return
+        total = Counter[str]()
+        for topic in self.topics.values():
+            total.update(topic.terms)
+        avg_words = sum(total.values()) / len(self.topics)
+        for topic in self.topics.values():
+            words = sum(topic.terms.values()) or 1
+            scored = sorted(
+                ((count / words) * math.log(1 + avg_words / total[term]), term)
+                for term, count in topic.terms.items()
+            )
+            top = [term for _, term in reversed(scored[-self.label_terms :])]
+            topic.label = " / ".join(top) if top else f"topic {topic.id}"
+
+    def emerging(self, within_runs: int = 1) -> list[Topic]:
+        return [t for t in self.topics.values() if self.run - t.created_run < within_runs]
+
+    # ---- persistence ---------------------------------------------------------------------
+    def to_state(self) -> dict[str, Any]:
+        return {
+            "version": VERSION,
+            "run": self.run,
+            "next_id": self.next_id,
+            "params": {
+                "assign_threshold": self.assign_threshold,
+                "cluster_threshold": self.cluster_threshold,
+                "min_topic_size": self.min_topic_size,
+            },
+            "topics": [
+                {
+                    "id": t.id,
+                    "centroid": [round(float(x), 5) for x in t.centroid],
+                    "size": t.size,
+                    "terms": dict(t.terms.most_common(200)),
+                    "label": t.label,
+                    "created_run": t.created_run,
+                }
+                for t in self.topics.values()
+            ],
+            "pool": [
+                {"id": mid, "embedding": [round(float(x), 5) for x in vec], "tokens": toks}
+                for mid, vec, toks in self.pool
+            ],
+        }
+
+    @classmethod
+    def from_state(cls, state: dict[str, Any]) -> Self:
+        if state.get("version") != VERSION:
+            raise ValueError(
+                f"topic state version '{state.get('version')}' is not {VERSION}; delete the state file to start afresh"
+            )
+        model = cls(**state.get("params", {}))
+        model.run = int(state["run"])
+        model.next_id = int(state["next_id"])
+        for t in state["topics"]:
+            model.topics[int(t["id"])] = Topic(
+                id=int(t["id"]),
+                centroid=np.asarray(t["centroid"], dtype=np.float32),
+                size=int(t["size"]),
+                terms=Counter(t["terms"]),
+                label=t["label"],
+                created_run=int(t["created_run"]),
+            )
+        model.pool = [
+            (p["id"], np.asarray(p["embedding"], dtype=np.float32), list(p["tokens"])) for p in state["pool"]
+        ]
+        return model
+
+
+def _normalise(x: np.ndarray) -> np.ndarray:
+    norms = np.linalg.norm(x, axis=-1, keepdims=True)
+    return x / np.clip(norms, 1e-9, None)
+
+
+def _topic_tokens(text: str) -> list[str]:
+    return [t for t in tokens(text) if len(t) > 2 and not t.isdigit() and t not in ("user", "http", "https")]
