@@ -6,6 +6,8 @@ mentions fetched from the store) and returns a `Decision`. The rules, in order:
 - **opinion leader**: the series is an author (`group_by="author"`) or the entity is a configured
   person. The subject is the opinion leader's id when the author matches a watched handle, else
   the author name. A drop in a leader's volume is not actionable.
+- an opinion shift about us (not a safety signal) where at least 30% of the evidence comes from or names
+  a watched opinion leader (people echoing their post) is that leader's: one opinion-leader ticket.
 - **product**: the entity is our brand or one of our products and the signal is adverse: more
   safety signals, a higher negative or complaint share, a lower mean sentiment, or more volume
   carried by safety hazards or mostly negative posts. Severity comes from the safety signal
@@ -44,6 +46,7 @@ PRICE_WORDS = frozenset(
 )
 OUTAGE_WORDS = frozenset("outage outages offline servers server unavailable crash crashes crashing bricked login".split())
 ADVERSE_METRICS = {("negative_share", "up"), ("complaint_share", "up"), ("mean_sentiment", "down"), ("safety_count", "up")}
+LEADER_SHARE = 0.3  # share of a shift's evidence that must name or come from a watched leader
 HIGH_REACH = 10_000  # followers from which a non-watched author counts as high-reach
 
 
@@ -82,6 +85,9 @@ def classify(config: Config, event: TrendEvent, mentions: Sequence[Mention]) -> 
     if entity.kind == "person":
         return _opinion_leader(config, event, mentions, author=entity.id)
     if entity.ours:
+        leader = _driving_leader(config, event, mentions)
+        if leader is not None:
+            return _opinion_leader(config, event, mentions, author=leader.id, about=entity)
         return _product(config, event, mentions, entity)
     return _competitor(config, event, mentions, entity)
 
@@ -142,7 +148,9 @@ def _competitor(config: Config, event: TrendEvent, mentions: Sequence[Mention], 
     return _decision(config, "competitor", entity.id, entity.name, signal, signal, event, min(level, 2), family=family)
 
 
-def _opinion_leader(config: Config, event: TrendEvent, mentions: Sequence[Mention], author: str) -> Decision:
+def _opinion_leader(
+    config: Config, event: TrendEvent, mentions: Sequence[Mention], author: str, about: Entity | None = None
+) -> Decision:
     if event.metric == "volume" and event.direction == "down":
         raise NotActionable(f"author {author}: volume fell; an opinion leader going quiet opens no ticket")
     leader = _leader(config, author)
@@ -157,7 +165,8 @@ def _opinion_leader(config: Config, event: TrendEvent, mentions: Sequence[Mentio
     if _strong_growth(config, event):
         level += 1
     signal = "turning negative" if adverse else ("more vocal" if event.metric == "volume" else "turning positive")
-    return _decision(config, "opinion_leader", subject, name, signal, f"opinion leader {signal}", event, min(level, 2))
+    what = f"opinion leader {signal}" + (f" on {about.name}" if about is not None else "")
+    return _decision(config, "opinion_leader", subject, name, signal, what, event, min(level, 2))
 
 
 # ---- helpers ---------------------------------------------------------------------------------------
@@ -242,6 +251,27 @@ def _dominant_entity(config: Config, event: TrendEvent, mentions: Sequence[Menti
             f"{event.group_by} '{event.key}': no entity dominates its evidence ('{entity_id}' in {n} of {len(mentions)})"
         )
     return _entity(config, entity_id)
+
+
+def _driving_leader(config: Config, event: TrendEvent, mentions: Sequence[Mention]) -> OpinionLeaderConfig | None:
+    """The watched opinion leader behind an opinion shift about us: at least LEADER_SHARE of its
+    evidence was written by the leader or names them (people echoing a post). Safety signals stay
+    product work."""
+    if event.metric == "safety_count" or any(n > 0 for n in event.safety_hazards.values()) or not mentions:
+        return None
+    if any(m.safety_hazards for m in mentions):
+        return None
+    votes: Counter[str] = Counter()
+    for m in mentions:
+        names = {lead.id for lead in (_leader(config, m.author),) if lead is not None}
+        names |= {lead.id for lead in config.opinion_leaders if lead.id in m.entities}
+        votes.update(names)
+    if not votes:
+        return None
+    leader_id, n = votes.most_common(1)[0]
+    if n < LEADER_SHARE * len(mentions):
+        return None
+    return next(lead for lead in config.opinion_leaders if lead.id == leader_id)
 
 
 def _leader(config: Config, author: str) -> OpinionLeaderConfig | None:

@@ -145,6 +145,30 @@ def test_classify_opinion_leader_severity_watched_and_high_reach(store: SqliteSt
     assert (nobody.severity, watched.severity, high_reach.severity, turning.severity) == ("low", "medium", "medium", "high")
 
 
+def test_classify_opinion_shift_echoing_a_watched_leader_is_the_leaders_ticket(store: SqliteStore) -> None:
+    config = make_config()
+    root = make_mention(0, author="danareyes", reach=184_000, text="The kettle app now needs a subscription. Avoid.")
+    echoes = [make_mention(i, text="Dana Reyes is right about the paywall") for i in range(1, 5)]
+    for m in echoes[:2]:
+        m.entities.append("dana-reyes")
+    others = [make_mention(i) for i in range(5, 8)]
+    mentions = _stored(store, [root, *echoes, *others])
+    product_shift = make_event("acme-kettle", metric="negative_share", baseline=0.1, level=0.4, mentions=mentions)
+    leader_shift = make_event("dana-reyes", metric="volume", baseline=1, level=8, mentions=[root, *echoes])
+    summary = process_events(config, store, [product_shift, leader_shift], now=NOW)
+    assert summary.opened == 1
+    (ticket,) = list_tickets(store)
+    assert (ticket.type, ticket.subject, ticket.team) == ("opinion_leader", "dana-reyes", "communications")
+    assert "on Acme SteamPro kettle" in ticket.title and ticket.severity == "high"
+    assert ticket.evidence.trend_ids == [product_shift.id, leader_shift.id]
+    # a safety signal in the same conversation stays product-safety work
+    burns = _stored(store, [make_mention(i, text="Dana Reyes: it burned me", hazards=("fire_burn",)) for i in range(10, 16)])
+    for m in burns:
+        m.entities.append("dana-reyes")
+    safety = make_event("acme-kettle", metric="negative_share", baseline=0.1, level=0.4, mentions=burns)
+    assert classify(config, safety, burns).type == "product"
+
+
 def test_classify_topic_shift_goes_to_its_dominant_entity(store: SqliteStore) -> None:
     mentions = [make_mention(i, hazards=("fire_burn",), severity=2) for i in range(4)]
     mentions.append(make_mention(9, entity="zephyr"))
