@@ -269,3 +269,33 @@ def test_cli_brief_builds_from_a_config_file(tmp_path: Path) -> None:
     assert "pdf:" not in res.output
     bad = CliRunner().invoke(app, ["--week", "soon", "-c", str(cfg), "--no-pdf"])
     assert bad.exit_code == 2 and "not a week" in bad.output
+
+
+def test_unreadable_documents_are_counted_and_skipped(tmp_path: Path) -> None:
+    store = SqliteStore(":memory:")
+    make_market(store, week_start=WEEK, seed=9, per_week=30, weeks=2)
+    store.put_doc("trends", "broken", {"id": "broken", "kind": "shift", "note": "not a TrendEvent"})
+    store.put_doc("tickets", "broken", {"id": "broken", "title": "no state, no dates"})
+    result = build_brief(synthetic_config(tmp_path), store, week_start=WEEK, out_dir=tmp_path, pdf=False, now=NOW)
+    html = result.html_path.read_text(encoding="utf-8")
+    assert "2 trend or ticket document(s) in the store could not be read" in html
+    assert 'id="shifts"' in html and "Acme Kettle" in html
+
+
+def test_brief_without_configured_brands_covers_all_mentions(tmp_path: Path) -> None:
+    from groundswell.config import parse_config
+
+    store = SqliteStore(":memory:")
+    make_market(store, week_start=WEEK, seed=9, per_week=30, weeks=2)
+    config = parse_config({"name": "No brands", "data_dir": str(tmp_path)})
+    data = collect_brief_data(config, store, WEEK, now=NOW)
+    assert data.share_of_voice == [] and data.sentiment == [] and data.safety == []
+    assert data.scope.startswith("all mentions")
+    assert data.cloud_counts["complaint"] == store.count(Filters(start=START, end=END, voc_kinds=("complaint",)))
+    for row in data.scorecard:
+        assert row.count == store.count(Filters(start=START, end=END, business_areas=(row.area,)))
+    assert data.safety_total == data.safety_without_product > 0
+    result = build_brief(config, store, week_start=WEEK, out_dir=tmp_path, pdf=False, now=NOW)
+    html = result.html_path.read_text(encoding="utf-8")
+    assert "No brands or competitors are configured" in html
+    assert f"{data.safety_total} mention(s) carried a safety signal this week" in html
