@@ -37,6 +37,8 @@ HTTPCACHE_IGNORE_HTTP_CODES = [301, 302, 303, 307, 308, 404, 408, 429, 500, 502,
 HTTPCACHE_DIR = "httpcache"  # replaced by an absolute path under the data dir by crawlers.web.run
 
 REDIRECT_ENABLED = True
+# sees responses before RedirectMiddleware (600): redirects off the source's domains are refused and counted
+DOWNLOADER_MIDDLEWARES = {"crawlers.web.middlewares.OffsiteRedirectMiddleware": 650}
 REDIRECT_MAX_TIMES = 5
 DEPTH_LIMIT = 50  # a last line of defence against endless pagination
 

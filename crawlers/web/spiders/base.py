@@ -18,8 +18,9 @@ from twisted.python.failure import Failure
 
 from crawlers.clean import clean_text
 from crawlers.dates import parse_datetime
+from crawlers.web.middlewares import OffsiteRedirectError
 from crawlers.web.state import CrawlState
-from groundswell.config import SourceConfig
+from groundswell.config import ConfigError, SourceConfig
 from groundswell.mention import Mention, SourceKind
 
 logger = logging.getLogger(__name__)
@@ -27,7 +28,7 @@ logger = logging.getLogger(__name__)
 _MENTION_KIND = {"forum": SourceKind.forum, "review": SourceKind.review, "news": SourceKind.news, "blog": SourceKind.blog, "sitemap": SourceKind.news}
 
 
-class SelectorError(ValueError):
+class SelectorError(ConfigError):
     """A source lacks the CSS selectors its spider needs."""
 
 
@@ -88,6 +89,8 @@ class GroundswellSpider(scrapy.Spider):
         if failure.check(HttpError):
             response = failure.value.response
             return self.error(response.url, f"http_{response.status}")
+        if failure.check(OffsiteRedirectError):
+            return self.error(request.url, "offsite_redirect", str(failure.value))
         if failure.check(IgnoreRequest):
             message = str(failure.value)
             if "robots.txt" in message:

@@ -92,7 +92,8 @@ class ForumSpider(GroundswellSpider):
             self.error(response.url, "pagination_loop", "a thread page with no new post links to another page")
             next_href = None
         if next_href:
-            yield self.request(response.urljoin(next_href), self.parse_thread, meta=response.meta | {"seen": seen}, priority=1)
+            meta = {"thread_url": thread_url, "replies": response.meta.get("replies"), "seen": seen}
+            yield self.request(response.urljoin(next_href), self.parse_thread, meta=meta, priority=1)
         else:
             record.update(replies=response.meta.get("replies"), complete=True)
 
