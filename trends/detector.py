@@ -1,0 +1,479 @@
+"""The shift-vs-blip detector: segmentation, count-aware tests, classification, false-discovery control.
+
+For every (series, metric):
+
+1. the metric is made comparable over time: counts are divided by their weekly (or daily) rhythm
+   and variance-stabilised (Anscombe square root), shares use the arcsine transform of their
+   counts, mean sentiment its bucket means;
+2. `segment_batch` cuts all series of a run at once (exact penalised least squares, noise scale
+   from first differences, so a shift never inflates its own noise estimate);
+3. walking the segments against the established level (the last `baseline_periods` buckets of
+   it, blips excluded), consecutive segments that differ in the same direction form an
+   *excursion*, tested on the raw counts: a negative-binomial rate test for volumes (dispersion
+   estimated on the baseline), an overdispersed binomial test for shares (2 of 3 is weak
+   evidence), a weighted mean test for sentiment;
+4. an excursion is a **shift** when it lasts at least `confirm_periods`, is still there at its
+   end (its last periods keep at least half of its peak effect), is not a short excursion that
+   already reverted, and is carried by many authors; otherwise it is a **blip** with the reason
+   ('one_off', 'reverted', 'single_author', 'bot_burst', 'low_volume');
+5. the p-values of all excursions of the run go through Benjamini-Hochberg at
+   `false_discovery_rate` (the untested series counting as hypotheses too); confidence = 1 - q.
+
+`ThreeSigmaAlert` is the spike-over-baseline alert commercial tools use, kept as the baseline
+the benchmarks compare against.
+"""
+
+from __future__ import annotations
+
+import itertools
+import logging
+import math
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Literal, Self
+
+import numpy as np
+from scipy.special import stdtr
+from statsmodels.stats.multitest import multipletests
+
+from trends.changepoint import noise_scale, segment_batch
+from trends.series import METRICS, SEASON_PERIOD, CountSeries
+
+if TYPE_CHECKING:
+    from groundswell.config import Config
+
+logger = logging.getLogger(__name__)
+
+METHOD = "groundswell-trends@1"
+_COUNT_METRICS = ("volume", "safety_count")
+_SHARE_METRICS = ("negative_share", "complaint_share")
+
+
+@dataclass
+class Finding:
+    """One excursion the detector judged: a shift or a blip, with indices into the series' buckets."""
+
+    group_by: str
+    key: str
+    metric: str
+    kind: Literal["shift", "blip"]
+    reason: str
+    direction: Literal["up", "down"]
+    start: int  # first bucket of the excursion
+    end: int  # last bucket of the excursion (inclusive)
+    ongoing: bool  # still under way at the end of the series
+    baseline: float  # reference level in the metric's unit (per bucket for counts)
+    level: float  # level over the last confirm periods (shift) or the whole excursion (blip)
+    p_value: float
+    q_value: float = 1.0
+    authors: int = 0  # distinct authors per bucket, summed over the excursion (an upper bound)
+    sources: int = 0  # most distinct sources seen in one bucket of the excursion (a lower bound)
+
+    @property
+    def periods(self) -> int:
+        return self.end - self.start + 1
+
+    @property
+    def confidence(self) -> float:
+        return max(0.0, min(1.0, 1.0 - self.q_value))
+
+
+def _p_two_sided(z: float, df: int) -> float:
+    """Two-sided p-value of z whose dispersion was estimated on `df` degrees of freedom (Student t)."""
+    if not math.isfinite(z):
+        return 0.0
+    return float(2.0 * stdtr(max(df, 1), -abs(z)))
+
+
+def _ffill(values: np.ndarray, valid: np.ndarray, default: float) -> np.ndarray:
+    """Carry the last valid value forward (the first valid one backward) along the last axis."""
+    n = values.shape[-1]
+    idx = np.where(valid, np.arange(n), -1)
+    idx = np.maximum.accumulate(idx, axis=-1)
+    first = np.argmax(valid, axis=-1)
+    idx = np.where(idx < 0, first[..., None], idx)
+    out = np.take_along_axis(values, idx, axis=-1)
+    has_any = valid.any(axis=-1)
+    return np.where(has_any[..., None], out, default)
+
+
+def seasonal_factors(counts: np.ndarray, period: int, min_mean: float = 3.0) -> np.ndarray:
+    """Multiplicative rhythm (mean 1) per bucket for count series (S, n); ones where it cannot be estimated.
+
+    Each bucket is compared with a centred moving average over one period and the median ratio per
+    phase is the factor, so a level shift moves the average, not the rhythm.
+    """
+    s_count, n = counts.shape
+    factors = np.ones_like(counts, dtype=float)
+    if period < 2 or n < 3 * period:
+        return factors
+    kernel = np.ones(period) / period
+    ma = np.apply_along_axis(lambda r: np.convolve(r, kernel, mode="same"), 1, counts)
+    half = period // 2
+    ma[:, :half] = np.nan
+    ma[:, n - half :] = np.nan
+    with np.errstate(invalid="ignore", divide="ignore"):
+        ratio = np.where(ma > 0, counts / ma, np.nan)
+    phase = np.empty((s_count, period))
+    for d in range(period):
+        cols = ratio[:, d::period]
+        with np.errstate(all="ignore"):
+            phase[:, d] = np.nanmedian(cols, axis=1) if cols.size else 1.0
+    phase = np.where(np.isfinite(phase), phase, 1.0)
+    phase = np.clip(phase, 0.2, 5.0)
+    phase = phase / phase.mean(axis=1, keepdims=True)
+    enough = counts.mean(axis=1) >= min_mean
+    tiled = np.tile(phase, (1, n // period + 1))[:, :n]
+    factors[enough] = tiled[enough]
+    return factors
+
+
+class _MetricData:
+    """The raw arrays one metric's tests need, for one series."""
+
+    __slots__ = ("authors", "count", "den", "factor", "metric", "num", "signal", "sources")
+
+    def __init__(self, metric: str, series: CountSeries, factor: np.ndarray, signal: np.ndarray) -> None:
+        self.metric = metric
+        self.count = series.count
+        self.authors = series.authors
+        self.sources = series.sources
+        self.factor = factor
+        self.signal = signal
+        if metric in _COUNT_METRICS:
+            self.num, self.den = series.numerator(metric), factor
+        elif metric in _SHARE_METRICS:
+            self.num, self.den = series.numerator(metric), series.count
+        else:  # mean_sentiment
+            self.num, self.den = series.sentiment_sum, series.count
+
+    def test(self, ref: np.ndarray, win: np.ndarray) -> tuple[float, float, float, float]:
+        """(z, p, reference level, window level) of the window against the reference buckets."""
+        if self.metric in _COUNT_METRICS:
+            return self._rate_test(ref, win)
+        if self.metric in _SHARE_METRICS:
+            return self._share_test(ref, win)
+        return self._mean_test(ref, win)
+
+    def _rate_test(self, ref: np.ndarray, win: np.ndarray) -> tuple[float, float, float, float]:
+        y_r, f_r, y_w, f_w = self.num[ref], self.factor[ref], self.num[win], self.factor[win]
+        sum_r, sum_w = y_r.sum() + 0.5, y_w.sum() + 0.5
+        mu_r, mu_w = sum_r / f_r.sum(), sum_w / f_w.sum()
+        expected = mu_r * f_r
+        phi_r = max(1.0, float(((y_r - expected) ** 2 / expected).sum()) / max(len(ref) - 1, 1))
+        phi_w = 1.0 + (phi_r - 1.0) * mu_w / mu_r  # negative binomial: dispersion grows with the mean
+        z = (math.log(mu_w) - math.log(mu_r)) / math.sqrt(phi_w / sum_w + phi_r / sum_r)
+        return z, _p_two_sided(z, len(ref) - 1), float(y_r.sum() / f_r.sum()), float(y_w.sum() / f_w.sum())
+
+    def _share_test(self, ref: np.ndarray, win: np.ndarray) -> tuple[float, float, float, float]:
+        k_r, n_r, k_w, n_w = self.num[ref], self.den[ref], self.num[win], self.den[win]
+        kr, nr, kw, nw = k_r.sum(), n_r.sum(), k_w.sum(), n_w.sum()
+        if nr == 0 or nw == 0:
+            return 0.0, 1.0, float("nan"), float("nan")
+        p_r = (kr + 0.5) / (nr + 1.0)
+        has = n_r > 0
+        if has.sum() >= 2:
+            chi = ((k_r[has] - n_r[has] * p_r) ** 2 / (n_r[has] * p_r * (1 - p_r))).sum()
+            phi = max(1.0, float(chi) / (has.sum() - 1))
+        else:
+            phi = 1.0
+        p_bar = (kr + kw + 0.5) / (nr + nw + 1.0)
+        se = math.sqrt(p_bar * (1 - p_bar) * phi * (1.0 / nw + 1.0 / nr))
+        z = ((kw + 0.5) / (nw + 1.0) - p_r) / se
+        return z, _p_two_sided(z, int(has.sum()) - 1), float(kr / nr), float(kw / nw)
+
+    def _mean_test(self, ref: np.ndarray, win: np.ndarray) -> tuple[float, float, float, float]:
+        s_r, c_r, s_w, c_w = self.num[ref], self.den[ref], self.num[win], self.den[win]
+        cr, cw = c_r.sum(), c_w.sum()
+        if cr == 0 or cw == 0:
+            return 0.0, 1.0, float("nan"), float("nan")
+        m_r, m_w = s_r.sum() / cr, s_w.sum() / cw
+        has = c_r > 0
+        if has.sum() >= 2:
+            var = float((c_r[has] * (s_r[has] / c_r[has] - m_r) ** 2).sum()) / (has.sum() - 1)
+        else:
+            var = 0.5
+        var = max(var, 0.05)
+        z = (m_w - m_r) / math.sqrt(var * (1.0 / cw + 1.0 / cr))
+        return z, _p_two_sided(z, int(has.sum()) - 1), float(m_r), float(m_w)
+
+
+class ShiftDetector:
+    """Tells sustained shifts from blips in many count series at once: `fit(series).predict()`."""
+
+    name = METHOD
+
+    def __init__(
+        self,
+        *,
+        baseline_periods: int = 21,
+        confirm_periods: int = 3,
+        min_authors: int = 5,
+        false_discovery_rate: float = 0.01,
+        season_period: int = 7,
+        max_blip_periods: int | None = None,
+        penalty: float = 3.0,
+        segment_alpha: float = 0.05,
+        bot_ratio: float = 0.3,
+    ) -> None:
+        if confirm_periods < 1:
+            raise ValueError(f"confirm_periods must be at least 1, got {confirm_periods}")
+        if not 0 < false_discovery_rate < 1:
+            raise ValueError(f"false_discovery_rate must be in (0, 1), got {false_discovery_rate}")
+        self.baseline_periods = baseline_periods
+        self.confirm_periods = confirm_periods
+        self.min_authors = min_authors
+        self.false_discovery_rate = false_discovery_rate
+        self.season_period = season_period
+        self.max_blip_periods = max_blip_periods if max_blip_periods is not None else 2 * confirm_periods
+        self.penalty = penalty
+        self.segment_alpha = segment_alpha
+        self.bot_ratio = bot_ratio
+        self._series: list[CountSeries] = []
+        self.tests = 0
+
+    @classmethod
+    def from_settings(cls, config: Config) -> Self:
+        t = config.trends
+        return cls(
+            baseline_periods=t.baseline_periods,
+            confirm_periods=t.confirm_periods,
+            min_authors=t.min_authors,
+            false_discovery_rate=t.false_discovery_rate,
+            season_period=SEASON_PERIOD[t.bucket] if t.weekly_rhythm else 0,
+        )
+
+    def fit(self, series: CountSeries | Sequence[CountSeries]) -> Self:
+        items = [series] if isinstance(series, CountSeries) else list(series)
+        lengths = {len(s) for s in items}
+        if len(lengths) > 1:
+            raise ValueError(f"all series of one fit must share the time axis; got lengths {sorted(lengths)}")
+        self._series = items
+        return self
+
+    # ---- prediction -------------------------------------------------------------------------
+    def predict(self) -> list[Finding]:
+        """Every shift and blip that survives false-discovery control, over all fitted series."""
+        if not self._series:
+            return []
+        n = len(self._series[0])
+        candidates: list[Finding] = []
+        tests = 0
+        counts = np.stack([s.count for s in self._series])
+        factors = seasonal_factors(counts, self.season_period) if self.season_period else np.ones_like(counts)
+        for metric in METRICS:
+            rows = [i for i, s in enumerate(self._series) if metric in s.metrics and s.numerator_total(metric) > 0]
+            if not rows or n < 2:
+                continue
+            signal = self._signals(metric, rows, factors)
+            sigma = noise_scale(signal[:, :, None], "diff_mad")[:, 0]
+            sigma = np.maximum(sigma, self._min_sigma(metric, rows))
+            z = (signal - signal.mean(axis=1, keepdims=True)) / sigma[:, None]
+            cps_all = segment_batch(z, self.penalty * math.log(max(n, 2)), min_size=1)
+            for row, cps, sig in zip(rows, cps_all, signal, strict=True):
+                series = self._series[row]
+                data = _MetricData(metric, series, factors[row], sig)
+                found = self._excursions(series, data, cps)
+                tests += max(1, len(found))
+                candidates.extend(found)
+        self.tests = tests
+        return self._fdr(candidates, tests)
+
+    def _signals(self, metric: str, rows: list[int], factors: np.ndarray) -> np.ndarray:
+        ss = [self._series[i] for i in rows]
+        if metric in _COUNT_METRICS:
+            y = np.stack([s.numerator(metric) for s in ss])
+            f = factors[rows] if metric == "volume" else np.ones_like(y)
+            return 2.0 * np.sqrt(y / f + 0.375)
+        count = np.stack([s.count for s in ss])
+        valid = count > 0
+        if metric in _SHARE_METRICS:
+            k = np.stack([s.numerator(metric) for s in ss])
+            value = 2.0 * np.arcsin(np.sqrt((k + 0.375) / (count + 0.75)))
+        else:
+            with np.errstate(invalid="ignore", divide="ignore"):
+                value = np.where(valid, np.stack([s.sentiment_sum for s in ss]) / np.maximum(count, 1), 0.0)
+        return _ffill(value, valid, 0.0)
+
+    def _min_sigma(self, metric: str, rows: list[int]) -> np.ndarray:
+        if metric in _COUNT_METRICS:
+            return np.ones(len(rows))  # Poisson: the Anscombe transform has unit variance at best
+        count = np.stack([self._series[i].count for i in rows])
+        typical = np.maximum(np.median(count, axis=1), 1.0)
+        return 1.0 / np.sqrt(typical) if metric in _SHARE_METRICS else 0.5 / np.sqrt(typical)
+
+    def _excursions(self, series: CountSeries, data: _MetricData, cps: list[int]) -> list[Finding]:
+        n = len(series)
+        bounds = [0, *cps, n]
+        segs = list(itertools.pairwise(bounds))
+        excluded = np.zeros(n, dtype=bool)
+        min_ref = max(3, self.confirm_periods)
+        out: list[Finding] = []
+        ref_a, ref_b = segs[0]
+        i = 1
+        while i < len(segs):
+            a, b = segs[i]
+            ref = np.arange(ref_a, ref_b)[~excluded[ref_a:ref_b]][-self.baseline_periods :]
+            if len(ref) < min_ref:
+                ref_b = b
+                i += 1
+                continue
+            z, p, _, _ = data.test(ref, np.arange(a, b))
+            if p > self.segment_alpha:
+                ref_b = b
+                i += 1
+                continue
+            sign = 1 if z > 0 else -1
+            j = i + 1
+            while j < len(segs):
+                z2, p2, _, _ = data.test(ref, np.arange(*segs[j]))
+                if p2 > self.segment_alpha or (z2 > 0) != (sign > 0):
+                    break
+                j += 1
+            finding = self._classify(series, data, ref, segs[i:j], sign)
+            if finding is not None:
+                out.append(finding)
+            if finding is not None and finding.kind == "shift":
+                ref_a, ref_b = segs[j - 1]
+            elif finding is not None:
+                excluded[finding.start : finding.end + 1] = True
+                ref_b = segs[j - 1][1]
+            else:
+                ref_b = segs[j - 1][1]  # pending at the end of the series: nothing to decide yet
+            i = j
+        return out
+
+    def _classify(
+        self, series: CountSeries, data: _MetricData, ref: np.ndarray, segs: list[tuple[int, int]], sign: int
+    ) -> Finding | None:
+        n = len(series)
+        start, stop = segs[0][0], segs[-1][1]
+        length = stop - start
+        ongoing = stop == n
+        if ongoing and length < self.confirm_periods:
+            return None  # too early to tell
+        win = np.arange(start, stop)
+        z, p, base_level, exc_level = data.test(ref, win)
+        if p > self.segment_alpha or (z > 0) != (sign > 0):
+            return None
+        # the segmentation searched every position for the most contrasting split: a scan
+        # (Bonferroni) correction over the buckets keeps the p-value honest after that selection
+        p = min(1.0, p * n)
+        crowd = self._crowd_reason(data, ref, win, sign)
+        low = self._low_volume(data, ref, win, sign)
+        level = exc_level
+        kind: Literal["shift", "blip"] = "blip"
+        if not ongoing and length <= self.max_blip_periods:
+            reason = crowd or ("low_volume" if low else ("one_off" if length == 1 else "reverted"))
+        else:
+            tail = win[-max(self.confirm_periods, length // 3) :]
+            zt, pt, _, tail_level = data.test(ref, tail)
+            ref_signal = data.signal[ref].mean()
+            overall = abs(data.signal[win].mean() - ref_signal)
+            tail_effect = abs(data.signal[tail].mean() - ref_signal)
+            sustained = pt <= self.segment_alpha and (zt > 0) == (sign > 0) and tail_effect >= 0.5 * overall
+            if not sustained:
+                reason = crowd or "reverted"
+            elif crowd:
+                reason = crowd
+            elif low:
+                reason = "low_volume"
+            else:
+                kind = "shift"
+                level = tail_level
+                means = [data.signal[a:b].mean() for a, b in segs]
+                steps = np.diff(means) * sign
+                reason = "slope" if len(segs) >= 3 and (steps > 0).all() else "level"
+        return Finding(
+            group_by=series.group_by,
+            key=series.key,
+            metric=data.metric,
+            kind=kind,
+            reason=reason,
+            direction="up" if sign > 0 else "down",
+            start=start,
+            end=stop - 1,
+            ongoing=ongoing,
+            baseline=base_level,
+            level=level,
+            p_value=p,
+            authors=int(series.authors[win].sum()),
+            sources=int(series.sources[win].max()) if len(win) else 0,
+        )
+
+    def _crowd_reason(self, data: _MetricData, ref: np.ndarray, win: np.ndarray, sign: int) -> str | None:
+        """'single_author' / 'bot_burst' when a rise is made of extra mentions from few authors."""
+        if sign < 0:
+            return None
+        y_r, y_w = data.count[ref].mean(), data.count[win].mean()
+        a_r, a_w = data.authors[ref].mean(), data.authors[win].mean()
+        extra = y_w - y_r
+        if data.metric != "volume" and data.metric != "mean_sentiment":
+            extra_num = data.num[win].mean() - data.num[ref].mean()
+            if extra_num <= 0 or extra < 0.5 * extra_num:
+                return None
+        if extra <= 0:
+            return None
+        per_mention = a_r / y_r if y_r > 0 else 1.0
+        carried = (a_w - a_r) / (per_mention * extra)
+        if carried >= self.bot_ratio:
+            return None
+        return "single_author" if a_w - a_r < 1.5 else "bot_burst"
+
+    def _low_volume(self, data: _MetricData, ref: np.ndarray, win: np.ndarray, sign: int) -> bool:
+        """Too few mentions behind the change to call it anything but noise."""
+        if data.metric == "mean_sentiment":
+            return float(data.count[win].sum()) < 2 * self.min_authors
+        num_w = float(data.num[win].sum())
+        if data.metric in _COUNT_METRICS:
+            expected = float(data.num[ref].sum() / data.factor[ref].sum() * data.factor[win].sum())
+        else:
+            expected = float(data.num[ref].sum() / max(data.den[ref].sum(), 1) * data.den[win].sum())
+        moved = num_w - expected if sign > 0 else expected - num_w
+        if moved < self.min_authors:
+            return True
+        return sign > 0 and float(data.authors[win].sum()) < self.min_authors
+
+    def _fdr(self, candidates: list[Finding], tests: int) -> list[Finding]:
+        if not candidates:
+            return []
+        pvals = np.array([c.p_value for c in candidates] + [1.0] * max(0, tests - len(candidates)))
+        _, q, _, _ = multipletests(pvals, method="fdr_bh")
+        kept = []
+        for c, qv in zip(candidates, q[: len(candidates)], strict=True):
+            c.q_value = float(qv)
+            if qv <= self.false_discovery_rate:
+                kept.append(c)
+        logger.debug("%d of %d excursions pass FDR %.3g over %d tests", len(kept), len(candidates), self.false_discovery_rate, tests)
+        return kept
+
+
+class ThreeSigmaAlert:
+    """Baseline: alert whenever a bucket exceeds the trailing mean by three standard deviations."""
+
+    name = "3-sigma spike alert"
+
+    def __init__(self, *, baseline_periods: int = 21, sigmas: float = 3.0, metric: str = "volume") -> None:
+        self.baseline_periods = baseline_periods
+        self.sigmas = sigmas
+        self.metric = metric
+        self._values: np.ndarray | None = None
+
+    def fit(self, series: CountSeries) -> Self:
+        self._values = series.value(self.metric)
+        return self
+
+    def predict(self) -> list[int]:
+        """Indices of the buckets that raise an alert."""
+        if self._values is None:
+            raise RuntimeError("call fit(series) before predict()")
+        v = self._values
+        alerts = []
+        for t in range(self.baseline_periods, len(v)):
+            window = v[t - self.baseline_periods : t]
+            window = window[np.isfinite(window)]
+            if len(window) < 3 or not np.isfinite(v[t]):
+                continue
+            if abs(v[t] - window.mean()) > self.sigmas * max(window.std(ddof=1), 1e-9):
+                alerts.append(t)
+        return alerts
