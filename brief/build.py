@@ -167,6 +167,8 @@ class BriefBuilder:
             out["topics"] = charts.topics_chart(data.topics)
         if data.safety:
             out["safety"] = charts.safety_chart(data.safety)
+        if any(r.count for r in data.scorecard):
+            out["scorecard"] = charts.scorecard_chart(data.scorecard)
         if any(r.event.series for r in data.shifts):
             out["shifts"] = charts.shifts_chart(data.shifts)
         return out

@@ -16,7 +16,7 @@ from datetime import date
 from matplotlib.dates import DateFormatter
 from matplotlib.figure import Figure
 
-from brief.data import HAZARD_LABELS, EventRow, SafetyRow, SentimentSeries, SovRow, TopicRow
+from brief.data import HAZARD_LABELS, EventRow, SafetyRow, ScoreRow, SentimentSeries, SovRow, TopicRow
 
 logger = logging.getLogger(__name__)
 
@@ -88,8 +88,8 @@ def sentiment_chart(series: list[SentimentSeries], weeks: list[date]) -> str:
     extent = max((abs(p.mean) for s in series for p in s.points), default=0.0)
     limit = min(1.0, max(0.25, 1.3 * extent))  # symmetric around 0 so that up is better and 0 is neutral
     ax1.set_ylim(-limit, limit)
-    ax1.set_title("mean sentiment (−1 … +1)")
-    ax2.set_title("negative share (%)")
+    ax1.set_title("mean sentiment (−1 … +1)", fontsize=9)
+    ax2.set_title("negative share (%)", fontsize=9)
     ax2.set_ylim(bottom=0)
     for ax in (ax1, ax2):
         ax.set_xticks(weeks, [w.strftime("%d %b") for w in weeks], rotation=45, ha="right")
@@ -150,3 +150,33 @@ def shifts_chart(rows: list[EventRow], max_panels: int = 6) -> str:
         ax.set_visible(False)
     return to_data_uri(fig)
 
+
+
+def scorecard_chart(rows: list[ScoreRow]) -> str:
+    """The CRRM scorecard at a glance: mean sentiment and complaint share per business area, this
+    week as bars, the previous week as a black diamond."""
+    fig, (ax1, ax2) = _figure(0.32 * max(len(rows), 2) + 1.1, ncols=2)
+    y = list(range(len(rows)))[::-1]
+    means = [r.mean or 0.0 for r in rows]
+    ax1.barh(y, means, height=0.6, color=[OURS if m >= 0 else OKABE_ITO[3] for m in means],
+             hatch=["" if m >= 0 else "//" for m in means], edgecolor="white", label="this week")
+    prev_y = [i for i, r in zip(y, rows, strict=True) if r.prev_mean is not None]
+    ax1.plot([r.prev_mean for r in rows if r.prev_mean is not None], prev_y, "D", color="black", markersize=4,
+             label="previous week", linestyle="none")
+    ax1.axvline(0, color="#888888", linewidth=0.8)
+    extent = max([abs(m) for m in means] + [abs(r.prev_mean) for r in rows if r.prev_mean is not None] + [0.1])
+    ax1.set_xlim(-1.2 * extent, 1.2 * extent)
+    ax1.set_yticks(y, [r.label for r in rows])
+    ax1.set_title("mean sentiment (higher is better)", fontsize=9)
+    shares = [100 * (r.complaint_share or 0.0) for r in rows]
+    ax2.barh(y, shares, height=0.6, color=OKABE_ITO[1])
+    prev_y = [i for i, r in zip(y, rows, strict=True) if r.prev_complaint_share is not None]
+    ax2.plot([100 * r.prev_complaint_share for r in rows if r.prev_complaint_share is not None], prev_y, "D",
+             color="black", markersize=4, linestyle="none")
+    ax2.set_yticks(y, [""] * len(rows))
+    ax2.set_xlim(0, max([*shares, 10]) * 1.15)
+    ax2.set_title("complaint share % (lower is better)", fontsize=9)
+    for ax in (ax1, ax2):
+        ax.grid(axis="y", visible=False)
+    fig.legend(loc="outside lower center", ncols=2, fontsize=7.5)
+    return to_data_uri(fig)
