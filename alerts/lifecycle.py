@@ -27,6 +27,7 @@ logger = logging.getLogger(__name__)
 STATES: tuple[TicketState, ...] = ("open", "acknowledged", "in_progress", "resolved", "dismissed")
 ACTIVE_STATES: tuple[TicketState, ...] = ("open", "acknowledged", "in_progress")
 CLOSED_STATES: tuple[TicketState, ...] = ("resolved", "dismissed")
+SEVERITIES: tuple[Severity, ...] = ("low", "medium", "high", "critical")
 
 
 @dataclass(frozen=True)
@@ -230,8 +231,7 @@ def escalate_overdue(config: Config, store: Store, now: datetime | None = None, 
     escalated: list[Ticket] = []
     for ticket in list_tickets(store, overdue_at=now):
         new = ticket.model_copy(deep=True)
-        order = min(SEVERITY_ORDER[ticket.severity] + 1, 3)
-        new.severity = next(s for s, o in SEVERITY_ORDER.items() if o == order)  # type: ignore[assignment]
+        new.severity = SEVERITIES[min(SEVERITY_ORDER[ticket.severity] + 1, len(SEVERITIES) - 1)]
         new.escalated = True
         new.updated = now
         new.due = due_time(config, new.severity, now)

@@ -29,6 +29,7 @@ from collections import Counter
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
+from alerts.lifecycle import SEVERITIES
 from groundswell.config import Config, Entity, OpinionLeaderConfig
 from groundswell.mention import Mention
 from groundswell.records import SEVERITY_ORDER, Severity, TicketType, TrendEvent, stable_id
@@ -36,7 +37,6 @@ from groundswell.text import tokens
 
 logger = logging.getLogger(__name__)
 
-SEVERITIES: tuple[Severity, ...] = ("low", "medium", "high", "critical")
 
 # Hazards that can hurt people rank above a plain defect.
 HAZARD_LEVEL: dict[str, int] = {"defect": 1, "recall": 2, "illness": 2, "injury": 2, "fire_burn": 2, "choking": 2}

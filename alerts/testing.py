@@ -18,7 +18,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
 from groundswell.config import Config, parse_config
-from groundswell.mention import Mention
+from groundswell.mention import Mention, SourceKind
 from groundswell.records import SeriesValue, TrendEvent
 
 
@@ -169,7 +169,7 @@ def make_mention(
 ) -> Mention:
     return Mention(
         source="demo-forum",
-        source_kind="forum",
+        source_kind=SourceKind.forum,
         url=f"https://forum.example/t/{entity}/{n}",
         author=author or f"user{n}",
         author_reach=reach,
