@@ -17,6 +17,7 @@ mentions fetched from the store) and returns a `Decision`. The rules, in order:
   mentions), outage (outage words), sentiment collapse or surge.
 - Source and topic series are attributed to the configured entity that most of their evidence
   mentions name, when one does; otherwise they are not actionable (the detector still records them).
+  A brand-level shift whose evidence is mostly about one of the brand's products is that product's.
 
 A ticket's id is stable per type + subject (+ metric family for competitors, where a launch and a
 sentiment collapse are separate stories), so one ongoing shift keeps one ticket.
@@ -46,6 +47,7 @@ PRICE_WORDS = frozenset(
 )
 OUTAGE_WORDS = frozenset("outage outages offline servers server unavailable crash crashes crashing bricked login".split())
 ADVERSE_METRICS = {("negative_share", "up"), ("complaint_share", "up"), ("mean_sentiment", "down"), ("safety_count", "up")}
+DOMINANT_SHARE = 0.5  # share of a shift's evidence that makes it about one entity
 LEADER_SHARE = 0.3  # share of a shift's evidence that must name or come from a watched leader
 HIGH_REACH = 10_000  # followers from which a non-watched author counts as high-reach
 
@@ -82,6 +84,7 @@ def classify(config: Config, event: TrendEvent, mentions: Sequence[Mention]) -> 
         entity = _entity(config, event.key)
     else:
         entity = _dominant_entity(config, event, mentions)
+    entity = _narrowest(config, entity, mentions)
     if entity.kind == "person":
         return _opinion_leader(config, event, mentions, author=entity.id)
     if entity.ours:
@@ -241,12 +244,26 @@ def _entity(config: Config, entity_id: str) -> Entity:
         raise NotActionable(str(err.args[0])) from None
 
 
+def _narrowest(config: Config, entity: Entity, mentions: Sequence[Mention]) -> Entity:
+    """A brand-level shift whose evidence is mostly about one of the brand's products is that
+    product's shift: the same story keeps one ticket whichever series saw it first."""
+    if entity.kind not in ("brand", "competitor") or not mentions:
+        return entity
+    products = {e.id: e for e in config.entities() if e.kind == "product" and e.brand == entity.id}
+    counts = Counter(p for m in mentions for p in set(m.entities) if p in products)
+    if counts:
+        product_id, n = counts.most_common(1)[0]
+        if n >= DOMINANT_SHARE * len(mentions):
+            return products[product_id]
+    return entity
+
+
 def _dominant_entity(config: Config, event: TrendEvent, mentions: Sequence[Mention]) -> Entity:
     counts = Counter(e for m in mentions for e in set(m.entities))
     if not counts:
         raise NotActionable(f"{event.group_by} '{event.key}': its evidence mentions name no configured entity")
     entity_id, n = counts.most_common(1)[0]
-    if n < 0.5 * len(mentions):
+    if n < DOMINANT_SHARE * len(mentions):
         raise NotActionable(
             f"{event.group_by} '{event.key}': no entity dominates its evidence ('{entity_id}' in {n} of {len(mentions)})"
         )

@@ -169,6 +169,23 @@ def test_classify_opinion_shift_echoing_a_watched_leader_is_the_leaders_ticket(s
     assert classify(config, safety, burns).type == "product"
 
 
+def test_process_events_brand_shift_about_one_product_joins_the_product_ticket(store: SqliteStore) -> None:
+    mentions = _stored(store, [make_mention(i, hazards=("fire_burn",), severity=2) for i in range(6)])
+    for m in mentions[:2]:
+        m.entities = ["acme"]  # some posts only name the brand
+    store.upsert_mentions(mentions)
+    product = make_event("acme-kettle", metric="safety_count", baseline=2, level=3, mentions=mentions[2:])
+    brand = make_event("acme", metric="safety_count", baseline=2, level=3, mentions=mentions)
+    summary = process_events(make_config(), store, [product, brand], now=NOW)
+    assert (summary.opened, len(summary.tickets)) == (1, 1)
+    (ticket,) = list_tickets(store)
+    assert ticket.subject == "acme-kettle" and ticket.evidence.trend_ids == [product.id, brand.id]
+    # a brand shift spread over no single product stays the brand's
+    spread = [make_mention(i, entity="acme") for i in range(20, 26)]
+    decision = classify(make_config(), make_event("acme", metric="negative_share", mentions=spread), spread)
+    assert decision.subject == "acme"
+
+
 def test_classify_topic_shift_goes_to_its_dominant_entity(store: SqliteStore) -> None:
     mentions = [make_mention(i, hazards=("fire_burn",), severity=2) for i in range(4)]
     mentions.append(make_mention(9, entity="zephyr"))
