@@ -125,7 +125,7 @@ def _environment() -> jinja2.Environment:
 
 def sections_of(data: BriefData) -> list[str]:
     if data.empty:
-        return ["summary", "tickets"]
+        return ["summary", "tickets", *(["evidence"] if data.evidence else [])]
     return [
         "summary",
         "share-of-voice",

@@ -203,6 +203,7 @@ class ScoreRow:
 class TicketRow:
     ticket: Ticket
     overdue: bool
+    evidence: str | None = None
 
 
 @dataclass
@@ -540,7 +541,8 @@ class BriefCollector:
             else:
                 reason = BLIP_REASONS.get(ev.reason, ev.reason.replace("_", " "))
                 summary = f"{metric} of {subject} {ev.direction} on {ev.start:%a %d %b}: filtered out, {reason}"
-                blips.append(EventRow(event=ev, subject=subject, metric=metric, summary=summary, evidence=None))
+                anchor = self.evidence(f"Blip: {summary}", self.week, ids=ev.mention_ids) if ev.mention_ids else None
+                blips.append(EventRow(event=ev, subject=subject, metric=metric, summary=summary, evidence=anchor))
         shifts.sort(key=lambda r: (-r.event.confidence, -abs(r.event.relative_change or 0.0), r.event.id))
         blips.sort(key=lambda r: (r.event.start, r.event.id))
         return shifts, blips
@@ -635,6 +637,12 @@ class BriefCollector:
             is_open = t.state in OPEN_STATES
             late = is_open and t.due < as_of
             row = TicketRow(ticket=t, overdue=late)
+            relevant = (self.start <= t.created < self.end) or late or t.state == "resolved"
+            if relevant and t.evidence.mention_ids:
+                row.evidence = self.evidence(
+                    f"Ticket '{t.title}' ({t.type.replace('_', ' ')}, {t.severity})", self.week,
+                    ids=t.evidence.mention_ids[:EVIDENCE_SAMPLE], total=len(t.evidence.mention_ids),
+                )
             if self.start <= t.created < self.end:
                 opened.append(row)
             resolved_at = [h.at for h in t.history if h.to_state == "resolved"]

@@ -174,7 +174,8 @@ def make_market(
     kettle_ids = [
         m.id for m in mentions if m.published >= week_start_dt and "acme-kettle" in m.entities and m.safety_hazards
     ][:8]
-    _write_events(store, truth, week_start_dt, kettle_ids, hostile)
+    rival_ids = [m.id for m in mentions if m.published >= week_start_dt and "rivalco" in m.entities][:3]
+    _write_events(store, truth, week_start_dt, kettle_ids, rival_ids, hostile)
     _write_tickets(store, truth, week_start_dt, kettle_ids, hostile)
     store.put_doc("authors", "kimreviews", {"id": "kimreviews", "author": "kimreviews", "score": 0.92, "reach": 1000, "watched": True})
     store.put_doc("authors", "gadgetguru", {"id": "gadgetguru", "author": "gadgetguru", "score": 0.75, "reach": 1000, "watched": False})
@@ -183,7 +184,9 @@ def make_market(
     return truth
 
 
-def _write_events(store: Store, truth: MarketTruth, week: datetime, ids: list[str], hostile: bool) -> None:
+def _write_events(
+    store: Store, truth: MarketTruth, week: datetime, ids: list[str], blip_ids: list[str], hostile: bool
+) -> None:
     start = week + timedelta(days=1)
     shift = TrendEvent(
         id=TrendEvent.make_id("entity", "acme-kettle", "safety_count", "up", start),
@@ -201,7 +204,7 @@ def _write_events(store: Store, truth: MarketTruth, week: datetime, ids: list[st
             id=TrendEvent.make_id("entity", "rivalco", "volume", "up", week + timedelta(days=2)),
             kind="blip", reason="single_author", group_by="entity", key="rivalco", metric="volume", direction="up",
             start=week + timedelta(days=2), end=week + timedelta(days=2), detected_at=week + timedelta(days=3),
-            baseline=5, level=19, change=14, confidence=0.4, authors=1, sources=1, mention_ids=[],
+            baseline=5, level=19, change=14, confidence=0.4, authors=1, sources=1, mention_ids=blip_ids,
         ),
         TrendEvent(
             id=TrendEvent.make_id("source", "demo-news", "negative_share", "up", week + timedelta(days=5)),

@@ -180,7 +180,8 @@ def test_empty_week_says_so_plainly(market) -> None:
     assert result.mentions == 0
     assert result.pages >= 1
     assert "No mentions were collected for this week" in html
-    assert result.sections == ["summary", "tickets"]
+    assert result.sections == ["summary", "tickets", "evidence"]  # the overdue ticket's evidence
+    assert "Acme Kettle: fire/burn reports rising" in html
     assert 'id="share-of-voice"' not in html
 
 
