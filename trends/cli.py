@@ -5,6 +5,104 @@ Top-level imports stay light (no torch, no Scrapy) so that `groundswell --help` 
 
 from __future__ import annotations
 
+from datetime import datetime
+from pathlib import Path
+from typing import Annotated
+
 import typer
+from rich.console import Console
+from rich.markup import escape
+from rich.table import Table
+
+from groundswell.config import ConfigError, load_config
+from groundswell.store import StoreError, open_store
 
 app = typer.Typer(help="Trend series, detected shifts and blips.", no_args_is_help=True)
+console = Console()
+
+ConfigOption = Annotated[
+    Path,
+    typer.Option("--config", "-c", envvar="GROUNDSWELL_CONFIG", help="configuration file (YAML)"),
+]
+
+
+def _fail(message: str) -> typer.Exit:
+    typer.echo(f"error: {message}", err=True)
+    return typer.Exit(1)
+
+
+@app.command("list")
+def list_events(
+    config: ConfigOption = Path("groundswell.yaml"),
+    kind: Annotated[str | None, typer.Option("--kind", help="only 'shift' or 'blip'")] = None,
+    entity: Annotated[str | None, typer.Option("--entity", help="only events of this series key (entity id, source, ...)")] = None,
+    limit: Annotated[int, typer.Option("--limit", help="most events shown")] = 50,
+) -> None:
+    """Print the detected events, newest first."""
+    if kind not in (None, "shift", "blip"):
+        raise _fail(f"--kind {kind!r} is not allowed; use 'shift' or 'blip'")
+    try:
+        cfg = load_config(config)
+        store = open_store(cfg)
+    except (ConfigError, StoreError) as err:
+        raise _fail(str(err)) from None
+    with store:
+        where: dict[str, object] = {}
+        if kind:
+            where["kind"] = kind
+        if entity:
+            where["key"] = entity
+        docs = store.query_docs("trends", where=where, order_by="start", descending=True, limit=limit)
+    table = Table(title=f"{len(docs)} trend events")
+    for col in ("kind", "reason", "series", "metric", "dir", "start", "end", "baseline", "level", "conf", "authors", "drivers"):
+        table.add_column(col)
+    for d in docs:
+        table.add_row(
+            d["kind"],
+            d["reason"],
+            escape(f"{d['group_by']}:{d['key']}"),
+            d["metric"],
+            d["direction"],
+            d["start"][:16],
+            d["end"][:16],
+            f"{d['baseline']:.3g}",
+            f"{d['level']:.3g}",
+            f"{d['confidence']:.2f}",
+            str(d["authors"]),
+            escape(", ".join(d.get("drivers", [])[:5])),
+        )
+    console.print(table)
+
+
+@app.command("detect")
+def detect_command(
+    config: ConfigOption = Path("groundswell.yaml"),
+    start: Annotated[datetime | None, typer.Option("--start", help="backfill from this time (UTC)")] = None,
+    end: Annotated[datetime | None, typer.Option("--end", help="backfill up to this time (UTC, exclusive)")] = None,
+    now: Annotated[datetime | None, typer.Option("--now", help="the detector's clock for an online run (UTC)")] = None,
+) -> None:
+    """Run the detector over the store (online, or a backfill with --start/--end) and write the events."""
+    from trends.detect import detect
+
+    try:
+        cfg = load_config(config)
+        store = open_store(cfg)
+    except (ConfigError, StoreError) as err:
+        raise _fail(str(err)) from None
+    with store:
+        try:
+            summary = detect(cfg, store, now=now, start=start, end=end)
+        except ValueError as err:
+            raise _fail(str(err)) from None
+    console.print(
+        f"{summary.series_tested} series tested from {summary.start} to {summary.end}: "
+        f"{summary.shifts} shifts, {summary.blips} blips"
+    )
+    for e in summary.events:
+        if e.kind == "shift":
+            console.print(
+                escape(
+                    f"  shift {e.reason} {e.group_by}:{e.key} {e.metric} {e.direction} since {e.start:%Y-%m-%d} "
+                    f"({e.baseline:.3g} -> {e.level:.3g}, confidence {e.confidence:.2f}, {e.authors} authors)"
+                )
+            )

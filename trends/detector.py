@@ -309,8 +309,13 @@ class ShiftDetector:
         excluded = np.zeros(n, dtype=bool)
         min_ref = max(3, self.confirm_periods)
         out: list[Finding] = []
-        ref_a, ref_b = segs[0]
-        i = 1
+        # a key that appears during the window (a new source, a launch) starts at its first mention:
+        # the empty buckets before it are not a baseline to compare with
+        active = np.flatnonzero(series.count > 0)
+        first = int(active[0]) if len(active) else 0
+        k = next(idx for idx, (a, b) in enumerate(segs) if a <= first < b)
+        ref_a, ref_b = first, segs[k][1]
+        i = k + 1
         while i < len(segs):
             a, b = segs[i]
             ref = np.arange(ref_a, ref_b)[~excluded[ref_a:ref_b]][-self.baseline_periods :]

@@ -1,0 +1,154 @@
+"""The shift-vs-blip detector on small planted cases (no store)."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+import numpy as np
+import pytest
+
+from trends.changepoint import ChangePointDetector, segment_batch
+from trends.detector import ShiftDetector, ThreeSigmaAlert, seasonal_factors
+from trends.series import CountSeries
+
+N = 70
+TIMES = [datetime(2026, 1, 5, tzinfo=UTC) + timedelta(days=i) for i in range(N)]
+
+
+def _series(
+    count: np.ndarray,
+    *,
+    negative: np.ndarray | None = None,
+    authors: np.ndarray | None = None,
+    key: str = "acme",
+    seed: int = 0,
+) -> CountSeries:
+    rng = np.random.default_rng(seed)
+    count = np.asarray(count, dtype=float)
+    neg = negative if negative is not None else rng.binomial(count.astype(int), 0.2).astype(float)
+    pos = rng.binomial((count - neg).astype(int), 0.5).astype(float)
+    return CountSeries.from_arrays(
+        group_by="entity",
+        key=key,
+        times=TIMES,
+        count=count,
+        negative=neg,
+        positive=pos,
+        sentiment_sum=(pos - neg) * 0.8,
+        complaints=rng.binomial(count.astype(int), 0.1).astype(float),
+        authors=authors if authors is not None else np.maximum(1, np.round(count * 0.9)),
+        sources=np.minimum(count, 3),
+    )
+
+
+def _poisson(rate: np.ndarray, seed: int) -> np.ndarray:
+    return np.random.default_rng(seed).poisson(rate).astype(float)
+
+
+def _shifts(findings, metric: str = "volume"):  # type: ignore[no-untyped-def]
+    return [f for f in findings if f.kind == "shift" and f.metric == metric]
+
+
+def test_detector_finds_level_shift_near_its_start() -> None:
+    rate = np.full(N, 40.0)
+    rate[45:] = 90.0
+    findings = ShiftDetector().fit(_series(_poisson(rate, 1))).predict()
+    shifts = _shifts(findings)
+    assert len(shifts) == 1
+    assert shifts[0].direction == "up" and abs(shifts[0].start - 45) <= 2
+    assert shifts[0].ongoing and shifts[0].confidence > 0.99
+    assert shifts[0].level > 1.8 * shifts[0].baseline
+
+
+def test_detector_reverting_spike_is_a_blip() -> None:
+    rate = np.full(N, 40.0)
+    rate[50:52] = 250.0
+    findings = ShiftDetector().fit(_series(_poisson(rate, 2))).predict()
+    assert not _shifts(findings)
+    blips = [f for f in findings if f.kind == "blip" and f.metric == "volume"]
+    assert blips and blips[0].reason in ("reverted", "one_off") and 49 <= blips[0].start <= 51
+
+
+def test_detector_single_author_burst_is_a_blip() -> None:
+    base = _poisson(np.full(N, 30.0), 3)
+    authors = np.maximum(1, np.round(base * 0.9))
+    count = base.copy()
+    count[40:44] += 120  # one account posts 120 times a day for four days, all negative
+    authors[40:44] += 1
+    neg = np.random.default_rng(3).binomial(base.astype(int), 0.2).astype(float)
+    neg[40:44] += 120
+    findings = ShiftDetector().fit(_series(count, negative=neg, authors=authors)).predict()
+    assert not [f for f in findings if f.kind == "shift"]
+    assert any(f.kind == "blip" and f.reason == "single_author" for f in findings)
+
+
+def test_detector_bot_burst_is_a_blip() -> None:
+    base = _poisson(np.full(N, 30.0), 4)
+    authors = np.maximum(1, np.round(base * 0.9))
+    count = base.copy()
+    count[40:45] += 200  # six accounts flood for five days
+    authors[40:45] += 6
+    findings = ShiftDetector().fit(_series(count, authors=authors)).predict()
+    assert not _shifts(findings)
+    assert any(f.kind == "blip" and f.reason == "bot_burst" for f in findings)
+
+
+def test_detector_low_volume_two_of_three_is_not_a_shift() -> None:
+    count = np.full(N, 3.0)
+    neg = np.zeros(N)
+    neg[::3] = 1.0  # one negative in three a day on average
+    neg[30:32] = 2.0  # two days of 2 of 3 ...
+    neg[N - 4 :] = 2.0  # ... and 2 of 3 on each of the last four days: 67%, but only 8 mentions
+    findings = ShiftDetector().fit(_series(count, negative=neg, authors=np.full(N, 3.0))).predict()
+    assert not _shifts(findings, "negative_share")
+
+
+def test_detector_negative_share_shift_found_at_volume() -> None:
+    rng = np.random.default_rng(5)
+    count = _poisson(np.full(N, 80.0), 5)
+    p = np.where(np.arange(N) >= 50, 0.45, 0.15)
+    neg = rng.binomial(count.astype(int), p).astype(float)
+    shifts = _shifts(ShiftDetector().fit(_series(count, negative=neg)).predict(), "negative_share")
+    assert shifts and shifts[0].direction == "up" and abs(shifts[0].start - 50) <= 2
+
+
+def test_detector_weekly_rhythm_is_not_a_shift() -> None:
+    weekly = np.array([1.3, 1.3, 1.2, 1.1, 1.0, 0.3, 0.25])
+    rate = 60.0 * weekly[np.arange(N) % 7]
+    findings = ShiftDetector().fit(_series(_poisson(rate, 6))).predict()
+    assert not [f for f in findings if f.kind == "shift"]
+    factors = seasonal_factors(rate[None, :], 7)[0]
+    assert factors[5] < 0.4 < 1.1 < factors[0]
+
+
+def test_detector_false_discovery_control_keeps_null_series_quiet() -> None:
+    series = [_series(_poisson(np.full(N, 25.0), 100 + i), key=f"k{i}", seed=i) for i in range(200)]
+    findings = ShiftDetector().fit(series).predict()
+    assert len([f for f in findings if f.kind == "shift"]) <= 2
+
+
+def test_detector_rejects_series_of_different_lengths() -> None:
+    short = _series(np.full(N, 5.0)).truncated(40)
+    with pytest.raises(ValueError, match="share the time axis"):
+        ShiftDetector().fit([_series(np.full(N, 5.0)), short])
+
+
+def test_detector_new_key_is_not_a_shift_from_zero() -> None:
+    count = _poisson(np.full(N, 40.0), 7)
+    count[:30] = 0  # the source was added on day 30
+    assert not _shifts(ShiftDetector().fit(_series(count)).predict())
+
+
+def test_three_sigma_alert_fires_on_spike() -> None:
+    rate = np.full(N, 40.0)
+    rate[50] = 200.0
+    alerts = ThreeSigmaAlert().fit(_series(_poisson(rate, 8))).predict()
+    assert 50 in alerts
+
+
+def test_segment_batch_recovers_mean_shifts() -> None:
+    rng = np.random.default_rng(9)
+    x = np.concatenate([rng.normal(0, 1, 60), rng.normal(4, 1, 60), rng.normal(-2, 1, 60)])
+    cps = ChangePointDetector(penalty=3.0, min_size=5).fit(x).predict()
+    assert len(cps) == 2 and abs(cps[0] - 60) <= 3 and abs(cps[1] - 120) <= 3
+    assert segment_batch(np.zeros((2, 30)), 5.0, 1) == [[], []]

@@ -1,0 +1,299 @@
+"""Store-backed detection: build every series from the store's aggregations, judge them, write events.
+
+`detect(config, store)` is what the pipeline, the DAG and `groundswell trends detect` call. It
+reads `store.series(...)` per group (entities, sources, topics, watched and high-score authors),
+runs one `ShiftDetector` over all series together (so false-discovery control spans all of
+them), checks every shift's authors against the store (a shift carried by fewer than
+`min_authors` distinct people, or mostly by one account, becomes a blip), gathers the evidence
+and upserts one `TrendEvent` document per event in the `trends` collection.
+
+Event ids are `TrendEvent.make_id(group_by, key, metric, direction, start)`: a re-run writes the
+same documents again. An ongoing shift whose detected start moves by a few buckets as data
+arrives keeps the id of the event already stored for it, so one shift stays one event (and one
+ticket downstream).
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import numpy as np
+
+from groundswell.config import Config
+from groundswell.records import SeriesValue, TrendEvent
+from groundswell.store.base import Filters, Store
+from trends.detector import METHOD, Finding, ShiftDetector
+from trends.series import BUCKET_STEP, CountSeries, bucket_range, floor_bucket, series_from_points
+
+logger = logging.getLogger(__name__)
+
+STATE_KEY = "trends"
+GROUP_METRICS: dict[str, tuple[str, ...]] = {
+    "entity": ("volume", "negative_share", "mean_sentiment", "complaint_share", "safety_count"),
+    "source": ("volume", "negative_share", "mean_sentiment"),
+    "topic": ("volume", "negative_share"),
+    "author": ("volume", "negative_share", "mean_sentiment"),
+}
+# at least this many buckets of history are read on an online run
+MIN_HISTORY = 90
+TOP_AUTHORS = 20  # high-score authors followed besides the watched opinion leaders
+DOMINANT_AUTHOR_SHARE = 0.5  # one account writing half a shift's mentions makes it a burst
+
+
+@dataclass
+class DetectSummary:
+    events: list[TrendEvent] = field(default_factory=list)
+    shifts: int = 0
+    blips: int = 0
+    series_tested: int = 0
+    start: datetime | None = None
+    end: datetime | None = None
+
+
+def detect(
+    config: Config,
+    store: Store,
+    *,
+    now: datetime | None = None,
+    start: datetime | None = None,
+    end: datetime | None = None,
+) -> DetectSummary:
+    """Judge every series of the store over [start, end) and upsert the events found.
+
+    Online (no start/end): the window ends at the start of the current bucket of `now` (only
+    complete buckets) and reaches back max(90, 3 * baseline_periods) buckets. Backfill
+    (start/end given): exactly that window, deterministically.
+    """
+    bucket = config.trends.bucket
+    step = BUCKET_STEP[bucket]
+    now = _utc(now) if now is not None else datetime.now(UTC)
+    backfill = start is not None or end is not None
+    if end is not None:
+        window_end = floor_bucket(_utc(end), bucket)
+        if window_end < _utc(end):  # a partial last bucket is included in a backfill
+            window_end += step
+    else:
+        window_end = floor_bucket(now, bucket)
+    history = max(MIN_HISTORY, 3 * config.trends.baseline_periods)
+    window_start = floor_bucket(_utc(start), bucket) if start else window_end - history * step
+    if window_start >= window_end:
+        raise ValueError(f"detect: start {window_start.isoformat()} must be before end {window_end.isoformat()}")
+    times = bucket_range(window_start, window_end, bucket)
+    base = Filters(start=window_start, end=window_end)
+
+    all_series = _build_series(config, store, times, base)
+    summary = DetectSummary(series_tested=len(all_series), start=window_start, end=window_end)
+    if not all_series:
+        logger.info("trends: no series in %s .. %s", window_start, window_end)
+        _save_state(store, summary, backfill)
+        return summary
+    detector = ShiftDetector.from_settings(config).fit(all_series)
+    findings = detector.predict()
+    by_key = {(s.group_by, s.key): s for s in all_series}
+    detected_at = window_end if backfill else now
+    for f in findings:
+        event = _event(config, store, f, by_key[(f.group_by, f.key)], times, detected_at)
+        store.put_doc("trends", event.id, event.model_dump(mode="json"))
+        summary.events.append(event)
+    summary.shifts = sum(e.kind == "shift" for e in summary.events)
+    summary.blips = sum(e.kind == "blip" for e in summary.events)
+    logger.info(
+        "trends: %d series (%d tests), %d shifts, %d blips in %s .. %s",
+        len(all_series),
+        detector.tests,
+        summary.shifts,
+        summary.blips,
+        window_start.date(),
+        window_end.date(),
+    )
+    _save_state(store, summary, backfill)
+    return summary
+
+
+def _utc(t: datetime) -> datetime:
+    return t.replace(tzinfo=UTC) if t.tzinfo is None else t.astimezone(UTC)
+
+
+def _save_state(store: Store, summary: DetectSummary, backfill: bool) -> None:
+    state = store.get_state(STATE_KEY, {}) or {}
+    state.update(
+        {
+            "last_start": summary.start.isoformat() if summary.start else None,
+            "last_end": summary.end.isoformat() if summary.end else None,
+            "last_mode": "backfill" if backfill else "online",
+            "series_tested": summary.series_tested,
+            "shifts": summary.shifts,
+            "blips": summary.blips,
+            "method": METHOD,
+        }
+    )
+    store.set_state(STATE_KEY, state)
+
+
+# ---- series ---------------------------------------------------------------------------------
+def _followed_authors(config: Config, store: Store) -> list[str]:
+    names: dict[str, None] = {}
+    for person in config.opinion_leaders:
+        for handle in person.handles:
+            names[handle] = None
+    for doc in store.query_docs("authors", where={"watched": True}, limit=1000):
+        if doc.get("author"):
+            names[str(doc["author"])] = None
+    for doc in store.query_docs("authors", order_by="score", descending=True, limit=TOP_AUTHORS):
+        if doc.get("author"):
+            names[str(doc["author"])] = None
+    return list(names)
+
+
+def _build_series(config: Config, store: Store, times: list[datetime], base: Filters) -> list[CountSeries]:
+    bucket = config.trends.bucket
+    out: list[CountSeries] = []
+    entity_ids = tuple(e.id for e in config.entities())
+    groups: list[tuple[str, Filters]] = [("source", base), ("topic", base)]
+    if entity_ids:
+        groups.insert(0, ("entity", base.replace(entities=entity_ids)))
+    authors = _followed_authors(config, store)
+    if authors:
+        groups.append(("author", base.replace(authors=tuple(authors))))
+    for group_by, filters in groups:
+        points = store.series(bucket=bucket, group_by=group_by, filters=filters)  # type: ignore[arg-type]
+        series = series_from_points(points, group_by=group_by, times=times, metrics=GROUP_METRICS[group_by])
+        out.extend(series[k] for k in sorted(series))
+    return out
+
+
+# ---- evidence -------------------------------------------------------------------------------
+def _group_filter(group_by: str, key: str, base: Filters) -> Filters:
+    if group_by == "entity":
+        return base.replace(entities=(key,))
+    if group_by == "source":
+        return base.replace(sources=(key,))
+    if group_by == "topic":
+        return base.replace(topic_ids=(int(key),))
+    if group_by == "author":
+        return base.replace(authors=(key,))
+    raise ValueError(f"unknown group_by {group_by!r}; allowed: {', '.join(GROUP_METRICS)}")
+
+
+def _metric_filter(metric: str, direction: str, f: Filters) -> Filters:
+    """The mentions that make the metric move (negatives for a rising negative share, ...)."""
+    if metric == "negative_share" or (metric == "mean_sentiment" and direction == "down"):
+        return f.replace(sentiments=("negative",))
+    if metric == "mean_sentiment":
+        return f.replace(sentiments=("positive",))
+    if metric == "complaint_share":
+        return f.replace(voc_kinds=("complaint",))
+    if metric == "safety_count":
+        return f.replace(safety=True)
+    return f
+
+
+def _event(
+    config: Config,
+    store: Store,
+    f: Finding,
+    series: CountSeries,
+    times: list[datetime],
+    detected_at: datetime,
+) -> TrendEvent:
+    step = BUCKET_STEP[config.trends.bucket]
+    start, last = times[f.start], times[f.end]
+    window = _group_filter(f.group_by, f.key, Filters(start=start, end=last + step))
+    baseline = _group_filter(
+        f.group_by, f.key, Filters(start=start - config.trends.baseline_periods * step, end=start)
+    )
+    movers = _metric_filter(f.metric, f.direction, window)
+    kind, reason = f.kind, f.reason
+
+    author_terms = store.terms("author", movers, size=10_000)
+    n_authors = len(author_terms)
+    moved = sum(t.count for t in author_terms)
+    if kind == "shift" and f.direction == "up" and moved > 0:
+        top_share = author_terms[0].count / moved
+        if n_authors < config.trends.min_authors or top_share >= DOMINANT_AUTHOR_SHARE:
+            kind, reason = "blip", "single_author" if n_authors <= 1 or top_share >= DOMINANT_AUTHOR_SHARE else "bot_burst"
+    sources = store.terms("source", movers, size=100)
+    drivers = store.top_terms(movers, background=_metric_filter(f.metric, f.direction, baseline), size=10)
+    topics = store.terms("topic_label", movers, size=5)
+    hazards = store.terms("safety_hazards", movers, size=10)
+    query = " OR ".join(t.term for t in drivers[:3])
+    hits = store.search(query, movers, limit=10, sort="relevance").hits if query else []
+    if len(hits) < 10:
+        seen = {h.mention.id for h in hits}
+        more = store.search("", movers, limit=10, sort="newest").hits
+        hits.extend(h for h in more if h.mention.id not in seen)
+    mention_ids = [h.mention.id for h in hits[:10]]
+
+    lo = max(0, f.start - config.trends.baseline_periods)
+    values = series.value(f.metric)
+    chart = [
+        SeriesValue(t=times[i], value=float(values[i]) if np.isfinite(values[i]) else 0.0, count=int(series.count[i]))
+        for i in range(lo, len(times))
+    ]
+    event_start = start
+    event_id = TrendEvent.make_id(f.group_by, f.key, f.metric, f.direction, start)
+    existing = _ongoing_event(store, f, start, last, step * config.trends.confirm_periods)
+    first_seen = detected_at
+    if existing is not None:
+        event_id = existing["id"]
+        event_start = datetime.fromisoformat(existing["start"])
+        first_seen = datetime.fromisoformat(existing["detected_at"])
+    else:
+        stored = store.get_doc("trends", event_id)
+        if stored is not None:
+            first_seen = datetime.fromisoformat(stored["detected_at"])
+    change = f.level - f.baseline
+    return TrendEvent(
+        id=event_id,
+        kind=kind,
+        reason=reason,
+        group_by=f.group_by,  # type: ignore[arg-type]
+        key=f.key,
+        metric=f.metric,  # type: ignore[arg-type]
+        direction=f.direction,
+        start=event_start,
+        end=last,
+        detected_at=min(first_seen, detected_at),
+        baseline=_finite(f.baseline),
+        level=_finite(f.level),
+        change=_finite(change),
+        relative_change=_finite(change / f.baseline) if f.baseline else None,
+        confidence=f.confidence,
+        p_value=f.p_value,
+        periods_confirmed=f.periods,
+        authors=n_authors,
+        sources=len(sources),
+        top_authors=[t.term for t in author_terms[:10]],
+        source_names=[t.term for t in sources],
+        drivers=[t.term for t in drivers],
+        topics=[t.term for t in topics],
+        safety_hazards={t.term: t.count for t in hazards},
+        mention_ids=mention_ids,
+        series=chart,
+        method=METHOD,
+    )
+
+
+def _finite(x: float) -> float:
+    return float(x) if np.isfinite(x) else 0.0
+
+
+def _ongoing_event(store: Store, f: Finding, start: datetime, last: datetime, slack: timedelta) -> dict[str, Any] | None:
+    """An event already stored for this series and direction that this finding continues."""
+    docs = store.query_docs(
+        "trends",
+        where={"group_by": f.group_by, "key": f.key, "metric": f.metric, "direction": f.direction},
+        limit=1000,
+    )
+    best = None
+    for doc in docs:
+        d_start, d_end = datetime.fromisoformat(doc["start"]), datetime.fromisoformat(doc["end"])
+        if d_start == start:
+            return None  # the same id: a plain re-run
+        if d_start - slack <= start <= d_end + slack and d_start <= last:
+            if best is None or d_start < datetime.fromisoformat(best["start"]):
+                best = doc
+    return best
