@@ -144,6 +144,60 @@ OFF_TOPIC = [
     "My neighbour has the same one lol.",
 ]
 
+CONTEXT = [
+    "We bought it for our new flat.",
+    "Had it since {month}.",
+    "Got it as a gift from my {relative}.",
+    "Using it every single morning.",
+    "Family of {n}, so it gets used a lot.",
+    "This is the second one I've owned.",
+    "Switched from a {other} last year.",
+    "Bought it at {store} during the sale.",
+    "My {relative} picked this one, not me.",
+    "Small kitchen here, so size matters.",
+    "Update after a few weeks of use:",
+    "Long time lurker, first post.",
+    "Quick one before work:",
+    "Not sure if this is the right place but",
+    "So I finally caved and got one.",
+    "Been going back and forth on this for a while.",
+    "Context: I live in a tiny studio with a cat.",
+    "We host a lot of people on weekends.",
+    "Ordered it from {store} online.",
+    "I work from home so it runs all day.",
+    "My {relative} has one too, that's why I bought it.",
+    "I read every review before buying, for what it's worth.",
+    "Our old one died after {n} years.",
+    "Bit of a gadget person here.",
+    "Writing this at 2am because I can't sleep.",
+    "Mixed feelings so far.",
+    "Posting for my {relative} who isn't on here.",
+    "Just moved house and replaced everything.",
+]
+
+CLOSER = [
+    "Anyone else?",
+    "Would I buy it again? {yes_no}.",
+    "{score}/10.",
+    "Just my two cents.",
+    "Will update if anything changes.",
+    "Thoughts?",
+    "Cheers.",
+    "Happy to answer questions.",
+    "Make of that what you will.",
+    "That's all, carry on.",
+    "Curious what others think.",
+    "Lesson learned, I guess.",
+    "Hope this helps someone.",
+    "Let me know if you've seen the same.",
+    "Anyway, that's my experience with it.",
+    "Not sponsored, obviously.",
+]
+
+MONTHS = ["January", "February", "March", "April", "May", "June", "July", "August", "September", "October", "November", "December"]
+RELATIVES = ["sister", "brother", "mum", "dad", "partner", "flatmate", "wife", "husband", "grandma", "neighbour", "boss"]
+STORES = ["HomeMart", "CityElectro", "ShopNow", "the outlet store", "BigBox", "Kitchenly", "a local shop", "MegaStore"]
+
 SLANG = ["tbh", "ngl", "imo", "fr", "lol", "idk", "smh", "fwiw"]
 POS_EMOJI = ["😍", "👍", "🙌", "✨", "😊", "🔥"]
 NEG_EMOJI = ["😡", "👎", "🙄", "😤", "💀", "😒"]
@@ -340,13 +394,33 @@ class Voice:
                     text += " " + self.fill(r.choice(second), product, brand=brand, other=other)
         return self.roughen(text, mood=kind)
 
-    def roughen(self, text: str, *, mood: str) -> str:
-        """Typos, slang, emoji, lower case and off-topic asides, at realistic rates."""
+    def personal(self, text: str, *, other: str = "my old one") -> str:
+        """Wrap a post in the writer's own context and sign-off: no two people write the same post."""
         r = self.rng
+        values = {
+            "month": r.choice(MONTHS),
+            "relative": r.choice(RELATIVES),
+            "n": str(r.randint(2, 9)),
+            "other": other,
+            "store": r.choice(STORES),
+            "yes_no": r.choice(("Yes", "Probably", "No", "Honestly no", "Not sure")),
+            "score": str(r.randint(1, 10)),
+        }
+        if r.random() < 0.75:
+            text = r.choice(CONTEXT).format(**values) + " " + text
+        if r.random() < 0.55:
+            text = text + " " + r.choice(CLOSER).format(**values)
+        return text
+
+    def roughen(self, text: str, *, mood: str, personal: bool = True) -> str:
+        """The writer's context, then typos, slang, emoji, lower case and off-topic asides, at realistic rates."""
+        r = self.rng
+        if personal:
+            text = self.personal(text)
         if r.random() < 0.15:
             words = text.split(" ")
             for i, w in enumerate(words):
-                if w.lower() in _TYPO_WORDS and r.random() < 0.7:
+                if w.lower() in _TYPO_WORDS and r.random() < 0.35:
                     words[i] = _TYPO_WORDS[w.lower()]
             if r.random() < 0.5 and len(words) > 4:  # swapped letters in one longer word
                 i = r.randrange(len(words))
