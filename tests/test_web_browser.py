@@ -11,6 +11,7 @@ import os
 import threading
 import time
 from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -57,16 +58,12 @@ PLANTED = Mention(
 )
 
 
-@pytest.fixture(scope="module")
-def server() -> Iterator[tuple[str, object, list, list]]:
+@contextmanager
+def _serving(app) -> Iterator[str]:
+    """Run `app` under uvicorn on 127.0.0.1 (free port) in a thread; yields its base URL."""
     import uvicorn
 
-    store = SqliteStore(":memory:")
-    _, truth, events, tickets = load_sample(store, n=800, seed=5)
-    store.upsert_mentions([PLANTED])
-    app = create_app(sample_config(), store)
-    config = uvicorn.Config(app, host="127.0.0.1", port=0, log_level="warning", lifespan="off")
-    srv = uvicorn.Server(config)
+    srv = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=0, log_level="warning", lifespan="off"))
     thread = threading.Thread(target=srv.run, daemon=True)
     thread.start()
     deadline = time.monotonic() + 20
@@ -74,11 +71,27 @@ def server() -> Iterator[tuple[str, object, list, list]]:
         if time.monotonic() > deadline or not thread.is_alive():
             pytest.fail("uvicorn did not start within 20 s")
         time.sleep(0.05)
-    port = srv.servers[0].sockets[0].getsockname()[1]
-    yield f"http://127.0.0.1:{port}", truth, events, tickets
-    srv.should_exit = True
-    thread.join(timeout=10)
+    try:
+        yield f"http://127.0.0.1:{srv.servers[0].sockets[0].getsockname()[1]}"
+    finally:
+        srv.should_exit = True
+        thread.join(timeout=10)
+
+
+@pytest.fixture(scope="module")
+def sample_store() -> Iterator[tuple[SqliteStore, object, list, list]]:
+    store = SqliteStore(":memory:")
+    _, truth, events, tickets = load_sample(store, n=800, seed=5)
+    store.upsert_mentions([PLANTED])
+    yield store, truth, events, tickets
     store.close()
+
+
+@pytest.fixture(scope="module")
+def server(sample_store) -> Iterator[tuple[str, object, list, list]]:
+    store, truth, events, tickets = sample_store
+    with _serving(create_app(sample_config(), store)) as base:
+        yield base, truth, events, tickets
 
 
 @pytest.fixture(scope="module")
@@ -179,3 +192,29 @@ def test_browser_planted_script_does_not_run(server, page) -> None:
         assert "<script>window.pwned" in page.inner_text("body")  # shown as text, not run
         assert page.errors == []  # type: ignore[attr-defined]
     _shot(page, "planted-script")
+
+
+def test_browser_login_with_token_then_act_as_that_user(sample_store, page) -> None:
+    store, _, _, tickets = sample_store
+    ticket = tickets[1].model_copy(update={"id": "browser-login", "state": "open"})
+    store.put_doc("tickets", ticket.id, ticket.model_dump(mode="json"))
+    app = create_app(sample_config(), store, token="alice=correct-horse-battery")
+    with _serving(app) as base:
+        page.goto(f"{base}/tickets/{ticket.id}")
+        page.wait_for_url("**/login?next=*")
+        page.fill("input[name=token]", "wrong-token-here")
+        page.click("form button[type=submit]")
+        assert "not valid" in page.inner_text("[role=alert]")
+        _shot(page, "login-refused")
+        page.fill("input[name=token]", "correct-horse-battery")
+        page.click("form button[type=submit]")
+        page.wait_for_url(f"**/tickets/{ticket.id}")
+        assert page.inner_text(".topbar .user") == "alice"
+        page.fill("form.action-dismiss input[name=note]", "duplicate of the pricing ticket")
+        page.click("form.action-dismiss button")
+        page.wait_for_load_state()
+        assert page.inner_text("#state") == "dismissed"
+        last = page.locator("#history tbody tr").last.inner_text()
+        assert "alice" in last and "dismiss" in last and "duplicate of the pricing ticket" in last
+        page.click(".topbar form button")
+        page.wait_for_url("**/login")

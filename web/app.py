@@ -575,6 +575,9 @@ def _brief_row(doc: dict[str, Any]) -> dict[str, Any]:
         "week_start": doc.get("week_start", ""),
         "title": doc.get("title") or f"Market brief, week of {doc.get('week_start', '?')}",
         "created": doc.get("created") or doc.get("generated_at") or "",
+        "mentions": doc.get("mentions"),
+        "shifts": doc.get("shifts"),
+        "tickets_opened": doc.get("tickets_opened"),
         "has_html": bool(doc.get("html_path")),
         "has_pdf": bool(doc.get("pdf_path")),
     }
