@@ -173,10 +173,13 @@ def transition(
     """Load a ticket, apply `action` (acknowledge, start, resolve, dismiss, reopen), store it.
 
     `note` is the dismissal reason for "dismiss" (mandatory). `assignee` also assigns the ticket
-    in the same step (e.g. `start` with an owner). `config` (optional) resets the due time from the
-    SLA on reopen. Raises `TicketNotFound` or `IllegalTransition`.
+    in the same step (e.g. `start` with an owner); action "assign" only assigns (see `assign`).
+    `config` (optional) resets the due time from the SLA on reopen. Raises `TicketNotFound`,
+    `IllegalTransition`, or `ValueError` for a missing dismissal reason or assignee.
     """
     now = now or datetime.now(UTC)
+    if action == "assign":
+        return assign(store, ticket_id, assignee or "", who=who, note=note, now=now)
     ticket = apply_transition(load_ticket(store, ticket_id), action, who=who, now=now, note=note, config=config)
     if assignee is not None and assignee != ticket.assignee:
         ticket = _assigned(ticket, assignee, who=who, now=now, note="")

@@ -186,7 +186,7 @@ _EMAIL_HTML = _JINJA.from_string(
 {% if m.note %}<p>{{ m.note }}</p>{% endif %}
 <table>{% for name, value in m.facts() %}<tr><th align="left">{{ name }}</th><td>{{ value }}</td></tr>{% endfor %}</table>
 {% if m.quotes %}<h3>What people say</h3>
-{% for q in m.quotes %}<blockquote><p>{{ q.text }}</p><p>&mdash; {{ q.author }} on {{ q.source }}{% if q.url %}
+{% for q in m.quotes %}<blockquote><p>{{ q.text }}</p><p>&mdash; {{ q.author }} on {{ q.source }}{% if is_http(q.url) %}
  (<a href="{{ q.url }}">{{ q.url }}</a>){% endif %}</p></blockquote>
 {% endfor %}{% endif %}
 {% if threads %}<h3>Threads to answer</h3><ul>{% for url in threads %}<li><a href="{{ url }}">{{ url }}</a></li>{% endfor %}</ul>{% endif %}
@@ -216,6 +216,7 @@ def render_email(message: Message, *, sender: str, to: list[str]) -> EmailMessag
     email.set_content("\n".join(lines))
     html_body = _EMAIL_HTML.render(
         m=message,
+        is_http=_http_url,
         color=SEVERITY_COLORS[message.ticket.severity],
         threads=[u for u in message.ticket.evidence.threads[:10] if _http_url(u)],
     )

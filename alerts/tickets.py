@@ -200,10 +200,12 @@ def evidence_from(event: TrendEvent, mentions: Sequence[Mention]) -> Evidence:
 
 
 def thread_url(mention: Mention) -> str:
-    """Where to answer: the thread when its id is a URL, else the post itself."""
-    if mention.thread_id and mention.thread_id.startswith(("http://", "https://")):
-        return mention.thread_id
-    return mention.url
+    """Where to answer: the thread when its id is a URL, else the post itself; "" when neither is
+    an http(s) URL (a hostile `javascript:` link never reaches a ticket or a notification)."""
+    for candidate in (mention.thread_id or "", mention.url):
+        if candidate.startswith(("http://", "https://")):
+            return candidate
+    return ""
 
 
 def merge_evidence(old: Evidence, new: Evidence) -> Evidence:

@@ -128,6 +128,13 @@ def test_transition_with_assignee_assigns_in_the_same_step(store: SqliteStore) -
     assert [h.action for h in ticket.history] == ["start", "assign"]
 
 
+def test_transition_assign_action_delegates_to_assign(store: SqliteStore) -> None:
+    save_ticket(store, _ticket("acknowledged"))
+    assert transition(store, "t1", "assign", who="ana", assignee="bo", now=NOW).assignee == "bo"
+    with pytest.raises(ValueError, match="needs a person's name"):
+        transition(store, "t1", "assign", who="ana")
+
+
 def test_assign_records_previous_assignee(store: SqliteStore) -> None:
     save_ticket(store, _ticket("open"))
     assign(store, "t1", "bo", who="ana", now=NOW)

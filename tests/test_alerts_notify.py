@@ -39,6 +39,7 @@ def _notifier(config: Config, sleeps: list[float], max_attempts: int = 3) -> Not
 
 def _fire_shift(store: SqliteStore, text: str = HOSTILE, n: int = 5):  # type: ignore[no-untyped-def]
     mentions = [make_mention(i, text=text, hazards=("fire_burn",), severity=2) for i in range(n)]
+    mentions[1].url = "javascript:alert(1)"  # a hostile link must never become an href
     store.upsert_mentions(mentions)
     return make_event("acme-kettle", metric="safety_count", baseline=2, level=3, mentions=mentions, hazards={"fire_burn": n})
 
@@ -62,6 +63,8 @@ def test_notify_email_through_real_smtp_server_escapes_post_text(store: SqliteSt
         assert "<script>" not in html
         assert "&lt;script&gt;alert(&#39;x&#39;)&lt;/script&gt;" in html
         assert 'href="https://forum.example/t/acme-kettle/0"' in html  # threads to answer
+        assert "javascript:" not in html
+        assert all(u.startswith("https://") for u in list_tickets(store)[0].evidence.threads)
         text = next(p for p in message.walk() if p.get_content_type() == "text/plain").get_payload(decode=True).decode()
         assert "user0" in text and list_tickets(store)[0].id in text
 
