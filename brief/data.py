@@ -276,13 +276,27 @@ def _rison_string(value: str) -> str:
     return "'" + value.replace("!", "!!").replace("'", "!'") + "'"
 
 
-def kibana_discover_url(kibana_url: str, mention_ids: list[str], start: datetime, end: datetime) -> str:
-    """A Kibana Discover link showing exactly these mentions (by id) in the given time range."""
+def kibana_discover_url(
+    kibana_url: str, mention_ids: list[str], start: datetime, end: datetime, data_view_id: str | None = None
+) -> str:
+    """A Kibana Discover link showing exactly these mentions (by id) in the given time range,
+    on the mentions data view that `index_mappings.kibana` installs when its id is given."""
     query = "id:(" + " or ".join(f'"{i}"' for i in mention_ids) + ")"
     g = f"(time:(from:{_rison_string(start.isoformat())},to:{_rison_string(end.isoformat())}))"
-    a = f"(query:(language:kuery,query:{_rison_string(query)}))"
+    index = f"index:{_rison_string(data_view_id)}," if data_view_id else ""
+    a = f"({index}query:(language:kuery,query:{_rison_string(query)}))"
     safe = "():,'!*"
     return f"{kibana_url.rstrip('/')}/app/discover#/?_g={quote(g, safe=safe)}&_a={quote(a, safe=safe)}"
+
+
+def _mentions_data_view_id(prefix: str) -> str | None:
+    """The id of the mentions data view among Groundswell's Kibana saved objects (None if unavailable)."""
+    try:
+        from index_mappings.kibana import data_views
+    except ImportError as err:
+        logger.warning("Kibana data view id unavailable (%s); Discover links use Kibana's default data view", err)
+        return None
+    return str(data_views(prefix)["mentions"]["id"])
 
 
 def mention_view(m: Mention, snippet_chars: int = 240) -> MentionView:
@@ -342,6 +356,7 @@ class BriefCollector:
         self.ours_filter = ours
         kibana = config.store.elasticsearch.kibana_url
         self.kibana = kibana if (config.store.backend == "elasticsearch" and kibana) else None
+        self.data_view_id = _mentions_data_view_id(config.store.elasticsearch.index_prefix) if self.kibana else None
 
     # ---- evidence -------------------------------------------------------------------------
     def evidence(self, claim: str, filters: Filters, *, ids: list[str] | None = None, total: int | None = None) -> str:
@@ -354,7 +369,9 @@ class BriefCollector:
         else:
             query = "mentions the detector or ticket named as evidence"
         anchor = f"ev-{len(self._evidence) + 1}"
-        kibana_url = kibana_discover_url(self.kibana, ids, self.prev_start, self.end) if (self.kibana and ids) else None
+        kibana_url = (
+            kibana_discover_url(self.kibana, ids, self.prev_start, self.end, self.data_view_id) if (self.kibana and ids) else None
+        )
         self._evidence.append(
             EvidenceItem(
                 anchor=anchor, claim=claim, query=query, mention_ids=ids, total=len(ids) if total is None else total,

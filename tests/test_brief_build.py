@@ -210,6 +210,10 @@ def test_kibana_links_only_on_elasticsearch(market) -> None:
     linked = [e for e in data.evidence if e.mention_ids]
     assert linked and all(e.kibana_url and e.kibana_url.startswith("https://kibana.example:5601/app/discover#/") for e in linked)
     assert all(all(i in e.kibana_url for i in e.mention_ids) for e in linked)
+    from index_mappings.kibana import data_views
+
+    view_id = data_views("groundswell")["mentions"]["id"]
+    assert all(f"index:'{view_id}'" in e.kibana_url for e in linked)
     sqlite_config = synthetic_config(tmp, kibana_url="https://kibana.example:5601", backend="sqlite")
     assert all(e.kibana_url is None for e in collect_brief_data(sqlite_config, store, WEEK, now=NOW).evidence)
 
