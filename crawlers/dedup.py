@@ -3,9 +3,13 @@
 Two mentions are copies when they share a canonical URL (from different sources; within one source the
 canonical URL already gives the same id) or when their texts are near-identical: MinHash signatures of
 character 5-gram shingles over normalised text (lower-cased, URLs, @handles and digits masked,
-punctuation dropped), candidates from LSH, confirmed by estimated Jaccard >= `threshold` (0.8).
+punctuation dropped), candidates from LSH, confirmed by estimated Jaccard >= `threshold` (0.75, 128 permutations).
 Texts shorter than `min_chars` (40) after normalisation are never merged on text: "Love it!" from fifty
-people is fifty mentions, not spam.
+people is fifty mentions, not spam. An opinion guard keeps near-identical texts apart when what differs
+between them flips the opinion: the words one text has and the other lacks carry opposite polarity
+(VADER's lexicon, e.g. "great" vs "terrible"), or a negation appears on one side only ("works" vs
+"does not work"). Spam templates and syndicated copies differ in masked links/handles/numbers,
+boilerplate added on one side, synonyms or typos, so the guard leaves them merged.
 
 Representatives are deterministic: within a batch the earliest published copy (then the smallest id)
 is kept and its `duplicate_count` is the sum of the copies' counts; `raw["duplicate_ids"]` lists up to
@@ -25,6 +29,7 @@ from __future__ import annotations
 
 import logging
 import re
+from collections import Counter
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
@@ -38,13 +43,50 @@ from groundswell.store.base import Filters, Store
 
 logger = logging.getLogger(__name__)
 
-__all__ = ["DedupResult", "Deduplicator", "normalise_for_dedup"]
+__all__ = ["DedupResult", "Deduplicator", "normalise_for_dedup", "opinion_differs"]
 
 _URL = re.compile(r"(?:https?://|www\.)\S+", re.I)
 _HANDLE = re.compile(r"[@#]\w+")
 _DIGITS = re.compile(r"\d+")
 _NON_WORD = re.compile(r"[^\w]+")
 _ENGAGEMENT = ("likes", "shares", "replies", "author_reach")
+_NEGATIONS = frozenset({"not", "no", "never", "nor", "neither", "nothing", "nobody", "none", "cannot", "without", "t", "nt"})
+_LEXICON: dict[str, float] | None = None
+
+
+def _lexicon() -> dict[str, float]:
+    """Word -> polarity from VADER's lexicon (read once; empty when the package is missing)."""
+    global _LEXICON
+    if _LEXICON is None:
+        from importlib import resources
+
+        lexicon: dict[str, float] = {}
+        try:
+            text = (resources.files("vaderSentiment") / "vader_lexicon.txt").read_text(encoding="utf-8", errors="replace")
+        except (ModuleNotFoundError, FileNotFoundError) as exc:
+            logger.warning("opinion guard disabled: VADER lexicon not available (%s)", exc)
+            text = ""
+        for line in text.splitlines():
+            parts = line.split("\t")
+            if len(parts) >= 2 and parts[0].isalpha():
+                try:
+                    lexicon[parts[0].lower()] = float(parts[1])
+                except ValueError:
+                    continue
+        _LEXICON = lexicon
+    return _LEXICON
+
+
+def opinion_differs(a: str, b: str) -> bool:
+    """True when the words that differ between two normalised texts flip polarity or negation."""
+    ca, cb = Counter(a.split()), Counter(b.split())
+    only_a, only_b = ca - cb, cb - ca
+    if sum(n for w, n in only_a.items() if w in _NEGATIONS) != sum(n for w, n in only_b.items() if w in _NEGATIONS):
+        return True
+    lexicon = _lexicon()
+    signs_a = {lexicon[w] > 0 for w in only_a if lexicon.get(w)}
+    signs_b = {lexicon[w] > 0 for w in only_b if lexicon.get(w)}
+    return any(sa != sb for sa in signs_a for sb in signs_b)
 MAX_LISTED_DUPLICATES = 20
 
 
@@ -91,8 +133,8 @@ class Deduplicator:
     def __init__(
         self,
         *,
-        threshold: float = 0.8,
-        num_perm: int = 64,
+        threshold: float = 0.75,
+        num_perm: int = 128,
         shingle_size: int = 5,
         min_chars: int = 40,
         window_days: float = 30.0,
@@ -110,6 +152,7 @@ class Deduplicator:
         self.seed = seed
         self._lsh = MinHashLSH(threshold=threshold, num_perm=num_perm)
         self._sigs: dict[str, MinHash] = {}
+        self._texts: dict[str, str] = {}  # id -> normalised text, for the opinion guard
         self._urls: dict[str, str] = {}  # canonical URL -> id of the indexed mention
         self._stored: set[str] = set()  # ids known to be in the store
         self._indexed_store = False
@@ -121,9 +164,13 @@ class Deduplicator:
         return cls()
 
     # ---- signatures -----------------------------------------------------------------------
-    def signature(self, mention: Mention) -> MinHash | None:
+    @staticmethod
+    def _normalised(mention: Mention) -> str:
+        return normalise_for_dedup(f"{mention.title} {mention.text}" if mention.title not in mention.text else mention.text)
+
+    def signature(self, mention: Mention, text: str | None = None) -> MinHash | None:
         """The MinHash of the mention's normalised title + text; None when the text is too short to judge."""
-        text = normalise_for_dedup(f"{mention.title} {mention.text}" if mention.title not in mention.text else mention.text)
+        text = self._normalised(mention) if text is None else text
         if len(text) < self.min_chars:
             return None
         k = self.shingle_size
@@ -133,10 +180,11 @@ class Deduplicator:
         sig.update_batch([s.encode("utf-8") for s in shingles])
         return sig
 
-    def _index(self, mention_id: str, canonical: str, sig: MinHash | None) -> None:
+    def _index(self, mention_id: str, canonical: str, sig: MinHash | None, text: str) -> None:
         self._urls.setdefault(canonical, mention_id)
         if sig is not None and mention_id not in self._sigs:
             self._sigs[mention_id] = sig
+            self._texts[mention_id] = text
             self._lsh.insert(mention_id, sig)
 
     def index_store(self, store: Store, *, now: datetime | None = None) -> int:
@@ -145,19 +193,23 @@ class Deduplicator:
         count = 0
         for mention in store.iter_mentions(Filters(start=start)):
             self._stored.add(mention.id)
-            self._index(mention.id, mention.canonical_url, self.signature(mention))
+            text = self._normalised(mention)
+            self._index(mention.id, mention.canonical_url, self.signature(mention, text), text)
             count += 1
         self._indexed_store = True
         logger.info("dedup: indexed %d stored mentions published since %s", count, start.date())
         return count
 
-    def _matches(self, mention: Mention, sig: MinHash | None) -> tuple[list[str], list[str]]:
+    def _matches(self, mention: Mention, sig: MinHash | None, text: str) -> tuple[list[str], list[str]]:
         by_url = [i for i in [self._urls.get(mention.canonical_url)] if i is not None and i != mention.id]
         by_text: list[str] = []
         if sig is not None:
-            for cand in self._lsh.query(sig):
-                if cand != mention.id and self._sigs[cand].jaccard(sig) >= self.threshold:
-                    by_text.append(cand)
+            for cand in sorted(self._lsh.query(sig)):
+                if cand == mention.id or self._sigs[cand].jaccard(sig) < self.threshold:
+                    continue
+                if opinion_differs(self._texts[cand], text):
+                    continue
+                by_text.append(cand)
         return by_url, by_text
 
     # ---- the operation --------------------------------------------------------------------
@@ -185,8 +237,9 @@ class Deduplicator:
         uf = _UnionFind()
         members: dict[str, Mention] = {}
         for m in new:
-            sig = self.signature(m)
-            by_url, by_text = self._matches(m, sig)
+            text = self._normalised(m)
+            sig = self.signature(m, text)
+            by_url, by_text = self._matches(m, sig, text)
             uf.find(m.id)
             members[m.id] = m
             for other in (*by_url, *by_text):
@@ -202,7 +255,7 @@ class Deduplicator:
                     result.by_url += 1
                 else:
                     result.by_text += 1
-            self._index(m.id, m.canonical_url, sig)
+            self._index(m.id, m.canonical_url, sig, text)
         clusters: dict[str, list[Mention]] = {}
         for m in new:
             clusters.setdefault(uf.find(m.id), []).append(m)

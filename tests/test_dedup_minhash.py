@@ -7,7 +7,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from crawlers.dedup import Deduplicator, normalise_for_dedup
+from crawlers.dedup import Deduplicator, normalise_for_dedup, opinion_differs
 from groundswell.mention import Mention
 from groundswell.store.sqlite import SqliteStore
 
@@ -130,3 +130,18 @@ def test_normalise_for_dedup_masks_urls_handles_and_numbers() -> None:
 def test_deduplicator_rejects_thresholds_outside_zero_one(threshold: float) -> None:
     with pytest.raises(ValueError, match="dedup threshold must be in"):
         Deduplicator(threshold=threshold)
+
+
+def test_dedup_keeps_opinion_flipped_copies_apart() -> None:
+    base = "I bought the Acme X200 blender for my mother last month and the motor is {} for smoothies and soups."
+    texts = [base.format("great"), base.format("terrible"), base.format("not great")]
+    result = Deduplicator().dedup([_m(str(i), t, hours=i) for i, t in enumerate(texts)])
+    assert result.duplicates == 0 and len(result.mentions) == 3
+
+
+def test_opinion_differs_ignores_synonyms_typos_and_one_sided_boilerplate() -> None:
+    assert opinion_differs("the motor is great", "the motor is awful")
+    assert opinion_differs("it works", "it does not work")
+    assert not opinion_differs("the motor is great", "the motor is awesome")
+    assert not opinion_differs("the motor is terrible", "the motor is terrilbe")
+    assert not opinion_differs("the motor broke", "the motor broke share this story with your friends")
