@@ -182,6 +182,16 @@ class _Generator:
         other = self.other_product(product)
         title = self.voice.fill(title_t, product, brand=brand.name, other=other, **extra)
         paras = [self.voice.fill(p, product, brand=brand.name, other=other, **extra) for p in paras_t]
+        extra |= {
+            "store": self.rng.choice(language.STORES),
+            "month": self.rng.choice(language.MONTHS),
+            "person": self.rng.choice(language.PEOPLE),
+            "city": self.rng.choice(language.CITIES),
+        }
+        body = [self.voice.fill(p, product, brand=brand.name, other=other, **extra) for p in self.rng.sample(language.ARTICLE_EXTRAS, 3)]
+        body.append(self.voice.fill(self.rng.choice(language.QUOTES), product, brand=brand.name, other=other, **extra))
+        self.rng.shuffle(body)
+        paras = [paras[0], *body[:2], *paras[1:], *body[2:]]
         writer = author or self.rng.choice(("Maya Lindqvist", "Oren Patel", "Sofia Marchetti", "James Whitfield"))
         post = Post(channel, writer, 0, self.when(d, hours=(7.0, 18.0)), " ".join(paras), product.id, title=title, paragraphs=paras)
         return self.add(post)

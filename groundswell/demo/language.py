@@ -324,6 +324,37 @@ NEWS_TEMPLATES = {
     ),
 }
 
+ARTICLE_EXTRAS = [
+    "In our tests the {feature} held up well over {n} weeks of daily use.",
+    "Prices at {store} started at ${price}, though we saw it for less during a weekend promotion.",
+    "Readers who wrote in mostly praised the {feature}, while a few mentioned delivery delays.",
+    "The {category} market has grown quickly since {month}, with more brands competing on price.",
+    "Support forums show a mix of questions about setup and the {feature}.",
+    "Compared with last year's model, the design is slimmer and the controls are easier to read.",
+    "Energy use was in line with similar {category}s we have measured.",
+    "Retailers including {store} said stock had been tight for {n} weeks.",
+    "Several owners told us they bought it after reading comparisons with the {other}.",
+    "The manual is short and, frankly, not very helpful about the {feature}.",
+    "Warranty terms are standard: two years, with registration online.",
+    "We would like to see a quieter mode and better spare-part availability.",
+    "Online reviews average around four stars, with complaints clustering around customer service.",
+    "Noise levels were noticeable but not disruptive in an open-plan kitchen.",
+    "Cleaning takes a few minutes; the {feature} is the fiddliest part.",
+    "Social media chatter about the {category} spiked around the {month} sales.",
+    "Industry analysts expect prices to fall later in the year as competition increases.",
+    "Our sister site ran a reader poll: {n} in 10 would recommend it to a friend.",
+]
+
+QUOTES = [
+    '"It does what it promises," said {person}, who has owned one for {n} months.',
+    '"I expected more for the money," said {person}, a reader from {city}.',
+    '"The {feature} is the reason I bought it," {person} told us.',
+    '"Customer service could be faster," according to {person} in {city}.',
+    '"We compared five models before choosing," said {person}.',
+]
+PEOPLE = ["Anna Kowalski", "Ben Ortiz", "Chen Wei", "Daniela Rossi", "Ed Murphy", "Fatou Diallo", "Gustav Berg", "Hiro Tanaka", "Isla Grant", "Jon Reyes"]
+CITIES = ["Leeds", "Austin", "Lyon", "Toronto", "Melbourne", "Dublin", "Porto", "Denver", "Cardiff", "Oslo"]
+
 BOILERPLATE_PARAS = [
     "Sign up for our newsletter to get the best deals every week.",
     "This article contains affiliate links. We may earn a commission.",
@@ -406,7 +437,7 @@ class Voice:
             "yes_no": r.choice(("Yes", "Probably", "No", "Honestly no", "Not sure")),
             "score": str(r.randint(1, 10)),
         }
-        if r.random() < 0.75:
+        if r.random() < 0.85:
             text = r.choice(CONTEXT).format(**values) + " " + text
         if r.random() < 0.55:
             text = text + " " + r.choice(CLOSER).format(**values)
