@@ -14,6 +14,7 @@ import logging
 from collections import defaultdict
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
+from typing import TypeVar
 from urllib.parse import quote, urlsplit
 
 from pydantic import ValidationError
@@ -25,6 +26,7 @@ from groundswell.store.base import Filters, Store
 from groundswell.text import tokens
 
 logger = logging.getLogger(__name__)
+R = TypeVar("R", TrendEvent, Ticket)
 
 SENTIMENT_WEEKS = 8
 EVIDENCE_SAMPLE = 3
@@ -33,6 +35,7 @@ CLOUD_WORDS = 14
 MAX_TOPICS = 8
 MAX_LEADERS = 8
 OPEN_STATES = ("open", "acknowledged", "in_progress")
+STEADY = 0.05  # a change of mean sentiment smaller than this is reported as "held steady"
 
 METRIC_LABELS = {
     "volume": "volume",
@@ -526,8 +529,8 @@ class BriefCollector:
             return f"author {event.key}"
         return f"source {event.key}"
 
-    def _load(self, collection: str, model: type[TrendEvent] | type[Ticket], data: BriefData) -> list:
-        out = []
+    def _load(self, collection: str, model: type[R], data: BriefData) -> list[R]:
+        out: list[R] = []
         # newest first (by the end of the evidence window for trends, creation for tickets)
         order = "end" if collection == "trends" else "created"
         for doc in self.store.query_docs(collection, order_by=order, descending=True, limit=20000):
@@ -710,12 +713,12 @@ class BriefCollector:
                 tone = ("negative",) if cur.mean < 0 else ("positive",)
             else:
                 delta = cur.mean - before.mean
-                verb = "rose" if delta > 0.05 else "fell" if delta < -0.05 else "held steady"
+                verb = "rose" if delta > STEADY else "fell" if delta < -STEADY else "held steady"
                 text = (
                     f"Sentiment towards {s.name} {verb}: mean {before.mean:+.2f} → {cur.mean:+.2f}, "
                     f"negative share {_pct(before.negative_share)} → {_pct(cur.negative_share)}."
                 )
-                tone = ("positive",) if delta > 0.05 else ("negative",)
+                tone = ("positive",) if delta > STEADY else ("negative",)
             f = self.week.replace(entities=self.families[s.entity_id], sentiments=tone)
             claims.append(Claim(text, self.evidence(text, f)))
 
