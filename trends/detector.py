@@ -408,7 +408,7 @@ class ShiftDetector:
 
     def _crowd_reason(self, data: _MetricData, ref: np.ndarray, win: np.ndarray, sign: int) -> str | None:
         """'single_author' / 'bot_burst' when a rise is made of extra mentions from few authors."""
-        if sign < 0:
+        if sign < 0 and data.metric != "mean_sentiment":  # a burst can drag mean sentiment either way
             return None
         y_r, y_w = data.count[ref].mean(), data.count[win].mean()
         a_r, a_w = data.authors[ref].mean(), data.authors[win].mean()
