@@ -225,3 +225,16 @@ def escalate(config: ConfigOption = Path("groundswell.yaml")) -> None:
         console.print("no overdue tickets")
     for t in tickets:
         console.print(f"escalated {t.id} to [bold]{t.severity}[/bold]: {escape(t.title)}")
+
+
+@app.command()
+def notify(config: ConfigOption = Path("groundswell.yaml")) -> None:
+    """Send pending or failed notifications now (the pipeline also does this on every run)."""
+    from alerts.notify import Notifier
+
+    with _opened(config) as (cfg, store):
+        report = Notifier.from_settings(cfg).deliver_pending(store, now=datetime.now(UTC))
+    console.print(
+        f"{report.sent} sent, {report.failed} failed (retried on the next run), {report.abandoned} abandoned, "
+        f"{report.waiting} waiting"
+    )

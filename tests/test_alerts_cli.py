@@ -152,3 +152,23 @@ def test_cli_escalate_overdue(setup: tuple[Path, str, str]) -> None:
     result = _run(path, "escalate")
     assert result.exit_code == 0 and f"escalated {product} to critical" in result.output
     assert _ticket(path, product).escalated
+
+
+def test_cli_notify_sends_pending_notifications(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from alerts.testing import http_receiver
+
+    with http_receiver() as hook:
+        monkeypatch.setenv("GS_CLI_HOOK", hook.url)
+        path = tmp_path / "groundswell.yaml"
+        teams = [{"id": t, "name": t} for t in ("competitive-intelligence", "communications")]
+        teams.append({"id": "product-safety", "name": "Safety", "channels": [{"kind": "webhook", "url_env": "GS_CLI_HOOK"}]})
+        path.write_text(
+            yaml.safe_dump({"data_dir": "data", "brands": [{"id": "acme", "name": "Acme"}], "teams": teams})
+        )
+        config = load_config(path)
+        with open_store(config) as store:
+            process_events(config, store, [make_event("acme", metric="negative_share", baseline=0.1, level=0.3)], deliver=False)
+        result = _run(path, "notify")
+        assert result.exit_code == 0 and "1 sent, 0 failed" in result.output
+        assert "0 sent" in _run(path, "notify").output
+        assert len(hook.delivered) == 1
