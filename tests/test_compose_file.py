@@ -1,0 +1,170 @@
+"""docker-compose.yml cannot run here (no Docker engine); validate what can be: the compose
+specification schema, the variables it needs, secrets, health checks, the files it mounts, and the
+`groundswell` and `airflow` commands its services run."""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import shlex
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+import click
+import jsonschema
+import pytest
+import typer
+import yaml
+
+from groundswell.config import load_config
+
+ROOT = Path(__file__).resolve().parents[1]
+COMPOSE = ROOT / "docker-compose.yml"
+SCRIPTS = sorted((ROOT / "docker").glob("*.sh"))
+_VARIABLE = re.compile(r"(?<!\$)\$\{([A-Za-z_][A-Za-z0-9_]*)(?:(:?[-?])([^}]*))?\}")
+
+
+def compose() -> dict[str, Any]:
+    return yaml.safe_load(COMPOSE.read_text(encoding="utf-8"))
+
+
+def env_example() -> dict[str, str]:
+    values = {}
+    for line in (ROOT / ".env.example").read_text(encoding="utf-8").splitlines():
+        if line.strip() and not line.lstrip().startswith("#"):
+            name, _, value = line.partition("=")
+            values[name.strip()] = value
+    return values
+
+
+def test_compose_file_follows_the_compose_specification() -> None:
+    schema = json.loads((ROOT / "docker" / "compose-spec.schema.json").read_text(encoding="utf-8"))
+    validator = jsonschema.Draft201909Validator(schema)  # the schema names draft 2019-09
+    errors = [f"{'/'.join(map(str, e.absolute_path))}: {e.message}" for e in validator.iter_errors(compose())]
+    assert not errors, "\n".join(errors)
+
+
+def test_compose_schema_is_vendored_with_its_licence() -> None:
+    assert "Apache License" in (ROOT / "docker" / "compose-spec.LICENSE").read_text(encoding="utf-8")
+    assert "Compose Specification" in (ROOT / "docker" / "compose-spec.NOTICE").read_text(encoding="utf-8")
+
+
+def test_every_variable_is_documented_in_env_example() -> None:
+    used = set(_VARIABLE.findall(COMPOSE.read_text(encoding="utf-8")))
+    names = {name for name, _, _ in used}
+    documented = env_example()
+    assert names, "the compose file should take its settings from the environment"
+    assert not names - set(documented), f"undocumented in .env.example: {sorted(names - set(documented))}"
+    assert not set(documented) - names, f"documented but unused: {sorted(set(documented) - names)}"
+    required = {name for name, op, _ in used if op == ":?"}
+    assert {"ELASTIC_PASSWORD", "KIBANA_PASSWORD", "POSTGRES_PASSWORD", "AIRFLOW_JWT_SECRET", "AIRFLOW_FERNET_KEY"} <= required
+
+
+def test_no_secret_is_written_in_the_compose_file() -> None:
+    for name, service in compose()["services"].items():
+        environment = service.get("environment") or {}
+        assert isinstance(environment, dict), f"{name}: use a mapping for environment"
+        for key, value in environment.items():
+            if re.search(r"PASSWORD|SECRET|FERNET|ENCRYPTION|TOKEN", key) and not key.endswith("_FILE"):
+                assert re.fullmatch(r"\$\{[A-Z_]+(:?[-?][^}]*)?\}", str(value)), f"{name}.{key} must come from .env, not {value!r}"
+        conn = environment.get("AIRFLOW__DATABASE__SQL_ALCHEMY_CONN", "")
+        assert not conn or "${POSTGRES_PASSWORD" in conn
+    assert ".env" in (ROOT / ".gitignore").read_text(encoding="utf-8").split()
+
+
+def test_security_is_on() -> None:
+    services = compose()["services"]
+    es = services["elasticsearch"]["environment"]
+    assert es["xpack.security.enabled"] == "true"
+    assert services["kibana"]["environment"]["ELASTICSEARCH_USERNAME"] == "kibana_system"
+    config = load_config(ROOT / "docker" / "groundswell.yaml")
+    assert config.store.backend == "elasticsearch"
+    for env_name in (config.store.elasticsearch.username_env, config.store.elasticsearch.password_env):
+        assert env_name in services["groundswell-web"]["environment"]
+
+
+def test_long_running_services_have_health_checks_and_dependencies_exist() -> None:
+    services = compose()["services"]
+    for name, service in services.items():
+        if service.get("restart") != "no":
+            assert "healthcheck" in service, f"{name} has no health check"
+        for dependency, spec in (service.get("depends_on") or {}).items():
+            assert dependency in services, f"{name} depends on unknown service {dependency}"
+            if spec["condition"] == "service_healthy":
+                assert "healthcheck" in services[dependency], f"{name} waits for {dependency} to be healthy, but it has no health check"
+            if spec["condition"] == "service_completed_successfully":
+                assert services[dependency].get("restart") == "no", f"{dependency} is a one-shot job and must not restart"
+
+
+def test_mounted_files_and_build_inputs_exist() -> None:
+    for name, service in compose()["services"].items():
+        for volume in service.get("volumes") or []:
+            source = volume.split(":", 1)[0]
+            if source.startswith("./"):
+                assert (ROOT / source).exists(), f"{name} mounts missing {source}"
+        build = service.get("build")
+        if build:
+            assert (ROOT / build["context"] / build["dockerfile"]).is_file()
+    dockerfile = (ROOT / "docker" / "Dockerfile").read_text(encoding="utf-8")
+    for source in re.findall(r"^COPY\s+(\S+)", dockerfile, re.M):
+        assert (ROOT / source).exists(), f"Dockerfile copies missing {source}"
+    load_config(ROOT / "docker" / "groundswell.yaml")  # the deployment configuration is valid
+
+
+def _commands() -> list[list[str]]:
+    """Every command line the stack runs: service commands, health checks, and lines of the init scripts."""
+    found: list[list[str]] = []
+    for service in compose()["services"].values():
+        command = service.get("command")
+        if isinstance(command, list):
+            found.append([str(c) for c in command])
+        test = (service.get("healthcheck") or {}).get("test")
+        if isinstance(test, list) and test[0] == "CMD":
+            found.append([str(c) for c in test[1:]])
+    for script in SCRIPTS:
+        for line in script.read_text(encoding="utf-8").replace("\\\n", " ").splitlines():
+            words = shlex.split(line, comments=True) if line.strip() else []
+            if words and words[0] in ("groundswell", "airflow"):
+                found.append(words)
+    return found
+
+
+def test_compose_runs_the_init_scripts_it_ships() -> None:
+    for command in _commands():
+        if command[:1] == ["bash"]:
+            path = command[1]
+            local = ROOT / "docker" / Path(path).name
+            assert local.is_file(), f"{path} is not shipped in docker/"
+            assert path in ("/app/docker/" + local.name, "/usr/local/bin/" + local.name)
+
+
+def test_groundswell_commands_exist() -> None:
+    from groundswell.cli import app
+
+    root = typer.main.get_command(app)
+    checked = 0
+    for command in _commands():
+        if command[0] != "groundswell":
+            continue
+        cmd: click.Command = root
+        args = [a for a in command[1:] if "$" not in a]  # drop shell expansions such as ${KIBANA_URL:-...}
+        while isinstance(cmd, click.Group) and args and args[0] in cmd.commands:
+            cmd = cmd.commands[args.pop(0)]
+        assert not isinstance(cmd, click.Group), f"{command}: not a command"
+        ctx = cmd.make_context(command[0], [*args, *(["--url", "http://kibana:5601"] if "--url" in command else [])], resilient_parsing=False)
+        ctx.close()
+        checked += 1
+    assert checked >= 3
+
+
+@pytest.mark.slow
+def test_airflow_commands_exist(tmp_path: Path) -> None:
+    commands = [c[1:] for c in _commands() if c[0] == "airflow"]
+    assert {"scheduler", "dag-processor", "api-server", "db"} <= {c[0] for c in commands}
+    script = "import json, sys\nfrom airflow.cli.cli_parser import get_parser\nfor args in json.loads(sys.argv[1]):\n    get_parser().parse_args(args)\n"
+    env = {**os.environ, "AIRFLOW_HOME": str(tmp_path), "AIRFLOW__CORE__LOAD_EXAMPLES": "false"}
+    done = subprocess.run([sys.executable, "-c", script, json.dumps(commands)], env=env, capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, done.stderr[-2000:]
