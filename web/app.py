@@ -592,7 +592,7 @@ def _fmt_dt(value: datetime | str | None) -> str:
         return ""
     if isinstance(value, str):
         try:
-            value = datetime.fromisoformat(value)
+            return _fmt_dt(datetime.fromisoformat(value))
         except ValueError:
             return value
     return value.astimezone(UTC).strftime("%Y-%m-%d %H:%M UTC")

@@ -79,7 +79,8 @@ class BarChart:
 
 def bucket_range(start: datetime, end: datetime, bucket: str) -> list[datetime]:
     step = BUCKET_STEP[bucket]
-    out, t = [], start
+    out: list[datetime] = []
+    t = start
     while t <= end and len(out) < 5000:
         out.append(t)
         t += step
@@ -135,9 +136,10 @@ def line_chart(
 
     markers = []
     for event, key in events:
-        i = _nearest(index, buckets, event.start)
-        if i is None:
+        nearest = _nearest(index, buckets, event.start)
+        if nearest is None:
             continue
+        i = nearest
         v = series.get(key, {}).get(buckets[i], fill_missing)
         y = y_of(v) if v is not None else top + plot_h
         markers.append(

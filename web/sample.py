@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 
 from groundswell.config import Config, parse_config
-from groundswell.mention import Mention, TargetSentiment
+from groundswell.mention import Mention, SourceKind, TargetSentiment
 from groundswell.records import Evidence, HistoryEntry, SeriesValue, Ticket, TrendEvent, stable_id
 from groundswell.store.base import Store
 
@@ -122,7 +122,7 @@ def _mention(
     entities = [brand, *([product] if product else [])]
     return Mention(
         source=source,
-        source_kind=kind,
+        source_kind=SourceKind(kind),
         url=f"http://127.0.0.1/{source}/post/{i}",
         author=author,
         author_reach=rng.randint(0, 5000),
