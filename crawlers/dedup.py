@@ -35,6 +35,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Self
 
+import numpy as np
 from datasketch import MinHash, MinHashLSH
 
 from groundswell.config import Config
@@ -88,6 +89,21 @@ def opinion_differs(a: str, b: str) -> bool:
     signs_b = {lexicon[w] > 0 for w in only_b if lexicon.get(w)}
     return any(sa != sb for sa in signs_a for sb in signs_b)
 MAX_LISTED_DUPLICATES = 20
+
+
+def shingle_hashes(text: str, k: int) -> np.ndarray:
+    """Distinct 32-bit hashes of the character k-grams of `text`, computed vectorised (no per-shingle Python)."""
+    codes = np.frombuffer(text.encode("utf-32-le"), dtype=np.uint32).astype(np.uint64)
+    n = len(codes) - k + 1
+    if n <= 0:
+        return np.zeros(0, dtype=np.uint64)
+    h = np.zeros(n, dtype=np.uint64)
+    for j in range(k):  # polynomial rolling hash, wrapping in 64 bits
+        h = h * np.uint64(1_000_003) + codes[j : j + n]
+    h ^= h >> np.uint64(29)  # splitmix-style finaliser so that low bits depend on every character
+    h *= np.uint64(0xBF58476D1CE4E5B9)
+    h ^= h >> np.uint64(32)
+    return np.unique(h & np.uint64(0xFFFFFFFF))
 
 
 def normalise_for_dedup(text: str) -> str:
@@ -173,11 +189,9 @@ class Deduplicator:
         text = self._normalised(mention) if text is None else text
         if len(text) < self.min_chars:
             return None
-        k = self.shingle_size
-        shingles = {text[i : i + k] for i in range(len(text) - k + 1)}
-        sig = MinHash(num_perm=self.num_perm, seed=self.seed, permutations=self._perm_template.permutations,
-                      scheme=self._perm_template.scheme)
-        sig.update_batch([s.encode("utf-8") for s in shingles])
+        sig = MinHash(num_perm=self.num_perm, seed=self.seed, hashfunc=int,
+                      permutations=self._perm_template.permutations, scheme=self._perm_template.scheme)  # fmt: skip
+        sig.update_batch(shingle_hashes(text, self.shingle_size).tolist())
         return sig
 
     def _index(self, mention_id: str, canonical: str, sig: MinHash | None, text: str) -> None:
