@@ -125,7 +125,7 @@ def create_app(config: Config, store: Store, *, token: str | None = None, secret
         secret_key=secret_key or secrets.token_urlsafe(32),
         session_cookie="groundswell_session",
         max_age=12 * 3600,
-        same_site="strict",
+        same_site="lax",
         https_only=False,
     )
     app.mount("/static", StaticFiles(directory=HERE / "static"), name="static")

@@ -65,6 +65,7 @@ CREATE TABLE IF NOT EXISTS mentions (
 );
 CREATE INDEX IF NOT EXISTS mentions_published ON mentions(published_ts);
 CREATE INDEX IF NOT EXISTS mentions_source ON mentions(source, published_ts);
+CREATE INDEX IF NOT EXISTS mentions_thread ON mentions(thread_id, published_ts);
 CREATE TABLE IF NOT EXISTS mention_entities (
     mention_id TEXT NOT NULL,
     entity TEXT NOT NULL,
