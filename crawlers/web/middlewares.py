@@ -33,9 +33,10 @@ class OffsiteRedirectMiddleware:
         return cls(crawler)
 
     def process_response(self, request: Request, response: Response) -> Response:
-        if response.status not in (301, 302, 303, 307, 308) or b"Location" not in response.headers:
+        header = response.headers.get(b"Location")
+        if response.status not in (301, 302, 303, 307, 308) or not header:
             return response
-        location = urljoin(request.url, response.headers[b"Location"].decode("latin-1"))
+        location = urljoin(request.url, header.decode("latin-1"))
         host = urlsplit(location).hostname or ""
         allowed = list(getattr(self.crawler.spider, "allowed_domains", None) or [])
         if not allowed or any(host == d or host.endswith(f".{d}") for d in allowed):

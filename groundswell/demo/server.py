@@ -69,7 +69,10 @@ class MarketHandler(SimpleHTTPRequestHandler):
         self._serve(head=False)
 
     def _base(self) -> str:
-        host = self.headers.get("Host") or "{}:{}".format(*self.server.server_address[:2])
+        host = self.headers.get("Host")
+        if not host:
+            address: Any = self.server.server_address
+            host = f"{address[0]}:{address[1]}"
         return f"http://{host}"
 
     def _serve(self, *, head: bool) -> None:
@@ -220,8 +223,8 @@ def serve_market(root: Path, *, host: str = "127.0.0.1", port: int = 0) -> Itera
     server.daemon_threads = True
     thread = threading.Thread(target=server.serve_forever, name="demo-market", daemon=True)
     thread.start()
-    address = server.server_address
-    base_url = f"http://{address[0]}:{address[1]}"
+    bound_host, bound_port = str(server.server_address[0]), int(server.server_address[1])
+    base_url = f"http://{bound_host}:{bound_port}"
     logger.info("demo market %s served at %s", root, base_url)
     try:
         yield base_url

@@ -97,7 +97,7 @@ def forum_model(market: Market) -> dict[str, Any]:
                 {"id": p.uid, "author": p.author, "reach": p.reach, "published": _iso(p.published), "text": p.text, "quote": quote}
             )
         out.append({"id": key, "title": market.thread_titles[key], "posts": rendered})
-    out.sort(key=lambda t: t["id"])
+    out.sort(key=lambda t: str(t["id"]))
     return {"threads": out}
 
 

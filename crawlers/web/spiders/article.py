@@ -30,7 +30,7 @@ class ArticleSpider(GroundswellSpider):
         if not isinstance(response, TextResponse):
             self.error(response.url, "not_text")
             return
-        content_type = response.headers.get(b"Content-Type", b"").decode("latin-1").lower()
+        content_type = (response.headers.get(b"Content-Type") or b"").decode("latin-1").lower()
         head = response.text[:500].lstrip()
         if "xml" in content_type or head.startswith("<?xml") or "<rss" in head or "<feed" in head:
             links = self.feed_links(response)
@@ -87,27 +87,28 @@ class ArticleSpider(GroundswellSpider):
         import trafilatura
 
         assert isinstance(response, TextResponse)
-        document = trafilatura.bare_extraction(
-            response.text, url=response.url, with_metadata=True, include_comments=False, favor_precision=True
+        extracted = trafilatura.bare_extraction(
+            response.text, url=response.url, with_metadata=True, include_comments=False, favor_precision=True, as_dict=True
         )
-        text = (document.text if document is not None else "") or ""
+        document: dict[str, Any] = extracted if isinstance(extracted, dict) else {}
+        text = str(document.get("text") or "")
         if not text.strip():
             self.error(response.url, "no_main_text", "trafilatura found no article text")
             return None
         date_text = (
             response.css('meta[property="article:published_time"]::attr(content)').get()
             or response.css("time::attr(datetime)").get()
-            or (document.date if document is not None else None)
+            or document.get("date")
             or ""
         )
         published = self.published(response.url, date_text)
         if published is None:
             return None
-        title = (document.title if document is not None else "") or response.css("title::text").get() or ""
+        title = str(document.get("title") or response.css("title::text").get() or "")
         title = title.strip()
         if title and text.startswith(title):  # trafilatura keeps the headline as the first line
             text = text[len(title) :].lstrip()
-        author = response.css('meta[name="author"]::attr(content)').get() or (document.author if document else "") or ""
+        author = str(response.css('meta[name="author"]::attr(content)').get() or document.get("author") or "")
         canonical = response.css('link[rel="canonical"]::attr(href)').get()
         return Mention(
             source=self.source.name,
@@ -118,5 +119,5 @@ class ArticleSpider(GroundswellSpider):
             published=published,
             title=title,
             text=text.strip(),
-            raw={"sitename": (document.sitename if document is not None else None) or "", "description": (document.description if document is not None else None) or ""},
+            raw={"sitename": document.get("sitename") or "", "description": document.get("description") or ""},
         )

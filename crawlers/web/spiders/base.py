@@ -11,7 +11,7 @@ from urllib.parse import urlsplit
 import scrapy
 from scrapy.crawler import Crawler
 from scrapy.exceptions import IgnoreRequest
-from scrapy.http import Response
+from scrapy.http import Response, TextResponse
 from scrapy.spidermiddlewares.httperror import HttpError
 from twisted.internet.error import ConnectionRefusedError, DNSLookupError, TCPTimedOutError, TimeoutError
 from twisted.python.failure import Failure
@@ -113,9 +113,9 @@ class GroundswellSpider(scrapy.Spider):
         return scrapy.Request(url, callback=callback, errback=self.on_error, meta=meta or {}, priority=priority)
 
     def html_ok(self, response: Response) -> bool:
-        """Only HTML-ish text responses are parsed; anything else is counted."""
-        content_type = response.headers.get(b"Content-Type", b"").decode("latin-1").lower()
-        if not hasattr(response, "css"):
+        """Only text responses are parsed; anything else (images, binaries) is counted."""
+        if not isinstance(response, TextResponse):
+            content_type = (response.headers.get(b"Content-Type") or b"").decode("latin-1")
             self.error(response.url, "not_html", content_type)
             return False
         return True
