@@ -9,7 +9,9 @@ Delivery goes through an outbox, the store's `notifications` collection:
    record whose ticket event exists, retrying a few times with exponential backoff, and marks it
    *sent*. A failure is recorded (attempts, redacted error) and retried on the next run; after
    `give_up_after` attempts the record is *abandoned* (kept, with its last error, for an operator).
-   Nothing here raises into the pipeline: a run spends at most `run_budget_s` on deliveries.
+   Nothing here raises into the pipeline: once a target (SMTP server, webhook) has failed in a run,
+   its other records wait for the next run instead of each paying the retries, and a run spends
+   at most `run_budget_s` on deliveries.
 
 The one duplicate window is a crash between a successful send and marking the record sent: the
 next run sends it again. Webhooks carry the ledger id as an `Idempotency-Key` header (and in the
@@ -390,24 +392,32 @@ class Notifier:
         if not records:
             return report
         started = time.monotonic()
+        down: set[tuple[str, str]] = set()  # targets that failed in this run: the rest of theirs wait
         with httpx.Client(timeout=self.timeout_s, follow_redirects=False, headers={"User-Agent": USER_AGENT}) as client:
             for record in records:
-                if time.monotonic() - started > self.run_budget_s:
+                target = self._target(record["channel"])
+                if time.monotonic() - started > self.run_budget_s or target in down:
                     report.waiting += 1
                     continue
                 message = self._message(store, record)
                 if message is None:
                     report.waiting += 1
                     continue
-                self._deliver_one(store, client, record, message, report, now)
+                if not self._deliver_one(store, client, record, message, report, now):
+                    down.add(target)
         if report.waiting:
             logger.info("notifications: %s left pending for the next run", report.waiting)
         logger.info("notifications: %s sent, %s failed, %s abandoned", report.sent, report.failed, report.abandoned)
         return report
 
+    def _target(self, channel: dict[str, Any]) -> tuple[str, str]:
+        if channel["kind"] == "email":
+            return ("email", f"{self.smtp.host}:{self.smtp.port}")
+        return (channel["kind"], str(channel.get("url_env")))
+
     def _deliver_one(
         self, store: Store, client: httpx.Client, record: dict[str, Any], message: Message, report: DeliveryReport, now: datetime | None
-    ) -> None:
+    ) -> bool:
         error = ""
         attempts = 0
         for attempt in range(self.max_attempts):
@@ -424,7 +434,7 @@ class Notifier:
             store.put_doc("notifications", record["id"], record)
             report.sent += 1
             logger.info("notified team %s by %s about ticket %s (%s)", record["team"], record["channel"]["kind"], record["ticket_id"], record["event"])
-            return
+            return True
         total = record["attempts"] + attempts
         status = ABANDONED if total >= self.give_up_after else FAILED
         record.update(status=status, attempts=total, last_error=error, updated=(now or datetime.now(UTC)).isoformat())
@@ -443,6 +453,7 @@ class Notifier:
             total,
             error,
         )
+        return False
 
     def _message(self, store: Store, record: dict[str, Any]) -> Message | None:
         doc = store.get_doc("tickets", record["ticket_id"])

@@ -172,6 +172,21 @@ def test_notify_gives_up_after_bounded_attempts(store: SqliteStore, sleeps: list
         assert store.query_docs("notifications")[0]["status"] == "abandoned"
 
 
+def test_notify_failed_target_is_not_retried_for_every_record_in_a_run(
+    store: SqliteStore, sleeps: list[float], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    with http_receiver(fail_first=1000) as hook:
+        monkeypatch.setenv("GS_HOOK_URL", hook.url)
+        config = _webhook_config("webhook")
+        events = [_fire_shift(store), make_event("acme", metric="negative_share", baseline=0.1, level=0.3)]
+        summary = process_events(config, store, events, now=NOW, notifier=_notifier(config, sleeps, max_attempts=2))
+        assert (summary.opened, summary.notify_failed) == (2, 1)
+        assert len(hook.requests) == 2  # one record's attempts; the other waits for the next run
+        assert sorted(r["status"] for r in store.query_docs("notifications")) == ["failed", "pending"]
+        hook.fail_first = 0
+        assert process_events(config, store, events, now=NOW, notifier=_notifier(config, sleeps)).notified == 2
+
+
 def test_notify_crash_before_sending_recovers_with_one_delivery(
     store: SqliteStore, sleeps: list[float], monkeypatch: pytest.MonkeyPatch
 ) -> None:
