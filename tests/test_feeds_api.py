@@ -377,3 +377,14 @@ def test_api_clients_write_no_credentials_to_disk_state(monkeypatch: pytest.Monk
         server.add("/tweets/search/recent", body=last_page(), headers={"Content-Type": "application/json"})
         run = _client("x", server.url, params={"query": "q"}, credentials={"bearer_token": "TEST_X_BEARER"}).collect({})
     assert TOKEN not in json.dumps(run.state) and TOKEN not in repr(run)
+
+
+def test_mastodon_client_skips_an_unreadable_status_and_keeps_the_rest(caplog: pytest.LogCaptureFixture) -> None:
+    statuses = json.loads((REAL / "mastodon" / "timeline_tag_page1.json").read_bytes())
+    statuses[3]["created_at"] = "not a time"
+    del statuses[5]["account"]["acct"], statuses[5]["account"]["username"]  # tolerated: author becomes ""
+    with ReplayServer() as server:
+        server.add(f"/api/v1/timelines/tag/{TAG}", body=json.dumps(statuses), headers={"Content-Type": "application/json"})
+        run = _client("mastodon", server.url, params={"tag": TAG}).collect({})
+    assert len(run.mentions) == len(statuses) - 1 and run.warnings == 1 and run.errors == 0
+    assert "cannot parse date 'not a time'" in caplog.text

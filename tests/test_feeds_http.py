@@ -114,3 +114,26 @@ def test_http_error_message_carries_url_status_and_reason() -> None:
     assert info.value.status == 401
     assert str(info.value) == f"HTTP 401 for {server.url}/denied: The access token is invalid"
     assert time.monotonic() - start < 5
+
+
+def test_load_credentials_falls_back_to_an_airflow_connection(monkeypatch: pytest.MonkeyPatch) -> None:
+    import sys
+    import types
+
+    class Conn:
+        login = "user"
+        password = "from-airflow"
+
+    class BaseHook:
+        @staticmethod
+        def get_connection(conn_id: str) -> Conn:
+            assert conn_id == "gs_test_airflow_token"
+            return Conn()
+
+    sdk = types.ModuleType("airflow.sdk")
+    sdk.BaseHook = BaseHook  # type: ignore[attr-defined]
+    monkeypatch.setitem(sys.modules, "airflow", types.ModuleType("airflow"))
+    monkeypatch.setitem(sys.modules, "airflow.sdk", sdk)
+    monkeypatch.delenv("GS_TEST_AIRFLOW_TOKEN", raising=False)
+    config = parse_config({"sources": [{"name": "s", "kind": "reddit", "url": "https://oauth.reddit.com", "credentials_env": {"token": "GS_TEST_AIRFLOW_TOKEN"}}]})
+    assert load_credentials(config.source("s"))["token"].reveal() == "from-airflow"

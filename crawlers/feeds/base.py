@@ -16,6 +16,7 @@ from __future__ import annotations
 import abc
 import logging
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any, ClassVar, Self
@@ -99,6 +100,10 @@ class FeedClient(abc.ABC):
         except FetchError as exc:
             run.error(exc.url, f"HTTP {exc.status}: {exc.reason}" if exc.status else exc.reason)
             run.stopped = "error"
+        except Exception as exc:  # a bug or a response shape we did not foresee: keep what was collected
+            logger.exception("source %s: collection stopped by an unexpected error", self.source.name)
+            run.error(self.source.url, f"unexpected {type(exc).__name__}: {exc}")
+            run.stopped = "error"
         logger.info(
             "source %s: %d items from %d pages (%s), %d errors",
             self.source.name, len(run.mentions), run.pages, run.stopped or "end", run.errors,
@@ -108,6 +113,15 @@ class FeedClient(abc.ABC):
     @abc.abstractmethod
     def _collect(self, run: ClientRun, budget: Budget) -> None:
         """Fetch pages into `run` (raising FetchError ends the run with what was collected so far)."""
+
+    def build(self, run: ClientRun, where: str, factory: Callable[[], Mention | None]) -> Mention | None:
+        """Map one item; an item the mapping cannot read is skipped and counted as a warning, not fatal."""
+        try:
+            return factory()
+        except (KeyError, ValueError, TypeError, AttributeError) as exc:  # pydantic's ValidationError is a ValueError
+            run.warnings += 1
+            logger.warning("source %s: skipped an item from %s: %s: %s", self.source.name, where, type(exc).__name__, str(exc)[:200])
+            return None
 
     def get_json(self, run: ClientRun, url: str, *, params: dict[str, Any] | None = None,
                  headers: dict[str, str | Secret] | None = None) -> Any:  # fmt: skip

@@ -68,8 +68,9 @@ class HackerNewsClient(FeedClient):
                 if not isinstance(item, dict) or item.get("deleted") or item.get("dead"):
                     continue  # deleted items stay deleted: their ids count as seen
                 root = thread if thread is not None else item_id
-                mention = self._mention(item, thread if thread is not None else (None if item.get("type") == "comment" else item_id))
-                if mention.text and (not keywords or any(k in f"{mention.title} {mention.text}".lower() for k in keywords)):
+                thread_id = thread if thread is not None else (None if item.get("type") == "comment" else item_id)
+                mention = self.build(run, f"item {item_id}", lambda: self._mention(item, thread_id))  # noqa: B023 - called at once
+                if mention is not None and mention.text and (not keywords or any(k in f"{mention.title} {mention.text}".lower() for k in keywords)):
                     run.mentions.append(mention)
                 if walk_comments:
                     stack.extend((int(kid), root) for kid in reversed(item.get("kids") or []))

@@ -87,7 +87,9 @@ class MastodonClient(FeedClient):
                 if since_id and status_id <= since_id:
                     reached = True
                     break
-                run.mentions.append(self._mention(status))
+                mention = self.build(run, response.url, lambda: self._mention(status))  # noqa: B023 - called at once
+                if mention is not None:
+                    run.mentions.append(mention)
                 newest = max(newest, status_id)
             if reached:
                 run.stopped = "known"

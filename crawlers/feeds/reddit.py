@@ -79,8 +79,9 @@ class RedditClient(FeedClient):
                 if ordered_by_time and mark and created <= mark:
                     reached_mark = True
                     break
-                mention = self._mention(child["kind"], data)
-                run.mentions.append(mention)
+                mention = self.build(run, url, lambda: self._mention(child["kind"], data))  # noqa: B023 - called at once
+                if mention is not None:
+                    run.mentions.append(mention)
                 newest = max(newest, (created, str(data.get("name", ""))))
             if reached_mark:
                 run.stopped = "known"

@@ -140,7 +140,7 @@ class RssClient(FeedClient):
             if len(run.mentions) >= self.source.budget.max_items:
                 run.stopped = "budget:items"
                 break
-            mention = self._mention(url, feed, entry, index, language)
+            mention = self.build(run, url, lambda: self._mention(url, feed, entry, index, language))  # noqa: B023 - called at once
             if mention is not None:
                 run.mentions.append(mention)
 

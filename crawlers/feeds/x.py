@@ -76,7 +76,9 @@ class XClient(FeedClient):
                 logger.warning("source %s: partial error from %s: %s", self.source.name, url, str(err.get("detail") or err)[:200])
             users = {u.get("id"): u for u in (body.get("includes") or {}).get("users") or []}
             for tweet in body.get("data") or []:
-                run.mentions.append(self._mention(tweet, users.get(tweet.get("author_id"), {})))
+                mention = self.build(run, url, lambda: self._mention(tweet, users.get(tweet.get("author_id"), {})))  # noqa: B023 - called at once
+                if mention is not None:
+                    run.mentions.append(mention)
             meta = body.get("meta") or {}
             if meta.get("newest_id") and (not newest or int(meta["newest_id"]) > int(newest)):
                 newest = str(meta["newest_id"])

@@ -58,15 +58,21 @@ class YouTubeClient(FeedClient):
             reached = False
             for thread in body.get("items", []):
                 top = (thread.get("snippet") or {}).get("topLevelComment") or {}
-                top_mention = self._mention(top, thread_id=str(thread.get("id")), parent_id=None,
-                                            replies=as_int((thread.get("snippet") or {}).get("totalReplyCount")))  # fmt: skip
+                replies = as_int((thread.get("snippet") or {}).get("totalReplyCount"))
+                top_mention = self.build(run, url, lambda: self._mention(top, thread_id=str(thread.get("id")), parent_id=None, replies=replies))  # noqa: B023
+                if top_mention is None:
+                    continue
                 if mark and top_mention.published <= mark:
                     reached = True
                     break
                 run.mentions.append(top_mention)
                 newest = max(newest, top_mention.published) if newest else top_mention.published
                 for reply in (thread.get("replies") or {}).get("comments") or []:
-                    run.mentions.append(self._mention(reply, thread_id=str(thread.get("id")), parent_id=top_mention.external_id, replies=0))
+                    reply_mention = self.build(
+                        run, url, lambda: self._mention(reply, thread_id=str(thread.get("id")), parent_id=top_mention.external_id, replies=0)  # noqa: B023
+                    )
+                    if reply_mention is not None:
+                        run.mentions.append(reply_mention)
             if reached:
                 run.stopped = "known"
                 break
