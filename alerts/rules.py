@@ -49,6 +49,7 @@ OUTAGE_WORDS = frozenset("outage outages offline servers server unavailable cras
 ADVERSE_METRICS = {("negative_share", "up"), ("complaint_share", "up"), ("mean_sentiment", "down"), ("safety_count", "up")}
 DOMINANT_SHARE = 0.5  # share of a shift's evidence that makes it about one entity
 LEADER_SHARE = 0.3  # share of a shift's evidence that must name or come from a watched leader
+MATERIAL_SHARE = 0.2  # share of the evidence a hazard must appear in to count without the detector
 HIGH_REACH = 10_000  # followers from which a non-watched author counts as high-reach
 
 
@@ -97,7 +98,7 @@ def classify(config: Config, event: TrendEvent, mentions: Sequence[Mention]) -> 
 
 # ---- the three types -----------------------------------------------------------------------------
 def _product(config: Config, event: TrendEvent, mentions: Sequence[Mention], entity: Entity) -> Decision:
-    hazards = {h for h, n in event.safety_hazards.items() if n > 0} | {h for m in mentions for h in m.safety_hazards}
+    hazards = _material_hazards(event, mentions)
     negative = _negative_share(mentions)
     adverse = (event.metric, event.direction) in ADVERSE_METRICS or (
         event.metric == "volume" and event.direction == "up" and (bool(hazards) or negative >= 0.5)
@@ -109,7 +110,7 @@ def _product(config: Config, event: TrendEvent, mentions: Sequence[Mention], ent
         )
     level = 1 if event.metric != "volume" else 0
     level = max([level, *(HAZARD_LEVEL.get(h, 1) for h in hazards)])
-    worst = max((m.safety_severity for m in mentions), default=0)
+    worst = max((m.safety_severity for m in mentions if hazards & set(m.safety_hazards)), default=0)
     level = max(level, worst - 1)
     if _strong_growth(config, event):
         level += 1
@@ -307,6 +308,14 @@ def _same_author(name: str, author: str, leader: OpinionLeaderConfig | None) -> 
 
 def _norm(name: str) -> str:
     return name.strip().lstrip("@").casefold()
+
+
+def _material_hazards(event: TrendEvent, mentions: Sequence[Mention]) -> set[str]:
+    """Hazards the detector counted in the shift, plus those in at least MATERIAL_SHARE of the
+    evidence (never fewer than 2 posts): one stray "burn" does not make a sentiment dip a safety case."""
+    counts = Counter(h for m in mentions for h in set(m.safety_hazards))
+    floor = max(2, MATERIAL_SHARE * len(mentions))
+    return {h for h, n in event.safety_hazards.items() if n > 0} | {h for h, n in counts.items() if n >= floor}
 
 
 def _negative_share(mentions: Sequence[Mention]) -> float:

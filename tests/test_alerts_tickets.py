@@ -84,6 +84,15 @@ def test_classify_not_actionable_says_why(store: SqliteStore, key: str, metric: 
     assert process_events(make_config(), store, [event], now=NOW).skipped == 1
 
 
+def test_classify_product_one_stray_hazard_does_not_make_a_safety_case() -> None:
+    mentions = [make_mention(i) for i in range(9)] + [make_mention(9, hazards=("fire_burn",), severity=3)]
+    event = make_event("acme-kettle", metric="negative_share", baseline=0.2, level=0.3, mentions=mentions)
+    decision = classify(make_config(), event, mentions)
+    assert (decision.signal, decision.severity) == ("negative sentiment", "medium")
+    mentions += [make_mention(10 + i, hazards=("fire_burn",), severity=3) for i in range(2)]
+    assert classify(make_config(), event, mentions).signal == "safety"
+
+
 def test_classify_product_volume_with_negative_evidence_is_actionable(store: SqliteStore) -> None:
     mentions = _stored(store, [make_mention(i) for i in range(6)])  # negative, complaint-free
     decision = classify(make_config(), make_event("acme-kettle", mentions=mentions, baseline=4, level=5), mentions)
