@@ -6,6 +6,7 @@ import json
 import subprocess
 import sys
 import threading
+import time
 from collections.abc import Iterator
 from datetime import UTC, date, datetime
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -145,7 +146,7 @@ class HostileHandler(BaseHTTPRequestHandler):
         port = self.server.server_address[1]
         rows = [
             "/t/good.html", "/t/broken.html", "/t/garbage.html", "/t/error500.html", "/t/away.html",
-            "/t/loop.html?page=1", "/t/huge.html", "/secret/thread.html",
+            "/t/loop.html?page=1", "/t/huge.html", "/secret/thread.html", "/t/slow.html",
         ]
         pager = '<nav class="pager"><a rel="next" href="/forum/page-2.html">next</a></nav>'
         if path == "/robots.txt":
@@ -173,6 +174,9 @@ class HostileHandler(BaseHTTPRequestHandler):
             return self.reply(200, html.encode())
         if path == "/t/huge.html":  # 11 MB: over DOWNLOAD_MAXSIZE
             return self.reply(200, b"<html><body>" + b"<p>" + b"x" * (11 * 1024 * 1024) + b"</p></body></html>")
+        if path == "/t/slow.html":  # answers after the crawler's download timeout
+            time.sleep(2.5)
+            return self.reply(200, f"<html><body>{_post('z1', 'Too late.')}</body></html>".encode())
         if path == "/secret/thread.html":
             return self.reply(200, f"<html><body>{_post('s1', 'SECRET')}</body></html>".encode())
         return self.reply(404, b"not found")
@@ -186,7 +190,9 @@ def test_forum_spider_counts_hostile_pages_and_keeps_going(tmp_path: Path) -> No
         base = f"http://127.0.0.1:{server.server_address[1]}"
         config = {
             "data_dir": str(tmp_path / "data"),
-            "sources": [{"name": "hostile", "kind": "forum", "url": f"{base}/forum/index.html", "selectors": FORUM_SELECTORS}],
+            "sources": [
+                {"name": "hostile", "kind": "forum", "url": f"{base}/forum/index.html", "selectors": FORUM_SELECTORS, "params": {"download_timeout": 1}}
+            ],
         }
         path = tmp_path / "hostile.yaml"
         path.write_text(yaml.safe_dump(config), encoding="utf-8")
@@ -197,9 +203,9 @@ def test_forum_spider_counts_hostile_pages_and_keeps_going(tmp_path: Path) -> No
     texts = {m.external_id: m.text for m in mentions}
     assert texts["g1"] == "The kettle is fine." and texts["g2"] == "Agreed, mine too."
     assert "Broken page but real text" in texts["b1"]
-    assert texts["l1"] == "Loop post." and "s1" not in texts
+    assert texts["l1"] == "Loop post." and "s1" not in texts and "z1" not in texts
     reasons = stats["error_reasons"]
-    for reason in ("http_500", "offsite_redirect", "pagination_loop", "too_large", "no_posts"):
+    for reason in ("http_500", "offsite_redirect", "pagination_loop", "too_large", "no_posts", "timeout"):
         assert reasons.get(reason, 0) >= 1, (reason, stats, proc.stderr[-2000:])
     assert stats["errors"] == sum(reasons.values())
     assert stats["skipped"]["robots_txt"] == 1

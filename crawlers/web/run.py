@@ -57,6 +57,13 @@ def crawl_settings(config: Config, source: SourceConfig, *, out: Path, log_level
         "MENTIONS_OUT": str(out),
         "LOG_LEVEL": log_level,
     }
+    if "download_timeout" in source.params:  # slow sites; also lets tests provoke timeouts quickly
+        try:
+            overrides["DOWNLOAD_TIMEOUT"] = float(source.params["download_timeout"])
+        except (TypeError, ValueError):
+            raise ConfigError(
+                f"sources[{source.name}].params.download_timeout: {source.params['download_timeout']!r} is not a number of seconds"
+            ) from None
     for key, value in overrides.items():
         settings.set(key, value, priority="cmdline")
     return settings

@@ -10,7 +10,13 @@ from urllib.parse import urlsplit
 
 import scrapy
 from scrapy.crawler import Crawler
-from scrapy.exceptions import IgnoreRequest
+from scrapy.exceptions import (
+    CannotResolveHostError,
+    DownloadConnectionRefusedError,
+    DownloadTimeoutError,
+    IgnoreRequest,
+    ResponseDataLossError,
+)
 from scrapy.http import Response, TextResponse
 from scrapy.spidermiddlewares.httperror import HttpError
 from twisted.internet.error import ConnectionRefusedError, DNSLookupError, TCPTimedOutError, TimeoutError
@@ -98,15 +104,17 @@ class GroundswellSpider(scrapy.Spider):
             if "offsite" in message.lower() or "Filtered offsite" in message:
                 return self.error(request.url, "offsite_redirect", message)
             return self.error(request.url, "ignored", message)
-        if failure.check(TimeoutError, TCPTimedOutError):
-            return self.error(request.url, "timeout")
-        if failure.check(DNSLookupError):
-            return self.error(request.url, "dns")
-        if failure.check(ConnectionRefusedError):
-            return self.error(request.url, "connection_refused")
         message = str(failure.value)
-        if "maxsize" in message or "max size" in message or "exceeds" in message.lower():
+        if failure.check(TimeoutError, TCPTimedOutError, DownloadTimeoutError):
+            return self.error(request.url, "timeout", message)
+        if failure.check(DNSLookupError, CannotResolveHostError):
+            return self.error(request.url, "dns", message)
+        if failure.check(ConnectionRefusedError, DownloadConnectionRefusedError):
+            return self.error(request.url, "connection_refused", message)
+        if "max size" in message or "maxsize" in message:
             return self.error(request.url, "too_large", message)
+        if failure.check(ResponseDataLossError):
+            return self.error(request.url, "data_loss", message)
         return self.error(request.url, f"download:{type(failure.value).__name__}", message)
 
     def request(self, url: str, callback: Any, *, meta: dict[str, Any] | None = None, priority: int = 0) -> scrapy.Request:
