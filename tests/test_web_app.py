@@ -271,6 +271,12 @@ def test_tickets_board_groups_by_state_and_filters_by_team(client: TestClient, s
     assert product.title in open_col and competitor.title in ack_col
     filtered = client.get("/tickets", params={"team": "competitive-intelligence"}).text
     assert competitor.title in filtered and product.title not in filtered
+    # the team x state table counts exactly the cards on the unfiltered board
+    table = re.search(r'<table class="by-team" id="by-team">.*?</table>', board, re.S).group(0)
+    counts = [int(n) for n in re.findall(r'<td class="(?:zero)?">(\d+)</td>', table)]
+    assert sum(counts) == board.count("data-ticket=") >= 2
+    ci_row = re.search(r"competitive-intelligence</a></td>(.*?)</tr>", table, re.S).group(1)
+    assert [int(n) for n in re.findall(r">(\d+)<", ci_row)] == [0, 1, 0, 0, 0]
 
 
 # ---- auth --------------------------------------------------------------------------------------------

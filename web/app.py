@@ -269,11 +269,24 @@ def create_app(config: Config, store: Store, *, token: str | None = None, secret
             where["type"] = type
         loaded = ui.load_tickets(where)
         columns = {s: sorted((t for t in loaded if t.state == s), key=_ticket_order) for s in TICKET_STATES}
-        teams = sorted({*(t.id for t in config.teams), *(t.team for t in ui.load_tickets({}))})
+        every = loaded if not where else ui.load_tickets({})
+        teams = sorted({*(t.id for t in config.teams), *(t.team for t in every)})
+        by_team = {name: dict.fromkeys(TICKET_STATES, 0) for name in teams}
+        for t in every:
+            by_team[t.team][t.state] += 1
         return render(
             request,
             "tickets.html",
-            {"columns": columns, "teams": teams, "team": team, "type": type, "now": datetime.now(UTC), "total": len(loaded)},
+            {
+                "columns": columns,
+                "teams": teams,
+                "by_team": by_team,
+                "states": TICKET_STATES,
+                "team": team,
+                "type": type,
+                "now": datetime.now(UTC),
+                "total": len(loaded),
+            },
         )
 
     @app.get("/tickets/{ticket_id}", response_class=HTMLResponse)
