@@ -275,9 +275,7 @@ def _driving_leader(config: Config, event: TrendEvent, mentions: Sequence[Mentio
     """The watched opinion leader behind an opinion shift about us: at least LEADER_SHARE of its
     evidence was written by the leader or names them (people echoing a post). Safety signals stay
     product work."""
-    if event.metric == "safety_count" or any(n > 0 for n in event.safety_hazards.values()) or not mentions:
-        return None
-    if any(m.safety_hazards for m in mentions):
+    if event.metric == "safety_count" or not mentions or _material_hazards(event, mentions):
         return None
     votes: Counter[str] = Counter()
     for m in mentions:
@@ -311,11 +309,18 @@ def _norm(name: str) -> str:
 
 
 def _material_hazards(event: TrendEvent, mentions: Sequence[Mention]) -> set[str]:
-    """Hazards the detector counted in the shift, plus those in at least MATERIAL_SHARE of the
-    evidence (never fewer than 2 posts): one stray "burn" does not make a sentiment dip a safety case."""
+    """Hazards that carry the shift: any the detector counted in a safety_count shift; otherwise
+    those in at least MATERIAL_SHARE of the shift's posts (the detector's counts against its
+    authors) or of the evidence mentions, never fewer than 2 posts. One stray "burn" does not make
+    a sentiment dip a safety case."""
+    if event.metric == "safety_count":
+        material = {h for h, n in event.safety_hazards.items() if n > 0}
+    else:
+        floor = max(2.0, MATERIAL_SHARE * max(event.authors, len(mentions)))
+        material = {h for h, n in event.safety_hazards.items() if n >= floor}
     counts = Counter(h for m in mentions for h in set(m.safety_hazards))
-    floor = max(2, MATERIAL_SHARE * len(mentions))
-    return {h for h, n in event.safety_hazards.items() if n > 0} | {h for h, n in counts.items() if n >= floor}
+    floor = max(2.0, MATERIAL_SHARE * len(mentions))
+    return material | {h for h, n in counts.items() if n >= floor}
 
 
 def _negative_share(mentions: Sequence[Mention]) -> float:

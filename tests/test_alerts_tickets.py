@@ -91,6 +91,11 @@ def test_classify_product_one_stray_hazard_does_not_make_a_safety_case() -> None
     assert (decision.signal, decision.severity) == ("negative sentiment", "medium")
     mentions += [make_mention(10 + i, hazards=("fire_burn",), severity=3) for i in range(2)]
     assert classify(make_config(), event, mentions).signal == "safety"
+    # the detector's own hazard counts: material when they reach a fifth of the shift's authors
+    counted = make_event("acme-kettle", metric="negative_share", baseline=0.2, level=0.3, authors=40, hazards={"defect": 3})
+    assert classify(make_config(), counted, []).signal == "negative sentiment"
+    counted = make_event("acme-kettle", metric="negative_share", baseline=0.2, level=0.3, authors=40, hazards={"defect": 8})
+    assert classify(make_config(), counted, []).signal == "defect"
 
 
 def test_classify_product_volume_with_negative_evidence_is_actionable(store: SqliteStore) -> None:
