@@ -34,6 +34,9 @@ MAPPING_VERSION = 1
 META_KEY = "groundswell_mapping_version"
 FIRST_INDEX_SUFFIX = "-000001"
 
+# When to roll the mentions write index over where no ILM policy does it (same as the ILM hot phase).
+ROLLOVER_CONDITIONS = {"max_age": "30d", "max_primary_shard_size": "25gb"}
+
 # Collections whose documents hold values of changing type: only these top-level fields are indexed
 # (the whole document is always kept verbatim in `original`).
 PROJECTED_FIELDS: dict[str, tuple[str, ...]] = {"state": ("key",)}

@@ -278,3 +278,16 @@ def test_install_without_ilm_warns_and_is_repeatable(osmem_base: object, caplog:
         assert mapping["dynamic"] == "strict" and mapping["_meta"]["groundswell_mapping_version"] == 1
     finally:
         clone.close()
+
+
+def test_maintain_reports_rollover_and_dead_letters(es_client: Elasticsearch, tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
+    dead_letter = tmp_path / "dead.ndjson"
+    dead_letter.write_text('{"id": "a"}\n{"id": "b"}\n')
+    store = ElasticsearchStore(es_client, index_prefix=PREFIX, dead_letter_path=dead_letter)
+    with caplog.at_level(logging.WARNING, logger="groundswell.store.elasticsearch"):
+        report = store.maintain()
+    # osmem has neither ILM nor _rollover: nothing rolls over, and the log says why
+    assert (report["ilm"], report["rolled_over"], report["indices"]) == (False, False, [f"{PREFIX}-mentions-000001"])
+    assert report["dead_letters"] == 2
+    messages = " ".join(r.getMessage() for r in caplog.records)
+    assert "neither ILM nor _rollover" in messages and "replay-dead-letter" in messages

@@ -129,6 +129,7 @@ def test_iter_mentions_oldest_first_across_batches(loaded: tuple[Store, list[Men
         (Filters(languages=("de",)), lambda m: m.language == "de"),
         (Filters(authors=("ann", "")), lambda m: m.author in ("ann", "")),
         (Filters(topic_ids=(1, 3)), lambda m: m.topic_id in (1, 3)),
+        (Filters(thread_ids=("thread-1", "thread-3")), lambda m: m.thread_id in ("thread-1", "thread-3")),
         (Filters(safety=True), lambda m: m.safety_severity > 0),
         (Filters(safety=False), lambda m: m.safety_severity == 0),
         (Filters(enriched=False), lambda m: not m.enriched),

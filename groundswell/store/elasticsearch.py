@@ -45,7 +45,14 @@ from groundswell.store.base import (
     check_term_field,
 )
 from groundswell.text import significance, tokens
-from index_mappings.templates import PROJECTED_FIELDS, collection_alias, ensure_current, mentions_alias
+from index_mappings.templates import (
+    PROJECTED_FIELDS,
+    ROLLOVER_CONDITIONS,
+    collection_alias,
+    ensure_current,
+    mentions_alias,
+    supports_ilm,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -571,6 +578,36 @@ class ElasticsearchStore(Store):
         except NotFoundError:
             return
 
+    # ---- housekeeping -------------------------------------------------------------------------
+    def maintain(self) -> dict[str, Any]:
+        """Roll the mentions alias over when it is due and the server has no ILM to do it; report what was done.
+
+        On real Elasticsearch the ILM policy installed by `groundswell es install` rolls indices over by
+        itself; servers without ILM (OpenSearch, osmem-server) get an explicit conditional rollover where
+        the `_rollover` API exists, and a logged warning where it does not.
+        """
+        report: dict[str, Any] = {"alias": self.mentions, "ilm": self._retrying("checking ILM", lambda: supports_ilm(self._es)), "rolled_over": False}
+        if not report["ilm"]:
+            try:
+                response = self._es.indices.rollover(alias=self.mentions, conditions=dict(ROLLOVER_CONDITIONS))
+            except ApiError as err:
+                if err.status_code not in (400, 404, 405):
+                    raise StoreError(f"rolling over {self.mentions} failed: {err.status_code} {_reason(err)}") from err
+                logger.warning("%s cannot be rolled over: the server has neither ILM nor _rollover (%s)", self.mentions, _reason(err))
+                report["rollover_error"] = _reason(err)
+            else:
+                report["rolled_over"] = bool(response.get("rolled_over"))
+        indices = self._retrying("reading the mentions alias", lambda: self._es.indices.get_alias(name=self.mentions))
+        report["indices"] = sorted(indices)
+        report["dead_letters"] = _count_lines(self.dead_letter_path)
+        if report["dead_letters"]:
+            logger.warning(
+                "%d mentions wait in the dead-letter file %s; run `groundswell es replay-dead-letter`",
+                report["dead_letters"],
+                self.dead_letter_path,
+            )
+        return report
+
     # ---- helpers ----------------------------------------------------------------------------
     def _search(
         self,
@@ -902,6 +939,13 @@ def _reason(err: ApiError) -> str:
             f" ({cause.get('type')}: {cause.get('reason')})" if cause and cause.get("reason") != error.get("reason") else ""
         )
     return str(err.message if hasattr(err, "message") else err)
+
+
+def _count_lines(path: Path) -> int:
+    if not path.exists():
+        return 0
+    with path.open(encoding="utf-8") as lines:
+        return sum(1 for line in lines if line.strip())
 
 
 def _env(name: str | None) -> str | None:
