@@ -52,6 +52,14 @@ def _int_param(query: dict[str, list[str]], name: str, default: int, maximum: in
         return default
 
 
+def _legacy_escaped(child: dict[str, Any]) -> dict[str, Any]:
+    data = dict(child["data"])
+    for key in ("title", "selftext", "selftext_html"):
+        if isinstance(data.get(key), str):
+            data[key] = data[key].replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+    return {"kind": child["kind"], "data": data}
+
+
 class MarketHandler(SimpleHTTPRequestHandler):
     """Static files plus the API routes; quiet (request lines go to the debug log)."""
 
@@ -167,6 +175,8 @@ class MarketHandler(SimpleHTTPRequestHandler):
         else:
             start = 0
             page = children[:limit]
+        if query.get("raw_json", ["0"])[0] != "1":  # legacy escaping, as reddit does without raw_json=1
+            page = [_legacy_escaped(child) for child in page]
         more = start + len(page) < len(children)
         listing = {
             "kind": "Listing",
