@@ -22,6 +22,7 @@ from groundswell.mention import Mention
 
 pytestmark = pytest.mark.slow
 ROOT = Path(__file__).resolve().parents[1]
+CP1252_TEXT = "Caf\u00e9 cr\u00e8me \u2013 na\u00efve"
 
 
 def crawl(config: Path, source: str, out: Path, state: Path) -> tuple[dict[str, Any], list[Mention], subprocess.CompletedProcess[str]]:
@@ -146,7 +147,7 @@ class HostileHandler(BaseHTTPRequestHandler):
         port = self.server.server_address[1]
         rows = [
             "/t/good.html", "/t/broken.html", "/t/garbage.html", "/t/error500.html", "/t/away.html",
-            "/t/loop.html?page=1", "/t/huge.html", "/secret/thread.html", "/t/slow.html",
+            "/t/loop.html?page=1", "/t/huge.html", "/secret/thread.html", "/t/slow.html", "/t/cp1252.html",
         ]
         pager = '<nav class="pager"><a rel="next" href="/forum/page-2.html">next</a></nav>'
         if path == "/robots.txt":
@@ -174,6 +175,10 @@ class HostileHandler(BaseHTTPRequestHandler):
             return self.reply(200, html.encode())
         if path == "/t/huge.html":  # 11 MB: over DOWNLOAD_MAXSIZE
             return self.reply(200, b"<html><body>" + b"<p>" + b"x" * (11 * 1024 * 1024) + b"</p></body></html>")
+        if path == "/t/cp1252.html":  # no charset in the header, only in a meta tag
+            post = _post("c1", CP1252_TEXT)
+            page = f'<html><head><meta charset="windows-1252"></head><body>{post}</body></html>'
+            return self.reply(200, page.encode("cp1252"), "text/html")
         if path == "/t/slow.html":  # answers after the crawler's download timeout
             time.sleep(2.5)
             return self.reply(200, f"<html><body>{_post('z1', 'Too late.')}</body></html>".encode())
@@ -203,6 +208,7 @@ def test_forum_spider_counts_hostile_pages_and_keeps_going(tmp_path: Path) -> No
     texts = {m.external_id: m.text for m in mentions}
     assert texts["g1"] == "The kettle is fine." and texts["g2"] == "Agreed, mine too."
     assert "Broken page but real text" in texts["b1"]
+    assert texts["c1"] == CP1252_TEXT  # decoded by the page's declared encoding
     assert texts["l1"] == "Loop post." and "s1" not in texts and "z1" not in texts
     reasons = stats["error_reasons"]
     for reason in ("http_500", "offsite_redirect", "pagination_loop", "too_large", "no_posts", "timeout"):
