@@ -1,5 +1,8 @@
 """Notifications: email (SMTP), Slack and Teams webhooks, a generic JSON webhook; exactly once.
 
+Teams gets a MessageCard (Office 365 connector webhooks) or, for Workflows webhook hosts (Power
+Automate / Logic Apps), an Adaptive Card message.
+
 Delivery goes through an outbox, the store's `notifications` collection:
 
 1. `Notifier.enqueue` writes one *pending* ledger record per (ticket event, team channel) with a
@@ -282,6 +285,41 @@ def render_teams(message: Message) -> dict[str, Any]:
     return card
 
 
+def render_teams_adaptive(message: Message) -> dict[str, Any]:
+    """An Adaptive Card message, for Teams Workflows (Power Automate) webhooks. TextBlocks render
+    markdown, so untrusted text is escaped the same way as in a MessageCard."""
+    e = escape_teams
+    body: list[dict[str, Any]] = [
+        {"type": "TextBlock", "text": e(message.subject), "weight": "Bolder", "size": "Medium", "wrap": True},
+        {"type": "FactSet", "facts": [{"title": e(n), "value": e(v)} for n, v in message.facts()]},
+    ]
+    if message.note:
+        body.insert(1, {"type": "TextBlock", "text": e(message.note), "wrap": True, "isSubtle": True})
+    for q in message.quotes:
+        body.append({"type": "TextBlock", "text": f"{e(q.text)} — {e(q.author)} on {e(q.source)}", "wrap": True})
+    threads = [u for u in message.ticket.evidence.threads if _http_url(u)][:3]
+    card: dict[str, Any] = {
+        "$schema": "http://adaptivecards.io/schemas/adaptive-card.json",
+        "type": "AdaptiveCard",
+        "version": "1.4",
+        "body": body,
+    }
+    if threads:
+        card["actions"] = [{"type": "Action.OpenUrl", "title": f"Open thread {i + 1}", "url": u} for i, u in enumerate(threads)]
+    return {
+        "type": "message",
+        "attachments": [{"contentType": "application/vnd.microsoft.card.adaptive", "contentUrl": None, "content": card}],
+    }
+
+
+def teams_payload(url: str, message: Message) -> dict[str, Any]:
+    """Workflows webhooks (Power Automate / Logic Apps hosts) take an Adaptive Card; the older
+    Office 365 connector webhooks a MessageCard."""
+    host = (httpx.URL(url).host or "").lower()
+    workflows = host.endswith(("logic.azure.com", "powerplatform.com", "powerautomate.com"))
+    return render_teams_adaptive(message) if workflows else render_teams(message)
+
+
 def render_webhook(message: Message) -> dict[str, Any]:
     """Generic JSON for Jira, ServiceNow or a BPM engine: the whole ticket plus the event."""
     return {
@@ -477,17 +515,19 @@ class Notifier:
         if kind == "email":
             self._send_email(channel, message)
         elif kind in ("slack", "teams", "webhook"):
-            payload = {"slack": render_slack, "teams": render_teams, "webhook": render_webhook}[kind](message)
-            self._post(client, channel, payload, message.key)
+            self._post(client, channel, message)
         else:
             raise DeliveryError(f"unknown channel kind '{kind}'; allowed: email, slack, teams, webhook")
 
-    def _post(self, client: httpx.Client, channel: dict[str, Any], payload: dict[str, Any], key: str) -> None:
+    def _post(self, client: httpx.Client, channel: dict[str, Any], message: Message) -> None:
         env = channel.get("url_env")
         url = secret_from_env(env, f"{channel['kind']} webhook")
+        kind = channel["kind"]
+        payload = render_slack(message) if kind == "slack" else teams_payload(url, message) if kind == "teams" else render_webhook(message)
         body = json.dumps(payload, ensure_ascii=False).encode()
         try:
-            response = client.post(url, content=body, headers={"Content-Type": "application/json", "Idempotency-Key": key})
+            headers = {"Content-Type": "application/json", "Idempotency-Key": message.key}
+            response = client.post(url, content=body, headers=headers)
         except httpx.HTTPError as err:
             raise DeliveryError(f"{type(err).__name__} posting to the {channel['kind']} webhook in ${env}: {REDACTOR.redact(str(err))}") from None
         if response.status_code >= 300:

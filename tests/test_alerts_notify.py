@@ -10,7 +10,7 @@ from datetime import timedelta
 import pytest
 
 from alerts import Notifier, list_tickets, process_events
-from alerts.notify import escape_slack, render_slack, render_teams
+from alerts.notify import escape_slack, render_slack, render_teams, teams_payload
 from alerts.testing import T0, free_port, http_receiver, make_config, make_event, make_mention, smtp_receiver
 from groundswell.config import Config
 from groundswell.store.sqlite import SqliteStore
@@ -106,9 +106,13 @@ def test_render_formats_escape_untrusted_text(store: SqliteStore) -> None:
     (record,) = store.query_docs("notifications")
     message = Notifier.from_settings(config)._message(store, record)
     assert message is not None
-    for payload in (render_slack(message), render_teams(message)):
+    workflow = teams_payload("https://prod-01.westeurope.logic.azure.com/workflows/abc/triggers/manual", message)
+    connector = teams_payload("https://acme.webhook.office.com/webhookb2/abc", message)
+    assert workflow["attachments"][0]["content"]["type"] == "AdaptiveCard"
+    assert connector == render_teams(message)
+    for payload in (render_slack(message), render_teams(message), workflow):
         text = json.dumps(payload)
-        assert "<script>" not in text and "<!channel>" not in text
+        assert "<script>" not in text and "<!channel>" not in text and "javascript:" not in text
 
 
 def test_notify_generic_webhook_carries_ticket_and_idempotency_key(store: SqliteStore, sleeps: list[float], monkeypatch: pytest.MonkeyPatch) -> None:
