@@ -12,6 +12,6 @@ Heavy libraries (torch, spaCy, sentence-transformers) are imported only when mod
 
 from __future__ import annotations
 
-from nlp.enricher import EnrichSummary, Enricher, enrich_store
+from nlp.enricher import Enricher, EnrichSummary, enrich_store
 
 __all__ = ["EnrichSummary", "Enricher", "enrich_store"]

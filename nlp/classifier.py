@@ -137,7 +137,10 @@ class AdapterClassifier:
         base = resolve_base(self.meta.base)
         self.tokenizer = AutoTokenizer.from_pretrained(base)
         encoder = AutoModel.from_pretrained(base, add_pooling_layer=False)
-        encoder = PeftModel.from_pretrained(encoder, str(directory / "adapter")).merge_and_unload()
+        if (directory / "adapter").is_dir():
+            encoder = PeftModel.from_pretrained(encoder, str(directory / "adapter")).merge_and_unload()
+        else:
+            self.name = f"{self.meta.task}-{self.meta.base}-head@{self.meta.version}"
         model = build_pooled_model(encoder, len(self.labels))
         model.head.load_state_dict(load_file(str(directory / "head.safetensors")))
         self.model = model.to(device).eval()

@@ -31,17 +31,39 @@ def train(
     batch_size: Annotated[int, typer.Option(min=1)] = 32,
     lr: Annotated[float, typer.Option(help="learning rate (LoRA + head)")] = 1e-3,
     lora_r: Annotated[int, typer.Option(min=1, help="LoRA rank")] = 16,
+    top_layers: Annotated[int, typer.Option(min=0, help="adapt only the top N encoder layers (0 = all)")] = 0,
+    max_length: Annotated[int, typer.Option(min=8, help="tokens per text")] = 128,
     out: Annotated[Path | None, typer.Option(help="artifact folder (default nlp/artifacts/TASK)")] = None,
     device: Annotated[str, typer.Option(help="auto, cpu or cuda")] = "auto",
     threads: Annotated[int, typer.Option(help="CPU threads for torch (0 = torch default)")] = 0,
+    method: Annotated[
+        str, typer.Option(help="lora (adapter + head, best) or head (frozen encoder, minutes)")
+    ] = "lora",
 ) -> None:
     """Fine-tune a LoRA adapter + head for TASK and write the small artifact the offline profile loads."""
     from nlp.classifier import ARTIFACTS_DIR
-    from nlp.train import default_data, load_training_data, train_classifier
+    from nlp.train import default_data, load_training_data, train_classifier, train_head
 
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     source = data or default_data(task)
     train_set, val_set = load_training_data(task, source)
+    if method not in ("lora", "head"):
+        raise typer.BadParameter(f"'{method}' is not one of lora, head", param_hint="--method")
+    if method == "head":
+        metrics = train_head(
+            task=task,
+            train=train_set,
+            val=val_set,
+            out=out or ARTIFACTS_DIR / task,
+            base=base,
+            epochs=epochs,
+            lr=lr,
+            device=device,
+            threads=threads or None,
+        )
+        for key, value in metrics.items():
+            typer.echo(f"{key}: {value}")
+        return
     metrics = train_classifier(
         task=task,
         train=train_set,
@@ -52,6 +74,8 @@ def train(
         batch_size=batch_size,
         lr=lr,
         lora_r=lora_r,
+        top_layers=top_layers or None,
+        max_length=max_length,
         device=device,
         threads=threads or None,
     )

@@ -55,13 +55,21 @@ def clean_text(text: str, max_chars: int) -> tuple[str, list[str]]:
     return text, flags
 
 
+def _repair(text: str) -> str:
+    try:
+        text.encode("utf-8")
+        return text
+    except UnicodeEncodeError:
+        return text.encode("utf-16-le", "surrogatepass").decode("utf-16-le", "replace")
+
+
 class LanguageDetector:
     name = "py3langid@0.4"
 
     def __init__(self) -> None:
         from py3langid.langid import MODEL_FILE, LanguageIdentifier
 
-        self._identifier = LanguageIdentifier.from_pickled_model(MODEL_FILE, norm_probs=True)
+        self._identifier = LanguageIdentifier.from_model_file(MODEL_FILE, norm_probs=True)
 
     def detect(self, text: str) -> tuple[str, float]:
         lang, prob = self._identifier.classify(text)
@@ -160,6 +168,11 @@ class Enricher:
         analysable: list[int] = []
         for i, mention in enumerate(batch):
             mention.flags = [f for f in mention.flags if not f.startswith(_OWN_FLAGS)]
+            # Lone surrogates (a bad upstream decoder) cannot be stored or serialised: repair the fields.
+            repaired = _repair(mention.text), _repair(mention.title)
+            if repaired != (mention.text, mention.title):
+                mention.flags.append("invalid_unicode: lone surrogates replaced with U+FFFD")
+                mention.text, mention.title = repaired
             raw = (
                 f"{mention.title}. {mention.text}"
                 if mention.title and mention.title not in mention.text

