@@ -171,6 +171,7 @@ class Deduplicator:
         self._texts: dict[str, str] = {}  # id -> normalised text, for the opinion guard
         self._urls: dict[str, str] = {}  # canonical URL -> id of the indexed mention
         self._stored: set[str] = set()  # ids known to be in the store
+        self._rep: dict[str, str] = {}  # id of an absorbed copy indexed earlier -> its representative
         self._indexed_store = False
         self._perm_template = MinHash(num_perm=num_perm, seed=seed)
 
@@ -256,7 +257,7 @@ class Deduplicator:
             by_url, by_text = self._matches(m, sig, text)
             uf.find(m.id)
             members[m.id] = m
-            for other in (*by_url, *by_text):
+            for other in dict.fromkeys(self._rep.get(o, o) for o in (*by_url, *by_text)):
                 # union towards the earlier root: stored mentions first, then earliest published
                 ra, rb = uf.find(other), uf.find(m.id)
                 if ra != rb:
@@ -273,6 +274,10 @@ class Deduplicator:
         clusters: dict[str, list[Mention]] = {}
         for m in new:
             clusters.setdefault(uf.find(m.id), []).append(m)
+        for root, group in clusters.items():
+            for m in group:
+                if m.id != root:
+                    self._rep[m.id] = root
         stored_roots = [root for root in clusters if root not in members]
         stored_reps = {m.id: m for m in store.get_mentions(stored_roots)} if store is not None and stored_roots else {}
         for root, group in clusters.items():

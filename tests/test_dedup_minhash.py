@@ -145,3 +145,22 @@ def test_opinion_differs_ignores_synonyms_typos_and_one_sided_boilerplate() -> N
     assert not opinion_differs("the motor is great", "the motor is awesome")
     assert not opinion_differs("the motor is terrible", "the motor is terrilbe")
     assert not opinion_differs("the motor broke", "the motor broke share this story with your friends")
+
+
+def test_dedup_maps_a_match_on_an_absorbed_copy_to_its_representative(caplog: pytest.LogCaptureFixture) -> None:
+    # regression: with one Deduplicator across sources, a later copy that matched a copy absorbed earlier
+    # in the run (never written) was kept as a separate mention with a "not in the store" warning
+    store = SqliteStore(":memory:")
+    dedup = Deduplicator()
+    original = _m("orig", ARTICLE, source="wire")
+    tail = " Refunds are also offered to buyers of the older X100 model through the same hotline."
+    copy = _m("copy", ARTICLE + tail, source="site-a", hours=1)
+    # a chain: copy2 is close to copy (an extended rewrite of it) but no longer close to the original
+    copy2 = _m("copy2", " ".join(ARTICLE.split()[6:]) + tail + " More details on the hotline page.", source="site-b", hours=2)
+    assert dedup.signature(copy2).jaccard(dedup.signature(original)) < dedup.threshold  # type: ignore[union-attr]
+    first = dedup.dedup([original, copy], store)
+    assert [(m.id, m.duplicate_count) for m in first.mentions] == [(original.id, 2)]
+    store.upsert_mentions(first.mentions)
+    second = dedup.dedup([copy2], store)
+    assert "not in the store" not in caplog.text
+    assert [(m.id, m.duplicate_count) for m in second.mentions] == [(original.id, 3)]
