@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import argparse
 import logging
+import os
 import resource
 import sys
 import tempfile
@@ -56,8 +57,11 @@ def main(argv: list[str] | None = None) -> int:
     t0 = time.perf_counter()
     html = builder.render_html(data, builder.draw_charts(data))
     t_html = time.perf_counter() - t0
+    c0 = time.process_time()
     baseline = builder.build(store, week_start=WEEK, out_dir=out / "html-only", pdf=False, now=NOW)
+    c1 = time.process_time()
     full = builder.build(store, week_start=WEEK, out_dir=out / "full", pdf=True, now=NOW)
+    c2 = time.process_time()
 
     # peak memory in a separate run: tracemalloc slows allocation-heavy code (matplotlib) several-fold
     tracemalloc.start()
@@ -70,8 +74,16 @@ def main(argv: list[str] | None = None) -> int:
     print(f"week of {WEEK}: {full.mentions} mentions, {len(data.evidence)} evidence items, {len(html) / 1024:.0f} KiB of HTML")
     print(f"  gather data from the store : {t_data:6.2f}s")
     print(f"  charts + HTML              : {t_html:6.2f}s")
-    print(f"baseline (HTML only)         : {baseline.seconds:6.2f}s  ({full.mentions / baseline.seconds:,.0f} mentions/s)")
-    print(f"full brief (HTML + PDF)      : {full.seconds:6.2f}s  ({full.mentions / full.seconds:,.0f} mentions/s)")
+    # CPU time next to wall time: on a shared machine the wall time also measures the neighbours
+    print(
+        f"baseline (HTML only)         : {baseline.seconds:6.2f}s wall, {c1 - c0:5.2f}s CPU "
+        f"({full.mentions / baseline.seconds:,.0f} mentions/s)"
+    )
+    print(
+        f"full brief (HTML + PDF)      : {full.seconds:6.2f}s wall, {c2 - c1:5.2f}s CPU "
+        f"({full.mentions / full.seconds:,.0f} mentions/s)"
+    )
+    print(f"load average during the run: {os.getloadavg()[0]:.1f} on {os.cpu_count()} CPUs")
     print(f"PDF: {full.pages} pages, {full.pdf_path.stat().st_size / 1024:.0f} KiB -> {full.pdf_path}")
     print(f"peak memory of one full brief: {peak / 2**20:.1f} MiB traced Python allocations; process max RSS {rss_mb:.0f} MiB")
     return 0
