@@ -256,7 +256,10 @@ def create_app(config: Config, store: Store, *, token: str | None = None, secret
         doc = store.get_doc("trends", event_id)
         if doc is None:
             raise HTTPException(status_code=404, detail=f"no trend event with id '{event_id}'")
-        event = TrendEvent.model_validate(doc)
+        try:
+            event = TrendEvent.model_validate(doc)
+        except ValidationError as err:
+            raise HTTPException(status_code=500, detail=f"trend document '{event_id}' is not a valid TrendEvent: {err.errors()[0]['msg']}") from err
         return render(request, "trend.html", ui.trend_detail(event))
 
     # ---- tickets ------------------------------------------------------------------------------
