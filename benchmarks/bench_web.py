@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import argparse
 import logging
+import os
 import resource
 import statistics
 import sys
@@ -61,6 +62,8 @@ def main() -> int:
     args = parser.parse_args()
     logging.basicConfig(level=logging.WARNING)
 
+    load_before = os.getloadavg()[0]
+    cpu0 = time.process_time()
     with tempfile.TemporaryDirectory() as tmp:
         t0 = time.perf_counter()
         mentions, truth = synthetic_mentions(args.n, seed=args.seed)
@@ -125,6 +128,10 @@ def main() -> int:
         print(f"{name:36} {med:10.1f} {p95:9.1f}  {note}")
     peak_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     print(f"peak memory (max RSS): {peak_mb:,.0f} MiB")
+    print(
+        f"process CPU time {time.process_time() - cpu0:.1f} s; 1-minute load average {load_before:.1f} before, "
+        f"{os.getloadavg()[0]:.1f} after on {os.cpu_count()} cores (a busy machine inflates wall times)"
+    )
     return 0
 
 
