@@ -15,6 +15,8 @@ from datetime import date
 
 from matplotlib.dates import DateFormatter
 from matplotlib.figure import Figure
+from matplotlib.lines import Line2D
+from matplotlib.patches import Patch
 
 from brief.data import HAZARD_LABELS, EventRow, SafetyRow, ScoreRow, SentimentSeries, SovRow, TopicRow
 
@@ -67,7 +69,13 @@ def share_of_voice_chart(rows: list[SovRow]) -> str:
     ax.set_xlabel("share of voice (% of brand and competitor mentions)")
     ax.set_xlim(0, max([*this, *prev, 1]) * 1.18)
     ax.grid(axis="y", visible=False)
-    fig.legend(loc="outside lower center", ncols=2, fontsize=7.5)
+    handles = [
+        Patch(facecolor=OURS, label="this week: positive"),
+        Patch(facecolor=OKABE_ITO[3], hatch="//", edgecolor="white", label="this week: negative"),
+        Patch(facecolor=OKABE_ITO[1], label="this week: complaint share"),
+        Line2D([], [], marker="D", color="black", linestyle="none", markersize=4, label="previous week"),
+    ]
+    fig.legend(handles=handles, loc="outside lower center", ncols=4, fontsize=7.5)
     return to_data_uri(fig)
 
 
@@ -108,7 +116,13 @@ def topics_chart(rows: list[TopicRow]) -> str:
     ax.set_yticks(y, [_short(r.label, 34) for r in rows])
     ax.set_xlabel("mentions")
     ax.grid(axis="y", visible=False)
-    fig.legend(loc="outside lower center", ncols=2, fontsize=7.5)
+    handles = [
+        Patch(facecolor=OURS, label="this week: positive"),
+        Patch(facecolor=OKABE_ITO[3], hatch="//", edgecolor="white", label="this week: negative"),
+        Patch(facecolor=OKABE_ITO[1], label="this week: complaint share"),
+        Line2D([], [], marker="D", color="black", linestyle="none", markersize=4, label="previous week"),
+    ]
+    fig.legend(handles=handles, loc="outside lower center", ncols=4, fontsize=7.5)
     return to_data_uri(fig)
 
 
@@ -159,10 +173,10 @@ def scorecard_chart(rows: list[ScoreRow]) -> str:
     y = list(range(len(rows)))[::-1]
     means = [r.mean or 0.0 for r in rows]
     ax1.barh(y, means, height=0.6, color=[OURS if m >= 0 else OKABE_ITO[3] for m in means],
-             hatch=["" if m >= 0 else "//" for m in means], edgecolor="white", label="this week")
+             hatch=["" if m >= 0 else "//" for m in means], edgecolor="white")
     prev_y = [i for i, r in zip(y, rows, strict=True) if r.prev_mean is not None]
     ax1.plot([r.prev_mean for r in rows if r.prev_mean is not None], prev_y, "D", color="black", markersize=4,
-             label="previous week", linestyle="none")
+             linestyle="none")
     ax1.axvline(0, color="#888888", linewidth=0.8)
     extent = max([abs(m) for m in means] + [abs(r.prev_mean) for r in rows if r.prev_mean is not None] + [0.1])
     ax1.set_xlim(-1.2 * extent, 1.2 * extent)
@@ -178,5 +192,11 @@ def scorecard_chart(rows: list[ScoreRow]) -> str:
     ax2.set_title("complaint share % (lower is better)", fontsize=9)
     for ax in (ax1, ax2):
         ax.grid(axis="y", visible=False)
-    fig.legend(loc="outside lower center", ncols=2, fontsize=7.5)
+    handles = [
+        Patch(facecolor=OURS, label="this week: positive"),
+        Patch(facecolor=OKABE_ITO[3], hatch="//", edgecolor="white", label="this week: negative"),
+        Patch(facecolor=OKABE_ITO[1], label="this week: complaint share"),
+        Line2D([], [], marker="D", color="black", linestyle="none", markersize=4, label="previous week"),
+    ]
+    fig.legend(handles=handles, loc="outside lower center", ncols=4, fontsize=7.5)
     return to_data_uri(fig)
