@@ -63,7 +63,7 @@ def _lexicon() -> dict[str, float]:
 
         lexicon: dict[str, float] = {}
         try:
-            text = (resources.files("vaderSentiment") / "vader_lexicon.txt").read_text(encoding="utf-8", errors="replace")
+            text = (resources.files("vaderSentiment") / "vader_lexicon.txt").read_bytes().decode("utf-8", "replace")
         except (ModuleNotFoundError, FileNotFoundError) as exc:
             logger.warning("opinion guard disabled: VADER lexicon not available (%s)", exc)
             text = ""

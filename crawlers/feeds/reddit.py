@@ -104,7 +104,7 @@ class RedditClient(FeedClient):
         if kind == "t3":
             text = clean_text(str(data.get("selftext") or ""))
             title = clean_text(str(data.get("title") or ""))
-            thread_id = str(data.get("name") or f"t3_{data.get('id')}")
+            thread_id: str | None = str(data.get("name") or f"t3_{data.get('id')}")
             parent_id = None
             if not permalink:
                 permalink = f"/r/{subreddit}/comments/{data.get('id')}/"

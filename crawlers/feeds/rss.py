@@ -16,6 +16,7 @@ would otherwise fall back to ISO-8859-1 and garble Cyrillic or Japanese text). J
 
 from __future__ import annotations
 
+import calendar
 import json
 import logging
 import re
@@ -64,11 +65,11 @@ def _entry_time(entry: Any, feed: Any) -> datetime | None:
                 logger.debug("unparseable %s %r; trying feedparser's own reading", key, raw)
         parsed = entry.get(f"{key}_parsed")
         if parsed:
-            return datetime(*parsed[:6], tzinfo=UTC)
+            return datetime.fromtimestamp(calendar.timegm(parsed), tz=UTC)
     for key in ("updated", "published"):
         parsed = feed.get(f"{key}_parsed")
         if parsed:
-            return datetime(*parsed[:6], tzinfo=UTC)
+            return datetime.fromtimestamp(calendar.timegm(parsed), tz=UTC)
     return None
 
 
