@@ -26,6 +26,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, Literal, Self, TypeVar
 
+from elastic_transport.client_utils import DEFAULT
 from elasticsearch import ApiError, ConnectionError, ConnectionTimeout, Elasticsearch, NotFoundError
 
 from groundswell.config import Config
@@ -690,7 +691,7 @@ def client_from_settings(config: Config) -> Elasticsearch:
     return Elasticsearch(
         hosts=settings.hosts,
         basic_auth=credentials(config),
-        ca_certs=settings.ca_certs,
+        ca_certs=settings.ca_certs or DEFAULT,
         verify_certs=settings.verify_certs,
         request_timeout=60,
         max_retries=0,
