@@ -36,6 +36,7 @@ MAX_TOPICS = 8
 MAX_LEADERS = 8
 OPEN_STATES = ("open", "acknowledged", "in_progress")
 STEADY = 0.05  # a change of mean sentiment smaller than this is reported as "held steady"
+COMPETITOR_NEWS = 0.15  # a competitor's change of mean sentiment that makes the headline
 
 METRIC_LABELS = {
     "volume": "volume",
@@ -316,6 +317,10 @@ def mention_view(m: Mention, snippet_chars: int = 240) -> MentionView:
         published=m.published.strftime("%Y-%m-%d %H:%M"),
         sentiment=m.sentiment or "unknown",
     )
+
+
+def _signed(value: float) -> str:
+    return f"{round(value, 2) + 0.0:+.2f}"
 
 
 def _pct(value: float) -> str:
@@ -704,18 +709,21 @@ class BriefCollector:
                     claims.append(Claim(text, r.evidence))
 
         for s in data.sentiment:
-            if not s.ours or not s.points or s.points[-1].week != self.week_start:
+            if not s.points or s.points[-1].week != self.week_start:
                 continue
             cur = s.points[-1]
             before = s.points[-2] if len(s.points) > 1 and s.points[-2].week == self.week_start - timedelta(days=7) else None
+            if not s.ours and (before is None or abs(cur.mean - before.mean) < COMPETITOR_NEWS):
+                continue  # a competitor's sentiment is headline news only when it moves a lot
             if before is None:
-                text = f"Mean sentiment towards {s.name} was {cur.mean:+.2f} with {_pct(cur.negative_share)} negative."
+                text = f"Mean sentiment towards {s.name} was {_signed(cur.mean)} with {_pct(cur.negative_share)} negative."
                 tone = ("negative",) if cur.mean < 0 else ("positive",)
             else:
                 delta = cur.mean - before.mean
                 verb = "rose" if delta > STEADY else "fell" if delta < -STEADY else "held steady"
                 text = (
-                    f"Sentiment towards {s.name} {verb}: mean {before.mean:+.2f} → {cur.mean:+.2f}, "
+                    f"Sentiment towards {s.name}{'' if s.ours else ' (competitor)'} {verb}: "
+                    f"mean {_signed(before.mean)} → {_signed(cur.mean)}, "
                     f"negative share {_pct(before.negative_share)} → {_pct(cur.negative_share)}."
                 )
                 tone = ("positive",) if delta > STEADY else ("negative",)

@@ -304,3 +304,16 @@ def test_brief_without_configured_brands_covers_all_mentions(tmp_path: Path) -> 
     html = result.html_path.read_text(encoding="utf-8")
     assert "No brands or competitors are configured" in html
     assert f"{data.safety_total} mention(s) carried a safety signal this week" in html
+
+
+def test_headline_names_competitor_sentiment_only_when_it_moves_a_lot(data) -> None:
+    from brief.data import COMPETITOR_NEWS
+
+    for s in data.sentiment:
+        claimed = any(c.text.startswith(f"Sentiment towards {s.name}") for c in data.claims)
+        if s.ours:
+            assert claimed
+        else:
+            cur, before = s.points[-1], s.points[-2]
+            assert claimed == (abs(cur.mean - before.mean) >= COMPETITOR_NEWS)
+    assert not any("-0.00" in c.text for c in data.claims)
