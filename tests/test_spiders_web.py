@@ -235,3 +235,21 @@ def test_runner_rejects_invalid_configuration(demo: dict[str, Any], tmp_path: Pa
     broken.write_text(yaml.safe_dump(raw), encoding="utf-8")
     missing = run(broken, "demo-forum")
     assert missing.returncode == 2 and "selectors is missing" in missing.stderr and "post_body" in missing.stderr
+
+
+def test_runner_counts_an_unreachable_site_and_exits_zero(tmp_path: Path) -> None:
+    import socket
+
+    with socket.socket() as s:  # a port nobody listens on
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    config = {
+        "data_dir": str(tmp_path / "data"),
+        "sources": [{"name": "gone", "kind": "news", "url": f"http://127.0.0.1:{port}/news/index.html", "params": {"download_timeout": 2}}],
+    }
+    path = tmp_path / "gone.yaml"
+    path.write_text(yaml.safe_dump(config), encoding="utf-8")
+    stats, mentions, proc = crawl(path, "gone", tmp_path / "out.jsonl", tmp_path / "state")
+    assert mentions == [] and stats["items"] == 0
+    assert stats["error_reasons"].get("connection_refused", 0) >= 1, stats
+    assert f"127.0.0.1:{port}/news/index.html" in proc.stderr
