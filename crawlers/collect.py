@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import json
 import logging
+import os
 import subprocess
 import sys
 import tempfile
@@ -65,7 +66,7 @@ def state_key(source: SourceConfig) -> str:
 def _config_file(config: Config, directory: Path) -> Path:
     """Write the configuration as YAML (data_dir made absolute, so paths resolve as in the original)."""
     data = config.model_dump(mode="json", exclude={"base_dir"})
-    data["data_dir"] = str(config.path("."))
+    data["data_dir"] = os.path.normpath(config.path("."))
     path = directory / "config.yaml"
     path.write_text(yaml.safe_dump(data, sort_keys=False), encoding="utf-8")
     return path
@@ -83,19 +84,21 @@ def _run_web(config: Config, source: SourceConfig, state_dir: Path, summary: Col
             "--out", str(out),
             "--state-dir", str(state_dir),
         ]  # fmt: skip
-        logger.info("source %s: running %s", source.name, " ".join(cmd[1:4]))
-        try:
-            proc = subprocess.run(
-                cmd, capture_output=True, text=True, timeout=source.budget.max_seconds + RUNNER_GRACE_SECONDS, check=False
-            )
-        except subprocess.TimeoutExpired as exc:
-            summary.errors += 1
-            summary.error_reasons.append(f"crawler process killed after {exc.timeout:.0f} s")
-            proc = None
+        log_file = state_dir / f"{source.name}.crawl.log"  # the child's log, kept for inspection
+        logger.info("source %s: running %s (log: %s)", source.name, " ".join(cmd[1:4]), log_file)
+        with log_file.open("w", encoding="utf-8") as log:
+            try:
+                proc = subprocess.run(
+                    cmd, stdout=subprocess.PIPE, stderr=log, text=True, timeout=source.budget.max_seconds + RUNNER_GRACE_SECONDS, check=False
+                )
+            except subprocess.TimeoutExpired as exc:
+                summary.errors += 1
+                summary.error_reasons.append(f"crawler process killed after {exc.timeout:.0f} s (log: {log_file})")
+                proc = None
         if proc is not None and proc.returncode != 0:
-            tail = (proc.stderr or "").strip().splitlines()[-3:]
+            tail = log_file.read_text(encoding="utf-8", errors="replace").strip().splitlines()[-3:]
             summary.errors += 1
-            summary.error_reasons.append(f"crawler exited with code {proc.returncode}: {' | '.join(tail)[:500]}")
+            summary.error_reasons.append(f"crawler exited with code {proc.returncode}: {' | '.join(tail)[:500]} (log: {log_file})")
         if proc is not None:
             _read_stats(proc.stdout, summary)
         if out.is_file():  # whatever was written before a failure is kept

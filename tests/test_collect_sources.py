@@ -144,6 +144,7 @@ def test_collect_source_keeps_items_when_the_crawler_fails(tmp_path: Path, fake_
     summary = collect_source(config, "forum", store, state_dir=tmp_path / "state")
     assert summary.items == 3 and store.count() == 2
     assert any("exited with code 3" in r for r in summary.error_reasons)
+    assert (tmp_path / "state" / "forum.crawl.log").is_file()
 
 
 @needs_real
