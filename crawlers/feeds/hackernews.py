@@ -8,6 +8,11 @@ within the item budget; `keywords`: keep only items whose title or text names on
 Cursor state: `max_id`, the highest item id collected; ids at or below it are not fetched again
 (HN ids grow with time). Deleted and dead items are skipped. Each item costs one request, so
 `budget.max_pages` bounds a run.
+
+Keyword tracking uses Algolia's HN Search instead: `source.url` `https://hn.algolia.com`, `params.query`
+(and optional `tags`, default "(story,comment)"). `/api/v1/search_by_date` is paged with `page` up to
+`nbPages`; the cursor `newest_created` (epoch seconds of the newest hit) becomes
+`numericFilters=created_at_i>...` on the next run.
 """
 
 from __future__ import annotations
@@ -17,6 +22,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from crawlers.clean import clean_text
+from crawlers.dates import parse_datetime
 from crawlers.feeds.base import Budget, ClientRun, FeedClient, as_int, raw_subset
 from crawlers.http import FetchError
 from groundswell.mention import Mention, SourceKind
@@ -30,6 +36,9 @@ class HackerNewsClient(FeedClient):
     kind = "hackernews"
 
     def _collect(self, run: ClientRun, budget: Budget) -> None:
+        if self.param("query"):
+            self._collect_search(run, budget)
+            return
         max_id = int(run.state.get("max_id", 0) or 0)
         if self.param("items"):
             ids = [int(i) for i in self.param("items")]
@@ -79,6 +88,62 @@ class HackerNewsClient(FeedClient):
         if complete:
             run.stopped = run.stopped or "end"
             run.state["max_id"] = newest
+
+    def _collect_search(self, run: ClientRun, budget: Budget) -> None:
+        mark = int(run.state.get("newest_created", 0) or 0)
+        newest = mark
+        url = f"{self.base_url}/api/v1/search_by_date"
+        params: dict[str, Any] = {"query": str(self.param("query")), "tags": str(self.param("tags", "(story,comment)")), "hitsPerPage": 100}
+        if mark:
+            params["numericFilters"] = f"created_at_i>{mark}"
+        page = 0
+        while True:
+            stop = budget.exhausted(run)
+            if stop:
+                run.stopped = stop
+                break
+            body = self.get_json(run, url, params=params | {"page": page})
+            if not isinstance(body, dict) or not isinstance(body.get("hits"), list):
+                run.error(url, f"not an HN Search response: {str(body)[:100]!r}")
+                run.stopped = "error"
+                return
+            for hit in body["hits"]:
+                mention = self.build(run, url, lambda: self._hit_mention(hit))  # noqa: B023 - called at once
+                if mention is not None and mention.text:
+                    run.mentions.append(mention)
+                newest = max(newest, int(hit.get("created_at_i") or 0))
+            page += 1
+            if page >= int(body.get("nbPages") or 0) or not body["hits"]:
+                run.stopped = "end"
+                break
+        if run.stopped == "end" or (run.stopped.startswith("budget") and not mark):
+            run.state["newest_created"] = newest
+
+    def _hit_mention(self, hit: dict[str, Any]) -> Mention:
+        item_id = str(hit["objectID"])
+        tags = hit.get("_tags") or []
+        is_comment = "comment" in tags or bool(hit.get("comment_text"))
+        title = clean_text(str(hit.get("title") or hit.get("story_title") or ""))
+        text = clean_text(str(hit.get("comment_text") or hit.get("story_text") or ""))
+        published = (
+            datetime.fromtimestamp(int(hit["created_at_i"]), tz=UTC) if hit.get("created_at_i") else parse_datetime(str(hit.get("created_at")))
+        )
+        raw = raw_subset(hit, ("url", "story_url", "num_comments"))
+        return Mention(
+            source=self.source.name,
+            source_kind=SourceKind.hackernews,
+            url=f"https://news.ycombinator.com/item?id={item_id}",
+            external_id=item_id,
+            author=str(hit.get("author") or ""),
+            published=published,
+            title=title,
+            text=text or title,
+            thread_id=str(hit.get("story_id") or item_id) if is_comment else item_id,
+            parent_id=str(hit["parent_id"]) if hit.get("parent_id") else None,
+            likes=as_int(hit.get("points")),
+            replies=as_int(hit.get("num_comments")),
+            raw=raw,
+        )
 
     def _mention(self, item: dict[str, Any], thread_id: int | None) -> Mention:
         item_id = int(item["id"])
