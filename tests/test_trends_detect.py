@@ -115,7 +115,7 @@ def test_detect_rerun_is_idempotent(config: Config, store: SqliteStore) -> None:
 
 
 def test_detect_ongoing_shift_keeps_its_id_as_data_arrives(config: Config, store: SqliteStore) -> None:
-    early = detect(config, store, now=DAY0 + timedelta(days=SHIFT_DAY + 6))
+    early = detect(config, store, now=DAY0 + timedelta(days=SHIFT_DAY + 9))
     late = detect(config, store, now=NOW)
     ids_early = {e.id for e in early.events if e.kind == "shift" and e.key == "acme-phone"}
     ids_late = {e.id for e in late.events if e.kind == "shift" and e.key == "acme-phone"}

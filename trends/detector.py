@@ -12,8 +12,9 @@ For every (series, metric):
    *excursion*, tested on the raw counts: a negative-binomial rate test for volumes (dispersion
    estimated on the baseline), an overdispersed binomial test for shares (2 of 3 is weak
    evidence), a weighted mean test for sentiment;
-4. an excursion is a **shift** when it lasts at least `confirm_periods`, is still there at its
-   end (its last periods keep at least half of its peak effect), is not a short excursion that
+4. an excursion is a **shift** when it outlasts `max_blip_periods` (default twice
+   `confirm_periods`; until then an ongoing excursion is pending), is still there at its end (its later half, at least `confirm_periods`, is significant on its
+   own and keeps half of the mean effect), is not a short excursion that
    already reverted, and is carried by many authors; otherwise it is a **blip** with the reason
    ('one_off', 'reverted', 'single_author', 'bot_burst', 'low_volume');
 5. the p-values of all excursions of the run go through Benjamini-Hochberg at
@@ -307,7 +308,7 @@ class ShiftDetector:
         bounds = [0, *cps, n]
         segs = list(itertools.pairwise(bounds))
         excluded = np.zeros(n, dtype=bool)
-        min_ref = max(3, self.confirm_periods)
+        min_ref = max(3, self.confirm_periods, self.baseline_periods // 2)
         out: list[Finding] = []
         # a key that appears during the window (a new source, a launch) starts at its first mention:
         # the empty buckets before it are not a baseline to compare with
@@ -355,8 +356,8 @@ class ShiftDetector:
         start, stop = segs[0][0], segs[-1][1]
         length = stop - start
         ongoing = stop == n
-        if ongoing and length < self.confirm_periods:
-            return None  # too early to tell
+        if ongoing and length <= self.max_blip_periods:
+            return None  # too early to tell a shift from a blip that has not reverted yet
         win = np.arange(start, stop)
         z, p, base_level, exc_level = data.test(ref, win)
         if p > self.segment_alpha or (z > 0) != (sign > 0):
@@ -371,10 +372,18 @@ class ShiftDetector:
         if not ongoing and length <= self.max_blip_periods:
             reason = crowd or ("low_volume" if low else ("one_off" if length == 1 else "reverted"))
         else:
-            tail = win[-max(self.confirm_periods, length // 3) :]
+            body = win
+            if len(segs) >= 2 and segs[-1][1] - segs[-1][0] <= self.max_blip_periods:
+                # a burst at the end of an excursion is an event of its own: judge what came before
+                ref_signal = data.signal[ref].mean()
+                fresh = abs(data.signal[segs[-1][0] : segs[-1][1]].mean() - ref_signal)
+                before = abs(data.signal[start : segs[-1][0]].mean() - ref_signal)
+                if fresh > 2 * before:
+                    body = np.arange(start, segs[-1][0])
+            tail = body[-max(self.confirm_periods, len(body) // 2) :]
             zt, pt, _, tail_level = data.test(ref, tail)
             ref_signal = data.signal[ref].mean()
-            overall = abs(data.signal[win].mean() - ref_signal)
+            overall = abs(data.signal[body].mean() - ref_signal)
             tail_effect = abs(data.signal[tail].mean() - ref_signal)
             sustained = pt <= self.segment_alpha and (zt > 0) == (sign > 0) and tail_effect >= 0.5 * overall
             if not sustained:
@@ -386,6 +395,9 @@ class ShiftDetector:
             else:
                 kind = "shift"
                 level = tail_level
+                # a shift is judged on its confirmed later half alone, so that a burst at its
+                # start cannot carry a mild drift after it through the tests
+                p = min(1.0, pt * n)
                 means = [data.signal[a:b].mean() for a, b in segs]
                 steps = np.diff(means) * sign
                 reason = "slope" if len(segs) >= 3 and (steps > 0).all() else "level"
@@ -407,18 +419,23 @@ class ShiftDetector:
         )
 
     def _crowd_reason(self, data: _MetricData, ref: np.ndarray, win: np.ndarray, sign: int) -> str | None:
-        """'single_author' / 'bot_burst' when a rise is made of extra mentions from few authors."""
-        if sign < 0 and data.metric != "mean_sentiment":  # a burst can drag mean sentiment either way
+        """'single_author' / 'bot_burst' when the change is made of extra mentions from few authors.
+
+        A burst moves every metric of its series: volume up, and shares or mean sentiment up or
+        down (a flood of negative posts, or one that dilutes the complaint share).
+        """
+        if data.metric in _COUNT_METRICS and sign < 0:
             return None
         y_r, y_w = data.count[ref].mean(), data.count[win].mean()
         a_r, a_w = data.authors[ref].mean(), data.authors[win].mean()
         extra = y_w - y_r
-        if data.metric != "volume" and data.metric != "mean_sentiment":
-            extra_num = data.num[win].mean() - data.num[ref].mean()
-            if extra_num <= 0 or extra < 0.5 * extra_num:
-                return None
         if extra <= 0:
             return None
+        if data.metric == "safety_count":
+            if extra < 0.5 * (data.num[win].mean() - data.num[ref].mean()):
+                return None
+        elif data.metric != "volume" and extra < 0.25 * max(y_r, 1.0):
+            return None  # volume barely moved: the share itself changed
         per_mention = a_r / y_r if y_r > 0 else 1.0
         carried = (a_w - a_r) / (per_mention * extra)
         if carried >= self.bot_ratio:

@@ -1,0 +1,149 @@
+"""Blips vs shifts on seeded synthetic social-media series (`trends.synthetic.generate`).
+
+Replays the detector online: for every day T it runs on all series cut at T (as the daily run
+would), so the figures include what a live deployment would have alerted on at any point:
+
+- shift recall: planted shifts reported (right metric and direction, start within -5..+20
+  buckets of the truth) within 20 periods, overall and for low (< 20/day) and high volumes;
+- detection delay: periods from the planted start to the first run that reports it;
+- blip-reported-as-shift rate: planted blips (spikes, single-author bursts, bot bursts) that any
+  run reported as a shift overlapping them (target < 2%); false alarms on untouched series;
+
+beside the 3-sigma spike alert (the commercial baseline) scored the same way. Exits 1 when the
+detector misses its pinned floors.
+
+    .venv/bin/python benchmarks/bench_blips.py [--seed 7] [--series 1000]
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import time
+from collections import defaultdict
+from pathlib import Path
+
+import numpy as np
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+from trends.detector import ShiftDetector, ThreeSigmaAlert  # noqa: E402
+from trends.synthetic import BLIP_SCENARIOS, SHIFT_SCENARIOS, Truth, generate  # noqa: E402
+
+MAX_DELAY = 20
+FLOOR_RECALL = 0.65  # pinned just under the measured 0.674 (seed 7)
+CEILING_BLIP_AS_SHIFT = 0.04  # pinned just over the measured 0.034 online; the issue's target is 0.02
+TARGET_BLIP_AS_SHIFT = 0.02
+LOW_VOLUME = 20.0
+
+
+def _matches_shift(truth: Truth, metric: str, direction: str, start: int) -> bool:
+    return metric == truth.metric and direction == truth.direction and truth.start - 5 <= start <= truth.start + MAX_DELAY
+
+
+def _overlaps_blip(truth: Truth, start: int, end: int) -> bool:
+    """A shift that starts with the blip (give or take 3 buckets) or runs through it."""
+    return end >= truth.start - 3 and start <= truth.end + 3
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--seed", type=int, default=7)
+    parser.add_argument("--series", type=int, default=1000)
+    parser.add_argument("--periods", type=int, default=90)
+    args = parser.parse_args()
+    data = generate(args.seed, n_series=args.series, n_periods=args.periods)
+    truth = {t.key: t for t in data.truth}
+    detector = ShiftDetector()  # the configuration defaults: baseline 21, confirm 3, 5 authors, FDR 0.01
+
+    first_found: dict[str, int] = {}  # shift series -> first T (last bucket seen) reporting it
+    blip_as_shift: set[str] = set()
+    false_alarm: set[str] = set()
+    final_blip_as_shift: set[str] = set()
+    t0 = time.perf_counter()
+    first_t = min(t.start for t in data.truth if t.start >= 0) - 1
+    runs = 0
+    for last in range(first_t, args.periods):
+        cut = [s.truncated(last + 1) for s in data.series]
+        findings = detector.fit(cut).predict()
+        runs += 1
+        for f in findings:
+            if f.kind != "shift":
+                continue
+            tr = truth[f.key]
+            if tr.kind == "shift" and f.key not in first_found and _matches_shift(tr, f.metric, f.direction, f.start):
+                if last - tr.start <= MAX_DELAY:
+                    first_found[f.key] = last
+            elif tr.kind == "blip" and _overlaps_blip(tr, f.start, f.end):
+                blip_as_shift.add(f.key)
+                if last == args.periods - 1:
+                    final_blip_as_shift.add(f.key)
+            elif tr.kind == "none":
+                false_alarm.add(f.key)
+    elapsed = time.perf_counter() - t0
+
+    # 3-sigma spike alert on volume and negative share, scored the same way
+    base_found: dict[str, int] = {}
+    base_blip, base_false = set(), set()
+    for s in data.series:
+        tr = truth[s.key]
+        for metric in ("volume", "negative_share"):
+            for t in ThreeSigmaAlert(metric=metric).fit(s).predict():
+                if tr.kind == "shift" and metric == tr.metric and 0 <= t - tr.start <= MAX_DELAY:
+                    base_found[s.key] = min(base_found.get(s.key, t), t)
+                elif tr.kind == "blip" and tr.start <= t <= tr.end:
+                    base_blip.add(s.key)
+                elif tr.kind == "none":
+                    base_false.add(s.key)
+
+    shifts = [t for t in data.truth if t.kind == "shift"]
+    blips = [t for t in data.truth if t.kind == "blip"]
+    nones = [t for t in data.truth if t.kind == "none"]
+
+    def recall(found: dict[str, int], subset: list[Truth]) -> str:
+        if not subset:
+            return "  n/a"
+        return f"{sum(t.key in found for t in subset) / len(subset):5.3f}"
+
+    def delays(found: dict[str, int]) -> str:
+        d = [found[t.key] - t.start for t in shifts if t.key in found]
+        return f"median {np.median(d):.0f}, mean {np.mean(d):.1f}" if d else "n/a"
+
+    low = [t for t in shifts if t.base_volume < LOW_VOLUME]
+    high = [t for t in shifts if t.base_volume >= LOW_VOLUME]
+    print(
+        f"synthetic: seed {args.seed}, {len(data.series)} series x {args.periods} days: {len(shifts)} shifts, "
+        f"{len(blips)} blips, {len(nones)} untouched; {runs} online runs in {elapsed:.1f} s"
+    )
+    print(f"{'':34s} {'groundswell':>12s} {'3-sigma':>12s}")
+    print(f"{'shift recall (within 20 periods)':34s} {recall(first_found, shifts):>12s} {recall(base_found, shifts):>12s}")
+    print(f"{'  low volume (< 20/day)':34s} {recall(first_found, low):>12s} {recall(base_found, low):>12s}")
+    print(f"{'  high volume':34s} {recall(first_found, high):>12s} {recall(base_found, high):>12s}")
+    by_scenario = defaultdict(list)
+    for t in shifts:
+        by_scenario[t.scenario].append(t)
+    for name in SHIFT_SCENARIOS:
+        print(f"{'  ' + name:34s} {recall(first_found, by_scenario[name]):>12s} {recall(base_found, by_scenario[name]):>12s}")
+    print(f"{'detection delay (periods)':34s} {delays(first_found):>12s} | {delays(base_found)}")
+    ours_blip = len(blip_as_shift) / max(len(blips), 1)
+    print(f"{'blip reported as shift (any run)':34s} {ours_blip:12.3f} {len(base_blip) / max(len(blips), 1):12.3f}")
+    print(f"{'  at the last run only':34s} {len(final_blip_as_shift) / max(len(blips), 1):12.3f}")
+    for name in BLIP_SCENARIOS:
+        sub = [t for t in blips if t.scenario == name]
+        ours = sum(t.key in blip_as_shift for t in sub) / max(len(sub), 1)
+        base = sum(t.key in base_blip for t in sub) / max(len(sub), 1)
+        print(f"{'  ' + name:34s} {ours:12.3f} {base:12.3f}")
+    print(
+        f"{'false alarm on untouched (any run)':34s} {len(false_alarm) / max(len(nones), 1):12.3f} "
+        f"{len(base_false) / max(len(nones), 1):12.3f}"
+    )
+    ours_recall = sum(t.key in first_found for t in shifts) / max(len(shifts), 1)
+    ok = ours_recall >= FLOOR_RECALL and ours_blip < CEILING_BLIP_AS_SHIFT
+    print(f"target: blip-as-shift < {TARGET_BLIP_AS_SHIFT} online: {'met' if ours_blip < TARGET_BLIP_AS_SHIFT else 'NOT met'}")
+    print(f"gate: recall >= {FLOOR_RECALL} and blip-as-shift < {CEILING_BLIP_AS_SHIFT}: {'PASS' if ok else 'FAIL'}")
+    return 0 if ok else 1
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
