@@ -75,17 +75,27 @@ def ticket_id_for(ticket_type: str, subject: str, family: str = "") -> str:
     return stable_id("ticket", ticket_type, subject, family)
 
 
-def classify(config: Config, event: TrendEvent, mentions: Sequence[Mention]) -> Decision:
-    """Decide the ticket for a shift, or raise `NotActionable` saying why it opens none."""
+def entity_index(config: Config) -> dict[str, Entity]:
+    """Every configured entity by id (build once per run: `config.entities()` is rebuilt per call)."""
+    return {e.id: e for e in config.entities()}
+
+
+def classify(
+    config: Config, event: TrendEvent, mentions: Sequence[Mention], *, entities: dict[str, Entity] | None = None
+) -> Decision:
+    """Decide the ticket for a shift, or raise `NotActionable` saying why it opens none.
+
+    `entities`: `entity_index(config)`, when the caller classifies many events."""
     if event.kind != "shift":
         raise NotActionable(f"event {event.id} is a blip ({event.reason}); blips never open tickets")
     if event.group_by == "author":
         return _opinion_leader(config, event, mentions, author=event.key)
+    entities = entities if entities is not None else entity_index(config)
     if event.group_by == "entity":
-        entity = _entity(config, event.key)
+        entity = _entity(entities, event.key)
     else:
-        entity = _dominant_entity(config, event, mentions)
-    entity = _narrowest(config, entity, mentions)
+        entity = _dominant_entity(entities, event, mentions)
+    entity = _narrowest(entities, entity, mentions)
     if entity.kind == "person":
         return _opinion_leader(config, event, mentions, author=entity.id)
     if entity.ours:
@@ -238,19 +248,19 @@ def severity_max(a: Severity, b: Severity) -> Severity:
     return a if SEVERITY_ORDER[a] >= SEVERITY_ORDER[b] else b
 
 
-def _entity(config: Config, entity_id: str) -> Entity:
+def _entity(entities: dict[str, Entity], entity_id: str) -> Entity:
     try:
-        return config.entity(entity_id)
-    except KeyError as err:
-        raise NotActionable(str(err.args[0])) from None
+        return entities[entity_id]
+    except KeyError:
+        raise NotActionable(f"unknown entity '{entity_id}'; configured: {', '.join(entities)}") from None
 
 
-def _narrowest(config: Config, entity: Entity, mentions: Sequence[Mention]) -> Entity:
+def _narrowest(entities: dict[str, Entity], entity: Entity, mentions: Sequence[Mention]) -> Entity:
     """A brand-level shift whose evidence is mostly about one of the brand's products is that
     product's shift: the same story keeps one ticket whichever series saw it first."""
     if entity.kind not in ("brand", "competitor") or not mentions:
         return entity
-    products = {e.id: e for e in config.entities() if e.kind == "product" and e.brand == entity.id}
+    products = {e.id: e for e in entities.values() if e.kind == "product" and e.brand == entity.id}
     counts = Counter(p for m in mentions for p in set(m.entities) if p in products)
     if counts:
         product_id, n = counts.most_common(1)[0]
@@ -259,7 +269,7 @@ def _narrowest(config: Config, entity: Entity, mentions: Sequence[Mention]) -> E
     return entity
 
 
-def _dominant_entity(config: Config, event: TrendEvent, mentions: Sequence[Mention]) -> Entity:
+def _dominant_entity(entities: dict[str, Entity], event: TrendEvent, mentions: Sequence[Mention]) -> Entity:
     counts = Counter(e for m in mentions for e in set(m.entities))
     if not counts:
         raise NotActionable(f"{event.group_by} '{event.key}': its evidence mentions name no configured entity")
@@ -268,7 +278,7 @@ def _dominant_entity(config: Config, event: TrendEvent, mentions: Sequence[Menti
         raise NotActionable(
             f"{event.group_by} '{event.key}': no entity dominates its evidence ('{entity_id}' in {n} of {len(mentions)})"
         )
-    return _entity(config, entity_id)
+    return _entity(entities, entity_id)
 
 
 def _driving_leader(config: Config, event: TrendEvent, mentions: Sequence[Mention]) -> OpinionLeaderConfig | None:

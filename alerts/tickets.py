@@ -24,7 +24,7 @@ from datetime import UTC, datetime
 
 from alerts.lifecycle import CLOSED_STATES, SYSTEM_USER, apply_transition, due_time, save_ticket
 from alerts.notify import Notifier
-from alerts.rules import Decision, NotActionable, classify, describe_change, severity_max
+from alerts.rules import Decision, NotActionable, classify, describe_change, entity_index, severity_max
 from groundswell.config import Config
 from groundswell.mention import Mention
 from groundswell.records import SEVERITY_ORDER, Evidence, HistoryEntry, SeriesValue, Ticket, TrendEvent
@@ -67,30 +67,39 @@ def process_events(
     notifier = notifier or Notifier.from_settings(config)
     summary = TicketSummary()
     outcome: dict[str, str] = {}
+    stored: dict[str, Ticket | None] = {}  # as loaded from the store
+    working: dict[str, Ticket] = {}  # with this run's changes
+    entities = entity_index(config)
     for event in sorted(events, key=lambda e: (e.start, e.detected_at, e.id)):
         if event.kind != "shift":
             summary.skipped += 1
             continue
         mentions = store.get_mentions(event.mention_ids)
         try:
-            decision = classify(config, event, mentions)
+            decision = classify(config, event, mentions, entities=entities)
         except NotActionable as why:
             summary.skipped += 1
             logger.info("shift %s (%s %s %s) opens no ticket: %s", event.id, event.key, event.metric, event.direction, why)
             continue
         evidence = evidence_from(event, mentions)
-        doc = store.get_doc("tickets", decision.ticket_id)
-        old = None if doc is None else Ticket.model_validate(doc)
-        if old is None:
+        if decision.ticket_id not in stored:
+            doc = store.get_doc("tickets", decision.ticket_id)
+            stored[decision.ticket_id] = None if doc is None else Ticket.model_validate(doc)
+        current = working.get(decision.ticket_id) or stored[decision.ticket_id]
+        if current is None:
             ticket, result = _open(config, decision, event, evidence, now), "opened"
         else:
-            ticket, result = _apply(config, old, decision, event, evidence, now)
-        if result != "unchanged":
-            for index in range(0 if old is None else len(old.history), len(ticket.history)):
-                notifier.enqueue(config, store, ticket, index, now=now)  # outbox first ...
-            save_ticket(store, ticket)  # ... then the ticket; delivery only after all are stored
-            logger.info("ticket %s %s: %s [%s, %s]", ticket.id, result, ticket.title, ticket.severity, ticket.state)
+            ticket, result = _apply(config, current, decision, event, evidence, now)
+        working[ticket.id] = ticket
         outcome[ticket.id] = max(outcome.get(ticket.id, "unchanged"), result, key=_RANK.__getitem__)
+    for ticket_id, ticket in working.items():
+        old = stored[ticket_id]
+        if ticket is old:
+            continue
+        for index in range(0 if old is None else len(old.history), len(ticket.history)):
+            notifier.enqueue(config, store, ticket, index, now=now)  # outbox first ...
+        save_ticket(store, ticket)  # ... then the ticket; delivery only after all are stored
+        logger.info("ticket %s %s: %s [%s, %s]", ticket.id, outcome[ticket_id], ticket.title, ticket.severity, ticket.state)
     for result in outcome.values():
         setattr(summary, result, getattr(summary, result) + 1)
     summary.tickets = list(outcome)
