@@ -253,3 +253,22 @@ def test_runner_counts_an_unreachable_site_and_exits_zero(tmp_path: Path) -> Non
     assert mentions == [] and stats["items"] == 0
     assert stats["error_reasons"].get("connection_refused", 0) >= 1, stats
     assert f"127.0.0.1:{port}/news/index.html" in proc.stderr
+
+
+def test_forum_spider_resumes_after_a_budget_stop(demo: dict[str, Any], tmp_path: Path) -> None:
+    raw = yaml.safe_load(demo["config"].read_text(encoding="utf-8"))
+    raw["sources"][0]["budget"] = {"max_pages": 25, "max_seconds": 600}
+    small = tmp_path / "small.yaml"
+    small.write_text(yaml.safe_dump(raw), encoding="utf-8")
+    stats, first, _ = crawl(small, "demo-forum", tmp_path / "first.jsonl", tmp_path / "state")
+    assert stats["finish_reason"] == "closespider_pagecount" and 0 < len(first) < demo["truth"].items["forum"]
+    collected = {m.external_id for m in first}
+    for run in range(2):  # the full budget finishes the job; a further run finds nothing new
+        stats, more, _ = crawl(demo["config"], "demo-forum", tmp_path / f"more{run}.jsonl", tmp_path / "state")
+        ids = [m.external_id for m in more]
+        assert len(ids) == len(set(ids))
+        collected |= set(ids)
+        assert stats["finish_reason"] == "finished"
+    forum = json.loads((demo["root"] / "web" / "_data" / "forum.json").read_text())
+    assert collected == {p["id"] for t in forum["threads"] for p in t["posts"]}
+    assert not ids  # the last run had nothing left to collect

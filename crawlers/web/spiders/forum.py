@@ -67,6 +67,16 @@ class ForumSpider(GroundswellSpider):
         thread_url: str = response.meta["thread_url"]
         seen: set[str] = response.meta["seen"]
         page_url = canonical_url(response.url)
+        if self.state.unchanged(page_url, response.body) and seen:
+            # a known thread page with the same content as last time (lists without reply counts land here)
+            self.count("pages_unchanged")
+            next_href = self.link(response, "page_next")
+            if next_href:  # an earlier run may have stopped before the pages after this one
+                meta = {"thread_url": thread_url, "replies": response.meta.get("replies"), "seen": seen}
+                yield self.request(response.urljoin(next_href), self.parse_thread, meta=meta, priority=1)
+            else:
+                self.state.threads.setdefault(thread_url, {}).update(replies=response.meta.get("replies"), complete=True)
+            return
         title = self.first_text(response, "thread_title")
         posts = response.css(self.sel("post"))
         if not posts:
