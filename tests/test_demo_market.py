@@ -187,3 +187,18 @@ def test_append_forum_reply_adds_a_post_and_updates_the_list(tmp_path: Path) -> 
     assert any(f'id="post-{post_id}"' in p.read_text() for p in pages)
     with pytest.raises(KeyError, match="no forum thread"):
         append_forum_reply(tmp_path, "t9999", author="x", text="y", published=datetime(2026, 3, 2, tzinfo=UTC))
+
+
+def test_build_market_is_deterministic_across_processes(tmp_path: Path) -> None:
+    import os
+    import subprocess
+    import sys
+
+    script = (
+        "import sys; from datetime import date; from pathlib import Path; from groundswell.demo import build_market; "
+        "build_market(Path(sys.argv[1]), seed=5, end=date(2026, 3, 1), weeks=1)"
+    )
+    for hash_seed in ("1", "2"):
+        env = {**os.environ, "PYTHONHASHSEED": hash_seed}
+        subprocess.run([sys.executable, "-c", script, str(tmp_path / hash_seed)], check=True, env=env, cwd=ROOT, timeout=120)
+    assert _files(tmp_path / "1") == _files(tmp_path / "2")
