@@ -23,7 +23,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
 from alerts.lifecycle import CLOSED_STATES, SYSTEM_USER, apply_transition, due_time, save_ticket
-from alerts.notify import Notifier
+from alerts.notify import NOTIFY_ACTIONS, Notifier
 from alerts.rules import Decision, NotActionable, classify, describe_change, entity_index, severity_max
 from groundswell.config import Config
 from groundswell.mention import Mention
@@ -96,8 +96,13 @@ def process_events(
         old = stored[ticket_id]
         if ticket is old:
             continue
-        for index in range(0 if old is None else len(old.history), len(ticket.history)):
-            notifier.enqueue(config, store, ticket, index, now=now)  # outbox first ...
+        # one notification per ticket per run: its first notifiable change (opened, reopened,
+        # severity raised); the message shows the ticket as it stands after the whole run
+        new_entries = range(0 if old is None else len(old.history), len(ticket.history))
+        for index in new_entries:
+            if ticket.history[index].action in NOTIFY_ACTIONS:
+                notifier.enqueue(config, store, ticket, index, now=now)  # outbox first ...
+                break
         save_ticket(store, ticket)  # ... then the ticket; delivery only after all are stored
         logger.info("ticket %s %s: %s [%s, %s]", ticket.id, outcome[ticket_id], ticket.title, ticket.severity, ticket.state)
     for result in outcome.values():

@@ -263,6 +263,23 @@ def test_notify_crash_between_send_and_mark_resends_with_same_idempotency_key(
         assert len(keys) == 2 and keys[0] == keys[1]
 
 
+def test_notify_once_per_ticket_per_run(store: SqliteStore, sleeps: list[float], monkeypatch: pytest.MonkeyPatch) -> None:
+    with http_receiver() as hook:
+        monkeypatch.setenv("GS_HOOK_URL", hook.url)
+        config = _webhook_config("webhook")
+        mild = make_event("acme-kettle", metric="negative_share", baseline=0.1, level=0.2)
+        fire = _fire_shift(store)  # same ticket, raises its severity within the same run
+        process_events(config, store, [mild, fire], now=NOW, notifier=_notifier(config, sleeps))
+        (ticket,) = list_tickets(store)
+        assert [h.action for h in ticket.history] == ["open", "evidence", "severity"]
+        (request,) = hook.delivered
+        assert request.json()["event"] == "ticket.opened" and request.json()["ticket"]["severity"] == "high"
+        # a severity raise in a later run is its own event
+        worse = make_event("acme-kettle", metric="safety_count", baseline=1, level=9, authors=40, mentions=[], hazards={"fire_burn": 30})
+        process_events(config, store, [worse], now=NOW + timedelta(hours=1), notifier=_notifier(config, sleeps))
+        assert [r.json()["event"] for r in hook.delivered] == ["ticket.opened", "ticket.severity_raised"]
+
+
 def test_notify_min_severity_filters_channels(store: SqliteStore, sleeps: list[float], monkeypatch: pytest.MonkeyPatch) -> None:
     with http_receiver() as hook:
         monkeypatch.setenv("GS_HOOK_URL", hook.url)
