@@ -126,6 +126,14 @@ class DedupResult:
     new: int = 0  # incoming mentions that are new representatives
 
 
+def _get_many(store: Store, ids: list[str], chunk: int = 500) -> list[Mention]:
+    """store.get_mentions in chunks (SQLite caps the number of bound parameters per statement)."""
+    found: list[Mention] = []
+    for start in range(0, len(ids), chunk):
+        found.extend(store.get_mentions(ids[start : start + chunk]))
+    return found
+
+
 class _UnionFind:
     def __init__(self) -> None:
         self.parent: dict[str, str] = {}
@@ -238,7 +246,7 @@ class Deduplicator:
             self.index_store(store)
         stored_now: dict[str, Mention] = {}
         if store is not None and incoming:
-            stored_now = {m.id: m for m in store.get_mentions(list(incoming))}
+            stored_now = {m.id: m for m in _get_many(store, list(incoming))}
         out: dict[str, Mention] = {}
         for mention_id, fresh in incoming.items():
             if mention_id in stored_now:
@@ -279,7 +287,7 @@ class Deduplicator:
                 if m.id != root:
                     self._rep[m.id] = root
         stored_roots = [root for root in clusters if root not in members]
-        stored_reps = {m.id: m for m in store.get_mentions(stored_roots)} if store is not None and stored_roots else {}
+        stored_reps = {m.id: m for m in _get_many(store, stored_roots)} if store is not None and stored_roots else {}
         for root, group in clusters.items():
             if root in members:
                 rep = members[root]

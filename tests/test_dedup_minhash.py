@@ -164,3 +164,10 @@ def test_dedup_maps_a_match_on_an_absorbed_copy_to_its_representative(caplog: py
     second = dedup.dedup([copy2], store)
     assert "not in the store" not in caplog.text
     assert [(m.id, m.duplicate_count) for m in second.mentions] == [(original.id, 3)]
+
+
+def test_dedup_handles_batches_larger_than_sqlite_parameter_limits() -> None:
+    store = SqliteStore(":memory:")
+    batch = [_m(str(i), f"mention number {i}") for i in range(40000)]
+    result = Deduplicator().dedup(batch, store)
+    assert result.new == 40000 and result.duplicates == 0
