@@ -9,6 +9,12 @@
 change the state and is allowed while a ticket is active. Every change appends a `HistoryEntry`
 (who, what, when); history is never rewritten. Dismissal reasons are kept (on the ticket and in
 its history) and `dismissal_feedback(store)` hands them to the detector's tuning.
+
+History actions: `open`, `evidence`, `severity`, `reopen` (by the pipeline, who="groundswell"),
+`acknowledge`, `start`, `resolve`, `dismiss`, `reopen`, `assign` (by people), `escalate`
+(by `escalate_overdue`). Tickets are read-modify-written without a lock: run one writer at a time
+(the pipeline's act step and a person's CLI/web change racing on the same ticket can lose one
+history entry).
 """
 
 from __future__ import annotations
