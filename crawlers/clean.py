@@ -20,13 +20,17 @@ __all__ = ["clean_text", "html_to_main_text"]
 
 # A tag-like token: `<p>`, `</div>`, `<br/>`, `<a href=...>`, `<!-- -->`, `<!DOCTYPE`. Plain text such as
 # "a < b" or "<3" does not match, so it is not run through an HTML parser.
-_MARKUP = re.compile(r"<(?:[a-zA-Z][a-zA-Z0-9:-]*(?:\s[^<>]*)?/?|/[a-zA-Z][a-zA-Z0-9:-]*\s*|!--.*?--|![a-zA-Z][^<>]*)>", re.S)
+_MARKUP = re.compile(r"<(?:[a-zA-Z][a-zA-Z0-9:-]*(?:\s[^<>]*)?/?|/[a-zA-Z][a-zA-Z0-9:-]*\s*|![a-zA-Z][^<>]*)>|<!--")
 # C0/C1 controls except tab/newline/carriage return, plus noncharacters and the replacement character.
 _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\ufdd0-\ufdef\ufffe\uffff\ufffd]")
 # Zero-width and bidi formatting characters that carry no text (ZWJ kept: it joins emoji sequences).
 _INVISIBLE = re.compile(r"[\u200b\u200c\u200e\u200f\u202a-\u202e\u2060-\u2064\u2066-\u2069\ufeff]")
 _SPACES = re.compile(r"[^\S\n]+")  # any whitespace except newline
 _BLANK_LINES = re.compile(r"\n{3,}")
+# huge_tree lifts libxml2's depth and size limits: unclosed tags in malformed pages nest deeply, and the
+# default parser silently drops everything below depth 256.
+_PARSER = lxml.html.HTMLParser(huge_tree=True)
+_SCRIPT_STYLE = re.compile(r"<(script|style|noscript|template)\b.*?</\1\s*>", re.S | re.I)
 _DROP_TAGS = ("script", "style", "noscript", "template", "head", "iframe", "svg", "object")
 _BLOCK_TAGS = frozenset(
     "address article aside blockquote br dd div dl dt fieldset figcaption figure footer form h1 h2 h3 h4 "
@@ -44,11 +48,11 @@ def _fix_surrogates(text: str) -> str:
 
 def _strip_markup(text: str) -> str:
     try:
-        root = lxml.html.fromstring(f"<div>{text}</div>")
+        root = lxml.html.fromstring(f"<div>{text}</div>", parser=_PARSER)
     except (etree.ParserError, ValueError) as exc:
         # lxml refuses some inputs (e.g. empty documents); fall back to removing the tags textually.
         logger.debug("lxml could not parse markup (%s); stripping tags with a regex", exc)
-        return _MARKUP.sub(" ", text)
+        return html.unescape(_MARKUP.sub(" ", _SCRIPT_STYLE.sub(" ", text)))
     for element in root.iter(*_DROP_TAGS):
         element.drop_tree()
     for element in root.iter(etree.Comment, etree.ProcessingInstruction):
@@ -58,7 +62,14 @@ def _strip_markup(text: str) -> str:
             element.tail = "\n" + (element.tail or "")
             if element.tag.lower() != "br":
                 element.text = "\n" + (element.text or "")
-    return root.text_content()
+    parsed = str(root.text_content())
+    # libxml2 stops descending past ~2048 levels: markup with thousands of unclosed tags loses its tail.
+    # When the tree holds far less text than the markup does, strip the tags textually instead.
+    textual = html.unescape(_MARKUP.sub(" ", _SCRIPT_STYLE.sub(" ", text)))
+    if len(parsed.split()) < 0.5 * len(textual.split()):
+        logger.warning("markup nested too deeply for the HTML parser (%d chars); stripping tags textually", len(text))
+        return textual
+    return parsed
 
 
 def clean_text(html_or_text: str) -> str:

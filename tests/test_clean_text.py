@@ -114,3 +114,15 @@ def test_parse_datetime_reads_relative_times_from_now() -> None:
 def test_parse_datetime_raises_value_error_naming_the_value(value: object) -> None:
     with pytest.raises(ValueError, match="cannot parse date"):
         parse_datetime(value)  # type: ignore[arg-type]
+
+
+def test_clean_text_keeps_all_text_of_deeply_nested_unclosed_markup() -> None:
+    html = "<div><p>Hello <b>world</b> &amp; friends</p>" * 5000  # 10k unclosed <div>s, past libxml2's depth limit
+    out = clean_text(html)
+    assert out.count("Hello world & friends") == 5000 and "<" not in out
+
+
+@pytest.mark.timeout(20)
+def test_clean_text_is_linear_on_repeated_unclosed_comments() -> None:
+    # regression: the comment pattern once scanned to the end of the text from every "<!--" (quadratic)
+    assert clean_text("<!-- " * 20000 + "tail") == ""
