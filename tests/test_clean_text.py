@@ -125,4 +125,4 @@ def test_clean_text_keeps_all_text_of_deeply_nested_unclosed_markup() -> None:
 @pytest.mark.timeout(20)
 def test_clean_text_is_linear_on_repeated_unclosed_comments() -> None:
     # regression: the comment pattern once scanned to the end of the text from every "<!--" (quadratic)
-    assert clean_text("<!-- " * 20000 + "tail") == ""
+    assert clean_text("<!-- " * 20000 + "tail") in ("", "tail")  # browsers drop it, libxml2 keeps it
