@@ -25,7 +25,6 @@ import sys
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from datetime import UTC, datetime
 from typing import Self
 from urllib.parse import parse_qsl, urlencode, urljoin, urlsplit, urlunsplit
 
@@ -324,7 +323,3 @@ class ApiHttp:
     def _sleep(self, seconds: float) -> None:
         self.waited += seconds
         self.sleep(seconds)
-
-
-def utcnow() -> datetime:
-    return datetime.now(UTC)
