@@ -70,6 +70,22 @@ def test_build_market_plants_every_scenario(market: tuple[Path, object]) -> None
     assert by_name["weekend-rhythm"].kind == "blip"
 
 
+def test_build_market_lists_planted_near_duplicates_that_exist(market: tuple[Path, object]) -> None:
+    root, truth = market
+    kinds = {g.kind for g in truth.near_duplicates}
+    assert kinds == {"syndication", "cross_post", "bot_spam"}
+    (spam,) = [g for g in truth.near_duplicates if g.kind == "bot_spam"]
+    assert len(spam.paths) == next(s.items for s in truth.scenarios if s.name == "robovac-bot-burst")
+    for group in truth.near_duplicates:
+        assert len(group.paths) >= 2 and len(set(group.paths)) == len(group.paths)
+    with serve_market(root) as base, httpx.Client(base_url=base) as client:
+        for group in truth.near_duplicates:
+            if group.kind == "syndication":
+                original, copy = (client.get(p) for p in group.paths)
+                assert original.status_code == copy.status_code == 200
+                assert "first appeared in Appliance Times" in copy.text
+
+
 def test_generate_market_weekly_rhythm_and_safety_build_up() -> None:
     market = generate_market(7, END - timedelta(days=62), 63)
     background = [p for p in market.posts if p.scenario is None]

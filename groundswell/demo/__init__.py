@@ -14,12 +14,25 @@ from pathlib import Path
 
 from groundswell.demo.catalog import BRANDS, LEADERS
 from groundswell.demo.config import demo_config
-from groundswell.demo.generate import CHANNELS, generate_market
+from groundswell.demo.generate import CHANNELS, Post, generate_market
 from groundswell.demo.server import serve_market
-from groundswell.demo.site import append_forum_reply, render_site
-from groundswell.demo.truth import MarketTruth, Scenario
+from groundswell.demo.site import append_forum_reply, post_path, render_site
+from groundswell.demo.truth import MarketTruth, NearDuplicates, Scenario
 
 logger = logging.getLogger(__name__)
+
+
+def _near_duplicates(posts: list[Post]) -> list[NearDuplicates]:
+    groups: dict[str, list[str]] = {}
+    for post in posts:
+        if post.copy_group:
+            groups.setdefault(post.copy_group, []).append(post_path(post))
+    kinds = {"robovac-bot-spam": "bot_spam", "leader-cross-post": "cross_post"}
+    return [
+        NearDuplicates.model_validate({"name": name, "kind": kinds.get(name, "syndication"), "paths": paths})
+        for name, paths in sorted(groups.items())
+        if len(paths) > 1
+    ]
 
 
 def build_market(out_dir: Path, *, seed: int = 7, end: date, weeks: int = 9) -> MarketTruth:
@@ -49,6 +62,7 @@ def build_market(out_dir: Path, *, seed: int = 7, end: date, weeks: int = 9) -> 
         items=counts,
         total_items=len(market.posts),
         authors=len({p.author for p in market.posts}),
+        near_duplicates=_near_duplicates(market.posts),
     )
     files["truth.json"] = truth.model_dump_json(indent=2) + "\n"
     for rel, content in sorted(files.items()):
@@ -59,4 +73,4 @@ def build_market(out_dir: Path, *, seed: int = 7, end: date, weeks: int = 9) -> 
     return truth
 
 
-__all__ = ["MarketTruth", "Scenario", "append_forum_reply", "build_market", "demo_config", "serve_market"]
+__all__ = ["MarketTruth", "NearDuplicates", "Scenario", "append_forum_reply", "build_market", "demo_config", "serve_market"]

@@ -48,6 +48,7 @@ class Post:
     quote: bool = False
     scenario: str | None = None
     paragraphs: list[str] = field(default_factory=list)  # articles
+    copy_group: str | None = None  # planted near-duplicates share a group name
     uid: str = ""
 
 
@@ -209,6 +210,32 @@ class _Generator:
                 product = self.rng.choice([p for p in PRODUCTS.values() if p.id != "zephyr-airchef-x" or d > self.launch_day])
                 self.article(d, "review", product, channel="blog", author=self.rng.choice(("Kitchen Nerd", "The Tidy Home")))
 
+    def syndicate(self) -> None:
+        """The blog republishes a few news stories word for word (with a credit line): syndicated copies."""
+        news = [p for p in self.posts if p.channel == "news"]
+        picks = [p for p in news if p.scenario in ("safety", "launch")]
+        rest = [p for p in news if p not in picks]
+        picks += self.rng.sample(rest, min(3, len(rest)))
+        for i, original in enumerate(picks):
+            group = f"syndication-{i + 1}"
+            original.copy_group = group
+            credit = "This article first appeared in Appliance Times and is republished with permission."
+            copy = Post(
+                "blog",
+                original.author,
+                0,
+                original.published + timedelta(hours=self.rng.randint(2, 20)),
+                original.text + " " + credit,
+                original.product,
+                title=original.title,
+                paragraphs=[*original.paragraphs, credit],
+                copy_group=group,
+            )
+            if copy.published.date() <= self.day(self.days - 1):
+                self.add(copy)
+            else:
+                original.copy_group = None
+
     # ---- planted scenarios ------------------------------------------------------------------------
     def leaders_baseline(self) -> None:
         """Opinion leaders post a couple of times a week all along, so they are known before the event."""
@@ -325,6 +352,7 @@ class _Generator:
                 scenario="leader",
             )
         )
+        root.copy_group = blog.copy_group = "leader-cross-post"
         news = self.article(min(self.days - 1, d0 + 1), "subscription", product)
         news.scenario = "leader"
         used: set[str] = set()
@@ -418,6 +446,7 @@ class _Generator:
             )
             channel = "mastodon" if i % 3 else "reddit"
             post = Post(channel, author, self.rng.randint(0, 12), start + timedelta(minutes=self.rng.randint(0, 170)), text, product.id, scenario="bots")
+            post.copy_group = "robovac-bot-spam"
             if channel == "reddit":
                 post.title = f"{product.name} {self.rng.choice((60, 65, 70))}% OFF!!!"
             self.add(post)
@@ -458,6 +487,7 @@ def generate_market(seed: int, start: date, days: int) -> Market:
     g.articles()
     g.leaders_baseline()
     scenarios = [g.safety(), g.launch(), g.leader(), g.rant(), g.bots(), g.weekly()]
+    g.syndicate()
     end = start + timedelta(days=days - 1)
     posts = sorted(g.posts, key=lambda p: (p.published, p.channel, p.author, p.text))
     for i, post in enumerate(posts):

@@ -353,7 +353,7 @@ def reddit_listing_children(market: Market) -> list[dict[str, Any]]:
         if p.channel != "reddit":
             continue
         rid = _b36(0x1F00000 + int(p.uid))
-        permalink = f"/r/{SUBREDDIT}/comments/{rid}/{_slug(p.title)[:40]}/"
+        permalink = post_path(p)
         score = (int(p.uid) * 13) % 97
         ts = float(int(p.published.timestamp()))
         html_body = f'<!-- SC_OFF --><div class="md"><p>{escape(p.text, quote=False)}</p>\n</div><!-- SC_ON -->'
@@ -539,8 +539,17 @@ def _sitemap(files: dict[str, str], market: Market) -> str:
     return f'<?xml version="1.0" encoding="UTF-8"?>\n<urlset xmlns="http://www.sitemaps.org/schemas/sitemap/0.9">{urls}</urlset>\n'
 
 
-def article_path(post: Post) -> str:
-    return _article_path(post)
+def post_path(post: Post) -> str:
+    """The URL path under which an item is published (the `url` a collector records for it), for every
+    channel but the forum and reviews (whose items live at page anchors)."""
+    if post.channel in ("news", "blog"):
+        return "/" + _article_path(post)
+    if post.channel == "reddit":
+        rid = _b36(0x1F00000 + int(post.uid))
+        return f"/r/{SUBREDDIT}/comments/{rid}/{_slug(post.title)[:40]}/"
+    if post.channel == "mastodon":
+        return f"/@{post.author}/{_mastodon_id(post)}"
+    raise ValueError(f"post {post.uid} on channel {post.channel!r} has no page of its own; channels with one: news, blog, reddit, mastodon")
 
 
-__all__ = ["ORIGIN", "append_forum_reply", "render_site"]
+__all__ = ["ORIGIN", "append_forum_reply", "post_path", "render_site"]

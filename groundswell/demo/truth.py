@@ -28,6 +28,16 @@ class Scenario(BaseModel):
     sources: list[str] = Field(default_factory=list, description="demo channels it appears on")
 
 
+class NearDuplicates(BaseModel):
+    """Items planted as copies of each other: a correct deduplicator collapses each group into one."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    name: str
+    kind: Literal["syndication", "cross_post", "bot_spam"]
+    paths: list[str] = Field(description="URL paths of the copies on the demo site (join with the served base URL)")
+
+
 class MarketTruth(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
@@ -41,6 +51,7 @@ class MarketTruth(BaseModel):
     items: dict[str, int] = Field(description="items per channel: forum, review, news, blog, reddit, mastodon")
     total_items: int
     authors: int = Field(description="distinct authors in the whole market")
+    near_duplicates: list[NearDuplicates] = Field(default_factory=list)
 
     def scenario(self, name: str) -> Scenario:
         for s in self.scenarios:
