@@ -362,7 +362,7 @@ class _Generator:
             n = max(1, round(self.rng.gauss(7 - 0.4 * k, 1.5)))
             for _ in range(n):
                 author = self.fresh_person(used)
-                leader_name = self.rng.choice((leader.name, f"@{leader.handle}", leader.name.split()[0]))
+                leader_name = self.rng.choice((leader.name, f"@{leader.handle}", leader.name, leader.name.split()[0]))
                 echo = self.voice.fill(self.rng.choice(language.ECHO), product, brand=ACME.name, other="", leader=leader_name)
                 echo = self.voice.roughen(echo, mood="complaint")
                 channel = self.rng.choice(("mastodon", "mastodon", "reddit", "forum", "forum"))
