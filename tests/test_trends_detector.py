@@ -133,10 +133,26 @@ def test_detector_rejects_series_of_different_lengths() -> None:
         ShiftDetector().fit([_series(np.full(N, 5.0)), short])
 
 
-def test_detector_new_key_is_not_a_shift_from_zero() -> None:
+def test_detector_new_source_is_not_a_shift_from_zero() -> None:
     count = _poisson(np.full(N, 40.0), 7)
     count[:30] = 0  # the source was added on day 30
-    assert not _shifts(ShiftDetector().fit(_series(count)).predict())
+    series = _series(count)
+    series.group_by = "source"
+    assert not _shifts(ShiftDetector().fit(series).predict())
+
+
+def test_detector_launch_of_an_entity_is_a_shift() -> None:
+    count = _poisson(np.full(N, 12.0), 8)
+    count[:50] = 0  # a configured product nobody talked about until its launch
+    shifts = _shifts(ShiftDetector().fit(_series(count)).predict())
+    assert shifts and shifts[0].direction == "up" and abs(shifts[0].start - 50) <= 1
+
+
+def test_detector_fresh_excursion_is_pending_not_a_shift() -> None:
+    rate = np.full(N, 40.0)
+    rate[N - 3 :] = 150.0  # three days into something: a blip or a shift, too early to say
+    findings = ShiftDetector().fit(_series(_poisson(rate, 9))).predict()
+    assert not [f for f in findings if f.metric == "volume"]
 
 
 def test_three_sigma_alert_fires_on_spike() -> None:

@@ -85,6 +85,13 @@ def detect(
     base = Filters(start=window_start, end=window_end)
 
     all_series = _build_series(config, store, times, base)
+    if all_series:
+        # the store's history may begin inside the window: buckets before its first mention are
+        # not silence, they are before collection started
+        first = min(int(np.argmax(s.count > 0)) for s in all_series if s.count.any())
+        if first > 0:
+            all_series = [s.sliced(first, len(times)) for s in all_series]
+            times = times[first:]
     summary = DetectSummary(series_tested=len(all_series), start=window_start, end=window_end)
     if not all_series:
         logger.info("trends: no series in %s .. %s", window_start, window_end)

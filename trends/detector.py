@@ -162,8 +162,12 @@ class _MetricData:
         mu_r, mu_w = sum_r / f_r.sum(), sum_w / f_w.sum()
         expected = mu_r * f_r
         phi_r = max(1.0, float(((y_r - expected) ** 2 / expected).sum()) / max(len(ref) - 1, 1))
-        phi_w = 1.0 + (phi_r - 1.0) * mu_w / mu_r  # negative binomial: dispersion grows with the mean
-        z = (math.log(mu_w) - math.log(mu_r)) / math.sqrt(phi_w / sum_w + phi_r / sum_r)
+        # score test: the log-rate ratio's variance under the null (one common rate), so that a
+        # silent baseline (0 mentions) is strong evidence rather than an infinite variance;
+        # negative binomial: the dispersion grows with the mean (capped at 10x the baseline's)
+        mu0 = (y_r.sum() + y_w.sum() + 0.5) / (f_r.sum() + f_w.sum())
+        phi0 = 1.0 + (phi_r - 1.0) * min(max(1.0, mu0 / mu_r), 10.0)
+        z = (math.log(mu_w) - math.log(mu_r)) / math.sqrt(phi0 / (mu0 * f_w.sum()) + phi0 / (mu0 * f_r.sum()))
         return z, _p_two_sided(z, len(ref) - 1), float(y_r.sum() / f_r.sum()), float(y_w.sum() / f_w.sum())
 
     def _share_test(self, ref: np.ndarray, win: np.ndarray) -> tuple[float, float, float, float]:
@@ -310,10 +314,11 @@ class ShiftDetector:
         excluded = np.zeros(n, dtype=bool)
         min_ref = max(3, self.confirm_periods, self.baseline_periods // 2)
         out: list[Finding] = []
-        # a key that appears during the window (a new source, a launch) starts at its first mention:
-        # the empty buckets before it are not a baseline to compare with
+        # a source that appears during the window was just added to the configuration: the empty
+        # buckets before its first mention are not a baseline. An entity or topic that nobody
+        # talked about before (a launch) is different: its silence is the baseline.
         active = np.flatnonzero(series.count > 0)
-        first = int(active[0]) if len(active) else 0
+        first = int(active[0]) if len(active) and series.group_by == "source" else 0
         k = next(idx for idx, (a, b) in enumerate(segs) if a <= first < b)
         ref_a, ref_b = first, segs[k][1]
         i = k + 1

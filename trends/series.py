@@ -144,18 +144,23 @@ class CountSeries:
 
     def truncated(self, n: int) -> CountSeries:
         """The first n buckets (what an earlier online run saw)."""
+        return self.sliced(0, n)
+
+    def sliced(self, start: int, stop: int) -> CountSeries:
+        """Buckets start..stop-1."""
+        part = slice(start, stop)
         return CountSeries(
             self.group_by,
             self.key,
-            self.times[:n],
-            self.count[:n],
-            self.negative[:n],
-            self.positive[:n],
-            self.sentiment_sum[:n],
-            self.complaints[:n],
-            self.safety[:n],
-            self.authors[:n],
-            self.sources[:n],
+            self.times[part],
+            self.count[part],
+            self.negative[part],
+            self.positive[part],
+            self.sentiment_sum[part],
+            self.complaints[part],
+            self.safety[part],
+            self.authors[part],
+            self.sources[part],
             metrics=self.metrics,
         )
 
