@@ -193,7 +193,7 @@ def _utc(value: datetime) -> datetime:
 
 
 def _run_with_progress(cfg: Config, store, *, sources=None, now=None, week_start: date | None = None):  # type: ignore[no-untyped-def]
-    from rich.progress import BarColumn, Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
+    from rich.progress import BarColumn, Progress, SpinnerColumn, TaskID, TextColumn, TimeElapsedColumn
 
     from groundswell.pipeline import run_pipeline
     from groundswell.store import Filters
@@ -203,7 +203,7 @@ def _run_with_progress(cfg: Config, store, *, sources=None, now=None, week_start
         SpinnerColumn(), TextColumn("{task.description}"), BarColumn(), TextColumn("{task.completed}"), TimeElapsedColumn(),
         console=console, transient=False,
     ) as bar:
-        tasks: dict[str, int] = {}
+        tasks: dict[str, TaskID] = {}
         to_enrich = store.count(Filters(enriched=False))
 
         def progress(step: str, done: int, total: int | None) -> None:
@@ -263,12 +263,9 @@ app.add_typer(nlp.cli.app, name="nlp")
 app.add_typer(trends.cli.app, name="trends")
 app.add_typer(alerts.cli.app, name="tickets")
 app.add_typer(index_mappings.cli.app, name="es")
-if hasattr(brief.cli, "brief"):
-    app.command("brief", help="Build the weekly market brief (HTML and PDF).")(brief.cli.brief)
-if hasattr(web.cli, "serve"):
-    app.command("serve", help="Serve the analyst web UI (search, trends, tickets, briefs).")(web.cli.serve)
-if hasattr(nlp.cli, "train"):
-    app.command("train", help="Train the offline sentiment or emotion model (same as `groundswell nlp train`).")(nlp.cli.train)
+app.command("brief", help="Build the weekly market brief (HTML and PDF).")(brief.cli.brief)
+app.command("serve", help="Serve the analyst web UI (search, trends, tickets, briefs).")(web.cli.serve)
+app.command("train", help="Train the offline sentiment or emotion model (same as `groundswell nlp train`).")(nlp.cli.train)
 
 
 if __name__ == "__main__":  # pragma: no cover

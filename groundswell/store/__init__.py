@@ -3,7 +3,16 @@
 from __future__ import annotations
 
 from groundswell.config import Config
-from groundswell.store.base import Filters, Hit, SearchPage, SeriesPoint, Store, StoreError, TermCount, WriteResult
+from groundswell.store.base import (
+    Filters,
+    Hit,
+    SearchPage,
+    SeriesPoint,
+    Store,
+    StoreError,
+    TermCount,
+    WriteResult,
+)
 
 __all__ = [
     "Filters",
