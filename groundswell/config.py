@@ -172,17 +172,21 @@ class TrendsConfig(_Strict):
     weekly_rhythm: bool = True
 
 
+TicketKind = Literal["product", "competitor", "opinion_leader"]
+SeverityName = Literal["low", "medium", "high", "critical"]
+
+
+def _default_routing() -> dict[TicketKind, str]:
+    return {"product": "product-safety", "competitor": "competitive-intelligence", "opinion_leader": "communications"}
+
+
+def _default_sla() -> dict[SeverityName, float]:
+    return {"low": 168.0, "medium": 72.0, "high": 24.0, "critical": 4.0}
+
+
 class AlertsConfig(_Strict):
-    routing: dict[Literal["product", "competitor", "opinion_leader"], str] = Field(
-        default_factory=lambda: {
-            "product": "product-safety",
-            "competitor": "competitive-intelligence",
-            "opinion_leader": "communications",
-        }
-    )
-    sla_hours: dict[Literal["low", "medium", "high", "critical"], float] = Field(
-        default_factory=lambda: {"low": 168.0, "medium": 72.0, "high": 24.0, "critical": 4.0}
-    )
+    routing: dict[TicketKind, str] = Field(default_factory=_default_routing)
+    sla_hours: dict[SeverityName, float] = Field(default_factory=_default_sla)
     smtp: SmtpConfig = Field(default_factory=SmtpConfig)
 
 
@@ -238,7 +242,11 @@ class Config(_Strict):
     def entities(self) -> list[Entity]:
         """Every configured entity, flattened: brands, their products, competitors and theirs, people."""
         out: list[Entity] = []
-        for owner_kind, brands in (("brand", self.brands), ("competitor", self.competitors)):
+        owners: tuple[tuple[Literal["brand", "competitor"], list[BrandConfig]], ...] = (
+            ("brand", self.brands),
+            ("competitor", self.competitors),
+        )
+        for owner_kind, brands in owners:
             for b in brands:
                 out.append(
                     Entity(id=b.id, name=b.name, kind=owner_kind, aliases=[*b.aliases, *b.handles], brand=b.id, ours=owner_kind == "brand")
