@@ -2,64 +2,17 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 
-import numpy as np
 import pytest
 
 from groundswell.config import Config, parse_config
-from groundswell.mention import Mention, TargetSentiment
 from groundswell.records import TrendEvent
 from groundswell.store.sqlite import SqliteStore
 from trends.detect import detect
+from trends.testing import BURST_DAY, DAY0, DAYS, SHIFT_DAY, planted_mentions
 
-DAY0 = datetime(2026, 3, 2, tzinfo=UTC)
-DAYS = 60
-SHIFT_DAY = 45
-BURST_DAY = 50
-
-_BENIGN = ["love the new colours", "works fine for me", "arrived on time", "good value overall", "nice design"]
-_COMPLAINTS = ["battery overheating after charging", "the battery got hot and swelled", "overheating battery again"]
-
-
-def _mention(i: int, day: int, hour: int, entity: str, author: str, negative: bool, text: str) -> Mention:
-    sentiment, score = ("negative", -0.8) if negative else ("positive", 0.6)
-    return Mention(
-        source="demo-forum" if i % 2 else "demo-reviews",
-        source_kind="forum" if i % 2 else "review",
-        url=f"https://demo.example/{entity}/{i}",
-        author=author,
-        published=DAY0 + timedelta(days=day, hours=hour),
-        text=f"{entity} {text}",
-        enriched=True,
-        entities=[entity],
-        sentiment=sentiment,
-        sentiment_score=score,
-        target_sentiments=[TargetSentiment(entity=entity, label=sentiment, score=score)],
-        voc_kind="complaint" if negative else "compliment",
-    )
-
-
-def _mentions() -> list[Mention]:
-    rng = np.random.default_rng(42)
-    out: list[Mention] = []
-    i = 0
-    for day in range(DAYS):
-        for entity in ("acme-phone", "globex"):
-            n = int(rng.poisson(14))
-            p_neg = 0.55 if entity == "acme-phone" and day >= SHIFT_DAY else 0.12
-            for _ in range(n):
-                negative = bool(rng.random() < p_neg)
-                pool = _COMPLAINTS if negative and entity == "acme-phone" and day >= SHIFT_DAY else _BENIGN
-                text = pool[int(rng.integers(len(pool)))]
-                author = f"user{int(rng.integers(5000))}"
-                out.append(_mention(i, day, int(rng.integers(24)), entity, author, negative, text))
-                i += 1
-        if day == BURST_DAY:  # one account floods globex for a day
-            for _ in range(80):
-                out.append(_mention(i, day, int(rng.integers(24)), "globex", "angry_bot", True, "globex is a scam avoid"))
-                i += 1
-    return out
+NOW = DAY0 + timedelta(days=DAYS, hours=6)
 
 
 @pytest.fixture(scope="module")
@@ -75,11 +28,8 @@ def config() -> Config:
 @pytest.fixture()
 def store() -> SqliteStore:
     s = SqliteStore(":memory:")
-    s.upsert_mentions(_mentions())
+    s.upsert_mentions(planted_mentions())
     return s
-
-
-NOW = DAY0 + timedelta(days=DAYS, hours=6)
 
 
 def test_detect_finds_negative_shift_with_evidence(config: Config, store: SqliteStore) -> None:
@@ -128,7 +78,7 @@ def test_detect_backfill_is_deterministic(config: Config) -> None:
     runs = []
     for _ in range(2):
         s = SqliteStore(":memory:")
-        s.upsert_mentions(_mentions())
+        s.upsert_mentions(planted_mentions())
         summary = detect(config, s, start=DAY0, end=DAY0 + timedelta(days=DAYS))
         runs.append(sorted((e.id, e.kind, e.reason, e.confidence) for e in summary.events))
         assert s.get_state("trends")["last_mode"] == "backfill"
