@@ -358,8 +358,9 @@ class _Generator:
         used: set[str] = set()
         channels = {"mastodon", "blog", "news"}
         items = 3
-        for k in range(1, min(11, self.days - d0)):
-            n = max(1, round(self.rng.gauss(7 - 0.4 * k, 1.5)))
+        for k in range(1, self.days - d0):
+            # a burst of echoes that settles at a new, higher level: opinion moved and stays moved
+            n = max(1, round(self.rng.gauss(2 + 5 * math.exp(-k / 5), 1.0)))
             for _ in range(n):
                 author = self.fresh_person(used)
                 leader_name = self.rng.choice((leader.name, f"@{leader.handle}", leader.name, leader.name.split()[0]))
@@ -380,11 +381,11 @@ class _Generator:
             kind="shift",
             ticket_type="opinion_leader",
             entity=leader.id,
-            metric="negative_share",
+            metric="volume",  # mentions of her jump and stay up; they are mostly negative about the product
             start=root.published,
             end=None,
             description=f"watched opinion leader {leader.name} (@{leader.handle}, {leader.reach} followers) slams the "
-            f"{product.name} subscription; many owners echo her over the following days",
+            f"{product.name} subscription; many owners echo her, a burst that settles at a sustained higher level",
             items=items,
             authors=sorted({leader.handle, *used}),
             sources=sorted(channels),
