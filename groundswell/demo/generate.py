@@ -375,7 +375,6 @@ class _Generator:
                 self.finish(post)
                 items += 1
                 channels.add(channel)
-        del blog
         return Scenario(
             name="leader-cleanbot-subscription",
             kind="shift",
