@@ -122,13 +122,15 @@ class ElasticsearchStore(Store):
     def upsert_mentions(self, mentions: Iterable[Mention]) -> WriteResult:
         result = WriteResult()
         batch: list[Mention] = []
+        indices: dict[str, Any] | None = None
         for mention in mentions:
             batch.append(mention)
             if len(batch) >= self.chunk_size:
-                self._write_batch(batch, result)
+                indices = self._alias_indices() if indices is None else indices
+                self._write_batch(batch, result, indices)
                 batch = []
         if batch:
-            self._write_batch(batch, result)
+            self._write_batch(batch, result, self._alias_indices() if indices is None else indices)
         if self.refresh and result.written:
             self._retrying("refreshing mentions", lambda: self._es.indices.refresh(index=self.mentions))
         if result.failed:
@@ -140,10 +142,10 @@ class ElasticsearchStore(Store):
             )
         return result
 
-    def _write_batch(self, batch: list[Mention], result: WriteResult) -> None:
+    def _write_batch(self, batch: list[Mention], result: WriteResult, indices: dict[str, Any]) -> None:
         by_id = {m.id: m for m in batch}  # the last copy of an id wins, as in the embedded store
         duplicates = len(batch) - len(by_id)
-        locations = self._locate(list(by_id))
+        locations = self._locate(list(by_id), indices)
         pending = {i: (locations.get(i), _to_source(m)) for i, m in by_id.items()}
         attempt = 0
         while pending:
@@ -220,12 +222,8 @@ class ElasticsearchStore(Store):
             return ""
         return f"{len(retry_reasons)} items failed, first: {retry_reasons[0]}"
 
-    def _locate(self, ids: list[str]) -> dict[str, str]:
+    def _locate(self, ids: list[str], indices: dict[str, Any]) -> dict[str, str]:
         """Concrete index of ids already stored in a non-write index (after a rollover), so that updates replace them."""
-        try:
-            indices = self._retrying("reading the mentions alias", lambda: self._es.indices.get_alias(name=self.mentions))
-        except NotFoundError:
-            return {}  # the bulk request will wait (retrying) for the alias to come back
         if len(indices) <= 1:
             return {}
         write = [name for name, body in indices.items() if body["aliases"][self.mentions].get("is_write_index")]
@@ -234,6 +232,13 @@ class ElasticsearchStore(Store):
             lambda: self._es.search(index=self.mentions, query={"ids": {"values": ids}}, size=len(ids), source=False),
         )
         return {h["_id"]: h["_index"] for h in response["hits"]["hits"] if h["_index"] not in write}
+
+    def _alias_indices(self) -> dict[str, Any]:
+        """The indices behind the mentions alias (read once per `upsert_mentions` call)."""
+        try:
+            return dict(self._retrying("reading the mentions alias", lambda: self._es.indices.get_alias(name=self.mentions)))
+        except NotFoundError:
+            return {}  # the bulk request will wait (retrying) for the alias to come back
 
     def _dead_letter(self, mention: Mention, reason: str, status: int | None) -> None:
         record = {
