@@ -14,11 +14,12 @@ For every (series, metric):
    evidence), a weighted mean test for sentiment;
 4. an excursion is a **shift** when it outlasts `max_blip_periods` (default twice
    `confirm_periods`; until then an ongoing excursion is pending), is still there at its end (its later half, at least `confirm_periods`, is significant on its
-   own and keeps half of the mean effect), is not a short excursion that
+   own, even with its most extreme buckets left out, and keeps half of the mean effect), is not a short excursion that
    already reverted, and is carried by many authors; otherwise it is a **blip** with the reason
    ('one_off', 'reverted', 'single_author', 'bot_burst', 'low_volume');
 5. the p-values of all excursions of the run go through Benjamini-Hochberg at
    `false_discovery_rate` (the untested series counting as hypotheses too); confidence = 1 - q.
+   Blips, which open no ticket, are kept up to q = 0.05.
 
 `ThreeSigmaAlert` is the spike-over-baseline alert commercial tools use, kept as the baseline
 the benchmarks compare against.
@@ -46,6 +47,7 @@ if TYPE_CHECKING:
 logger = logging.getLogger(__name__)
 
 METHOD = "groundswell-trends@1"
+BLIP_FDR = 0.05
 _COUNT_METRICS = ("volume", "safety_count")
 _SHARE_METRICS = ("negative_share", "complaint_share")
 
@@ -94,7 +96,7 @@ def _ffill(values: np.ndarray, valid: np.ndarray, default: float) -> np.ndarray:
     first = np.argmax(valid, axis=-1)
     idx = np.where(idx < 0, first[..., None], idx)
     out = np.take_along_axis(values, idx, axis=-1)
-    has_any = valid.any(axis=-1)
+    has_any = np.asarray(valid.any(axis=-1))
     return np.where(has_any[..., None], out, default)
 
 
@@ -198,7 +200,7 @@ class _MetricData:
             var = float((c_r[has] * (s_r[has] / c_r[has] - m_r) ** 2).sum()) / (has.sum() - 1)
         else:
             var = 0.5
-        var = max(var, 0.05)
+        var = max(var, 0.25)  # per-mention scores in [-1, 1]: a mixed conversation varies at least this much
         z = (m_w - m_r) / math.sqrt(var * (1.0 / cw + 1.0 / cr))
         return z, _p_two_sided(z, int(has.sum()) - 1), float(m_r), float(m_w)
 
@@ -367,9 +369,10 @@ class ShiftDetector:
         z, p, base_level, exc_level = data.test(ref, win)
         if p > self.segment_alpha or (z > 0) != (sign > 0):
             return None
-        # the segmentation searched every position for the most contrasting split: a scan
-        # (Bonferroni) correction over the buckets keeps the p-value honest after that selection
-        p = min(1.0, p * n)
+        # the segmentation searched every position for the most contrasting window: a scan
+        # correction (Bonferroni over the disjoint windows of that length that fit in the series)
+        # keeps the p-value honest after that selection
+        p = min(1.0, p * max(1.0, n / length))
         crowd = self._crowd_reason(data, ref, win, sign)
         low = self._low_volume(data, ref, win, sign)
         level = exc_level
@@ -386,6 +389,12 @@ class ShiftDetector:
                 if fresh > 2 * before:
                     body = np.arange(start, segs[-1][0])
             tail = body[-max(self.confirm_periods, len(body) // 2) :]
+            # a trimmed tail (its most extreme buckets on both sides left out): a shift holds
+            # without its peak, a burst at the end does not
+            drop = 1 + len(tail) // 8
+            if len(tail) - 2 * drop >= self.confirm_periods:
+                order = np.argsort(data.signal[tail])
+                tail = np.sort(tail[order[drop : len(tail) - drop]])
             zt, pt, _, tail_level = data.test(ref, tail)
             ref_signal = data.signal[ref].mean()
             overall = abs(data.signal[body].mean() - ref_signal)
@@ -402,7 +411,7 @@ class ShiftDetector:
                 level = tail_level
                 # a shift is judged on its confirmed later half alone, so that a burst at its
                 # start cannot carry a mild drift after it through the tests
-                p = min(1.0, pt * n)
+                p = min(1.0, pt * max(1.0, n / len(tail)))
                 means = [data.signal[a:b].mean() for a, b in segs]
                 steps = np.diff(means) * sign
                 reason = "slope" if len(segs) >= 3 and (steps > 0).all() else "level"
@@ -469,7 +478,9 @@ class ShiftDetector:
         kept = []
         for c, qv in zip(candidates, q[: len(candidates)], strict=True):
             c.q_value = float(qv)
-            if qv <= self.false_discovery_rate:
+            # blips open no ticket: they are recorded at a looser level, for the brief and for tuning
+            limit = self.false_discovery_rate if c.kind == "shift" else max(self.false_discovery_rate, BLIP_FDR)
+            if qv <= limit:
                 kept.append(c)
         logger.debug("%d of %d excursions pass FDR %.3g over %d tests", len(kept), len(candidates), self.false_discovery_rate, tests)
         return kept

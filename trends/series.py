@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 
 import numpy as np
+from numpy.typing import ArrayLike
 
 from groundswell.store.base import Bucket, SeriesPoint
 
@@ -67,8 +68,20 @@ class CountSeries:
     @classmethod
     def empty(cls, group_by: str, key: str, times: Sequence[datetime], metrics: tuple[str, ...] = METRICS) -> CountSeries:
         n = len(times)
-        z = [np.zeros(n) for _ in range(8)]
-        return cls(group_by, key, list(times), *z, metrics=metrics)
+        return cls(
+            group_by,
+            key,
+            list(times),
+            count=np.zeros(n),
+            negative=np.zeros(n),
+            positive=np.zeros(n),
+            sentiment_sum=np.zeros(n),
+            complaints=np.zeros(n),
+            safety=np.zeros(n),
+            authors=np.zeros(n),
+            sources=np.zeros(n),
+            metrics=metrics,
+        )
 
     @classmethod
     def from_arrays(
@@ -77,14 +90,14 @@ class CountSeries:
         group_by: str,
         key: str,
         times: Sequence[datetime],
-        count: Sequence[float],
-        negative: Sequence[float] | None = None,
-        positive: Sequence[float] | None = None,
-        sentiment_sum: Sequence[float] | None = None,
-        complaints: Sequence[float] | None = None,
-        safety: Sequence[float] | None = None,
-        authors: Sequence[float] | None = None,
-        sources: Sequence[float] | None = None,
+        count: ArrayLike,
+        negative: ArrayLike | None = None,
+        positive: ArrayLike | None = None,
+        sentiment_sum: ArrayLike | None = None,
+        complaints: ArrayLike | None = None,
+        safety: ArrayLike | None = None,
+        authors: ArrayLike | None = None,
+        sources: ArrayLike | None = None,
         metrics: tuple[str, ...] = METRICS,
     ) -> CountSeries:
         n = len(times)
@@ -92,7 +105,7 @@ class CountSeries:
         if len(c) != n:
             raise ValueError(f"count has {len(c)} values for {n} buckets")
 
-        def arr(v: Sequence[float] | None, default: np.ndarray) -> np.ndarray:
+        def arr(v: ArrayLike | None, default: np.ndarray) -> np.ndarray:
             a = default.copy() if v is None else np.asarray(v, dtype=float)
             if len(a) != n:
                 raise ValueError(f"series {key!r}: an array has {len(a)} values for {n} buckets")

@@ -12,7 +12,7 @@ from datetime import UTC, datetime, timedelta
 
 import numpy as np
 
-from groundswell.mention import Mention, TargetSentiment
+from groundswell.mention import Mention, SourceKind, TargetSentiment
 
 DAY0 = datetime(2026, 3, 2, tzinfo=UTC)
 DAYS = 60
@@ -27,7 +27,7 @@ def _mention(i: int, day: int, hour: int, entity: str, author: str, negative: bo
     sentiment, score = ("negative", -0.8) if negative else ("positive", 0.6)
     return Mention(
         source="demo-forum" if i % 2 else "demo-reviews",
-        source_kind="forum" if i % 2 else "review",
+        source_kind=SourceKind.forum if i % 2 else SourceKind.review,
         url=f"https://demo.example/{entity}/{i}",
         author=author,
         published=DAY0 + timedelta(days=day, hours=hour),
