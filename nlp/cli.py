@@ -36,6 +36,7 @@ def train(
     out: Annotated[Path | None, typer.Option(help="artifact folder (default nlp/artifacts/TASK)")] = None,
     device: Annotated[str, typer.Option(help="auto, cpu or cuda")] = "auto",
     threads: Annotated[int, typer.Option(help="CPU threads for torch (0 = torch default)")] = 0,
+    max_minutes: Annotated[float, typer.Option(help="stop training after this many minutes (0 = no limit)")] = 0,
     method: Annotated[
         str, typer.Option(help="lora (adapter + head, best) or head (frozen encoder, minutes)")
     ] = "lora",
@@ -75,6 +76,7 @@ def train(
         lr=lr,
         lora_r=lora_r,
         top_layers=top_layers or None,
+        max_minutes=max_minutes or None,
         max_length=max_length,
         device=device,
         threads=threads or None,

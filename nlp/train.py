@@ -132,6 +132,7 @@ def train_classifier(
     seed: int = 13,
     device: str = "auto",
     threads: int | None = None,
+    max_minutes: float | None = None,
     progress: Callable[[int, int], None] | None = None,
 ) -> dict[str, float]:
     """Fine-tune LoRA adapters + head with a class-balanced loss; write the artifact to `out`; return metrics."""
@@ -189,22 +190,33 @@ def train_classifier(
 
     step = 0
     started = time.monotonic()
+    lower = _LowerCache(encoder, layers[0], tokenizer, texts, max_length, dev) if layers else None
+    if lower is not None:
+        logger.info("cached the frozen lower %d layers for %d texts (%.0fs)", layers[0], len(texts), time.monotonic() - started)
+    deadline = started + 60 * max_minutes if max_minutes else None
     for epoch in range(epochs):
+        if deadline and time.monotonic() > deadline:
+            logger.warning("time budget of %s minutes spent: stopping after %d of %d steps", max_minutes, step, total_steps)
+            break
         model.train()
         order = list(range(len(texts)))
         random.shuffle(order)
         running = 0.0
         for start in range(0, len(order), batch_size):
             idx = order[start : start + batch_size]
-            enc = tokenizer(
-                [texts[i] for i in idx],
-                padding=True,
-                truncation=True,
-                max_length=max_length,
-                return_tensors="pt",
-            ).to(dev)
             target = torch.tensor([train.labels[i] for i in idx], device=dev)
-            loss = loss_fn(model(enc["input_ids"], enc["attention_mask"]), target)
+            if lower is not None:
+                logits = model.head(model.dropout(lower.forward_top(idx)))
+            else:
+                enc = tokenizer(
+                    [texts[i] for i in idx],
+                    padding=True,
+                    truncation=True,
+                    max_length=max_length,
+                    return_tensors="pt",
+                ).to(dev)
+                logits = model(enc["input_ids"], enc["attention_mask"])
+            loss = loss_fn(logits, target)
             optim.zero_grad()
             loss.backward()
             torch.nn.utils.clip_grad_norm_(trainable, 1.0)
@@ -224,11 +236,13 @@ def train_classifier(
                 running = 0.0
             if progress:
                 progress(step, total_steps)
+            if deadline and time.monotonic() > deadline:
+                break
 
     model.eval()
     metrics: dict[str, float] = {
         "train_examples": float(len(texts)),
-        "epochs": float(epochs),
+        "epochs": round(step / steps_per_epoch, 2),
         "train_seconds": round(time.monotonic() - started, 1),
     }
     if val is not None:
@@ -375,6 +389,48 @@ def train_head(
     }
     (out / "meta.json").write_text(json.dumps(meta, indent=2) + "\n")
     return metrics
+
+
+class _LowerCache:
+    """Hidden states after the frozen lower layers, computed once; training then runs only the top layers.
+
+    Exact for the frozen part (no dropout there, as at inference); saves the lower layers' forward
+    pass in every epoch, which is most of the cost of top-layer adaptation on a CPU.
+    """
+
+    def __init__(self, peft_encoder: object, first_trained: int, tokenizer: object, texts: list[str], max_length: int, dev: str) -> None:
+        import torch
+
+        self.torch = torch
+        bert = peft_encoder.base_model.model  # type: ignore[attr-defined]
+        self.layers = list(bert.encoder.layer)[first_trained:]
+        self.states: list[torch.Tensor] = []
+        was_training = bert.training
+        bert.eval()
+        with torch.inference_mode():
+            for start in range(0, len(texts), 64):
+                enc = tokenizer(texts[start : start + 64], padding=True, truncation=True, max_length=max_length, return_tensors="pt").to(dev)  # type: ignore[operator]
+                out = bert(input_ids=enc["input_ids"], attention_mask=enc["attention_mask"], output_hidden_states=True)
+                hidden = out.hidden_states[first_trained]
+                for row, mask in zip(hidden, enc["attention_mask"], strict=True):
+                    self.states.append(row[: int(mask.sum())].clone())
+        bert.train(was_training)
+
+    def forward_top(self, idx: list[int]) -> object:
+        torch = self.torch
+        rows = [self.states[i] for i in idx]
+        length = max(r.shape[0] for r in rows)
+        hidden = torch.zeros(len(rows), length, rows[0].shape[-1], dtype=rows[0].dtype)
+        mask = torch.zeros(len(rows), length, dtype=hidden.dtype)
+        for k, r in enumerate(rows):
+            hidden[k, : r.shape[0]] = r
+            mask[k, : r.shape[0]] = 1
+        additive = (1.0 - mask)[:, None, None, :] * torch.finfo(hidden.dtype).min
+        for layer in self.layers:
+            out = layer(hidden, attention_mask=additive)
+            hidden = out[0] if isinstance(out, tuple) else out
+        m = mask.unsqueeze(-1)
+        return (hidden * m).sum(1) / m.sum(1).clamp(min=1e-9)
 
 
 def _predict(model: object, tokenizer: object, texts: list[str], dev: str, max_length: int) -> list[int]:
