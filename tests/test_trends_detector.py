@@ -168,3 +168,19 @@ def test_segment_batch_recovers_mean_shifts() -> None:
     cps = ChangePointDetector(penalty=3.0, min_size=5).fit(x).predict()
     assert len(cps) == 2 and abs(cps[0] - 60) <= 3 and abs(cps[1] - 120) <= 3
     assert segment_batch(np.zeros((2, 30)), 5.0, 1) == [[], []]
+
+
+def test_synthetic_generate_is_seeded_and_returns_truth() -> None:
+    from trends.synthetic import generate
+
+    a, b = generate(3, n_series=40), generate(3, n_series=40)
+    assert [t.scenario for t in a.truth] == [t.scenario for t in b.truth]
+    assert all(np.array_equal(x.count, y.count) for x, y in zip(a.series, b.series, strict=True))
+    assert not np.array_equal(generate(4, n_series=40).series[0].count, a.series[0].count)
+    for series, truth in zip(a.series, a.truth, strict=True):
+        assert series.key == truth.key and len(series) == 90
+        assert (series.authors <= series.count).all() and (series.negative <= series.count).all()
+        if truth.kind == "shift":
+            assert truth.end == 89 and 40 <= truth.start <= 72
+    with pytest.raises(ValueError, match="unknown scenarios"):
+        generate(3, scenarios={"meteor": 1.0})
