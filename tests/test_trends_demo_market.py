@@ -11,7 +11,6 @@ from __future__ import annotations
 from datetime import UTC, date, datetime, time, timedelta
 from pathlib import Path
 
-import pytest
 from vaderSentiment.vaderSentiment import SentimentIntensityAnalyzer
 
 from groundswell.config import parse_config
@@ -58,7 +57,6 @@ def _mention(post: Post, vader: SentimentIntensityAnalyzer) -> Mention:
     )
 
 
-@pytest.mark.slow
 def test_demo_market_scenarios_are_classified(tmp_path: Path) -> None:
     market = generate_market(7, END - timedelta(days=WEEKS * 7 - 1), WEEKS * 7)
     config = parse_config(demo_config("http://127.0.0.1:9", tmp_path), base_dir=tmp_path)

@@ -28,7 +28,6 @@ def test_partition_from_cps_cuts_at_change_points() -> None:
     assert partition_from_cps([0, 3], 5) == [{0, 1, 2}, {3, 4}]
 
 
-@pytest.mark.slow
 @pytest.mark.skipif(not (TCPD / "annotations.json").is_file(), reason=f"TCPD data not found at {TCPD}")
 def test_changepoint_detector_beats_baselines_on_tcpd() -> None:
     series = load_tcpd(TCPD)
