@@ -248,8 +248,9 @@ def _print_truth_check(truth, store) -> None:  # type: ignore[no-untyped-def]
     for col in ("scenario", "planted", "detected", "ticket"):
         table.add_column(col)
     for sc in truth.scenarios:
-        found = [e for e in events if e["key"] == sc.entity and e["kind"] == "shift"]
-        blips = [e for e in events if e["key"] == sc.entity and e["kind"] == "blip"]
+        about = [e for e in events if e["key"] == sc.entity and e["metric"] == sc.metric]
+        found = [e for e in about if e["kind"] == "shift"]
+        blips = [e for e in about if e["kind"] == "blip"]
         ticket = [t for t in tickets if t["subject"] == sc.entity]
         detected = f"shift ({found[0]['metric']})" if found else (f"blip ({blips[0]['reason']})" if blips else "-")
         planted = f"{sc.kind}" + (f" -> {sc.ticket_type} ticket" if sc.ticket_type else "")
