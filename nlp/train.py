@@ -275,12 +275,18 @@ def train_classifier(
         "metrics": metrics,
         "hyperparameters": {
             "epochs": epochs,
+            "steps_done": step,
+            "steps_planned": total_steps,
             "batch_size": batch_size,
             "lr": lr,
             "lora_r": lora_r,
+            "top_layers": top_layers,
+            "max_length": max_length,
             "seed": seed,
         },
-        "recipe": f"groundswell nlp train {task} --base {base} --epochs {epochs} --batch-size {batch_size} --lr {lr} --lora-r {lora_r}",
+        "recipe": f"groundswell nlp train {task} --base {base} --epochs {epochs} --batch-size {batch_size} --lr {lr}"
+        f" --lora-r {lora_r} --top-layers {top_layers or 0} --max-length {max_length}"
+        + (f" --max-minutes {max_minutes}" if max_minutes else ""),
     }
     (out / "meta.json").write_text(json.dumps(meta, indent=2) + "\n")
     logger.info("wrote %s artifact to %s", task, out)
