@@ -10,7 +10,9 @@ Monday) so the web UI can list past briefs.
 
 from __future__ import annotations
 
+import functools
 import logging
+import re
 import time
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
@@ -188,6 +190,7 @@ class BriefBuilder:
             kibana=any(e.kibana_url for e in data.evidence),
             weeks=self.weeks(data),
             prev_week=data.week_start - timedelta(days=7),
+            week_start_dt=week_bounds(data.week_start)[0],
         )
 
     def build(
@@ -249,11 +252,43 @@ class _Charts(dict[str, str]):
         return self.get(name, "")
 
 
+@functools.cache
+def _printable_codepoints() -> frozenset[int]:
+    """Code points the PDF's font (DejaVu Sans, shipped with matplotlib and on the system) can draw."""
+    from fontTools.ttLib import TTFont
+    from matplotlib import font_manager
+
+    path = font_manager.findfont(font_manager.FontProperties(family="DejaVu Sans"), fallback_to_default=True)
+    with TTFont(path, lazy=True) as font:
+        return frozenset(font.getBestCmap())
+
+
+_BEYOND_BASIC = re.compile("[\u2000-\U0010ffff]")
+
+
+def printable(html: str) -> str:
+    """The HTML without characters the PDF font has no glyph for (emoji in posts), which WeasyPrint
+    would otherwise print as empty boxes. The HTML file itself keeps them: browsers draw them."""
+    cmap = _printable_codepoints()
+    dropped: list[str] = []
+
+    def keep(m: re.Match[str]) -> str:
+        if ord(m.group(0)) in cmap:
+            return m.group(0)
+        dropped.append(m.group(0))
+        return ""
+
+    out = _BEYOND_BASIC.sub(keep, html)
+    if dropped:
+        logger.info("PDF: %s character(s) without a glyph left out (%s)", len(dropped), "".join(sorted(set(dropped)))[:40])
+    return out
+
+
 def write_pdf(html: str, path: Path) -> int:
     """Print the HTML to PDF with WeasyPrint (print media); returns the page count."""
     import weasyprint
 
-    document = weasyprint.HTML(string=html, base_url=None, media_type="print").render()
+    document = weasyprint.HTML(string=printable(html), base_url=None, media_type="print").render()
     document.write_pdf(path)
     return len(document.pages)
 

@@ -70,12 +70,11 @@ def share_of_voice_chart(rows: list[SovRow]) -> str:
     ax.set_xlim(0, max([*this, *prev, 1]) * 1.18)
     ax.grid(axis="y", visible=False)
     handles = [
-        Patch(facecolor=OURS, label="this week: positive"),
-        Patch(facecolor=OKABE_ITO[3], hatch="//", edgecolor="white", label="this week: negative"),
-        Patch(facecolor=OKABE_ITO[1], label="this week: complaint share"),
-        Line2D([], [], marker="D", color="black", linestyle="none", markersize=4, label="previous week"),
+        Patch(facecolor=OURS, label="us, this week"),
+        Patch(facecolor=THEIRS, label="competitors, this week"),
+        Patch(facecolor=PREVIOUS, hatch="//", edgecolor="white", label="previous week"),
     ]
-    fig.legend(handles=handles, loc="outside lower center", ncols=4, fontsize=7.5)
+    fig.legend(handles=handles, loc="outside lower center", ncols=3, fontsize=7.5)
     return to_data_uri(fig)
 
 
@@ -116,13 +115,7 @@ def topics_chart(rows: list[TopicRow]) -> str:
     ax.set_yticks(y, [_short(r.label, 34) for r in rows])
     ax.set_xlabel("mentions")
     ax.grid(axis="y", visible=False)
-    handles = [
-        Patch(facecolor=OURS, label="this week: positive"),
-        Patch(facecolor=OKABE_ITO[3], hatch="//", edgecolor="white", label="this week: negative"),
-        Patch(facecolor=OKABE_ITO[1], label="this week: complaint share"),
-        Line2D([], [], marker="D", color="black", linestyle="none", markersize=4, label="previous week"),
-    ]
-    fig.legend(handles=handles, loc="outside lower center", ncols=4, fontsize=7.5)
+    fig.legend(loc="outside lower center", ncols=2, fontsize=7.5)
     return to_data_uri(fig)
 
 
@@ -150,14 +143,15 @@ def shifts_chart(rows: list[EventRow], max_panels: int = 6) -> str:
     rows = [r for r in rows if r.event.series][:max_panels]
     ncols = min(3, len(rows))
     nrows = (len(rows) + ncols - 1) // ncols
-    fig, axes = _figure(1.9 * nrows + 0.2, ncols=ncols, nrows=nrows)
+    fig, axes = _figure(2.1 * nrows + 0.2, ncols=ncols, nrows=nrows)
     for ax, r in zip(axes, rows, strict=False):
         ev = r.event
         xs = [p.t for p in ev.series]
         ax.plot(xs, [p.value for p in ev.series], color=OKABE_ITO[0], marker="o", markersize=2.5, linewidth=1.3)
         ax.axvline(ev.start, color=OKABE_ITO[3], linestyle="--", linewidth=1)
         ax.axhline(ev.baseline, color="#888888", linestyle=":", linewidth=1)
-        ax.set_title(_short(f"{r.subject}: {r.metric} {'▲' if ev.direction == 'up' else '▼'}", 40), fontsize=8)
+        arrow = "▲" if ev.direction == "up" else "▼"
+        ax.set_title(f"{_short(r.subject, 24)}\n{r.metric} {arrow}", fontsize=7.5)
         ax.tick_params(axis="x", labelrotation=45, labelsize=6.5)
         ax.xaxis.set_major_formatter(DateFormatter("%d %b"))
     for ax in axes[len(rows):]:

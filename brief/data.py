@@ -501,7 +501,9 @@ class BriefCollector:
             if counts[kind]:
                 # words that set this kind apart from the week's other posts, sized by how many use them
                 for t in self.store.top_terms(f, background=background, size=CLOUD_WORDS + len(names)):
-                    if t.term not in names and sum(w.kind == kind for w in words) < CLOUD_WORDS:
+                    if "'" in t.term or t.term in names:  # contractions and possessives ("didn't", "friend's")
+                        continue
+                    if sum(w.kind == kind for w in words) < CLOUD_WORDS:
                         words.append(CloudWord(word=t.term, kind=kind, count=t.count, size=1))
         top = max((w.count for w in words), default=1)
         for w in words:

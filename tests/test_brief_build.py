@@ -317,3 +317,9 @@ def test_headline_names_competitor_sentiment_only_when_it_moves_a_lot(data) -> N
             cur, before = s.points[-1], s.points[-2]
             assert claimed == (abs(cur.mean - before.mean) >= COMPETITOR_NEWS)
     assert not any("-0.00" in c.text for c in data.claims)
+
+
+def test_printable_drops_only_characters_the_pdf_font_lacks() -> None:
+    from brief.build import printable
+
+    assert printable("Fire 🔥 on the kettle ▲▼●■ – café “quoted” ✓") == "Fire  on the kettle ▲▼●■ – café “quoted” ✓"
