@@ -29,11 +29,12 @@ logger = logging.getLogger(__name__)
 R = TypeVar("R", TrendEvent, Ticket)
 
 SENTIMENT_WEEKS = 8
-EVIDENCE_SAMPLE = 3
+EVIDENCE_SAMPLE = 3  # newest mentions shown for a number the brief computed
+NAMED_SAMPLE = 5  # mentions shown of those a trend event or ticket names as its evidence
 CLOUD_KINDS = ("compliment", "complaint", "idea")
 CLOUD_WORDS = 14
 MAX_TOPICS = 8
-MAX_LEADERS = 8
+MAX_LEADERS = 6
 OPEN_STATES = ("open", "acknowledged", "in_progress")
 STEADY = 0.05  # a change of mean sentiment smaller than this is reported as "held steady"
 COMPETITOR_NEWS = 0.15  # a competitor's change of mean sentiment that makes the headline
@@ -375,6 +376,8 @@ class BriefCollector:
             total = page.total if total is None else total
             query = _describe_filters(filters)
         else:
+            total = len(ids) if total is None else total
+            ids = ids[:NAMED_SAMPLE]
             query = "mentions the detector or ticket named as evidence"
         anchor = f"ev-{len(self._evidence) + 1}"
         kibana_url = (

@@ -180,7 +180,8 @@ def make_market(
     store.put_doc("authors", "kimreviews", {"id": "kimreviews", "author": "kimreviews", "score": 0.92, "reach": 1000, "watched": True})
     store.put_doc("authors", "gadgetguru", {"id": "gadgetguru", "author": "gadgetguru", "score": 0.75, "reach": 1000, "watched": False})
     if hostile:
-        store.put_doc("authors", "hostile", {"id": "hostile", "author": HOSTILE[1], "score": 0.99, "reach": 5000, "watched": True})
+        for j in (1, 3):
+            store.put_doc("authors", f"hostile-{j}", {"id": f"hostile-{j}", "author": HOSTILE[j], "score": 0.99, "reach": 5000, "watched": True})
     return truth
 
 
