@@ -13,8 +13,9 @@ mentions fetched from the store) and returns a `Decision`. The rules, in order:
   carried by safety hazards or mostly negative posts. Severity comes from the safety signal
   (hazards named by the detector and the mentions' `safety_severity`) and from growth.
 - **competitor**: the entity is a competitor or a competitor's product. The signal is named from
-  the metric and the drivers: launch (volume up), price move (pricing words or pricing
-  mentions), outage (outage words), sentiment collapse or surge.
+  the metric and the drivers: outage (outage words), launch (volume up for a product hardly
+  talked about before, or no other explanation), price move (pricing words or pricing
+  mentions), sentiment collapse or surge.
 - Source and topic series are attributed to the configured entity that most of their evidence
   mentions name, when one does; otherwise they are not actionable (the detector still records them).
   A brand-level shift whose evidence is mostly about one of the brand's products is that product's.
@@ -50,7 +51,8 @@ ADVERSE_METRICS = {("negative_share", "up"), ("complaint_share", "up"), ("mean_s
 DOMINANT_SHARE = 0.5  # share of a shift's evidence that makes it about one entity
 LEADER_SHARE = 0.3  # share of a shift's evidence that must name or come from a watched leader
 MATERIAL_SHARE = 0.2  # share of the evidence a hazard must appear in to count without the detector
-HIGH_REACH = 10_000  # followers from which a non-watched author counts as high-reach
+HIGH_REACH = 10_000
+NEW_PRODUCT_BASELINE = 1.0  # mentions per bucket under which a competitor product counts as new  # followers from which a non-watched author counts as high-reach
 
 
 class NotActionable(Exception):
@@ -144,6 +146,8 @@ def _competitor(config: Config, event: TrendEvent, mentions: Sequence[Mention], 
             raise NotActionable(f"{entity.id}: competitor volume fell; no competitive move to act on")
         if words & OUTAGE_WORDS:
             signal = "outage"
+        elif entity.kind == "product" and event.baseline < NEW_PRODUCT_BASELINE:
+            signal = "launch"  # hardly talked about before: new on the market
         elif words & PRICE_WORDS or pricing >= 0.4:
             signal = "price move"
         else:
@@ -218,7 +222,7 @@ def describe_change(event: TrendEvent) -> str:
     elif event.metric == "mean_sentiment":
         values = f"{event.baseline:+.2f} -> {event.level:+.2f}"
     else:
-        values = f"{event.baseline:g} -> {event.level:g}"
+        values = f"{event.baseline:.3g} -> {event.level:.3g}"
     rel = relative_change(event)
     suffix = f" ({rel:+.0%})" if rel is not None and event.metric in ("volume", "safety_count") else ""
     return f"{event.metric} {event.direction} {values}{suffix}"

@@ -128,16 +128,25 @@ def test_classify_product_severity_from_safety_signal_and_growth(
     [
         ("volume", "up", ("airchef", "new", "launch"), "launch"),
         ("volume", "up", ("price", "cut"), "price move"),
+        ("volume", "up", ("new", "price"), "price move"),
         ("volume", "up", ("servers", "app", "offline"), "outage"),
         ("mean_sentiment", "down", (), "sentiment collapse"),
         ("negative_share", "down", (), "sentiment surge"),
     ],
 )
 def test_classify_competitor_signal_kinds(metric: str, direction: str, drivers: tuple[str, ...], signal: str) -> None:
-    event = make_event("zephyr-airchef", metric=metric, direction=direction, drivers=drivers, baseline=0.3, level=0.35)
+    baseline, level = (5.0, 7.0) if metric == "volume" else (0.3, 0.35)  # an established product
+    event = make_event("zephyr-airchef", metric=metric, direction=direction, drivers=drivers, baseline=baseline, level=level)
     decision = classify(make_config(), event, [])
     assert (decision.type, decision.signal) == ("competitor", signal)
     assert signal in decision.title
+
+
+def test_classify_competitor_new_product_volume_is_a_launch_even_with_price_talk() -> None:
+    event = make_event("zephyr-airchef", metric="volume", baseline=0.2, level=6, drivers=("worth", "$199", "price"))
+    assert classify(make_config(), event, []).signal == "launch"
+    established = make_event("zephyr-airchef", metric="volume", baseline=6, level=12, drivers=("worth", "$199", "price"))
+    assert classify(make_config(), established, []).signal == "price move"
 
 
 def test_classify_competitor_launch_and_collapse_are_separate_tickets() -> None:
@@ -173,8 +182,10 @@ def test_classify_opinion_shift_echoing_a_watched_leader_is_the_leaders_ticket(s
     assert summary.opened == 1
     (ticket,) = list_tickets(store)
     assert (ticket.type, ticket.subject, ticket.team) == ("opinion_leader", "dana-reyes", "communications")
-    assert "on Acme SteamPro kettle" in ticket.title and ticket.severity == "high"
-    assert ticket.evidence.trend_ids == [product_shift.id, leader_shift.id]
+    assert ticket.title.startswith("Dana Reyes: opinion leader") and ticket.severity == "high"
+    assert ticket.evidence.trend_ids == [leader_shift.id, product_shift.id]  # the leader's own series first
+    alone = classify(config, product_shift, mentions)
+    assert (alone.subject, alone.type) == ("dana-reyes", "opinion_leader") and "on Acme SteamPro kettle" in alone.title
     # a safety signal in the same conversation stays product-safety work
     burns = _stored(store, [make_mention(i, text="Dana Reyes: it burned me", hazards=("fire_burn",)) for i in range(10, 16)])
     for m in burns:
@@ -312,6 +323,19 @@ def test_process_events_returning_shift_reopens_closed_ticket(store: SqliteStore
     # and re-running the returning shift changes nothing more
     assert process_events(config, store, [back], now=later + timedelta(hours=1)).unchanged == 1
     assert load_ticket(store, ticket.id) == reopened
+
+
+def test_process_events_title_comes_from_the_subjects_own_series(store: SqliteStore) -> None:
+    mentions = _stored(store, [make_mention(i, hazards=("fire_burn",), severity=2) for i in range(6)])
+    topic = make_event("9", group_by="topic", metric="volume", start=T0 - timedelta(days=5), mentions=mentions)
+    own = make_event("acme-kettle", metric="safety_count", baseline=1, level=6, mentions=mentions)
+    for events in ([topic, own], [own, topic]):
+        fresh = SqliteStore(":memory:")
+        fresh.upsert_mentions(mentions)
+        process_events(make_config(), fresh, events, now=NOW)
+        (ticket,) = list_tickets(fresh)
+        assert "safety_count up 1 -> 6" in ticket.title
+        assert ticket.evidence.trend_ids == [own.id, topic.id]
 
 
 def test_process_events_two_events_for_one_ticket_in_one_run_count_once(store: SqliteStore) -> None:
