@@ -36,6 +36,7 @@ CLOUD_WORDS = 14
 MAX_TOPICS = 8
 MAX_LEADERS = 6
 OPEN_STATES = ("open", "acknowledged", "in_progress")
+TICKET_GRACE = timedelta(days=7)  # how long after the week a ticket for one of its shifts still counts
 STEADY = 0.05  # a change of mean sentiment smaller than this is reported as "held steady"
 COMPETITOR_NEWS = 0.15  # a competitor's change of mean sentiment that makes the headline
 
@@ -421,8 +422,8 @@ class BriefCollector:
             prev_mentions=prev_mentions,
             scope=scope,
         )
-        data.tickets = self.tickets(data)
         if mentions == 0:
+            data.tickets = self.tickets(data)
             logger.info("no mentions in the week of %s: writing the short brief", self.week_start)
             data.evidence = self._resolve_evidence()
             return data
@@ -431,6 +432,7 @@ class BriefCollector:
         data.cloud, data.cloud_counts = self.cloud()
         data.topics = self.emerging_topics()
         data.shifts, data.blips = self.events(data)
+        data.tickets = self.tickets(data, frozenset(r.event.id for r in data.shifts))
         data.safety = self.safety()
         data.safety_total = self.store.count(self.week.replace(safety=True))
         product_ids = tuple(e.id for e in self.products)
@@ -657,23 +659,26 @@ class BriefCollector:
             )
         return rows
 
-    def tickets(self, data: BriefData) -> TicketSummary:
+    def tickets(self, data: BriefData, shift_ids: frozenset[str] = frozenset()) -> TicketSummary:
+        """Tickets opened, resolved and overdue in the week. The run that closes a week opens the
+        tickets for that week's shifts just after it ends: those count as opened this week."""
         as_of = min(self.now, self.end)
         opened, resolved, overdue = [], [], []
         open_total = 0
         for t in self._load("tickets", Ticket, data):
-            if t.created >= self.end:
+            in_week = self.start <= t.created < self.end
+            for_week = self.end <= t.created < self.end + TICKET_GRACE and bool(shift_ids & set(t.evidence.trend_ids))
+            if t.created >= self.end and not for_week:
                 continue
             is_open = t.state in OPEN_STATES
             late = is_open and t.due < as_of
             row = TicketRow(ticket=t, overdue=late)
-            relevant = (self.start <= t.created < self.end) or late or t.state == "resolved"
+            relevant = in_week or for_week or late or t.state == "resolved"
             if relevant and t.evidence.mention_ids:
                 row.evidence = self.evidence(
-                    f"Ticket '{t.title}' ({t.type.replace('_', ' ')}, {t.severity})", self.week,
-                    ids=t.evidence.mention_ids[:EVIDENCE_SAMPLE], total=len(t.evidence.mention_ids),
+                    f"Ticket '{t.title}' ({t.type.replace('_', ' ')}, {t.severity})", self.week, ids=t.evidence.mention_ids
                 )
-            if self.start <= t.created < self.end:
+            if in_week or for_week:
                 opened.append(row)
             resolved_at = [h.at for h in t.history if h.to_state == "resolved"]
             if any(self.start <= at < self.end for at in resolved_at) or (

@@ -240,6 +240,19 @@ def _write_tickets(store: Store, truth: MarketTruth, week: datetime, ids: list[s
         team="communications", state="acknowledged", created=week - timedelta(days=3), updated=week - timedelta(days=2),
         due=week - timedelta(days=2),
     )
-    for t in (opened, resolved, overdue):
+    week_end = week + timedelta(days=7)
+    after = Ticket(  # opened by the run that closes the week, for one of its shifts
+        id="t-toaster", type="product", subject="acme-toaster", title="Acme Toaster: follow-up on the kettle shift",
+        severity="high", team="product-safety", state="open", created=week_end + timedelta(hours=1),
+        updated=week_end + timedelta(hours=1), due=week_end + timedelta(hours=25),
+        evidence=Evidence(trend_ids=[truth.shift_id], mention_ids=ids[:2]),
+    )
+    later = Ticket(  # opened later for something else: not this week's business
+        id="t-later", type="competitor", subject="zenith", title="Zenith launch", severity="low",
+        team="competitive-intelligence", state="open", created=week_end + timedelta(days=2),
+        updated=week_end + timedelta(days=2), due=week_end + timedelta(days=9),
+    )
+    for t in (opened, resolved, overdue, after, later):
         store.put_doc("tickets", t.id, t.model_dump(mode="json"))
-    truth.ticket_ids = {"opened": opened.id, "resolved": resolved.id, "overdue": overdue.id}
+    truth.ticket_ids = {"opened": opened.id, "resolved": resolved.id, "overdue": overdue.id, "opened_after": after.id,
+                        "later": later.id}

@@ -143,7 +143,9 @@ def test_tickets_opened_resolved_and_overdue(market, data) -> None:
     _, truth, _ = market
     tk = data.tickets
     assert tk is not None
-    assert [r.ticket.id for r in tk.opened] == [truth.ticket_ids["opened"]]
+    # sorted by severity: the critical one first, then the ticket the closing run opened for the week's shift
+    assert [r.ticket.id for r in tk.opened] == [truth.ticket_ids["opened"], truth.ticket_ids["opened_after"]]
+    assert truth.ticket_ids["later"] not in {r.ticket.id for r in tk.opened + tk.overdue}
     assert [r.ticket.id for r in tk.resolved] == [truth.ticket_ids["resolved"]]
     assert {r.ticket.id for r in tk.overdue} == {truth.ticket_ids["overdue"], truth.ticket_ids["opened"]}
     assert tk.as_of == END  # the week is over at NOW, so overdue is judged at its end
