@@ -231,12 +231,20 @@ def thread_url(mention: Mention) -> str:
 
 
 def merge_evidence(old: Evidence, new: Evidence) -> Evidence:
-    """Union of both (order kept, old first); hazard counts take the larger; chart points by time."""
+    """Union of both (order kept, old first); hazard counts take the larger.
+
+    The chart (`series`) is the one of the ticket's first trend: only that trend, re-emitted
+    with more buckets or revised values, updates it (series of other metrics or series do not
+    mix into it). Every rule is idempotent, so merging the same events again changes nothing,
+    in any order.
+    """
     hazards = dict(old.safety_hazards)
     for h, n in new.safety_hazards.items():
         hazards[h] = max(n, hazards.get(h, 0))
     series: dict[datetime, SeriesValue] = {p.t: p for p in old.series}
-    series.update({p.t: p for p in new.series})
+    owner = old.trend_ids[0] if old.trend_ids else None
+    if new.trend_ids and new.trend_ids[0] == owner:
+        series.update({p.t: p for p in new.series})
     return Evidence(
         trend_ids=_unique([*old.trend_ids, *new.trend_ids]),
         mention_ids=_unique([*old.mention_ids, *new.mention_ids]),

@@ -252,6 +252,27 @@ def test_process_events_rerun_changes_nothing(store: SqliteStore) -> None:
     assert store.query_docs("notifications") == ledger
 
 
+def test_process_events_rerun_of_many_events_per_ticket_changes_nothing(store: SqliteStore) -> None:
+    """Regression: series of different metrics for one ticket overlapped in time and the last
+    one merged won, so a re-run 'updated' the ticket (seen on the demo market)."""
+    config = make_config()
+    mentions = _stored(store, [make_mention(i, hazards=("fire_burn",), severity=2) for i in range(6)])
+    events = [
+        make_event("acme-kettle", metric="safety_count", baseline=1, level=6, mentions=mentions),
+        make_event("acme-kettle", metric="negative_share", baseline=0.2, level=0.6, mentions=mentions),
+        make_event("acme", metric="safety_count", baseline=1.5, level=7, mentions=mentions),
+        make_event("9", group_by="topic", metric="volume", start=T0 - timedelta(days=3), baseline=3, level=9, mentions=mentions),
+    ]
+    assert process_events(config, store, events, now=NOW).opened == 1
+    (before,) = list_tickets(store)
+    (first,) = [e for e in events if e.id == before.evidence.trend_ids[0]]
+    assert before.evidence.series == first.series  # the first trend's chart, not a mix
+    for order in (events, events[::-1]):
+        again = process_events(config, store, order, now=NOW + timedelta(hours=1))
+        assert (again.unchanged, again.updated) == (1, 0)
+        assert list_tickets(store) == [before]
+
+
 def test_process_events_evidence_closes_the_loop(store: SqliteStore) -> None:
     mentions = _stored(
         store,
