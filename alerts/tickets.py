@@ -93,7 +93,8 @@ def process_events(
         if current is None:
             ticket, result = _open(config, decision, event, evidence, now), "opened"
         else:
-            ticket, result = _apply(config, current, decision, event, evidence, now)
+            fresh = stored[decision.ticket_id] is None  # opened earlier in this run
+            ticket, result = _apply(config, current, decision, event, evidence, now, fresh=fresh)
         working[ticket.id] = ticket
         outcome[ticket.id] = max(outcome.get(ticket.id, "unchanged"), result, key=_RANK.__getitem__)
     for ticket_id, ticket in working.items():
@@ -154,8 +155,10 @@ def _open(config: Config, decision: Decision, event: TrendEvent, evidence: Evide
 
 
 def _apply(
-    config: Config, old: Ticket, decision: Decision, event: TrendEvent, evidence: Evidence, now: datetime
+    config: Config, old: Ticket, decision: Decision, event: TrendEvent, evidence: Evidence, now: datetime, *, fresh: bool = False
 ) -> tuple[Ticket, str]:
+    """Apply one more shift to an existing ticket. `fresh`: the ticket was opened earlier in this
+    same run, so the other shifts behind it fold into its opening (no history entry of their own)."""
     new_trend = event.id not in old.evidence.trend_ids
     merged = merge_evidence(old.evidence, evidence)
     if old.state in CLOSED_STATES and new_trend:
@@ -176,6 +179,11 @@ def _apply(
     ticket = old.model_copy(deep=True)
     ticket.evidence = merged
     ticket.updated = now
+    raised = severity_max(old.severity, decision.severity)
+    if fresh:
+        ticket.severity = raised
+        ticket.due = min(old.due, due_time(config, raised, now))
+        return ticket, "updated"
     added = len(set(merged.mention_ids) - set(old.evidence.mention_ids))
     authors = len(set(merged.authors) - set(old.evidence.authors))
     what = "new shift" if new_trend else "more evidence for"
@@ -189,7 +197,6 @@ def _apply(
             note=f"{what} trend {event.id} ({describe_change(event)}): +{added} mentions, +{authors} authors",
         )
     )
-    raised = severity_max(old.severity, decision.severity)
     if old.state not in CLOSED_STATES and SEVERITY_ORDER[raised] > SEVERITY_ORDER[old.severity]:
         ticket.severity = raised
         ticket.due = min(old.due, due_time(config, raised, now))

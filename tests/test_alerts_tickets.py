@@ -366,4 +366,6 @@ def test_process_events_two_events_for_one_ticket_in_one_run_count_once(store: S
     ]
     summary = process_events(make_config(), store, events, now=NOW)
     assert (summary.opened, summary.updated, len(summary.tickets)) == (1, 0, 1)
-    assert len(list_tickets(store)[0].evidence.trend_ids) == 2
+    (ticket,) = list_tickets(store)
+    assert len(ticket.evidence.trend_ids) == 2
+    assert [h.action for h in ticket.history] == ["open"]  # the second shift folds into the opening
