@@ -70,22 +70,22 @@ def process_events(
     stored: dict[str, Ticket | None] = {}  # as loaded from the store
     working: dict[str, Ticket] = {}  # with this run's changes
     entities = entity_index(config)
-    decided: list[tuple[TrendEvent, list[Mention], Decision]] = []
+    decided: list[tuple[TrendEvent, Evidence, Decision]] = []
     for event in events:
         if event.kind != "shift":
             summary.skipped += 1
             continue
         mentions = store.get_mentions(event.mention_ids)
         try:
-            decided.append((event, mentions, classify(config, event, mentions, entities=entities)))
+            decision = classify(config, event, mentions, entities=entities)
+            decided.append((event, evidence_from(event, mentions), decision))
         except NotActionable as why:
             summary.skipped += 1
             logger.info("shift %s (%s %s %s) opens no ticket: %s", event.id, event.key, event.metric, event.direction, why)
     # the subject's own series first (it names the ticket best: a product's safety_count shift
     # rather than a topic's volume), then by start, so the order of `events` does not matter
     decided.sort(key=lambda d: (not _own_series(d[0], d[2]), d[0].start, d[0].detected_at, d[0].id))
-    for event, mentions, decision in decided:
-        evidence = evidence_from(event, mentions)
+    for event, evidence, decision in decided:
         if decision.ticket_id not in stored:
             doc = store.get_doc("tickets", decision.ticket_id)
             stored[decision.ticket_id] = None if doc is None else Ticket.model_validate(doc)
