@@ -18,6 +18,7 @@ mentions fetched from the store) and returns a `Decision`. The rules, in order:
   mentions), sentiment collapse or surge.
 - Source and topic series are attributed to the configured entity that most of their evidence
   mentions name, when one does; otherwise they are not actionable (the detector still records them).
+  `process_events` lets them add evidence to that entity's ticket, never open one.
   A brand-level shift whose evidence is mostly about one of the brand's products is that product's.
 
 A ticket's id is stable per type + subject (+ metric family for competitors, where a launch and a

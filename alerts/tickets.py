@@ -10,6 +10,10 @@ close the loop with the people who raised it), then
 - a ticket exists and is resolved or dismissed: a *new* shift (a trend id the ticket has not seen)
   reopens it with a history entry; more evidence for the shift it already had is only appended.
 
+Topic and source series are supporting evidence: their shifts join the ticket of the entity they
+are about (see `alerts.rules`) but never open or reopen one on their own; the entity's own series
+must shift too. This keeps entity-linking slips and broad topic moves from opening tickets.
+
 Every change appends a history entry; an event that adds nothing changes nothing, so re-running
 with the same events leaves tickets, history and the notification ledger as they are. Pending
 notifications are written before their ticket and delivered after all tickets are stored.
@@ -83,18 +87,30 @@ def process_events(
             summary.skipped += 1
             logger.info("shift %s (%s %s %s) opens no ticket: %s", event.id, event.key, event.metric, event.direction, why)
     # the subject's own series first (it names the ticket best: a product's safety_count shift
-    # rather than a topic's volume), then by start, so the order of `events` does not matter
-    decided.sort(key=lambda d: (not _own_series(d[0], d[2]), d[0].start, d[0].detected_at, d[0].id))
+    # rather than a topic's volume), then other entity/author series, then topic and source
+    # series; then by start, so the order of `events` does not matter
+    decided.sort(key=lambda d: (_rank(d[0], d[2]), d[0].start, d[0].detected_at, d[0].id))
     for event, evidence, decision in decided:
         if decision.ticket_id not in stored:
             doc = store.get_doc("tickets", decision.ticket_id)
             stored[decision.ticket_id] = None if doc is None else Ticket.model_validate(doc)
         current = working.get(decision.ticket_id) or stored[decision.ticket_id]
+        supporting = event.group_by in SUPPORTING_GROUPS
+        if current is None and supporting:
+            summary.skipped += 1
+            logger.info(
+                "shift %s (%s %s %s %s) supports %s '%s', which has no ticket: a topic or source shift "
+                "adds evidence to a ticket but opens none",
+                event.id, event.group_by, event.key, event.metric, event.direction, decision.type, decision.subject,
+            )
+            continue
         if current is None:
             ticket, result = _open(config, decision, event, evidence, now), "opened"
         else:
             fresh = stored[decision.ticket_id] is None  # opened earlier in this run
-            ticket, result = _apply(config, current, decision, event, evidence, now, fresh=fresh)
+            ticket, result = _apply(
+                config, current, decision, event, evidence, now, fresh=fresh, may_reopen=not supporting
+            )
         working[ticket.id] = ticket
         outcome[ticket.id] = max(outcome.get(ticket.id, "unchanged"), result, key=_RANK.__getitem__)
     for ticket_id, ticket in working.items():
@@ -123,8 +139,13 @@ def process_events(
     return summary
 
 
-def _own_series(event: TrendEvent, decision: Decision) -> bool:
-    return event.key == decision.subject and event.group_by in ("entity", "author")
+SUPPORTING_GROUPS = ("topic", "source")
+
+
+def _rank(event: TrendEvent, decision: Decision) -> int:
+    if event.group_by in SUPPORTING_GROUPS:
+        return 2
+    return 0 if event.key == decision.subject else 1
 
 
 # ---- ticket changes -----------------------------------------------------------------------------------
@@ -155,13 +176,22 @@ def _open(config: Config, decision: Decision, event: TrendEvent, evidence: Evide
 
 
 def _apply(
-    config: Config, old: Ticket, decision: Decision, event: TrendEvent, evidence: Evidence, now: datetime, *, fresh: bool = False
+    config: Config,
+    old: Ticket,
+    decision: Decision,
+    event: TrendEvent,
+    evidence: Evidence,
+    now: datetime,
+    *,
+    fresh: bool = False,
+    may_reopen: bool = True,
 ) -> tuple[Ticket, str]:
     """Apply one more shift to an existing ticket. `fresh`: the ticket was opened earlier in this
-    same run, so the other shifts behind it fold into its opening (no history entry of their own)."""
+    same run, so the other shifts behind it fold into its opening (no history entry of their own).
+    `may_reopen`: a new shift reopens a closed ticket (not for supporting topic/source shifts)."""
     new_trend = event.id not in old.evidence.trend_ids
     merged = merge_evidence(old.evidence, evidence)
-    if old.state in CLOSED_STATES and new_trend:
+    if old.state in CLOSED_STATES and new_trend and may_reopen:
         ticket = apply_transition(
             old,
             "reopen",

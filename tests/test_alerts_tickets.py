@@ -359,6 +359,23 @@ def test_process_events_title_comes_from_the_subjects_own_series(store: SqliteSt
         assert ticket.evidence.trend_ids == [own.id, topic.id]
 
 
+def test_process_events_topic_shift_supports_but_never_opens_or_reopens(store: SqliteStore) -> None:
+    config = make_config()
+    mentions = _stored(store, [make_mention(i, hazards=("fire_burn",), severity=2) for i in range(6)])
+    topic = make_event("9", group_by="topic", metric="volume", baseline=3, level=9, mentions=mentions)
+    alone = process_events(config, store, [topic], now=NOW)
+    assert (alone.opened, alone.skipped, list_tickets(store)) == (0, 1, [])
+    own = make_event("acme-kettle", metric="safety_count", baseline=1, level=6, mentions=mentions)
+    assert process_events(config, store, [own], now=NOW).opened == 1
+    joined = process_events(config, store, [topic], now=NOW + timedelta(hours=1))
+    (ticket,) = list_tickets(store)
+    assert joined.updated == 1 and ticket.evidence.trend_ids == [own.id, topic.id]
+    transition(store, ticket.id, "dismiss", who="ana", note="known batch, recalled", now=NOW + timedelta(hours=2))
+    later = make_event("9", group_by="topic", metric="volume", start=T0 + timedelta(days=9), mentions=mentions)
+    assert process_events(config, store, [later], now=NOW + timedelta(days=9)).reopened == 0
+    assert load_ticket(store, ticket.id).state == "dismissed"
+
+
 def test_process_events_two_events_for_one_ticket_in_one_run_count_once(store: SqliteStore) -> None:
     events = [
         make_event("acme", metric="negative_share", baseline=0.1, level=0.3),
