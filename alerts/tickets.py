@@ -89,7 +89,7 @@ def process_events(
     # the subject's own series first (it names the ticket best: a product's safety_count shift
     # rather than a topic's volume), then other entity/author series, then topic and source
     # series; then by start, so the order of `events` does not matter
-    decided.sort(key=lambda d: (_rank(d[0], d[2]), d[0].start, d[0].detected_at, d[0].id))
+    decided.sort(key=lambda d: (_rank(d[0], d[2]), _headline(d[0], d[2]), d[0].start, d[0].detected_at, d[0].id))
     for event, evidence, decision in decided:
         if decision.ticket_id not in stored:
             doc = store.get_doc("tickets", decision.ticket_id)
@@ -140,6 +140,18 @@ def process_events(
 
 
 SUPPORTING_GROUPS = ("topic", "source")
+
+
+# which metric names a ticket best when several of its subject's series shift at once
+HEADLINE_METRICS: dict[str, tuple[str, ...]] = {
+    "product": ("safety_count", "complaint_share", "negative_share", "mean_sentiment", "volume"),
+    "competitor": ("volume", "mean_sentiment", "negative_share", "complaint_share", "safety_count"),
+    "opinion_leader": ("negative_share", "mean_sentiment", "volume", "complaint_share", "safety_count"),
+}
+
+
+def _headline(event: TrendEvent, decision: Decision) -> int:
+    return HEADLINE_METRICS[decision.type].index(event.metric)
 
 
 def _rank(event: TrendEvent, decision: Decision) -> int:
