@@ -24,14 +24,14 @@ if TYPE_CHECKING:
 
 # Pinned floors: what the committed models and rules reach, rounded down (see the closing note).
 FLOORS = {
-    "sentiment_val_macro_recall": 0.64,
-    "emotion_val_macro_recall": 0.60,
-    "review_accuracy": 0.75,
-    "safety_recall": 0.90,
-    "safety_fpr_reviews": 0.05,  # ceiling
-    "safety_fpr_tweets": 0.05,  # ceiling
-    "voc_accuracy": 0.70,
-    "area_accuracy": 0.60,
+    "sentiment_val_macro_recall": 0.66,  # reached 0.669 (VADER 0.598)
+    "emotion_val_macro_recall": 0.69,  # reached 0.701
+    "review_accuracy": 0.75,  # reached 0.762 (neutral counts as wrong)
+    "safety_recall": 0.90,  # reached 0.924 on the held-out half
+    "safety_fpr_reviews": 0.05,  # ceiling; reached 0.008
+    "safety_fpr_tweets": 0.05,  # ceiling; reached 0.007
+    "voc_accuracy": 0.70,  # reached 0.736
+    "area_accuracy": 0.75,  # reached 0.776
 }
 CEILINGS = {"safety_fpr_reviews", "safety_fpr_tweets"}
 
@@ -95,7 +95,7 @@ def run_gate(*, config: Config | None = None, quick: bool = False) -> int:
     # ---- sentiment -------------------------------------------------------------------------
     started = time.monotonic()
     clf = load_classifier("sentiment", sentiment_model, profile=profile, device="cpu")
-    print(f"sentiment model: {clf.name}")
+    print(f"sentiment model: {clf.name}", flush=True)
     pairs = sample(list(zip(sent_texts, sent_labels, strict=True)), 600)
     texts, labels = [p[0] for p in pairs], [p[1] for p in pairs]
     probs = clf.predict_proba(texts, batch_size=64)

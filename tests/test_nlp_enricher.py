@@ -252,3 +252,45 @@ def test_offline_models_load_and_agree_with_obvious_cases(tmp_path: Path) -> Non
     assert targets["acme"] > targets["globex"]
     assert all(m.enriched for m in out)
     assert (tmp_path / "nlp" / "topics.json").exists()
+
+
+@pytest.mark.slow
+def test_train_cli_builds_a_loadable_artifact_from_a_csv(tmp_path: Path) -> None:
+    from typer.testing import CliRunner
+
+    from nlp.classifier import AdapterClassifier
+    from nlp.cli import app
+
+    rows = (
+        ["text,label"]
+        + [f"I love this {i},positive" for i in range(8)]
+        + [f"I hate this {i},negative" for i in range(8)]
+    )
+    rows += [f"It is a thing {i},neutral" for i in range(8)]
+    (tmp_path / "data.csv").write_text("\n".join(rows) + "\n")
+    out = tmp_path / "artifact"
+    result = CliRunner().invoke(
+        app,
+        [
+            "train",
+            "sentiment",
+            "--data",
+            str(tmp_path / "data.csv"),
+            "--epochs",
+            "1",
+            "--top-layers",
+            "1",
+            "--max-length",
+            "16",
+            "--out",
+            str(out),
+        ],
+    )
+    assert result.exit_code == 0, result.output
+    assert (out / "adapter" / "adapter_model.safetensors").stat().st_size < 5_000_000  # a small artifact
+    clf = AdapterClassifier(out)
+    probs = clf.predict_proba(["I love this", "", "x" * 10_000], batch_size=2)
+    assert probs.shape == (3, 3)
+    assert np.allclose(probs.sum(axis=1), 1.0, atol=1e-4)
+    bad = CliRunner().invoke(app, ["train", "sarcasm", "--data", str(tmp_path / "data.csv")])
+    assert bad.exit_code != 0
