@@ -36,7 +36,9 @@ def train(
     out: Annotated[Path | None, typer.Option(help="artifact folder (default nlp/artifacts/TASK)")] = None,
     device: Annotated[str, typer.Option(help="auto, cpu or cuda")] = "auto",
     threads: Annotated[int, typer.Option(help="CPU threads for torch (0 = torch default)")] = 0,
-    max_minutes: Annotated[float, typer.Option(help="stop training after this many minutes (0 = no limit)")] = 0,
+    max_minutes: Annotated[
+        float, typer.Option(help="stop training after this many minutes (0 = no limit)")
+    ] = 0,
     method: Annotated[
         str, typer.Option(help="lora (adapter + head, best) or head (frozen encoder, minutes)")
     ] = "lora",

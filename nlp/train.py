@@ -192,11 +192,21 @@ def train_classifier(
     started = time.monotonic()
     lower = _LowerCache(encoder, layers[0], tokenizer, texts, max_length, dev) if layers else None
     if lower is not None:
-        logger.info("cached the frozen lower %d layers for %d texts (%.0fs)", layers[0], len(texts), time.monotonic() - started)
+        logger.info(
+            "cached the frozen lower %d layers for %d texts (%.0fs)",
+            layers[0],
+            len(texts),
+            time.monotonic() - started,
+        )
     deadline = started + 60 * max_minutes if max_minutes else None
     for epoch in range(epochs):
         if deadline and time.monotonic() > deadline:
-            logger.warning("time budget of %s minutes spent: stopping after %d of %d steps", max_minutes, step, total_steps)
+            logger.warning(
+                "time budget of %s minutes spent: stopping after %d of %d steps",
+                max_minutes,
+                step,
+                total_steps,
+            )
             break
         model.train()
         order = list(range(len(texts)))
@@ -404,7 +414,15 @@ class _LowerCache:
     pass in every epoch, which is most of the cost of top-layer adaptation on a CPU.
     """
 
-    def __init__(self, peft_encoder: object, first_trained: int, tokenizer: object, texts: list[str], max_length: int, dev: str) -> None:
+    def __init__(
+        self,
+        peft_encoder: object,
+        first_trained: int,
+        tokenizer: object,
+        texts: list[str],
+        max_length: int,
+        dev: str,
+    ) -> None:
         import torch
 
         self.torch = torch
@@ -415,8 +433,18 @@ class _LowerCache:
         bert.eval()
         with torch.inference_mode():
             for start in range(0, len(texts), 64):
-                enc = tokenizer(texts[start : start + 64], padding=True, truncation=True, max_length=max_length, return_tensors="pt").to(dev)  # type: ignore[operator]
-                out = bert(input_ids=enc["input_ids"], attention_mask=enc["attention_mask"], output_hidden_states=True)
+                enc = tokenizer(
+                    texts[start : start + 64],
+                    padding=True,
+                    truncation=True,
+                    max_length=max_length,
+                    return_tensors="pt",
+                ).to(dev)  # type: ignore[operator]
+                out = bert(
+                    input_ids=enc["input_ids"],
+                    attention_mask=enc["attention_mask"],
+                    output_hidden_states=True,
+                )
                 hidden = out.hidden_states[first_trained]
                 for row, mask in zip(hidden, enc["attention_mask"], strict=True):
                     self.states.append(row[: int(mask.sum())].clone())

@@ -21,6 +21,10 @@ from nlp.enricher import Enricher, LanguageDetector, Models, enrich_store
 from nlp.entities import EntityLinker
 from nlp.topics import TopicModel
 
+# peft (loading/creating the LoRA adapter) calls transformers' deprecated `is_gradient_checkpointing`;
+# nothing in this repository calls it.
+pytestmark = pytest.mark.filterwarnings("ignore:`is_gradient_checkpointing` is deprecated:FutureWarning")
+
 CONFIG = {
     "brands": [
         {
