@@ -94,6 +94,7 @@ def demo(
 ) -> None:
     """The main job: build the demo market, serve it on loopback, crawl it for real, and run every stage."""
     from groundswell.demo import build_market, demo_config, serve_market
+    from groundswell.demo.mailbox import demo_mailbox
     from groundswell.store import open_store
 
     today = datetime.now(UTC).date()
@@ -101,10 +102,11 @@ def demo(
     out = out.resolve()
     console.print(f"[bold]Groundswell demo[/bold]: {weeks} weeks of market ending {last_day}, seed {seed}, in {out}")
     truth = build_market(out / "web", seed=seed, end=last_day, weeks=weeks)
-    with serve_market(out / "web", port=port) as base_url:
-        console.print(f"demo web served at {base_url}")
+    with serve_market(out / "web", port=port) as base_url, demo_mailbox(out / "mailbox") as (smtp_host, smtp_port):
+        console.print(f"demo web served at {base_url}; team notifications go to the local mailbox {out / 'mailbox'}")
         raw = demo_config(base_url, out)
         raw.setdefault("brief", {})["pdf"] = pdf
+        raw.setdefault("alerts", {}).setdefault("smtp", {}).update({"host": smtp_host, "port": smtp_port})
         cfg_path = out / "groundswell.yaml"
         cfg_path.write_text(yaml.dump(raw, Dumper=_NoAliasDumper, sort_keys=False), encoding="utf-8")
         cfg = parse_config(raw, base_dir=out)
@@ -115,6 +117,7 @@ def demo(
             _print_truth_check(truth, store)
     console.print(f"\nconfiguration: {cfg_path}")
     console.print(f"store:         {cfg.path(cfg.store.path)}")
+    console.print(f"mailbox:       {out / 'mailbox'} ({len(list((out / 'mailbox').glob('*.eml')))} notifications)")
     console.print(f"brief:         {summary.brief.html_path}" + (f"\n               {summary.brief.pdf_path}" if summary.brief.pdf_path else ""))
     console.print(
         f"\nNext: [bold]groundswell tickets list -c {cfg_path}[/bold], "

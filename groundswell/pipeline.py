@@ -72,9 +72,12 @@ def detect(config: Config, store: Store, *, now: datetime | None = None) -> Any:
 
 
 def act(config: Config, store: Store, events: list[Any], *, now: datetime | None = None) -> Any:
+    """Open or update tickets for real shifts, notify, then escalate tickets that are past due."""
     import alerts
 
-    return alerts.process_events(config, store, events, now=now)
+    summary = alerts.process_events(config, store, events, now=now)
+    summary.escalated = len(alerts.escalate_overdue(config, store, now))
+    return summary
 
 
 def report(config: Config, store: Store, *, week_start: date, out_dir: Path | None = None) -> Any:
@@ -130,7 +133,7 @@ def run_pipeline(
     summary.tickets = timed(
         "act",
         lambda: act(config, store, summary.detected.events, now=now),
-        lambda r: f"{r.opened} opened, {r.updated} updated, {r.reopened} reopened, {r.notified} notified",
+        lambda r: f"{r.opened} opened, {r.updated} updated, {r.reopened} reopened, {r.escalated} escalated, {r.notified} notified",
     )
     summary.brief = timed(
         "report",
