@@ -51,8 +51,15 @@ def _setup_logging(verbose: bool) -> None:
         level=logging.DEBUG if verbose else logging.INFO,
         format="%(asctime)s %(levelname)s %(name)s: %(message)s",
     )
-    for noisy in ("scrapy", "twisted", "urllib3", "httpx", "elastic_transport", "filelock", "matplotlib", "fontTools", "weasyprint"):
+    for noisy in (
+        "scrapy", "twisted", "urllib3", "httpx", "elastic_transport", "filelock", "matplotlib", "fontTools",
+        "weasyprint", "mail.log", "sentence_transformers", "transformers", "huggingface_hub",
+    ):
         logging.getLogger(noisy).setLevel(logging.WARNING)
+    # transformers prints model load reports and progress bars unless told to be quiet
+    os.environ.setdefault("TRANSFORMERS_VERBOSITY", "error")
+    os.environ.setdefault("HF_HUB_DISABLE_PROGRESS_BARS", "1")
+    os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
 
 
 def load_or_exit(path: Path) -> Config:
@@ -273,5 +280,4 @@ app.command("train", help="Train the offline sentiment or emotion model (same as
 
 
 if __name__ == "__main__":  # pragma: no cover
-    os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
     app()
