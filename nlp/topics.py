@@ -45,8 +45,8 @@ class Assignment:
 
 @dataclass
 class TopicModel:
-    assign_threshold: float = 0.45
-    cluster_threshold: float = 0.45
+    assign_threshold: float = 0.4
+    cluster_threshold: float = 0.4
     min_topic_size: int = 4
     max_pool: int = 400
     label_terms: int = 3
@@ -207,5 +207,12 @@ def _normalise(x: np.ndarray) -> np.ndarray:
     return x / np.clip(norms, 1e-9, None)
 
 
+# Opinion words say how people feel, not what they talk about: kept out of topic labels.
+_OPINION = frozenset(
+    "good great best better bad worst worse love loved like liked nice awesome amazing terrible awful horrible "
+    "excellent perfect poor happy disappointed recommend pretty really definitely use used user http https".split()
+)
+
+
 def _topic_tokens(text: str) -> list[str]:
-    return [t for t in tokens(text) if len(t) > 2 and not t.isdigit() and t not in ("user", "http", "https")]
+    return [t for t in tokens(text) if len(t) > 2 and not t.isdigit() and t not in _OPINION]
