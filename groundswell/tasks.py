@@ -156,6 +156,16 @@ def rollover(path: str) -> dict[str, Any]:
         return store.maintain()
 
 
+def refresh_topics(path: str) -> dict[str, Any]:
+    """Refresh the incremental topic model (new topics from pooled outliers, fresh labels) and the stored mentions."""
+    from nlp.enricher import TOPIC_STATE_FILE
+    from nlp.topics import refresh_topics as _refresh
+
+    cfg = _load(path)
+    with open_store(cfg) as store:
+        return _refresh(cfg, store, state_path=cfg.path(TOPIC_STATE_FILE))
+
+
 def on_task_failure(context: dict[str, Any]) -> None:
     """Airflow failure callback: a clear log line naming the DAG, task, run and error, for the owning team."""
     ti = context.get("task_instance") or context.get("ti")

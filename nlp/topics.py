@@ -14,13 +14,18 @@ under the data directory.
 
 from __future__ import annotations
 
+import json
 import math
 from collections import Counter
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any, Self
 
 import numpy as np
 
+from groundswell.config import Config
+from groundswell.mention import Mention
+from groundswell.store import Filters, Store
 from groundswell.text import tokens
 
 VERSION = "centroid-ctfidf@1"
@@ -147,6 +152,14 @@ class TopicModel:
             top = [term for _, term in reversed(scored[-self.label_terms :])]
             topic.label = " / ".join(top) if top else f"topic {topic.id}"
 
+    def refresh(self) -> dict[str, int]:
+        """Maintenance: turn pooled outliers that now cluster into topics, and recompute every label.
+
+        Returns {pooled mention id: its new topic id}."""
+        reassigned = self._grow_from_pool()
+        self._relabel()
+        return reassigned
+
     def emerging(self, within_runs: int = 1) -> list[Topic]:
         return [t for t in self.topics.values() if self.run - t.created_run < within_runs]
 
@@ -216,3 +229,29 @@ _OPINION = frozenset(
 
 def _topic_tokens(text: str) -> list[str]:
     return [t for t in tokens(text) if len(t) > 2 and not t.isdigit() and t not in _OPINION]
+
+
+def refresh_topics(config: Config, store: Store, *, state_path: Path) -> dict[str, int]:
+    """Refresh the persisted topic model and bring stored mentions up to date with it.
+
+    Pooled mentions that now form a topic get it; every mention whose topic label changed gets the
+    new label. Idempotent: a second refresh changes nothing.
+    """
+    if not state_path.exists():
+        return {"topics": 0, "reassigned": 0, "relabelled": 0}
+    model = TopicModel.from_state(json.loads(state_path.read_text(encoding="utf-8")))
+    reassigned = model.refresh()
+    labels = {t.id: t.label for t in model.topics.values()}
+    changed: list[Mention] = []
+    for mention in store.iter_mentions(Filters(enriched=True)):
+        topic_id = reassigned.get(mention.id, mention.topic_id)
+        if topic_id is None or topic_id not in labels:
+            continue
+        if mention.topic_id != topic_id or mention.topic_label != labels[topic_id]:
+            mention.topic_id, mention.topic_label = topic_id, labels[topic_id]
+            changed.append(mention)
+    store.upsert_mentions(changed)
+    tmp = state_path.with_suffix(".tmp")
+    tmp.write_text(json.dumps(model.to_state()), encoding="utf-8")
+    tmp.replace(state_path)
+    return {"topics": len(model.topics), "reassigned": len(reassigned), "relabelled": len(changed)}
