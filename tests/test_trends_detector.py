@@ -184,3 +184,21 @@ def test_synthetic_generate_is_seeded_and_returns_truth() -> None:
             assert truth.end == 89 and 40 <= truth.start <= 72
     with pytest.raises(ValueError, match="unknown scenarios"):
         generate(3, scenarios={"meteor": 1.0})
+
+
+def test_seasonal_factors_quiet_phases_give_ones_without_warnings() -> None:
+    """Regression: a phase whose ratios are all NaN (no volume on that weekday) must not warn."""
+    import warnings
+
+    import numpy as np
+
+    from trends.detector import seasonal_factors
+
+    counts = np.zeros((2, 35))
+    counts[1, ::7] = 0.0
+    counts[1, 1::7] = 9.0  # only one weekday ever has volume
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        factors = seasonal_factors(counts, 7)
+    assert np.isfinite(factors).all()
+    assert (factors[0] == 1.0).all()

@@ -30,6 +30,7 @@ from __future__ import annotations
 import itertools
 import logging
 import math
+import warnings
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Literal, Self
@@ -120,7 +121,9 @@ def seasonal_factors(counts: np.ndarray, period: int, min_mean: float = 3.0) -> 
     phase = np.empty((s_count, period))
     for d in range(period):
         cols = ratio[:, d::period]
-        with np.errstate(all="ignore"):
+        with np.errstate(all="ignore"), warnings.catch_warnings():
+            # a phase with no usable ratio (all NaN) is expected for quiet series; it becomes 1 below
+            warnings.simplefilter("ignore", RuntimeWarning)
             phase[:, d] = np.nanmedian(cols, axis=1) if cols.size else 1.0
     phase = np.where(np.isfinite(phase), phase, 1.0)
     phase = np.clip(phase, 0.2, 5.0)
