@@ -21,7 +21,9 @@ from groundswell.config import SEVERITIES, TICKET_TYPES, Config, ConfigError, lo
 from groundswell.records import Ticket
 from groundswell.store import Store, StoreError, open_store
 
-app = typer.Typer(help="Triage action tickets: list, show, acknowledge, assign, resolve, dismiss.", no_args_is_help=True)
+app = typer.Typer(
+    help="Triage action tickets: list, show, acknowledge, assign, resolve, dismiss.", no_args_is_help=True
+)
 console = Console()
 
 ConfigOption = Annotated[
@@ -38,7 +40,10 @@ def _default_user() -> str:
         return "unknown"
 
 
-WhoOption = Annotated[str | None, typer.Option("--who", help="who makes the change (recorded in the history); default: your OS user")]
+WhoOption = Annotated[
+    str | None,
+    typer.Option("--who", help="who makes the change (recorded in the history); default: your OS user"),
+]
 NoteOption = Annotated[str, typer.Option("--note", "-n", help="a note for the history")]
 
 
@@ -68,22 +73,35 @@ def _opened(config_path: Path) -> Iterator[tuple[Config, Store]]:
 @app.command("list")
 def list_(
     config: ConfigOption = Path("groundswell.yaml"),
-    state: Annotated[str | None, typer.Option(help="open, acknowledged, in_progress, resolved, dismissed")] = None,
+    state: Annotated[
+        str | None, typer.Option(help="open, acknowledged, in_progress, resolved, dismissed")
+    ] = None,
     team: Annotated[str | None, typer.Option(help="owner team id")] = None,
     type_: Annotated[str | None, typer.Option("--type", help=f"one of {', '.join(TICKET_TYPES)}")] = None,
     severity: Annotated[str | None, typer.Option(help=f"one of {', '.join(SEVERITIES)}")] = None,
-    overdue: Annotated[bool, typer.Option("--overdue", help="only active tickets past their due time")] = False,
+    overdue: Annotated[
+        bool, typer.Option("--overdue", help="only active tickets past their due time")
+    ] = False,
 ) -> None:
     """List tickets, most severe first."""
     from alerts.lifecycle import STATES, is_overdue, list_tickets
 
-    for name, value, allowed in (("state", state, STATES), ("type", type_, TICKET_TYPES), ("severity", severity, SEVERITIES)):
+    for name, value, allowed in (
+        ("state", state, STATES),
+        ("type", type_, TICKET_TYPES),
+        ("severity", severity, SEVERITIES),
+    ):
         if value is not None and value not in allowed:
             raise _fail(f"--{name} '{value}' is not allowed; allowed: {', '.join(allowed)}")
     now = datetime.now(UTC)
     with _opened(config) as (_, store):
         tickets = list_tickets(
-            store, state=state, team=team, ticket_type=type_, severity=severity, overdue_at=now if overdue else None
+            store,
+            state=state,
+            team=team,
+            ticket_type=type_,
+            severity=severity,
+            overdue_at=now if overdue else None,
         )
     if not tickets:
         console.print("no tickets match")
@@ -144,15 +162,21 @@ def _print_ticket(t: Ticket, actions: list[str]) -> None:
     console.print(f"  sources            {escape(', '.join(e.sources) or '-')}")
     console.print(f"  drivers            {escape(', '.join(e.drivers) or '-')}")
     if e.safety_hazards:
-        console.print(f"  safety hazards     {escape(', '.join(f'{h} ({n})' for h, n in sorted(e.safety_hazards.items())))}")
+        console.print(
+            f"  safety hazards     {escape(', '.join(f'{h} ({n})' for h, n in sorted(e.safety_hazards.items())))}"
+        )
     console.print(f"  authors ({len(e.authors)})        {escape(', '.join(e.authors) or '-')}")
     console.print(f"  threads ({len(e.threads)}):")
     for url in e.threads:
         console.print(f"    {escape(url)}", soft_wrap=True)
     console.print("[bold]history[/bold]")
     for h in t.history:
-        states = f"{h.from_state or '-'} -> {h.to_state}" if h.from_state != h.to_state else (h.to_state or "")
-        console.print(f"  {h.at:%Y-%m-%d %H:%M} {escape(h.who):<12} {h.action:<11} {states:<28} {escape(h.note)}")
+        states = (
+            f"{h.from_state or '-'} -> {h.to_state}" if h.from_state != h.to_state else (h.to_state or "")
+        )
+        console.print(
+            f"  {h.at:%Y-%m-%d %H:%M} {escape(h.who):<12} {h.action:<11} {states:<28} {escape(h.note)}"
+        )
 
 
 def _transition(ticket_id: str, action: str, config: Path, who: str | None, note: str = "") -> None:
@@ -164,19 +188,34 @@ def _transition(ticket_id: str, action: str, config: Path, who: str | None, note
 
 
 @app.command()
-def ack(ticket_id: IdArgument, config: ConfigOption = Path("groundswell.yaml"), who: WhoOption = None, note: NoteOption = "") -> None:
+def ack(
+    ticket_id: IdArgument,
+    config: ConfigOption = Path("groundswell.yaml"),
+    who: WhoOption = None,
+    note: NoteOption = "",
+) -> None:
     """Acknowledge an open ticket."""
     _transition(ticket_id, "acknowledge", config, who, note)
 
 
 @app.command()
-def start(ticket_id: IdArgument, config: ConfigOption = Path("groundswell.yaml"), who: WhoOption = None, note: NoteOption = "") -> None:
+def start(
+    ticket_id: IdArgument,
+    config: ConfigOption = Path("groundswell.yaml"),
+    who: WhoOption = None,
+    note: NoteOption = "",
+) -> None:
     """Start work on a ticket (in progress)."""
     _transition(ticket_id, "start", config, who, note)
 
 
 @app.command()
-def resolve(ticket_id: IdArgument, config: ConfigOption = Path("groundswell.yaml"), who: WhoOption = None, note: NoteOption = "") -> None:
+def resolve(
+    ticket_id: IdArgument,
+    config: ConfigOption = Path("groundswell.yaml"),
+    who: WhoOption = None,
+    note: NoteOption = "",
+) -> None:
     """Resolve a ticket (acknowledged or in progress)."""
     _transition(ticket_id, "resolve", config, who, note)
 
@@ -184,7 +223,9 @@ def resolve(ticket_id: IdArgument, config: ConfigOption = Path("groundswell.yaml
 @app.command()
 def dismiss(
     ticket_id: IdArgument,
-    reason: Annotated[str, typer.Option("--reason", "-r", help="why this is not real work (feeds the detector's tuning)")],
+    reason: Annotated[
+        str, typer.Option("--reason", "-r", help="why this is not real work (feeds the detector's tuning)")
+    ],
     config: ConfigOption = Path("groundswell.yaml"),
     who: WhoOption = None,
 ) -> None:
@@ -193,7 +234,12 @@ def dismiss(
 
 
 @app.command()
-def reopen(ticket_id: IdArgument, config: ConfigOption = Path("groundswell.yaml"), who: WhoOption = None, note: NoteOption = "") -> None:
+def reopen(
+    ticket_id: IdArgument,
+    config: ConfigOption = Path("groundswell.yaml"),
+    who: WhoOption = None,
+    note: NoteOption = "",
+) -> None:
     """Reopen a resolved or dismissed ticket."""
     _transition(ticket_id, "reopen", config, who, note)
 

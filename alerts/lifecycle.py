@@ -105,7 +105,9 @@ def list_tickets(
     for name, value in (("state", state), ("team", team), ("type", ticket_type), ("severity", severity)):
         if value is not None:
             where[name] = value
-    tickets = [Ticket.model_validate(d) for d in store.query_docs("tickets", where=where or None, limit=limit)]
+    tickets = [
+        Ticket.model_validate(d) for d in store.query_docs("tickets", where=where or None, limit=limit)
+    ]
     if overdue_at is not None:
         tickets = [t for t in tickets if is_overdue(t, overdue_at)]
     return sorted(tickets, key=lambda t: (-SEVERITY_ORDER[t.severity], t.due, t.id))
@@ -148,7 +150,9 @@ def apply_transition(
             f"allowed actions in state '{ticket.state}': {', '.join(allowed) or 'none'}"
         )
     if action == "dismiss" and not note.strip():
-        raise ValueError(f"dismissing ticket {ticket.id} needs a reason (it feeds the detector's tuning); got an empty one")
+        raise ValueError(
+            f"dismissing ticket {ticket.id} needs a reason (it feeds the detector's tuning); got an empty one"
+        )
     new = ticket.model_copy(deep=True)
     new.state = transition.target
     new.updated = now
@@ -160,7 +164,9 @@ def apply_transition(
         if config is not None:
             new.due = due_time(config, new.severity, now)
     new.history.append(
-        HistoryEntry(at=now, who=who, action=action, from_state=ticket.state, to_state=new.state, note=note.strip())
+        HistoryEntry(
+            at=now, who=who, action=action, from_state=ticket.state, to_state=new.state, note=note.strip()
+        )
     )
     return new
 
@@ -186,7 +192,9 @@ def transition(
     now = now or datetime.now(UTC)
     if action == "assign":
         return assign(store, ticket_id, assignee or "", who=who, note=note, now=now)
-    ticket = apply_transition(load_ticket(store, ticket_id), action, who=who, now=now, note=note, config=config)
+    ticket = apply_transition(
+        load_ticket(store, ticket_id), action, who=who, now=now, note=note, config=config
+    )
     if assignee is not None and assignee != ticket.assignee:
         ticket = _assigned(ticket, assignee, who=who, now=now, note="")
     save_ticket(store, ticket)
@@ -194,7 +202,9 @@ def transition(
     return ticket
 
 
-def assign(store: Store, ticket_id: str, assignee: str, *, who: str, note: str = "", now: datetime | None = None) -> Ticket:
+def assign(
+    store: Store, ticket_id: str, assignee: str, *, who: str, note: str = "", now: datetime | None = None
+) -> Ticket:
     """Set the ticket's assignee (state unchanged). Allowed while the ticket is active."""
     now = now or datetime.now(UTC)
     ticket = load_ticket(store, ticket_id)
@@ -219,13 +229,20 @@ def _assigned(ticket: Ticket, assignee: str, *, who: str, now: datetime, note: s
     text = f"assigned to {assignee}" + (f" (was {previous})" if previous else "")
     new.history.append(
         HistoryEntry(
-            at=now, who=who, action="assign", from_state=ticket.state, to_state=ticket.state, note=f"{text}: {note}" if note else text
+            at=now,
+            who=who,
+            action="assign",
+            from_state=ticket.state,
+            to_state=ticket.state,
+            note=f"{text}: {note}" if note else text,
         )
     )
     return new
 
 
-def escalate_overdue(config: Config, store: Store, now: datetime | None = None, *, deliver: bool = True) -> list[Ticket]:
+def escalate_overdue(
+    config: Config, store: Store, now: datetime | None = None, *, deliver: bool = True
+) -> list[Ticket]:
     """Escalate every active ticket past its due time, then notify its team.
 
     Escalation raises the severity one level (up to critical), sets `escalated`, appends a history
@@ -257,7 +274,9 @@ def escalate_overdue(config: Config, store: Store, now: datetime | None = None, 
         )
         notifier.enqueue(config, store, new, len(new.history) - 1, now=now)
         save_ticket(store, new)
-        logger.warning("ticket %s escalated: overdue by %s, severity now %s", new.id, _hours(late), new.severity)
+        logger.warning(
+            "ticket %s escalated: overdue by %s, severity now %s", new.id, _hours(late), new.severity
+        )
         escalated.append(new)
     if deliver and escalated:
         notifier.deliver_pending(store, now=now)

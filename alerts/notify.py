@@ -162,10 +162,14 @@ class Message:
         if t.evidence.drivers:
             facts.append(("Drivers", ", ".join(t.evidence.drivers[:8])))
         if t.evidence.safety_hazards:
-            facts.append(("Hazards", ", ".join(f"{h} ({n})" for h, n in sorted(t.evidence.safety_hazards.items()))))
+            facts.append(
+                ("Hazards", ", ".join(f"{h} ({n})" for h, n in sorted(t.evidence.safety_hazards.items())))
+            )
         if t.evidence.authors:
             more = len(t.evidence.authors) - 10
-            facts.append(("Authors", ", ".join(t.evidence.authors[:10]) + (f" and {more} more" if more > 0 else "")))
+            facts.append(
+                ("Authors", ", ".join(t.evidence.authors[:10]) + (f" and {more} more" if more > 0 else ""))
+            )
         return facts
 
 
@@ -239,12 +243,23 @@ def render_slack(message: Message) -> dict[str, Any]:
     e = escape_slack
     facts = "\n".join(f"*{e(name)}:* {e(value)}" for name, value in message.facts())
     blocks: list[dict[str, Any]] = [
-        {"type": "section", "text": {"type": "mrkdwn", "text": f"*{e(message.subject)}*" + (f"\n{e(message.note)}" if message.note else "")}},
+        {
+            "type": "section",
+            "text": {
+                "type": "mrkdwn",
+                "text": f"*{e(message.subject)}*" + (f"\n{e(message.note)}" if message.note else ""),
+            },
+        },
         {"type": "section", "text": {"type": "mrkdwn", "text": facts}},
     ]
     for q in message.quotes:
         link = f" <{e(q.url)}|{e(q.source)}>" if _http_url(q.url) else f" {e(q.source)}"
-        blocks.append({"type": "context", "elements": [{"type": "mrkdwn", "text": f"> {e(q.text)}\n— {e(q.author)} on{link}"}]})
+        blocks.append(
+            {
+                "type": "context",
+                "elements": [{"type": "mrkdwn", "text": f"> {e(q.text)}\n— {e(q.author)} on{link}"}],
+            }
+        )
     return {"text": e(message.subject), "blocks": blocks}
 
 
@@ -296,7 +311,9 @@ def render_teams_adaptive(message: Message) -> dict[str, Any]:
     if message.note:
         body.insert(1, {"type": "TextBlock", "text": e(message.note), "wrap": True, "isSubtle": True})
     for q in message.quotes:
-        body.append({"type": "TextBlock", "text": f"{e(q.text)} — {e(q.author)} on {e(q.source)}", "wrap": True})
+        body.append(
+            {"type": "TextBlock", "text": f"{e(q.text)} — {e(q.author)} on {e(q.source)}", "wrap": True}
+        )
     threads = [u for u in message.ticket.evidence.threads if _http_url(u)][:3]
     card: dict[str, Any] = {
         "$schema": "http://adaptivecards.io/schemas/adaptive-card.json",
@@ -305,10 +322,15 @@ def render_teams_adaptive(message: Message) -> dict[str, Any]:
         "body": body,
     }
     if threads:
-        card["actions"] = [{"type": "Action.OpenUrl", "title": f"Open thread {i + 1}", "url": u} for i, u in enumerate(threads)]
+        card["actions"] = [
+            {"type": "Action.OpenUrl", "title": f"Open thread {i + 1}", "url": u}
+            for i, u in enumerate(threads)
+        ]
     return {
         "type": "message",
-        "attachments": [{"contentType": "application/vnd.microsoft.card.adaptive", "contentUrl": None, "content": card}],
+        "attachments": [
+            {"contentType": "application/vnd.microsoft.card.adaptive", "contentUrl": None, "content": card}
+        ],
     }
 
 
@@ -327,7 +349,9 @@ def render_webhook(message: Message) -> dict[str, Any]:
         "idempotency_key": message.key,
         "note": message.note,
         "ticket": message.ticket.model_dump(mode="json"),
-        "quotes": [{"author": q.author, "source": q.source, "url": q.url, "text": q.text} for q in message.quotes],
+        "quotes": [
+            {"author": q.author, "source": q.source, "url": q.url, "text": q.text} for q in message.quotes
+        ],
     }
 
 
@@ -365,7 +389,9 @@ class Notifier:
         if max_attempts < 1:
             raise ValueError(f"max_attempts must be at least 1, got {max_attempts}")
         if give_up_after < max_attempts:
-            raise ValueError(f"give_up_after ({give_up_after}) must be at least max_attempts ({max_attempts})")
+            raise ValueError(
+                f"give_up_after ({give_up_after}) must be at least max_attempts ({max_attempts})"
+            )
         self.smtp = smtp
         self.max_attempts = max_attempts
         self.backoff_s = backoff_s
@@ -381,7 +407,9 @@ class Notifier:
         return cls(smtp=config.alerts.smtp)
 
     # -- 1. enqueue --------------------------------------------------------------------------------------
-    def enqueue(self, config: Config, store: Store, ticket: Ticket, entry_index: int, *, now: datetime) -> list[str]:
+    def enqueue(
+        self, config: Config, store: Store, ticket: Ticket, entry_index: int, *, now: datetime
+    ) -> list[str]:
         """Write pending ledger records for history entry `entry_index` of `ticket` (idempotent)."""
         entry = ticket.history[entry_index]
         event = NOTIFY_ACTIONS.get(entry.action)
@@ -390,7 +418,11 @@ class Notifier:
         try:
             team = config.team(ticket.team)
         except KeyError:
-            logger.warning("ticket %s: team '%s' is not declared in `teams`; no channel to notify", ticket.id, ticket.team)
+            logger.warning(
+                "ticket %s: team '%s' is not declared in `teams`; no channel to notify",
+                ticket.id,
+                ticket.team,
+            )
             return []
         ids: list[str] = []
         for index, channel in enumerate(team.channels):
@@ -426,12 +458,16 @@ class Notifier:
     def deliver_pending(self, store: Store, *, now: datetime | None = None) -> DeliveryReport:
         """Send every pending/failed record whose ticket event is stored. Never raises for a delivery."""
         report = DeliveryReport()
-        records = store.query_docs("notifications", where={"status": [PENDING, FAILED]}, order_by="created", limit=100_000)
+        records = store.query_docs(
+            "notifications", where={"status": [PENDING, FAILED]}, order_by="created", limit=100_000
+        )
         if not records:
             return report
         started = time.monotonic()
         down: set[tuple[str, str]] = set()  # targets that failed in this run: the rest of theirs wait
-        with httpx.Client(timeout=self.timeout_s, follow_redirects=False, headers={"User-Agent": USER_AGENT}) as client:
+        with httpx.Client(
+            timeout=self.timeout_s, follow_redirects=False, headers={"User-Agent": USER_AGENT}
+        ) as client:
             for record in records:
                 target = self._target(record["channel"])
                 if time.monotonic() - started > self.run_budget_s or target in down:
@@ -445,7 +481,9 @@ class Notifier:
                     down.add(target)
         if report.waiting:
             logger.info("notifications: %s left pending for the next run", report.waiting)
-        logger.info("notifications: %s sent, %s failed, %s abandoned", report.sent, report.failed, report.abandoned)
+        logger.info(
+            "notifications: %s sent, %s failed, %s abandoned", report.sent, report.failed, report.abandoned
+        )
         return report
 
     def _target(self, channel: dict[str, Any]) -> tuple[str, str]:
@@ -454,7 +492,13 @@ class Notifier:
         return (channel["kind"], str(channel.get("url_env")))
 
     def _deliver_one(
-        self, store: Store, client: httpx.Client, record: dict[str, Any], message: Message, report: DeliveryReport, now: datetime | None
+        self,
+        store: Store,
+        client: httpx.Client,
+        record: dict[str, Any],
+        message: Message,
+        report: DeliveryReport,
+        now: datetime | None,
     ) -> bool:
         error = ""
         attempts = 0
@@ -463,19 +507,35 @@ class Notifier:
             try:
                 self.send(client, record["channel"], message)
             except Exception as err:  # any failure of one delivery is recorded, never raised
-                error = REDACTOR.redact(f"{type(err).__name__}: {err}" if not isinstance(err, DeliveryError) else str(err))
+                error = REDACTOR.redact(
+                    f"{type(err).__name__}: {err}" if not isinstance(err, DeliveryError) else str(err)
+                )
                 if attempt + 1 < self.max_attempts:
                     self.sleep(min(self.backoff_s * 2**attempt, self.max_backoff_s))
                 continue
             stamp = (now or datetime.now(UTC)).isoformat()
-            record.update(status=SENT, attempts=record["attempts"] + attempts, sent_at=stamp, updated=stamp, last_error=None)
+            record.update(
+                status=SENT,
+                attempts=record["attempts"] + attempts,
+                sent_at=stamp,
+                updated=stamp,
+                last_error=None,
+            )
             store.put_doc("notifications", record["id"], record)
             report.sent += 1
-            logger.info("notified team %s by %s about ticket %s (%s)", record["team"], record["channel"]["kind"], record["ticket_id"], record["event"])
+            logger.info(
+                "notified team %s by %s about ticket %s (%s)",
+                record["team"],
+                record["channel"]["kind"],
+                record["ticket_id"],
+                record["event"],
+            )
             return True
         total = record["attempts"] + attempts
         status = ABANDONED if total >= self.give_up_after else FAILED
-        record.update(status=status, attempts=total, last_error=error, updated=(now or datetime.now(UTC)).isoformat())
+        record.update(
+            status=status, attempts=total, last_error=error, updated=(now or datetime.now(UTC)).isoformat()
+        )
         store.put_doc("notifications", record["id"], record)
         if status == ABANDONED:
             report.abandoned += 1
@@ -501,13 +561,24 @@ class Notifier:
         ticket = Ticket.model_validate(doc)
         index = record["entry"]
         if index >= len(ticket.history) or ticket.history[index].action != record["action"]:
-            logger.debug("notification %s: history entry %s of ticket %s not stored yet", record["id"], index, ticket.id)
+            logger.debug(
+                "notification %s: history entry %s of ticket %s not stored yet",
+                record["id"],
+                index,
+                ticket.id,
+            )
             return None
         quotes = tuple(
             Quote(author=m.author or "unknown", source=m.source, url=m.url, text=_snippet(m.text or m.title))
             for m in store.get_mentions(ticket.evidence.mention_ids[: self.quotes])
         )
-        return Message(ticket=ticket, event=record["event"], note=ticket.history[index].note, quotes=quotes, key=record["id"])
+        return Message(
+            ticket=ticket,
+            event=record["event"],
+            note=ticket.history[index].note,
+            quotes=quotes,
+            key=record["id"],
+        )
 
     # -- one attempt -------------------------------------------------------------------------------------
     def send(self, client: httpx.Client, channel: dict[str, Any], message: Message) -> None:
@@ -523,13 +594,21 @@ class Notifier:
         env = channel.get("url_env")
         url = secret_from_env(env, f"{channel['kind']} webhook")
         kind = channel["kind"]
-        payload = render_slack(message) if kind == "slack" else teams_payload(url, message) if kind == "teams" else render_webhook(message)
+        payload = (
+            render_slack(message)
+            if kind == "slack"
+            else teams_payload(url, message)
+            if kind == "teams"
+            else render_webhook(message)
+        )
         body = json.dumps(payload, ensure_ascii=False).encode()
         try:
             headers = {"Content-Type": "application/json", "Idempotency-Key": message.key}
             response = client.post(url, content=body, headers=headers)
         except httpx.HTTPError as err:
-            raise DeliveryError(f"{type(err).__name__} posting to the {channel['kind']} webhook in ${env}: {REDACTOR.redact(str(err))}") from None
+            raise DeliveryError(
+                f"{type(err).__name__} posting to the {channel['kind']} webhook in ${env}: {REDACTOR.redact(str(err))}"
+            ) from None
         if response.status_code >= 300:
             raise DeliveryError(f"HTTP {response.status_code} from the {channel['kind']} webhook in ${env}")
 
@@ -553,9 +632,18 @@ class Notifier:
                 f"SMTP delivery via {smtp.host}:{smtp.port} failed: {type(err).__name__}: {REDACTOR.redact(str(err))}"
             ) from None
         if refused:  # the others got it: retrying would send them a duplicate
-            logger.warning("SMTP server refused recipients %s for ticket %s", ", ".join(sorted(refused)), message.ticket.id)
+            logger.warning(
+                "SMTP server refused recipients %s for ticket %s",
+                ", ".join(sorted(refused)),
+                message.ticket.id,
+            )
 
 
 def _channel_record(channel: ChannelConfig) -> dict[str, Any]:
     """What the ledger keeps about a channel: kind, recipients and the *name* of the URL variable."""
-    return {"kind": channel.kind, "to": list(channel.to), "url_env": channel.url_env, "min_severity": channel.min_severity}
+    return {
+        "kind": channel.kind,
+        "to": list(channel.to),
+        "url_env": channel.url_env,
+        "min_severity": channel.min_severity,
+    }

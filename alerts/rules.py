@@ -42,13 +42,27 @@ logger = logging.getLogger(__name__)
 
 
 # Hazards that can hurt people rank above a plain defect.
-HAZARD_LEVEL: dict[str, int] = {"defect": 1, "recall": 2, "illness": 2, "injury": 2, "fire_burn": 2, "choking": 2}
+HAZARD_LEVEL: dict[str, int] = {
+    "defect": 1,
+    "recall": 2,
+    "illness": 2,
+    "injury": 2,
+    "fire_burn": 2,
+    "choking": 2,
+}
 PRICE_WORDS = frozenset(
     "price prices pricing priced cheaper cheap discount discounts deal deals sale expensive cost costs promo coupon "
     "undercut undercuts pricier".split()
 )
-OUTAGE_WORDS = frozenset("outage outages offline servers server unavailable crash crashes crashing bricked login".split())
-ADVERSE_METRICS = {("negative_share", "up"), ("complaint_share", "up"), ("mean_sentiment", "down"), ("safety_count", "up")}
+OUTAGE_WORDS = frozenset(
+    "outage outages offline servers server unavailable crash crashes crashing bricked login".split()
+)
+ADVERSE_METRICS = {
+    ("negative_share", "up"),
+    ("complaint_share", "up"),
+    ("mean_sentiment", "down"),
+    ("safety_count", "up"),
+}
 DOMINANT_SHARE = 0.5  # share of a shift's evidence that makes it about one entity
 LEADER_SHARE = 0.3  # share of a shift's evidence that must name or come from a watched leader
 MATERIAL_SHARE = 0.2  # share of the evidence a hazard must appear in to count without the detector
@@ -84,7 +98,11 @@ def entity_index(config: Config) -> dict[str, Entity]:
 
 
 def classify(
-    config: Config, event: TrendEvent, mentions: Sequence[Mention], *, entities: dict[str, Entity] | None = None
+    config: Config,
+    event: TrendEvent,
+    mentions: Sequence[Mention],
+    *,
+    entities: dict[str, Entity] | None = None,
 ) -> Decision:
     """Decide the ticket for a shift, or raise `NotActionable` saying why it opens none.
 
@@ -164,7 +182,9 @@ def _competitor(config: Config, event: TrendEvent, mentions: Sequence[Mention], 
     level = 0 if signal == "sentiment surge" else 1
     if _strong_growth(config, event):
         level += 1
-    return _decision(config, "competitor", entity.id, entity.name, signal, signal, event, min(level, 2), family=family)
+    return _decision(
+        config, "competitor", entity.id, entity.name, signal, signal, event, min(level, 2), family=family
+    )
 
 
 def _opinion_leader(
@@ -183,7 +203,9 @@ def _opinion_leader(
         level += 1
     if _strong_growth(config, event):
         level += 1
-    signal = "turning negative" if adverse else ("more vocal" if event.metric == "volume" else "turning positive")
+    signal = (
+        "turning negative" if adverse else ("more vocal" if event.metric == "volume" else "turning positive")
+    )
     what = f"opinion leader {signal}" + (f" on {about.name}" if about is not None else "")
     return _decision(config, "opinion_leader", subject, name, signal, what, event, min(level, 2))
 
@@ -202,7 +224,9 @@ def _decision(
 ) -> Decision:
     team = config.alerts.routing.get(ticket_type)
     if team is None:
-        raise NotActionable(f"alerts.routing has no team for ticket type '{ticket_type}'; configured: {dict(config.alerts.routing)}")
+        raise NotActionable(
+            f"alerts.routing has no team for ticket type '{ticket_type}'; configured: {dict(config.alerts.routing)}"
+        )
     title = f"{name}: {what}, {describe_change(event)}"
     return Decision(
         ticket_id=ticket_id_for(ticket_type, subject, family),
@@ -277,7 +301,9 @@ def _narrowest(entities: dict[str, Entity], entity: Entity, mentions: Sequence[M
 def _dominant_entity(entities: dict[str, Entity], event: TrendEvent, mentions: Sequence[Mention]) -> Entity:
     counts = Counter(e for m in mentions for e in set(m.entities))
     if not counts:
-        raise NotActionable(f"{event.group_by} '{event.key}': its evidence mentions name no configured entity")
+        raise NotActionable(
+            f"{event.group_by} '{event.key}': its evidence mentions name no configured entity"
+        )
     entity_id, n = counts.most_common(1)[0]
     if n < DOMINANT_SHARE * len(mentions):
         raise NotActionable(
@@ -286,7 +312,9 @@ def _dominant_entity(entities: dict[str, Entity], event: TrendEvent, mentions: S
     return _entity(entities, entity_id)
 
 
-def _driving_leader(config: Config, event: TrendEvent, mentions: Sequence[Mention]) -> OpinionLeaderConfig | None:
+def _driving_leader(
+    config: Config, event: TrendEvent, mentions: Sequence[Mention]
+) -> OpinionLeaderConfig | None:
     """The watched opinion leader behind an opinion shift about us: at least LEADER_SHARE of its
     evidence was written by the leader or names them (people echoing a post). Safety signals stay
     product work."""
@@ -316,7 +344,11 @@ def _leader(config: Config, author: str) -> OpinionLeaderConfig | None:
 def _same_author(name: str, author: str, leader: OpinionLeaderConfig | None) -> bool:
     if _norm(name) == _norm(author):
         return True
-    return leader is not None and _norm(name) in {_norm(leader.id), _norm(leader.name), *(_norm(h) for h in leader.handles)}
+    return leader is not None and _norm(name) in {
+        _norm(leader.id),
+        _norm(leader.name),
+        *(_norm(h) for h in leader.handles),
+    }
 
 
 def _norm(name: str) -> str:

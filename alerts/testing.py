@@ -49,7 +49,9 @@ class HttpReceiver:
 
 
 @contextmanager
-def http_receiver(*, fail_first: int = 0, fail_status: int = 500, path: str = "/hook") -> Iterator[HttpReceiver]:
+def http_receiver(
+    *, fail_first: int = 0, fail_status: int = 500, path: str = "/hook"
+) -> Iterator[HttpReceiver]:
     receiver = HttpReceiver(fail_first=fail_first, fail_status=fail_status)
     lock = threading.Lock()
 
@@ -104,7 +106,11 @@ def smtp_receiver(*, login: tuple[str, str] | None = None) -> Iterator[SmtpRecei
     receiver = SmtpReceiver(host="127.0.0.1", port=free_port())
 
     def authenticator(server: Any, session: Any, envelope: Any, mechanism: str, data: Any) -> AuthResult:
-        ok = isinstance(data, LoginPassword) and login is not None and (data.login.decode(), data.password.decode()) == login
+        ok = (
+            isinstance(data, LoginPassword)
+            and login is not None
+            and (data.login.decode(), data.password.decode()) == login
+        )
         return AuthResult(success=ok, handled=False)
 
     class Handler:
@@ -132,7 +138,9 @@ def smtp_receiver(*, login: tuple[str, str] | None = None) -> Iterator[SmtpRecei
 T0 = datetime(2026, 3, 2, tzinfo=UTC)
 
 
-def make_config(channels: dict[str, list[dict[str, Any]]] | None = None, smtp: dict[str, Any] | None = None) -> Config:
+def make_config(
+    channels: dict[str, list[dict[str, Any]]] | None = None, smtp: dict[str, Any] | None = None
+) -> Config:
     """A small market: our brand Acme with a kettle, competitor Zephyr with an air fryer, one
     watched opinion leader, and the three default teams with the given channels per team id."""
     channels = channels or {}
@@ -143,10 +151,18 @@ def make_config(channels: dict[str, list[dict[str, Any]]] | None = None, smtp: d
     return parse_config(
         {
             "brands": [
-                {"id": "acme", "name": "Acme", "products": [{"id": "acme-kettle", "name": "Acme SteamPro kettle"}]}
+                {
+                    "id": "acme",
+                    "name": "Acme",
+                    "products": [{"id": "acme-kettle", "name": "Acme SteamPro kettle"}],
+                }
             ],
             "competitors": [
-                {"id": "zephyr", "name": "Zephyr", "products": [{"id": "zephyr-airchef", "name": "Zephyr AirChef"}]}
+                {
+                    "id": "zephyr",
+                    "name": "Zephyr",
+                    "products": [{"id": "zephyr-airchef", "name": "Zephyr AirChef"}],
+                }
             ],
             "opinion_leaders": [{"id": "dana-reyes", "name": "Dana Reyes", "handles": ["danareyes"]}],
             "teams": teams,

@@ -86,11 +86,20 @@ def process_events(
             decided.append((event, evidence_from(event, mentions), decision))
         except NotActionable as why:
             summary.skipped += 1
-            logger.info("shift %s (%s %s %s) opens no ticket: %s", event.id, event.key, event.metric, event.direction, why)
+            logger.info(
+                "shift %s (%s %s %s) opens no ticket: %s",
+                event.id,
+                event.key,
+                event.metric,
+                event.direction,
+                why,
+            )
     # the subject's own series first (it names the ticket best: a product's safety_count shift
     # rather than a topic's volume), then other entity/author series, then topic and source
     # series; then by start, so the order of `events` does not matter
-    decided.sort(key=lambda d: (_rank(d[0], d[2]), _headline(d[0], d[2]), d[0].start, d[0].detected_at, d[0].id))
+    decided.sort(
+        key=lambda d: (_rank(d[0], d[2]), _headline(d[0], d[2]), d[0].start, d[0].detected_at, d[0].id)
+    )
     for event, evidence, decision in decided:
         if decision.ticket_id not in stored:
             doc = store.get_doc("tickets", decision.ticket_id)
@@ -102,7 +111,13 @@ def process_events(
             logger.info(
                 "shift %s (%s %s %s %s) supports %s '%s', which has no ticket: a topic or source shift "
                 "adds evidence to a ticket but opens none",
-                event.id, event.group_by, event.key, event.metric, event.direction, decision.type, decision.subject,
+                event.id,
+                event.group_by,
+                event.key,
+                event.metric,
+                event.direction,
+                decision.type,
+                decision.subject,
             )
             continue
         if current is None:
@@ -126,7 +141,14 @@ def process_events(
                 notifier.enqueue(config, store, ticket, index, now=now)  # outbox first ...
                 break
         save_ticket(store, ticket)  # ... then the ticket; delivery only after all are stored
-        logger.info("ticket %s %s: %s [%s, %s]", ticket.id, outcome[ticket_id], ticket.title, ticket.severity, ticket.state)
+        logger.info(
+            "ticket %s %s: %s [%s, %s]",
+            ticket.id,
+            outcome[ticket_id],
+            ticket.title,
+            ticket.severity,
+            ticket.state,
+        )
     for result in outcome.values():
         setattr(summary, result, getattr(summary, result) + 1)
     summary.tickets = list(outcome)

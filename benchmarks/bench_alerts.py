@@ -34,7 +34,11 @@ def _config(subjects: int) -> Config:
         {
             "brands": [{"id": "acme", "name": "Acme", "products": products}],
             "teams": [
-                {"id": "product-safety", "name": "Safety", "channels": [{"kind": "webhook", "url_env": "GS_BENCH_HOOK"}]},
+                {
+                    "id": "product-safety",
+                    "name": "Safety",
+                    "channels": [{"kind": "webhook", "url_env": "GS_BENCH_HOOK"}],
+                },
                 {"id": "competitive-intelligence", "name": "CI"},
                 {"id": "communications", "name": "Comms"},
             ],
@@ -47,13 +51,23 @@ def _events(store: SqliteStore, n_events: int, subjects: int, per_event: int) ->
     for e in range(n_events):
         subject = f"acme-p{e % subjects}"
         mentions = [
-            make_mention(e * per_event + k, entity=subject, hazards=("defect",), severity=1, author=f"user{(e + k) % 997}")
+            make_mention(
+                e * per_event + k,
+                entity=subject,
+                hazards=("defect",),
+                severity=1,
+                author=f"user{(e + k) % 997}",
+            )
             for k in range(per_event)
         ]
         store.upsert_mentions(mentions)
         # several shifts per subject over time: later ones append evidence to the same ticket
         start = T0 + timedelta(days=e // subjects)
-        events.append(make_event(subject, metric="negative_share", baseline=0.1, level=0.3, start=start, mentions=mentions))
+        events.append(
+            make_event(
+                subject, metric="negative_share", baseline=0.1, level=0.3, start=start, mentions=mentions
+            )
+        )
     return events
 
 
@@ -101,10 +115,19 @@ def main(argv: list[str] | None = None) -> int:
         f"process_events, first run:  {n / first_s:,.0f} events/s ({first_s:.2f} s): "
         f"{first.opened} opened, {first.updated} updated"
     )
-    print(f"process_events, re-run:     {n / rerun_s:,.0f} events/s ({rerun_s:.2f} s): {again.unchanged} unchanged, {again.notified} notified")
-    print(f"outbox delivery:            {report.sent / deliver_s:,.0f} notifications/s ({report.sent} sent, {delivered} received)")
+    print(
+        f"process_events, re-run:     {n / rerun_s:,.0f} events/s ({rerun_s:.2f} s): {again.unchanged} unchanged, {again.notified} notified"
+    )
+    print(
+        f"outbox delivery:            {report.sent / deliver_s:,.0f} notifications/s ({report.sent} sent, {delivered} received)"
+    )
     print(f"peak traced memory: {peak / 2**20:.1f} MiB")
-    ok = first.opened == args.subjects and again.unchanged == args.subjects and again.notified == 0 and delivered == report.sent
+    ok = (
+        first.opened == args.subjects
+        and again.unchanged == args.subjects
+        and again.notified == 0
+        and delivered == report.sent
+    )
     if not ok:
         print("FAILED: re-run was not idempotent or deliveries were lost/duplicated", file=sys.stderr)
     return 0 if ok else 1

@@ -39,7 +39,11 @@ LOW_VOLUME = 20.0
 
 
 def _matches_shift(truth: Truth, metric: str, direction: str, start: int) -> bool:
-    return metric == truth.metric and direction == truth.direction and truth.start - 5 <= start <= truth.start + MAX_DELAY
+    return (
+        metric == truth.metric
+        and direction == truth.direction
+        and truth.start - 5 <= start <= truth.start + MAX_DELAY
+    )
 
 
 def _overlaps_blip(truth: Truth, start: int, end: int) -> bool:
@@ -48,7 +52,9 @@ def _overlaps_blip(truth: Truth, start: int, end: int) -> bool:
 
 
 def main() -> int:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--seed", type=int, default=7)
     parser.add_argument("--series", type=int, default=1000)
     parser.add_argument("--periods", type=int, default=90)
@@ -72,7 +78,11 @@ def main() -> int:
             if f.kind != "shift":
                 continue
             tr = truth[f.key]
-            if tr.kind == "shift" and f.key not in first_found and _matches_shift(tr, f.metric, f.direction, f.start):
+            if (
+                tr.kind == "shift"
+                and f.key not in first_found
+                and _matches_shift(tr, f.metric, f.direction, f.start)
+            ):
                 if last - tr.start <= MAX_DELAY:
                     first_found[f.key] = last
             elif tr.kind == "blip" and _overlaps_blip(tr, f.start, f.end):
@@ -117,17 +127,23 @@ def main() -> int:
         f"{len(blips)} blips, {len(nones)} untouched; {runs} online runs in {elapsed:.1f} s"
     )
     print(f"{'':34s} {'groundswell':>12s} {'3-sigma':>12s}")
-    print(f"{'shift recall (within 20 periods)':34s} {recall(first_found, shifts):>12s} {recall(base_found, shifts):>12s}")
+    print(
+        f"{'shift recall (within 20 periods)':34s} {recall(first_found, shifts):>12s} {recall(base_found, shifts):>12s}"
+    )
     print(f"{'  low volume (< 20/day)':34s} {recall(first_found, low):>12s} {recall(base_found, low):>12s}")
     print(f"{'  high volume':34s} {recall(first_found, high):>12s} {recall(base_found, high):>12s}")
     by_scenario = defaultdict(list)
     for t in shifts:
         by_scenario[t.scenario].append(t)
     for name in SHIFT_SCENARIOS:
-        print(f"{'  ' + name:34s} {recall(first_found, by_scenario[name]):>12s} {recall(base_found, by_scenario[name]):>12s}")
+        print(
+            f"{'  ' + name:34s} {recall(first_found, by_scenario[name]):>12s} {recall(base_found, by_scenario[name]):>12s}"
+        )
     print(f"{'detection delay (periods)':34s} {delays(first_found):>12s} | {delays(base_found)}")
     ours_blip = len(blip_as_shift) / max(len(blips), 1)
-    print(f"{'blip reported as shift (any run)':34s} {ours_blip:12.3f} {len(base_blip) / max(len(blips), 1):12.3f}")
+    print(
+        f"{'blip reported as shift (any run)':34s} {ours_blip:12.3f} {len(base_blip) / max(len(blips), 1):12.3f}"
+    )
     print(f"{'  at the last run only':34s} {len(final_blip_as_shift) / max(len(blips), 1):12.3f}")
     for name in BLIP_SCENARIOS:
         sub = [t for t in blips if t.scenario == name]
@@ -140,8 +156,12 @@ def main() -> int:
     )
     ours_recall = sum(t.key in first_found for t in shifts) / max(len(shifts), 1)
     ok = ours_recall >= FLOOR_RECALL and ours_blip < CEILING_BLIP_AS_SHIFT
-    print(f"target: blip-as-shift < {TARGET_BLIP_AS_SHIFT} online: {'met' if ours_blip < TARGET_BLIP_AS_SHIFT else 'NOT met'}")
-    print(f"gate: recall >= {FLOOR_RECALL} and blip-as-shift < {CEILING_BLIP_AS_SHIFT}: {'PASS' if ok else 'FAIL'}")
+    print(
+        f"target: blip-as-shift < {TARGET_BLIP_AS_SHIFT} online: {'met' if ours_blip < TARGET_BLIP_AS_SHIFT else 'NOT met'}"
+    )
+    print(
+        f"gate: recall >= {FLOOR_RECALL} and blip-as-shift < {CEILING_BLIP_AS_SHIFT}: {'PASS' if ok else 'FAIL'}"
+    )
     return 0 if ok else 1
 
 

@@ -31,9 +31,13 @@ NOW = datetime(2026, 11, 24, 9, tzinfo=UTC)
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--per-week", type=int, default=600, help="mentions per week (the last week gets a third more)")
+    parser.add_argument(
+        "--per-week", type=int, default=600, help="mentions per week (the last week gets a third more)"
+    )
     parser.add_argument("--weeks", type=int, default=8)
-    parser.add_argument("--out", type=Path, default=None, help="where to write the briefs (default: a temporary folder)")
+    parser.add_argument(
+        "--out", type=Path, default=None, help="where to write the briefs (default: a temporary folder)"
+    )
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.WARNING)
 
@@ -42,7 +46,9 @@ def main(argv: list[str] | None = None) -> int:
     t0 = time.perf_counter()
     make_market(store, week_start=WEEK, seed=42, per_week=args.per_week, weeks=args.weeks)
     total = store.count()
-    print(f"synthetic market: {total} mentions over {args.weeks} weeks, written in {time.perf_counter() - t0:.1f}s")
+    print(
+        f"synthetic market: {total} mentions over {args.weeks} weeks, written in {time.perf_counter() - t0:.1f}s"
+    )
     config = synthetic_config(out)
     builder = BriefBuilder(config, output_dir=out)
 
@@ -71,7 +77,9 @@ def main(argv: list[str] | None = None) -> int:
     rss_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
     assert full.pdf_path is not None
-    print(f"week of {WEEK}: {full.mentions} mentions, {len(data.evidence)} evidence items, {len(html) / 1024:.0f} KiB of HTML")
+    print(
+        f"week of {WEEK}: {full.mentions} mentions, {len(data.evidence)} evidence items, {len(html) / 1024:.0f} KiB of HTML"
+    )
     print(f"  gather data from the store : {t_data:6.2f}s")
     print(f"  charts + HTML              : {t_html:6.2f}s")
     # CPU time next to wall time: on a shared machine the wall time also measures the neighbours
@@ -85,7 +93,9 @@ def main(argv: list[str] | None = None) -> int:
     )
     print(f"load average during the run: {os.getloadavg()[0]:.1f} on {os.cpu_count()} CPUs")
     print(f"PDF: {full.pages} pages, {full.pdf_path.stat().st_size / 1024:.0f} KiB -> {full.pdf_path}")
-    print(f"peak memory of one full brief: {peak / 2**20:.1f} MiB traced Python allocations; process max RSS {rss_mb:.0f} MiB")
+    print(
+        f"peak memory of one full brief: {peak / 2**20:.1f} MiB traced Python allocations; process max RSS {rss_mb:.0f} MiB"
+    )
     return 0
 
 

@@ -38,13 +38,31 @@ SOURCES = ("demo-forum", "demo-reviews", "demo-news", "demo-sitemap")
 def crawl(config: Path, source: str, out: Path, state: Path) -> dict[str, object]:
     started = time.perf_counter()
     proc = subprocess.run(
-        [sys.executable, "-m", "crawlers.web.run", "--config", str(config), "--source", source, "--out", str(out),
-         "--state-dir", str(state), "--log-level", "WARNING"],
-        capture_output=True, text=True, cwd=ROOT, check=False,
+        [
+            sys.executable,
+            "-m",
+            "crawlers.web.run",
+            "--config",
+            str(config),
+            "--source",
+            source,
+            "--out",
+            str(out),
+            "--state-dir",
+            str(state),
+            "--log-level",
+            "WARNING",
+        ],
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+        check=False,
     )
     wall = time.perf_counter() - started
     if proc.returncode != 0:
-        raise RuntimeError(f"crawl of {source} failed with exit code {proc.returncode}:\n{proc.stderr[-2000:]}")
+        raise RuntimeError(
+            f"crawl of {source} failed with exit code {proc.returncode}:\n{proc.stderr[-2000:]}"
+        )
     stats = json.loads(proc.stdout.strip().splitlines()[-1])
     stats["wall"] = wall
     return stats
@@ -70,11 +88,15 @@ def main() -> int:
         root = Path(tmp)
         t0 = time.perf_counter()
         truth = build_market(root / "web", seed=args.seed, end=date(2026, 3, 1), weeks=args.weeks)
-        print(f"demo market: {truth.total_items} items, {sum(1 for _ in (root / 'web').rglob('*'))} files, built in {time.perf_counter() - t0:.2f}s")
+        print(
+            f"demo market: {truth.total_items} items, {sum(1 for _ in (root / 'web').rglob('*'))} files, built in {time.perf_counter() - t0:.2f}s"
+        )
         with serve_market(root / "web") as base:
             config = root / "groundswell.yaml"
             config.write_text(yaml.safe_dump(demo_config(base, root / "data")), encoding="utf-8")
-            print(f"{'source':<14}{'run':<10}{'pages':>7}{'items':>7}{'errors':>7}{'crawl s':>9}{'wall s':>8}{'pages/s':>9}{'items/s':>9}")
+            print(
+                f"{'source':<14}{'run':<10}{'pages':>7}{'items':>7}{'errors':>7}{'crawl s':>9}{'wall s':>8}{'pages/s':>9}{'items/s':>9}"
+            )
             total_pages = total_items = 0
             total_seconds = 0.0
             for source in SOURCES:
@@ -91,12 +113,18 @@ def main() -> int:
                         f"{pages / secs:>9.1f}{items / secs:>9.1f}"
                     )
             base_secs = baseline(base, total_pages)
-            print(f"{'all (cold)':<24}{total_pages:>7}{total_items:>7}{'':>7}{total_seconds:>9.2f}{'':>8}"
-                  f"{total_pages / total_seconds:>9.1f}{total_items / total_seconds:>9.1f}")
-            print(f"{'baseline urllib':<24}{total_pages:>7}{'-':>7}{'':>7}{base_secs:>9.2f}{'':>8}{total_pages / base_secs:>9.1f}{'-':>9}")
+            print(
+                f"{'all (cold)':<24}{total_pages:>7}{total_items:>7}{'':>7}{total_seconds:>9.2f}{'':>8}"
+                f"{total_pages / total_seconds:>9.1f}{total_items / total_seconds:>9.1f}"
+            )
+            print(
+                f"{'baseline urllib':<24}{total_pages:>7}{'-':>7}{'':>7}{base_secs:>9.2f}{'':>8}{total_pages / base_secs:>9.1f}{'-':>9}"
+            )
     peak_kib = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
-    print(f"peak memory of a crawler process: {peak_kib / 1024:.0f} MiB (ru_maxrss); this process: "
-          f"{resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024:.0f} MiB")
+    print(
+        f"peak memory of a crawler process: {peak_kib / 1024:.0f} MiB (ru_maxrss); this process: "
+        f"{resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024:.0f} MiB"
+    )
     return 0
 
 

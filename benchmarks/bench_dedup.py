@@ -39,7 +39,14 @@ from groundswell.paths import shared_data_dir
 
 FLOOR_PRECISION = 0.98
 FLOOR_RECALL = 0.90
-BOILERPLATE_BEFORE = ["Breaking:", "UPDATE —", "From our newsroom:", "Consumer alert.", "Reposted from SafetyWatch:", ""]
+BOILERPLATE_BEFORE = [
+    "Breaking:",
+    "UPDATE —",
+    "From our newsroom:",
+    "Consumer alert.",
+    "Reposted from SafetyWatch:",
+    "",
+]
 BOILERPLATE_AFTER = [
     "Read more at our website.",
     "(c) 2026 Daily Bulletin. All rights reserved.",
@@ -99,7 +106,13 @@ def build(seed: int, groups: int, data: Path) -> tuple[list[Mention], dict[str, 
 
     def add(text: str, source: str) -> Mention:
         n = len(mentions)
-        m = Mention(source=source, source_kind="news", url=f"https://{source}.example/{n}", text=text, published=t0 + timedelta(minutes=rng.randrange(60 * 24 * 7)))
+        m = Mention(
+            source=source,
+            source_kind="news",
+            url=f"https://{source}.example/{n}",
+            text=text,
+            published=t0 + timedelta(minutes=rng.randrange(60 * 24 * 7)),
+        )
         mentions.append(m)
         truth[m.id] = cluster
         return m
@@ -124,8 +137,12 @@ def build(seed: int, groups: int, data: Path) -> tuple[list[Mention], dict[str, 
         used_sent += 1
         for j in range(rng.randint(2, 6)):
             parts = [f"@{rng.choice(['deals', 'promo', 'shop'])}{rng.randrange(999)}", text]
-            parts.append(f"only ${rng.randint(5, 99)}.{rng.randint(0, 99):02d} {rng.choice(['🔥', '!!!', '👉', ''])}")
-            parts.append(f"https://bit.example/{rng.getrandbits(32):x} #{rng.choice(['deal', 'sale', 'ad'])}{rng.randrange(50)}")
+            parts.append(
+                f"only ${rng.randint(5, 99)}.{rng.randint(0, 99):02d} {rng.choice(['🔥', '!!!', '👉', ''])}"
+            )
+            parts.append(
+                f"https://bit.example/{rng.getrandbits(32):x} #{rng.choice(['deal', 'sale', 'ad'])}{rng.randrange(50)}"
+            )
             add(" ".join(parts), f"bot{j}")
         cluster += 1
     for _ in range(groups - 2 * per_kind):  # edited copies
@@ -169,7 +186,9 @@ def pairs_of(assignment: dict[str, str]) -> set[tuple[str, str]]:
     return {tuple(sorted(p)) for members in groups.values() for p in combinations(members, 2)}  # type: ignore[misc]
 
 
-def score(predicted: dict[str, str], truth: dict[str, int], negatives: list[tuple[str, str]]) -> tuple[float, float, int]:
+def score(
+    predicted: dict[str, str], truth: dict[str, int], negatives: list[tuple[str, str]]
+) -> tuple[float, float, int]:
     true_pairs = pairs_of({k: str(v) for k, v in truth.items()})
     got = pairs_of(predicted)
     tp = len(true_pairs & got)
@@ -201,10 +220,14 @@ def run_exact_baseline(mentions: list[Mention]) -> tuple[dict[str, str], float]:
 
 
 def main() -> int:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--seed", type=int, default=7)
     parser.add_argument("--groups", type=int, default=150, help="planted copy groups (a third of each kind)")
-    parser.add_argument("--show-errors", action="store_true", help="print the hard negatives that were merged")
+    parser.add_argument(
+        "--show-errors", action="store_true", help="print the hard negatives that were merged"
+    )
     args = parser.parse_args()
     data = shared_data_dir()
     if not (data / "reviews").is_dir() or not (data / "safety").is_dir():
@@ -223,7 +246,10 @@ def main() -> int:
     _, peak = tracemalloc.get_traced_memory()
     tracemalloc.stop()
     baseline, base_seconds = run_exact_baseline(mentions)
-    rows = [("minhash-lsh (crawlers.dedup)", minhash, seconds), ("baseline: exact normalised text", baseline, base_seconds)]
+    rows = [
+        ("minhash-lsh (crawlers.dedup)", minhash, seconds),
+        ("baseline: exact normalised text", baseline, base_seconds),
+    ]
     print(f"{'method':34} {'precision':>9} {'recall':>7} {'neg merged':>10} {'mentions/s':>11}")
     results = {}
     for name, assignment, secs in rows:
@@ -238,7 +264,9 @@ def main() -> int:
                 tb = next(m.text for m in mentions if m.id == b)
                 print("NEG MERGED:\n  ", ta[:300], "\n  ", tb[:300])
         text_of = {m.id: m.text for m in mentions}
-        missed = [(a, b) for a, b in pairs_of({k: str(v) for k, v in truth.items()}) if minhash[a] != minhash[b]]
+        missed = [
+            (a, b) for a, b in pairs_of({k: str(v) for k, v in truth.items()}) if minhash[a] != minhash[b]
+        ]
         for a, b in missed[:15]:
             print("MISSED:\n  ", text_of[a][:200], "\n  ", text_of[b][:200])
     p, r = results[rows[0][0]]

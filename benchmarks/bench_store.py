@@ -48,8 +48,14 @@ def make_mentions(n: int, seed: int = 7, days: int = 90) -> list[Mention]:
     for i in range(n):
         named = rng.sample(entities, k=rng.choice((1, 1, 1, 2, 3)))
         sentiment = rng.choices(("negative", "neutral", "positive"), weights=(3, 4, 3))[0]
-        score = {"negative": -rng.random(), "neutral": rng.uniform(-0.2, 0.2), "positive": rng.random()}[sentiment]
-        targets = [TargetSentiment(entity=named[0], label="negative", score=-0.7)] if len(named) > 1 and rng.random() < 0.3 else []
+        score = {"negative": -rng.random(), "neutral": rng.uniform(-0.2, 0.2), "positive": rng.random()}[
+            sentiment
+        ]
+        targets = (
+            [TargetSentiment(entity=named[0], label="negative", score=-0.7)]
+            if len(named) > 1 and rng.random() < 0.3
+            else []
+        )
         text = " ".join(rng.choice(WORDS) for _ in range(rng.randint(12, 40)))
         hazard = rng.random() < 0.02
         out.append(
@@ -95,13 +101,21 @@ def queries(store: Store, end: datetime) -> dict[str, Callable[[], Any]]:
     return {
         "series day x entity (trends)": lambda: store.series("day", "entity"),
         "series week x source (trends)": lambda: store.series("week", "source"),
-        "series day, one entity (trends)": lambda: store.series("day", "entity", Filters(entities=("product-3",))),
+        "series day, one entity (trends)": lambda: store.series(
+            "day", "entity", Filters(entities=("product-3",))
+        ),
         "terms entities, last week (brief)": lambda: store.terms("entities", last_week, size=20),
         "terms source (brief)": lambda: store.terms("source", size=20),
         "top_terms last week (brief)": lambda: store.top_terms(last_week, size=20),
-        "top_terms vs background (brief)": lambda: store.top_terms(Filters(start=last_week.start, end=end, entities=("product-3",), sentiments=("negative",)), background=baseline, size=20),
+        "top_terms vs background (brief)": lambda: store.top_terms(
+            Filters(start=last_week.start, end=end, entities=("product-3",), sentiments=("negative",)),
+            background=baseline,
+            size=20,
+        ),
         "search 'overheating OR smoke' (web)": lambda: store.search("overheating OR smoke", limit=20),
-        "search phrase + filters (web)": lambda: store.search('"customer service" -refund', Filters(sentiments=("negative",)), limit=20),
+        "search phrase + filters (web)": lambda: store.search(
+            '"customer service" -refund', Filters(sentiments=("negative",)), limit=20
+        ),
     }
 
 
@@ -116,7 +130,15 @@ def process_peak_mb(pid: int) -> float:
     return float("nan")
 
 
-def bench(name: str, make_store: Callable[[], Store], mentions: list[Mention], chunk: int, baseline_n: int, repeat: int, server_pid: int | None) -> None:
+def bench(
+    name: str,
+    make_store: Callable[[], Store],
+    mentions: list[Mention],
+    chunk: int,
+    baseline_n: int,
+    repeat: int,
+    server_pid: int | None,
+) -> None:
     store = make_store()
     sample = mentions[:baseline_n]
     t0 = time.perf_counter()
@@ -142,10 +164,14 @@ def bench(name: str, make_store: Callable[[], Store], mentions: list[Mention], c
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--n", type=int, default=100_000, help="mentions to index")
     parser.add_argument("--chunk", type=int, default=2000, help="mentions per upsert call")
-    parser.add_argument("--baseline", type=int, default=1000, help="mentions written one by one for the baseline")
+    parser.add_argument(
+        "--baseline", type=int, default=1000, help="mentions written one by one for the baseline"
+    )
     parser.add_argument("--repeat", type=int, default=3, help="runs per query (median reported)")
     parser.add_argument("--backends", default="sqlite,elasticsearch")
     parser.add_argument("--es-url", default=None, help="a real Elasticsearch (default: start osmem-server)")
@@ -157,7 +183,15 @@ def main() -> None:
     backends = args.backends.split(",")
     with tempfile.TemporaryDirectory() as tmp:
         if "sqlite" in backends:
-            bench("sqlite (file, WAL)", lambda: SqliteStore(Path(tmp) / "bench.sqlite"), mentions, args.chunk, args.baseline, args.repeat, None)
+            bench(
+                "sqlite (file, WAL)",
+                lambda: SqliteStore(Path(tmp) / "bench.sqlite"),
+                mentions,
+                args.chunk,
+                args.baseline,
+                args.repeat,
+                None,
+            )
         if "elasticsearch" in backends:
             bench_es(args, mentions, Path(tmp))
 
@@ -178,7 +212,10 @@ def bench_es(args: argparse.Namespace, mentions: list[Mention], tmp: Path) -> No
         from tests.es_fixtures import CompatNode, free_port
 
         port = free_port()
-        process = subprocess.Popen([resolve_binary(), "-addr", f"127.0.0.1:{port}", "-no-stdin-watch", "-no-ja"], stdout=subprocess.DEVNULL)
+        process = subprocess.Popen(
+            [resolve_binary(), "-addr", f"127.0.0.1:{port}", "-no-stdin-watch", "-no-ja"],
+            stdout=subprocess.DEVNULL,
+        )
         url = f"http://127.0.0.1:{port}"
         for _ in range(200):
             try:
@@ -192,7 +229,9 @@ def bench_es(args: argparse.Namespace, mentions: list[Mention], tmp: Path) -> No
         install(client, "bench")
         bench(
             label,
-            lambda: ElasticsearchStore(client, index_prefix="bench", dead_letter_path=tmp / "dead.ndjson", chunk_size=args.chunk),
+            lambda: ElasticsearchStore(
+                client, index_prefix="bench", dead_letter_path=tmp / "dead.ndjson", chunk_size=args.chunk
+            ),
             mentions,
             args.chunk,
             args.baseline,

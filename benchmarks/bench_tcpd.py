@@ -32,11 +32,18 @@ from trends.evaluation import covering, f_measure, load_tcpd  # noqa: E402
 
 FLOOR_F1 = 0.75  # pinned: below this the gate fails
 FLOOR_COVER = 0.72
-PUBLISHED = {"binseg": (0.698, 0.672), "pelt": (0.674, 0.652), "bocpd": (0.662, 0.594), "zero": (0.645, 0.566)}
+PUBLISHED = {
+    "binseg": (0.698, 0.672),
+    "pelt": (0.674, 0.652),
+    "bocpd": (0.662, 0.594),
+    "zero": (0.645, 0.566),
+}
 
 
 def main() -> int:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--data", default=str(ROOT.parent / "shared" / "data" / "tcpd"))
     parser.add_argument("--per-series", action="store_true", help="print every series' scores")
     args = parser.parse_args()
@@ -60,7 +67,9 @@ def main() -> int:
             f1s.append(f_measure(s.annotations, cps, margin=5)[0])
             covers.append(covering(s.annotations, cps, s.n_obs))
             if args.per_series:
-                print(f"  {method.name:18s} {s.name:20s} n={s.n_obs:4d} cps={cps} F1={f1s[-1]:.3f} cover={covers[-1]:.3f}")
+                print(
+                    f"  {method.name:18s} {s.name:20s} n={s.n_obs:4d} cps={cps} F1={f1s[-1]:.3f} cover={covers[-1]:.3f}"
+                )
         results[method.name] = (float(np.mean(f1s)), float(np.mean(covers)), time.perf_counter() - t0)
     print(f"TCPD: {len(series)} annotated series from {data_dir}")
     print(f"{'method':20s} {'F1':>6s} {'cover':>6s} {'seconds':>8s}")
@@ -76,12 +85,17 @@ def main() -> int:
             cov = np.mean([covering(s.annotations, c, s.n_obs) for s, c in zip(series, cps_all, strict=True)])
             row.append(f"alpha={alpha}: {f1:.3f}/{cov:.3f}")
         print(f"  penalty={penalty}: " + "  ".join(row))
-    print("published defaults (TCPDBench, all 37 series): " + ", ".join(f"{k} {v[0]:.3f}/{v[1]:.3f}" for k, v in PUBLISHED.items()))
+    print(
+        "published defaults (TCPDBench, all 37 series): "
+        + ", ".join(f"{k} {v[0]:.3f}/{v[1]:.3f}" for k, v in PUBLISHED.items())
+    )
     ours = results[ChangePointDetector.name]
     baselines = {k: v for k, v in results.items() if k != ChangePointDetector.name}
     ok = ours[0] >= FLOOR_F1 and ours[1] >= FLOOR_COVER
     ok = ok and all(ours[0] > v[0] and ours[1] > v[1] for v in baselines.values())
-    print(f"gate: F1 >= {FLOOR_F1}, cover >= {FLOOR_COVER} and above every baseline run here: {'PASS' if ok else 'FAIL'}")
+    print(
+        f"gate: F1 >= {FLOOR_F1}, cover >= {FLOOR_COVER} and above every baseline run here: {'PASS' if ok else 'FAIL'}"
+    )
     return 0 if ok else 1
 
 

@@ -28,13 +28,17 @@ from trends.synthetic import generate  # noqa: E402
 
 
 def main() -> int:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--series", type=int, default=10_000)
     parser.add_argument("--periods", type=int, default=90)
     parser.add_argument("--baseline-subset", type=int, default=500)
     args = parser.parse_args()
     t0 = time.perf_counter()
-    data = generate(11, n_series=args.series, n_periods=args.periods, event_window=(40, min(72, args.periods - 5)))
+    data = generate(
+        11, n_series=args.series, n_periods=args.periods, event_window=(40, min(72, args.periods - 5))
+    )
     print(f"generated {len(data.series)} series x {args.periods} points in {time.perf_counter() - t0:.1f} s")
 
     t0 = time.perf_counter()
@@ -66,7 +70,9 @@ def main() -> int:
         x = 2 * np.sqrt(s.count + 0.375)
         rpt.Pelt(model="l2", min_size=1, jump=1).fit(x).predict(pen=3 * np.log(len(x)) * max(x.var(), 1.0))
     elapsed = time.perf_counter() - t0
-    print(f"baseline ruptures PELT, volume only, one series at a time: {len(subset) / elapsed:,.0f} series/s ({len(subset)} series)")
+    print(
+        f"baseline ruptures PELT, volume only, one series at a time: {len(subset) / elapsed:,.0f} series/s ({len(subset)} series)"
+    )
     print(f"process peak RSS {resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024:.0f} MiB")
     return 0
 

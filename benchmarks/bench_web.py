@@ -55,7 +55,9 @@ def _timed(fn: Callable[[], object], repeat: int) -> tuple[float, float]:
 
 
 def main() -> int:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--n", type=int, default=100_000, help="number of mentions (default 100000)")
     parser.add_argument("--repeat", type=int, default=7, help="timed runs per page (default 7)")
     parser.add_argument("--seed", type=int, default=1)
@@ -79,7 +81,9 @@ def main() -> int:
         for t in tickets:
             store.put_doc("tickets", t.id, t.model_dump(mode="json"))
         total = store.count()
-        print(f"mentions: {total:,} (generated in {gen_s:.1f} s; inserted in {insert_s:.1f} s = {total / insert_s:,.0f} mentions/s)")
+        print(
+            f"mentions: {total:,} (generated in {gen_s:.1f} s; inserted in {insert_s:.1f} s = {total / insert_s:,.0f} mentions/s)"
+        )
 
         config = sample_config()
         app = create_app(config, store)

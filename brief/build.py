@@ -83,7 +83,9 @@ def signed(value: float, digits: int = 2) -> str:
     return f"{round(value, digits) + 0.0:+.{digits}f}"
 
 
-def delta(cur: float | None, prev: float | None, higher_is_good: bool | None = None, fmt: str = "%+.2f") -> Change:
+def delta(
+    cur: float | None, prev: float | None, higher_is_good: bool | None = None, fmt: str = "%+.2f"
+) -> Change:
     if cur is None or prev is None:
         return _change(None, higher_is_good, "")
     diff = cur - prev
@@ -194,7 +196,12 @@ class BriefBuilder:
         )
 
     def build(
-        self, store: Store, *, week_start: date, out_dir: Path | None = None, pdf: bool | None = None,
+        self,
+        store: Store,
+        *,
+        week_start: date,
+        out_dir: Path | None = None,
+        pdf: bool | None = None,
         now: datetime | None = None,
     ) -> BriefResult:
         t0 = time.perf_counter()
@@ -216,11 +223,23 @@ class BriefBuilder:
         elapsed = time.perf_counter() - t0
         logger.info(
             "brief for week %s: %s mentions, %s evidence items, %s PDF pages; data %.1fs, charts+html %.1fs, total %.1fs -> %s",
-            week_start, data.mentions, len(data.evidence), pages, t_data - t0, t_html - t_data, elapsed, html_path,
+            week_start,
+            data.mentions,
+            len(data.evidence),
+            pages,
+            t_data - t0,
+            t_html - t_data,
+            elapsed,
+            html_path,
         )
         result = BriefResult(
-            html_path=html_path, pdf_path=pdf_path, pages=pages, week_start=week_start, mentions=data.mentions,
-            sections=sections_of(data), seconds=elapsed,
+            html_path=html_path,
+            pdf_path=pdf_path,
+            pages=pages,
+            week_start=week_start,
+            mentions=data.mentions,
+            sections=sections_of(data),
+            seconds=elapsed,
         )
         store.put_doc(
             "briefs",
@@ -280,7 +299,11 @@ def printable(html: str) -> str:
 
     out = _BEYOND_BASIC.sub(keep, html)
     if dropped:
-        logger.info("PDF: %s character(s) without a glyph left out (%s)", len(dropped), "".join(sorted(set(dropped)))[:40])
+        logger.info(
+            "PDF: %s character(s) without a glyph left out (%s)",
+            len(dropped),
+            "".join(sorted(set(dropped)))[:40],
+        )
     return out
 
 
@@ -294,7 +317,12 @@ def write_pdf(html: str, path: Path) -> int:
 
 
 def build_brief(
-    config: Config, store: Store, *, week_start: date, out_dir: Path | None = None, pdf: bool = True,
+    config: Config,
+    store: Store,
+    *,
+    week_start: date,
+    out_dir: Path | None = None,
+    pdf: bool = True,
     now: datetime | None = None,
 ) -> BriefResult:
     """Write the brief for the week starting `week_start` (a Monday, UTC) and record it in `briefs`.
@@ -302,4 +330,6 @@ def build_brief(
     `out_dir` defaults to `config.path(config.brief.output_dir)`. `now` fixes the clock for the
     "overdue" ticket check and the generated time (tests); default: the current time.
     """
-    return BriefBuilder.from_settings(config).build(store, week_start=week_start, out_dir=out_dir, pdf=pdf, now=now)
+    return BriefBuilder.from_settings(config).build(
+        store, week_start=week_start, out_dir=out_dir, pdf=pdf, now=now
+    )

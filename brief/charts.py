@@ -30,6 +30,7 @@ HATCHES = ("", "//", "..", "xx", "\\\\", "--", "++", "oo")
 WIDTH_IN = 6.7  # A4 text width
 DPI = 170
 
+
 def _figure(height_in: float, ncols: int = 1, nrows: int = 1) -> tuple[Figure, list]:
     # Styling goes on the axes, not into the global rcParams, so other users of matplotlib are unaffected.
     fig = Figure(figsize=(WIDTH_IN, height_in), dpi=DPI, layout="constrained")
@@ -62,7 +63,15 @@ def share_of_voice_chart(rows: list[SovRow]) -> str:
     colors = [OURS if r.ours else THEIRS for r in rows][::-1]
     y = range(len(rows))
     ax.barh([i - 0.2 for i in y], this, height=0.38, color=colors, label="this week")
-    ax.barh([i + 0.2 for i in y], prev, height=0.38, color=PREVIOUS, hatch="//", edgecolor="white", label="previous week")
+    ax.barh(
+        [i + 0.2 for i in y],
+        prev,
+        height=0.38,
+        color=PREVIOUS,
+        hatch="//",
+        edgecolor="white",
+        label="previous week",
+    )
     for i, v in zip(y, this, strict=True):
         ax.text(v + 0.8, i - 0.2, f"{v:.0f}%", va="center", fontsize=8)
     ax.set_yticks(list(y), [_short(label) for label in labels])
@@ -88,7 +97,13 @@ def sentiment_chart(series: list[SentimentSeries], weeks: list[date]) -> str:
         style = "-" if s.ours else "--"
         xs = [p.week for p in s.points]
         label = f"{s.name}{' (us)' if s.ours else ''}"
-        kw = {"color": color, "linestyle": style, "marker": MARKERS[i % len(MARKERS)], "markersize": 4, "linewidth": 1.6}
+        kw = {
+            "color": color,
+            "linestyle": style,
+            "marker": MARKERS[i % len(MARKERS)],
+            "markersize": 4,
+            "linewidth": 1.6,
+        }
         ax1.plot(xs, [p.mean for p in s.points], label=_short(label, 22), **kw)
         ax2.plot(xs, [100 * p.negative_share for p in s.points], **kw)
     ax1.axhline(0, color="#888888", linewidth=0.8)
@@ -109,7 +124,15 @@ def topics_chart(rows: list[TopicRow]) -> str:
     fig, (ax,) = _figure(0.4 * max(len(rows), 2) + 0.9)
     y = list(range(len(rows)))[::-1]
     ax.barh([i - 0.2 for i in y], [r.count for r in rows], height=0.38, color=OKABE_ITO[2], label="this week")
-    ax.barh([i + 0.2 for i in y], [r.prev_count for r in rows], height=0.38, color=PREVIOUS, hatch="//", edgecolor="white", label="previous week")
+    ax.barh(
+        [i + 0.2 for i in y],
+        [r.prev_count for r in rows],
+        height=0.38,
+        color=PREVIOUS,
+        hatch="//",
+        edgecolor="white",
+        label="previous week",
+    )
     for i, r in zip(y, rows, strict=True):
         ax.text(r.count + 0.3, i - 0.2, f"+{r.change}", va="center", fontsize=8)
     ax.set_yticks(y, [_short(r.label, 34) for r in rows])
@@ -128,8 +151,16 @@ def safety_chart(rows: list[SafetyRow]) -> str:
     left = [0] * len(rows)
     for j, h in enumerate(hazards):
         vals = [r.hazards.get(h, 0) for r in rows]
-        ax.barh(y, vals, left=left, height=0.6, color=OKABE_ITO[(j + 3) % len(OKABE_ITO)], hatch=HATCHES[j % len(HATCHES)],
-                edgecolor="white", label=HAZARD_LABELS.get(h, h))
+        ax.barh(
+            y,
+            vals,
+            left=left,
+            height=0.6,
+            color=OKABE_ITO[(j + 3) % len(OKABE_ITO)],
+            hatch=HATCHES[j % len(HATCHES)],
+            edgecolor="white",
+            label=HAZARD_LABELS.get(h, h),
+        )
         left = [a + b for a, b in zip(left, vals, strict=True)]
     ax.set_yticks(y, [_short(f"{r.name}{' (us)' if r.ours else ''}") for r in rows])
     ax.set_xlabel("mentions with the hazard (a mention can name several)")
@@ -147,17 +178,18 @@ def shifts_chart(rows: list[EventRow], max_panels: int = 6) -> str:
     for ax, r in zip(axes, rows, strict=False):
         ev = r.event
         xs = [p.t for p in ev.series]
-        ax.plot(xs, [p.value for p in ev.series], color=OKABE_ITO[0], marker="o", markersize=2.5, linewidth=1.3)
+        ax.plot(
+            xs, [p.value for p in ev.series], color=OKABE_ITO[0], marker="o", markersize=2.5, linewidth=1.3
+        )
         ax.axvline(ev.start, color=OKABE_ITO[3], linestyle="--", linewidth=1)
         ax.axhline(ev.baseline, color="#888888", linestyle=":", linewidth=1)
         arrow = "▲" if ev.direction == "up" else "▼"
         ax.set_title(f"{_short(r.subject, 24)}\n{r.metric} {arrow}", fontsize=7.5)
         ax.tick_params(axis="x", labelrotation=45, labelsize=6.5)
         ax.xaxis.set_major_formatter(DateFormatter("%d %b"))
-    for ax in axes[len(rows):]:
+    for ax in axes[len(rows) :]:
         ax.set_visible(False)
     return to_data_uri(fig)
-
 
 
 def scorecard_chart(rows: list[ScoreRow]) -> str:
@@ -166,21 +198,41 @@ def scorecard_chart(rows: list[ScoreRow]) -> str:
     fig, (ax1, ax2) = _figure(0.32 * max(len(rows), 2) + 1.1, ncols=2)
     y = list(range(len(rows)))[::-1]
     means = [r.mean or 0.0 for r in rows]
-    ax1.barh(y, means, height=0.6, color=[OURS if m >= 0 else OKABE_ITO[3] for m in means],
-             hatch=["" if m >= 0 else "//" for m in means], edgecolor="white")
+    ax1.barh(
+        y,
+        means,
+        height=0.6,
+        color=[OURS if m >= 0 else OKABE_ITO[3] for m in means],
+        hatch=["" if m >= 0 else "//" for m in means],
+        edgecolor="white",
+    )
     prev_y = [i for i, r in zip(y, rows, strict=True) if r.prev_mean is not None]
-    ax1.plot([r.prev_mean for r in rows if r.prev_mean is not None], prev_y, "D", color="black", markersize=4,
-             linestyle="none")
+    ax1.plot(
+        [r.prev_mean for r in rows if r.prev_mean is not None],
+        prev_y,
+        "D",
+        color="black",
+        markersize=4,
+        linestyle="none",
+    )
     ax1.axvline(0, color="#888888", linewidth=0.8)
-    extent = max([abs(m) for m in means] + [abs(r.prev_mean) for r in rows if r.prev_mean is not None] + [0.1])
+    extent = max(
+        [abs(m) for m in means] + [abs(r.prev_mean) for r in rows if r.prev_mean is not None] + [0.1]
+    )
     ax1.set_xlim(-1.2 * extent, 1.2 * extent)
     ax1.set_yticks(y, [r.label for r in rows])
     ax1.set_title("mean sentiment (higher is better)", fontsize=9)
     shares = [100 * (r.complaint_share or 0.0) for r in rows]
     ax2.barh(y, shares, height=0.6, color=OKABE_ITO[1])
     prev_y = [i for i, r in zip(y, rows, strict=True) if r.prev_complaint_share is not None]
-    ax2.plot([100 * r.prev_complaint_share for r in rows if r.prev_complaint_share is not None], prev_y, "D",
-             color="black", markersize=4, linestyle="none")
+    ax2.plot(
+        [100 * r.prev_complaint_share for r in rows if r.prev_complaint_share is not None],
+        prev_y,
+        "D",
+        color="black",
+        markersize=4,
+        linestyle="none",
+    )
     ax2.set_yticks(y, [""] * len(rows))
     ax2.set_xlim(0, max([*shares, 10]) * 1.15)
     ax2.set_title("complaint share % (lower is better)", fontsize=9)

@@ -42,7 +42,9 @@ def brief(
     config: Path = typer.Option(
         Path("groundswell.yaml"), "--config", "-c", envvar="GROUNDSWELL_CONFIG", help="configuration file"
     ),
-    out: Path | None = typer.Option(None, "--out", "-o", help="output folder; default: brief.output_dir under data_dir"),
+    out: Path | None = typer.Option(
+        None, "--out", "-o", help="output folder; default: brief.output_dir under data_dir"
+    ),
     pdf: bool = typer.Option(True, "--pdf/--no-pdf", help="also print the brief to PDF"),
 ) -> None:
     """Build the weekly market brief (HTML and PDF) from the store."""

@@ -300,7 +300,9 @@ def _mentions_data_view_id(prefix: str) -> str | None:
     try:
         from index_mappings.kibana import data_views
     except ImportError as err:
-        logger.warning("Kibana data view id unavailable (%s); Discover links use Kibana's default data view", err)
+        logger.warning(
+            "Kibana data view id unavailable (%s); Discover links use Kibana's default data view", err
+        )
         return None
     return str(data_views(prefix)["mentions"]["id"])
 
@@ -359,17 +361,22 @@ class BriefCollector:
         self.names = {e.id: e.name for e in entities}
         self.owners: list[Entity] = [e for e in entities if e.kind in ("brand", "competitor")]
         self.families: dict[str, tuple[str, ...]] = {
-            o.id: (o.id, *(e.id for e in entities if e.kind == "product" and e.brand == o.id)) for o in self.owners
+            o.id: (o.id, *(e.id for e in entities if e.kind == "product" and e.brand == o.id))
+            for o in self.owners
         }
         self.products: list[Entity] = [e for e in entities if e.kind == "product"]
         ours = tuple(i for o in self.owners if o.ours for i in self.families[o.id])
         self.ours_filter = ours
         kibana = config.store.elasticsearch.kibana_url
         self.kibana = kibana if (config.store.backend == "elasticsearch" and kibana) else None
-        self.data_view_id = _mentions_data_view_id(config.store.elasticsearch.index_prefix) if self.kibana else None
+        self.data_view_id = (
+            _mentions_data_view_id(config.store.elasticsearch.index_prefix) if self.kibana else None
+        )
 
     # ---- evidence -------------------------------------------------------------------------
-    def evidence(self, claim: str, filters: Filters, *, ids: list[str] | None = None, total: int | None = None) -> str:
+    def evidence(
+        self, claim: str, filters: Filters, *, ids: list[str] | None = None, total: int | None = None
+    ) -> str:
         """Register evidence for a claim: given mention ids, or a sample of the filter's newest mentions."""
         if ids is None:
             page = self.store.search("", filters, limit=EVIDENCE_SAMPLE, sort="newest")
@@ -382,11 +389,17 @@ class BriefCollector:
             query = "mentions the detector or ticket named as evidence"
         anchor = f"ev-{len(self._evidence) + 1}"
         kibana_url = (
-            kibana_discover_url(self.kibana, ids, self.prev_start, self.end, self.data_view_id) if (self.kibana and ids) else None
+            kibana_discover_url(self.kibana, ids, self.prev_start, self.end, self.data_view_id)
+            if (self.kibana and ids)
+            else None
         )
         self._evidence.append(
             EvidenceItem(
-                anchor=anchor, claim=claim, query=query, mention_ids=ids, total=len(ids) if total is None else total,
+                anchor=anchor,
+                claim=claim,
+                query=query,
+                mention_ids=ids,
+                total=len(ids) if total is None else total,
                 kibana_url=kibana_url,
             )
         )
@@ -401,7 +414,12 @@ class BriefCollector:
         for ev in self._evidence:
             missing = [i for i in ev.mention_ids if i not in found]
             if missing:
-                logger.warning("evidence %s names %s mention(s) not in the store: %s", ev.anchor, len(missing), missing[:5])
+                logger.warning(
+                    "evidence %s names %s mention(s) not in the store: %s",
+                    ev.anchor,
+                    len(missing),
+                    missing[:5],
+                )
             ev.mentions = [found[i] for i in ev.mention_ids if i in found]
         return self._evidence
 
@@ -410,7 +428,9 @@ class BriefCollector:
         mentions = self.store.count(self.week)
         prev_mentions = self.store.count(self.prev)
         scope = (
-            "mentions of our brands and their products" if self.ours_filter else "all mentions (no brands configured)"
+            "mentions of our brands and their products"
+            if self.ours_filter
+            else "all mentions (no brands configured)"
         )
         data = BriefData(
             title=f"Weekly market brief: {self.config.name}",
@@ -436,7 +456,9 @@ class BriefCollector:
         data.safety = self.safety()
         data.safety_total = self.store.count(self.week.replace(safety=True))
         product_ids = tuple(e.id for e in self.products)
-        with_product = self.store.count(self.week.replace(safety=True, entities=product_ids)) if product_ids else 0
+        with_product = (
+            self.store.count(self.week.replace(safety=True, entities=product_ids)) if product_ids else 0
+        )
         data.safety_without_product = data.safety_total - with_product
         data.leaders = self.leaders()
         data.scorecard = self.scorecard()
@@ -449,7 +471,9 @@ class BriefCollector:
         return data
 
     def share_of_voice(self) -> list[SovRow]:
-        counts = {o.id: self.store.count(self.week.replace(entities=self.families[o.id])) for o in self.owners}
+        counts = {
+            o.id: self.store.count(self.week.replace(entities=self.families[o.id])) for o in self.owners
+        }
         prev = {o.id: self.store.count(self.prev.replace(entities=self.families[o.id])) for o in self.owners}
         total, prev_total = sum(counts.values()), sum(prev.values())
         rows = []
@@ -482,9 +506,14 @@ class BriefCollector:
         for o in self.owners:
             # one series per brand family: a mention counts once, so the counts equal the share of voice's
             f = Filters(start=start, end=self.end, entities=self.families[o.id])
-            by_week = {p.bucket.astimezone(UTC).date(): p for p in self.store.series(bucket="week", group_by="none", filters=f)}
+            by_week = {
+                p.bucket.astimezone(UTC).date(): p
+                for p in self.store.series(bucket="week", group_by="none", filters=f)
+            }
             series = [
-                SentimentPoint(week=w, count=p.count, mean=p.sentiment_sum / p.count, negative_share=p.negative / p.count)
+                SentimentPoint(
+                    week=w, count=p.count, mean=p.sentiment_sum / p.count, negative_share=p.negative / p.count
+                )
                 for w in weeks
                 if (p := by_week.get(w)) is not None and p.count
             ]
@@ -506,7 +535,9 @@ class BriefCollector:
             if counts[kind]:
                 # words that set this kind apart from the week's other posts, sized by how many use them
                 for t in self.store.top_terms(f, background=background, size=CLOUD_WORDS + len(names)):
-                    if "'" in t.term or t.term in names:  # contractions and possessives ("didn't", "friend's")
+                    if (
+                        "'" in t.term or t.term in names
+                    ):  # contractions and possessives ("didn't", "friend's")
                         continue
                     if sum(w.kind == kind for w in words) < CLOUD_WORDS:
                         words.append(CloudWord(word=t.term, kind=kind, count=t.count, size=1))
@@ -517,19 +548,31 @@ class BriefCollector:
         return words, counts
 
     def emerging_topics(self) -> list[TopicRow]:
-        points = self.store.series(bucket="week", group_by="topic", filters=Filters(start=self.prev_start, end=self.end))
+        points = self.store.series(
+            bucket="week", group_by="topic", filters=Filters(start=self.prev_start, end=self.end)
+        )
         this: dict[str, int] = defaultdict(int)
         prev: dict[str, int] = defaultdict(int)
         for p in points:
             (this if p.bucket >= self.start else prev)[p.key] += p.count
-        growing = sorted((k for k in this if this[k] > prev.get(k, 0)), key=lambda k: (-(this[k] - prev.get(k, 0)), k))
+        growing = sorted(
+            (k for k in this if this[k] > prev.get(k, 0)), key=lambda k: (-(this[k] - prev.get(k, 0)), k)
+        )
         rows = []
         for key in growing[:MAX_TOPICS]:
             f = self.week.replace(topic_ids=(int(key),))
             page = self.store.search("", f, limit=1, sort="newest")
             label = (page.hits[0].mention.topic_label if page.hits else None) or f"topic {key}"
-            anchor = self.evidence(f"Topic '{label}': {this[key]} mentions this week, {prev.get(key, 0)} the week before", f, total=this[key])
-            rows.append(TopicRow(topic_id=key, label=label, count=this[key], prev_count=prev.get(key, 0), evidence=anchor))
+            anchor = self.evidence(
+                f"Topic '{label}': {this[key]} mentions this week, {prev.get(key, 0)} the week before",
+                f,
+                total=this[key],
+            )
+            rows.append(
+                TopicRow(
+                    topic_id=key, label=label, count=this[key], prev_count=prev.get(key, 0), evidence=anchor
+                )
+            )
         return rows
 
     def _subject(self, event: TrendEvent) -> str:
@@ -556,7 +599,9 @@ class BriefCollector:
     def events(self, data: BriefData) -> tuple[list[EventRow], list[EventRow]]:
         shifts, blips = [], []
         for ev in self._load("trends", TrendEvent, data):
-            in_week = (ev.start < self.end and ev.end >= self.start) or (self.start <= ev.detected_at < self.end)
+            in_week = (ev.start < self.end and ev.end >= self.start) or (
+                self.start <= ev.detected_at < self.end
+            )
             if not in_week:
                 continue
             subject = self._subject(ev)
@@ -568,13 +613,27 @@ class BriefCollector:
                     f"since {ev.start:%a %d %b}, confirmed over {ev.periods_confirmed} periods by {ev.authors} authors "
                     f"on {ev.sources} sources (confidence {ev.confidence:.0%})"
                 )
-                anchor = self.evidence(f"Shift: {summary}", self.week, ids=ev.mention_ids) if ev.mention_ids else None
-                shifts.append(EventRow(event=ev, subject=subject, metric=metric, summary=summary, evidence=anchor))
+                anchor = (
+                    self.evidence(f"Shift: {summary}", self.week, ids=ev.mention_ids)
+                    if ev.mention_ids
+                    else None
+                )
+                shifts.append(
+                    EventRow(event=ev, subject=subject, metric=metric, summary=summary, evidence=anchor)
+                )
             else:
                 reason = BLIP_REASONS.get(ev.reason, ev.reason.replace("_", " "))
-                summary = f"{metric} of {subject} {ev.direction} on {ev.start:%a %d %b}: filtered out, {reason}"
-                anchor = self.evidence(f"Blip: {summary}", self.week, ids=ev.mention_ids) if ev.mention_ids else None
-                blips.append(EventRow(event=ev, subject=subject, metric=metric, summary=summary, evidence=anchor))
+                summary = (
+                    f"{metric} of {subject} {ev.direction} on {ev.start:%a %d %b}: filtered out, {reason}"
+                )
+                anchor = (
+                    self.evidence(f"Blip: {summary}", self.week, ids=ev.mention_ids)
+                    if ev.mention_ids
+                    else None
+                )
+                blips.append(
+                    EventRow(event=ev, subject=subject, metric=metric, summary=summary, evidence=anchor)
+                )
         shifts.sort(key=lambda r: (-r.event.confidence, -abs(r.event.relative_change or 0.0), r.event.id))
         blips.sort(key=lambda r: (r.event.start, r.event.id))
         return shifts, blips
@@ -586,11 +645,21 @@ class BriefCollector:
             total = self.store.count(f)
             if not total:
                 continue
-            hazards = {t.term: t.count for t in self.store.terms("safety_hazards", f, size=len(SAFETY_HAZARDS) + 4)}
+            hazards = {
+                t.term: t.count for t in self.store.terms("safety_hazards", f, size=len(SAFETY_HAZARDS) + 4)
+            }
             high = max((m.safety_severity for m in self.store.iter_mentions(f)), default=0)
             anchor = self.evidence(f"{e.name}: {total} mentions with a product-safety signal", f, total=total)
             rows.append(
-                SafetyRow(entity_id=e.id, name=e.name, ours=e.ours, total=total, hazards=hazards, max_severity=high, evidence=anchor)
+                SafetyRow(
+                    entity_id=e.id,
+                    name=e.name,
+                    ours=e.ours,
+                    total=total,
+                    hazards=hazards,
+                    max_severity=high,
+                    evidence=anchor,
+                )
             )
         rows.sort(key=lambda r: (-r.total, r.name))
         return rows
@@ -602,8 +671,12 @@ class BriefCollector:
         for d in docs:
             author = str(d.get("author") or d.get("id") or "")
             if author and active.get(author):
-                chosen.append((author, float(d.get("score") or 0.0), int(d.get("reach") or 0), bool(d.get("watched"))))
-        if not docs:  # no opinion-leader scores yet: the most active authors stand in, said plainly in the brief
+                chosen.append(
+                    (author, float(d.get("score") or 0.0), int(d.get("reach") or 0), bool(d.get("watched")))
+                )
+        if (
+            not docs
+        ):  # no opinion-leader scores yet: the most active authors stand in, said plainly in the brief
             chosen = [(a, 0.0, 0, False) for a in list(active)[:MAX_LEADERS]]
         chosen.sort(key=lambda c: (not c[3], -c[1], c[0]))
         chosen = chosen[:MAX_LEADERS]
@@ -611,7 +684,11 @@ class BriefCollector:
             return []
         stats = {
             p.key: p
-            for p in self.store.series(bucket="week", group_by="author", filters=self.week.replace(authors=tuple(c[0] for c in chosen)))
+            for p in self.store.series(
+                bucket="week",
+                group_by="author",
+                filters=self.week.replace(authors=tuple(c[0] for c in chosen)),
+            )
         }
         rows = []
         for author, score, reach, watched in chosen:
@@ -625,8 +702,14 @@ class BriefCollector:
             anchor = self.evidence(f"What {author} said this week ({n} mentions)", f, total=n)
             rows.append(
                 LeaderRow(
-                    author=author, score=score, reach=reach, watched=watched, count=n, mean_sentiment=mean,
-                    quotes=[mention_view(h.mention, 200) for h in page.hits], evidence=anchor,
+                    author=author,
+                    score=score,
+                    reach=reach,
+                    watched=watched,
+                    count=n,
+                    mean_sentiment=mean,
+                    quotes=[mention_view(h.mention, 200) for h in page.hits],
+                    evidence=anchor,
                 )
             )
         return rows
@@ -643,7 +726,9 @@ class BriefCollector:
                 a[1] += p.sentiment_sum
                 a[2] += p.complaints
             week_f = self._scoped(self.week.replace(business_areas=(area,)))
-            anchor = self.evidence(f"{AREA_LABELS[area]}: {this[0]} mentions this week", week_f, total=int(this[0]))
+            anchor = self.evidence(
+                f"{AREA_LABELS[area]}: {this[0]} mentions this week", week_f, total=int(this[0])
+            )
             rows.append(
                 ScoreRow(
                     area=area,
@@ -667,7 +752,9 @@ class BriefCollector:
         open_total = 0
         for t in self._load("tickets", Ticket, data):
             in_week = self.start <= t.created < self.end
-            for_week = self.end <= t.created < self.end + TICKET_GRACE and bool(shift_ids & set(t.evidence.trend_ids))
+            for_week = self.end <= t.created < self.end + TICKET_GRACE and bool(
+                shift_ids & set(t.evidence.trend_ids)
+            )
             if t.created >= self.end and not for_week:
                 continue
             is_open = t.state in OPEN_STATES
@@ -676,7 +763,9 @@ class BriefCollector:
             relevant = in_week or for_week or late or t.state == "resolved"
             if relevant and t.evidence.mention_ids:
                 row.evidence = self.evidence(
-                    f"Ticket '{t.title}' ({t.type.replace('_', ' ')}, {t.severity})", self.week, ids=t.evidence.mention_ids
+                    f"Ticket '{t.title}' ({t.type.replace('_', ' ')}, {t.severity})",
+                    self.week,
+                    ids=t.evidence.mention_ids,
                 )
             if in_week or for_week:
                 opened.append(row)
@@ -690,8 +779,11 @@ class BriefCollector:
             open_total += is_open
         key = lambda r: (-SEVERITY_ORDER[r.ticket.severity], r.ticket.created, r.ticket.id)  # noqa: E731
         return TicketSummary(
-            opened=sorted(opened, key=key), resolved=sorted(resolved, key=key), overdue=sorted(overdue, key=key),
-            open_total=open_total, as_of=as_of,
+            opened=sorted(opened, key=key),
+            resolved=sorted(resolved, key=key),
+            overdue=sorted(overdue, key=key),
+            open_total=open_total,
+            as_of=as_of,
         )
 
     # ---- the headline ---------------------------------------------------------------------
@@ -722,7 +814,11 @@ class BriefCollector:
             if not s.points or s.points[-1].week != self.week_start:
                 continue
             cur = s.points[-1]
-            before = s.points[-2] if len(s.points) > 1 and s.points[-2].week == self.week_start - timedelta(days=7) else None
+            before = (
+                s.points[-2]
+                if len(s.points) > 1 and s.points[-2].week == self.week_start - timedelta(days=7)
+                else None
+            )
             if not s.ours and (before is None or abs(cur.mean - before.mean) < COMPETITOR_NEWS):
                 continue  # a competitor's sentiment is headline news only when it moves a lot
             if before is None:
@@ -753,7 +849,11 @@ class BriefCollector:
         if data.safety:
             top_s = data.safety[0]
             total = data.safety_total
-            hazard = max(top_s.hazards.items(), key=lambda kv: (kv[1], kv[0]))[0] if top_s.hazards else "unspecified"
+            hazard = (
+                max(top_s.hazards.items(), key=lambda kv: (kv[1], kv[0]))[0]
+                if top_s.hazards
+                else "unspecified"
+            )
             text = (
                 f"{total} mention(s) carried product-safety signals; most concern {top_s.name} "
                 f"({top_s.total}, mainly {HAZARD_LABELS.get(hazard, hazard)})."
@@ -774,14 +874,19 @@ class BriefCollector:
 
         if data.tickets and (data.tickets.opened or data.tickets.resolved or data.tickets.overdue):
             tk = data.tickets
-            text = f"{len(tk.opened)} ticket(s) opened, {len(tk.resolved)} resolved, {len(tk.overdue)} overdue."
-            ids = list(dict.fromkeys(i for r in tk.opened + tk.overdue for i in r.ticket.evidence.mention_ids))[:EVIDENCE_SAMPLE]
+            text = (
+                f"{len(tk.opened)} ticket(s) opened, {len(tk.resolved)} resolved, {len(tk.overdue)} overdue."
+            )
+            ids = list(
+                dict.fromkeys(i for r in tk.opened + tk.overdue for i in r.ticket.evidence.mention_ids)
+            )[:EVIDENCE_SAMPLE]
             anchor = self.evidence(text, self.week, ids=ids) if ids else self.evidence(text, self.week)
             claims.append(Claim(text, anchor))
         return claims
 
 
-
-def collect_brief_data(config: Config, store: Store, week_start: date, now: datetime | None = None) -> BriefData:
+def collect_brief_data(
+    config: Config, store: Store, week_start: date, now: datetime | None = None
+) -> BriefData:
     """Everything the brief for the week starting `week_start` (a Monday) shows, with its evidence."""
     return BriefCollector(config, store, week_start, now=now).collect()

@@ -25,15 +25,26 @@ from groundswell.store.base import Store
 HOSTILE = (
     "<script>alert('xss')</script>",
     "<img src=x onerror=alert(1)>",
-    "<b>bold</b><a href=\"javascript:alert(2)\">click</a>",
-    "<iframe src=\"https://evil.example\"></iframe>",
+    '<b>bold</b><a href="javascript:alert(2)">click</a>',
+    '<iframe src="https://evil.example"></iframe>',
 )
 
 SYNTHETIC_CONFIG: dict[str, Any] = {
     "name": "Synthetic market",
     "brands": [
-        {"id": "acme", "name": "Acme", "products": [{"id": "acme-kettle", "name": "Acme Kettle"}, {"id": "acme-toaster", "name": "Acme Toaster"}]},
-        {"id": "brightco", "name": "BrightCo", "products": [{"id": "bright-blender", "name": "Bright Blender"}]},
+        {
+            "id": "acme",
+            "name": "Acme",
+            "products": [
+                {"id": "acme-kettle", "name": "Acme Kettle"},
+                {"id": "acme-toaster", "name": "Acme Toaster"},
+            ],
+        },
+        {
+            "id": "brightco",
+            "name": "BrightCo",
+            "products": [{"id": "bright-blender", "name": "Bright Blender"}],
+        },
     ],
     "competitors": [
         {"id": "rivalco", "name": "RivalCo", "products": [{"id": "rival-kettle", "name": "Rival Kettle"}]},
@@ -43,9 +54,42 @@ SYNTHETIC_CONFIG: dict[str, Any] = {
 }
 
 _WORDS = {
-    "compliment": ["love", "great", "brilliant", "fast", "reliable", "beautiful", "quiet", "recommend", "perfect", "sturdy"],
-    "complaint": ["broken", "refund", "late", "rude", "leaking", "overpriced", "flimsy", "noisy", "waiting", "cracked"],
-    "idea": ["wish", "suggest", "option", "bigger", "colour", "timer", "app", "feature", "smaller", "subscription"],
+    "compliment": [
+        "love",
+        "great",
+        "brilliant",
+        "fast",
+        "reliable",
+        "beautiful",
+        "quiet",
+        "recommend",
+        "perfect",
+        "sturdy",
+    ],
+    "complaint": [
+        "broken",
+        "refund",
+        "late",
+        "rude",
+        "leaking",
+        "overpriced",
+        "flimsy",
+        "noisy",
+        "waiting",
+        "cracked",
+    ],
+    "idea": [
+        "wish",
+        "suggest",
+        "option",
+        "bigger",
+        "colour",
+        "timer",
+        "app",
+        "feature",
+        "smaller",
+        "subscription",
+    ],
     "question": ["how", "where", "warranty", "manual", "compatible", "setting"],
     "other": ["saw", "store", "advert", "news", "launch", "event"],
 }
@@ -58,7 +102,13 @@ _AREA_WORDS = {
     "marketing": ["campaign", "advert", "billboard", "promo"],
     "branding_pr": ["logo", "reputation", "sponsor", "statement"],
 }
-_TOPICS = {1: "kettle lid leaks", 2: "delivery delays", 3: "blender noise", 4: "price cuts", 5: "fryer recall rumours"}
+_TOPICS = {
+    1: "kettle lid leaks",
+    2: "delivery delays",
+    3: "blender noise",
+    4: "price cuts",
+    5: "fryer recall rumours",
+}
 _HAZARDS = ("fire_burn", "injury", "defect")
 
 
@@ -84,7 +134,13 @@ def synthetic_config(data_dir: Path, kibana_url: str | None = None, backend: str
 
 
 def make_market(
-    store: Store, *, week_start: date, seed: int = 0, per_week: int = 120, weeks: int = 3, hostile: bool = False
+    store: Store,
+    *,
+    week_start: date,
+    seed: int = 0,
+    per_week: int = 120,
+    weeks: int = 3,
+    hostile: bool = False,
 ) -> MarketTruth:
     """Write a synthetic market into `store`; the last week of data is the week starting `week_start`."""
     rng = random.Random(seed)
@@ -98,12 +154,21 @@ def make_market(
         "zenith": ["zenith", "zenith-fryer"],
     }
     authors = [f"user{i:03d}" for i in range(80)] + ["kimreviews", "gadgetguru"]
-    sources = [("demo-forum", SourceKind.forum), ("demo-reviews", SourceKind.review), ("demo-news", SourceKind.news)]
+    sources = [
+        ("demo-forum", SourceKind.forum),
+        ("demo-reviews", SourceKind.review),
+        ("demo-news", SourceKind.news),
+    ]
     mentions: list[Mention] = []
     for w in range(weeks):
         last = w == weeks - 1
         # acme grows and turns more negative in the last week (the kettle shift); zenith fades
-        weights = {"acme": 3 + (2 if last else 0), "brightco": 2, "rivalco": 3, "zenith": 2 - (1 if last else 0)}
+        weights = {
+            "acme": 3 + (2 if last else 0),
+            "brightco": 2,
+            "rivalco": 3,
+            "zenith": 2 - (1 if last else 0),
+        }
         n = per_week + (per_week // 3 if last else 0)
         for i in range(n):
             owner = rng.choices(list(weights), weights=list(weights.values()))[0]
@@ -119,14 +184,18 @@ def make_market(
             elif kind == "complaint":
                 label, score = "negative", -rng.uniform(0.3, 0.95)
             else:
-                label, score = rng.choice([("neutral", rng.uniform(-0.2, 0.2)), ("positive", rng.uniform(0.2, 0.6))])
+                label, score = rng.choice(
+                    [("neutral", rng.uniform(-0.2, 0.2)), ("positive", rng.uniform(0.2, 0.6))]
+                )
             hazards: list[str] = []
             if (kettle_trouble and rng.random() < 0.5) or rng.random() < 0.03:
                 hazards = rng.sample(_HAZARDS, k=rng.choice([1, 1, 2]))
             topic = 5 if (last and owner == "zenith" and rng.random() < 0.6) else rng.choice([1, 2, 3, 4])
             words = rng.sample(_WORDS[kind], 3) + rng.sample(_AREA_WORDS[area], 2)
             name = ent.replace("-", " ").title()
-            text = f"{name}: {' '.join(words)}. " + (f"It caused a {hazards[0].replace('_', ' ')}." if hazards else "")
+            text = f"{name}: {' '.join(words)}. " + (
+                f"It caused a {hazards[0].replace('_', ' ')}." if hazards else ""
+            )
             source, source_kind = rng.choice(sources)
             author = rng.choice(authors)
             published = first + timedelta(days=7 * w, seconds=rng.randrange(7 * 86400))
@@ -145,7 +214,9 @@ def make_market(
                 entities=entities,
                 sentiment=label,
                 sentiment_score=round(score, 3),
-                target_sentiments=[TargetSentiment(entity=e, label=label, score=round(score, 3)) for e in entities],
+                target_sentiments=[
+                    TargetSentiment(entity=e, label=label, score=round(score, 3)) for e in entities
+                ],
                 topic_id=topic,
                 topic_label=_TOPICS[topic],
                 voc_kind=kind,
@@ -159,11 +230,24 @@ def make_market(
         for j, payload in enumerate(HOSTILE):
             mentions.append(
                 Mention(
-                    source="demo-forum", source_kind=SourceKind.forum, url="javascript:alert(document.cookie)",
-                    external_id=f"hostile-{j}", author=payload, author_reach=5000, published=end - timedelta(hours=10 + j),
-                    title=payload, text=f"Acme Kettle is on fire {payload} complaint broken refund", enriched=True,
-                    entities=["acme", "acme-kettle"], sentiment="negative", sentiment_score=-0.9, topic_id=9,
-                    topic_label=payload, voc_kind="complaint", business_area="product", safety_hazards=["fire_burn"],
+                    source="demo-forum",
+                    source_kind=SourceKind.forum,
+                    url="javascript:alert(document.cookie)",
+                    external_id=f"hostile-{j}",
+                    author=payload,
+                    author_reach=5000,
+                    published=end - timedelta(hours=10 + j),
+                    title=payload,
+                    text=f"Acme Kettle is on fire {payload} complaint broken refund",
+                    enriched=True,
+                    entities=["acme", "acme-kettle"],
+                    sentiment="negative",
+                    sentiment_score=-0.9,
+                    topic_id=9,
+                    topic_label=payload,
+                    voc_kind="complaint",
+                    business_area="product",
+                    safety_hazards=["fire_burn"],
                     safety_severity=3,
                 )
             )
@@ -172,16 +256,30 @@ def make_market(
     week_start_dt = end - timedelta(days=7)
     truth.week_mention_ids = [m.id for m in mentions if m.published >= week_start_dt]
     kettle_ids = [
-        m.id for m in mentions if m.published >= week_start_dt and "acme-kettle" in m.entities and m.safety_hazards
+        m.id
+        for m in mentions
+        if m.published >= week_start_dt and "acme-kettle" in m.entities and m.safety_hazards
     ][:8]
     rival_ids = [m.id for m in mentions if m.published >= week_start_dt and "rivalco" in m.entities][:3]
     _write_events(store, truth, week_start_dt, kettle_ids, rival_ids, hostile)
     _write_tickets(store, truth, week_start_dt, kettle_ids, hostile)
-    store.put_doc("authors", "kimreviews", {"id": "kimreviews", "author": "kimreviews", "score": 0.92, "reach": 1000, "watched": True})
-    store.put_doc("authors", "gadgetguru", {"id": "gadgetguru", "author": "gadgetguru", "score": 0.75, "reach": 1000, "watched": False})
+    store.put_doc(
+        "authors",
+        "kimreviews",
+        {"id": "kimreviews", "author": "kimreviews", "score": 0.92, "reach": 1000, "watched": True},
+    )
+    store.put_doc(
+        "authors",
+        "gadgetguru",
+        {"id": "gadgetguru", "author": "gadgetguru", "score": 0.75, "reach": 1000, "watched": False},
+    )
     if hostile:
         for j in (1, 3):
-            store.put_doc("authors", f"hostile-{j}", {"id": f"hostile-{j}", "author": HOSTILE[j], "score": 0.99, "reach": 5000, "watched": True})
+            store.put_doc(
+                "authors",
+                f"hostile-{j}",
+                {"id": f"hostile-{j}", "author": HOSTILE[j], "score": 0.99, "reach": 5000, "watched": True},
+            )
     return truth
 
 
@@ -191,27 +289,71 @@ def _write_events(
     start = week + timedelta(days=1)
     shift = TrendEvent(
         id=TrendEvent.make_id("entity", "acme-kettle", "safety_count", "up", start),
-        kind="shift", reason="level", group_by="entity", key="acme-kettle", metric="safety_count", direction="up",
-        start=start, end=week + timedelta(days=6), detected_at=week + timedelta(days=4), baseline=0.3, level=4.0,
-        change=3.7, relative_change=12.3, confidence=0.97, p_value=0.001, periods_confirmed=4, authors=14, sources=3,
-        drivers=["leaking", "fire", "lid", *([HOSTILE[0]] if hostile else [])], topics=["kettle lid leaks"],
-        safety_hazards={"fire_burn": 5, "injury": 3}, mention_ids=ids,
-        series=[SeriesValue(t=week - timedelta(days=13 - d), value=v, count=int(v) + 5) for d, v in
-                enumerate([0, 1, 0, 0, 1, 0, 0, 1, 0, 0, 0, 1, 0, 0, 4, 5, 3, 4, 5, 4, 6])],
+        kind="shift",
+        reason="level",
+        group_by="entity",
+        key="acme-kettle",
+        metric="safety_count",
+        direction="up",
+        start=start,
+        end=week + timedelta(days=6),
+        detected_at=week + timedelta(days=4),
+        baseline=0.3,
+        level=4.0,
+        change=3.7,
+        relative_change=12.3,
+        confidence=0.97,
+        p_value=0.001,
+        periods_confirmed=4,
+        authors=14,
+        sources=3,
+        drivers=["leaking", "fire", "lid", *([HOSTILE[0]] if hostile else [])],
+        topics=["kettle lid leaks"],
+        safety_hazards={"fire_burn": 5, "injury": 3},
+        mention_ids=ids,
+        series=[
+            SeriesValue(t=week - timedelta(days=13 - d), value=v, count=int(v) + 5)
+            for d, v in enumerate([0, 1, 0, 0, 1, 0, 0, 1, 0, 0, 0, 1, 0, 0, 4, 5, 3, 4, 5, 4, 6])
+        ],
         method="synthetic@1",
     )
     blips = [
         TrendEvent(
             id=TrendEvent.make_id("entity", "rivalco", "volume", "up", week + timedelta(days=2)),
-            kind="blip", reason="single_author", group_by="entity", key="rivalco", metric="volume", direction="up",
-            start=week + timedelta(days=2), end=week + timedelta(days=2), detected_at=week + timedelta(days=3),
-            baseline=5, level=19, change=14, confidence=0.4, authors=1, sources=1, mention_ids=blip_ids,
+            kind="blip",
+            reason="single_author",
+            group_by="entity",
+            key="rivalco",
+            metric="volume",
+            direction="up",
+            start=week + timedelta(days=2),
+            end=week + timedelta(days=2),
+            detected_at=week + timedelta(days=3),
+            baseline=5,
+            level=19,
+            change=14,
+            confidence=0.4,
+            authors=1,
+            sources=1,
+            mention_ids=blip_ids,
         ),
         TrendEvent(
             id=TrendEvent.make_id("source", "demo-news", "negative_share", "up", week + timedelta(days=5)),
-            kind="blip", reason="reverted", group_by="source", key="demo-news", metric="negative_share", direction="up",
-            start=week + timedelta(days=5), end=week + timedelta(days=5), detected_at=week + timedelta(days=6),
-            baseline=0.2, level=0.6, change=0.4, confidence=0.3, authors=3, sources=1,
+            kind="blip",
+            reason="reverted",
+            group_by="source",
+            key="demo-news",
+            metric="negative_share",
+            direction="up",
+            start=week + timedelta(days=5),
+            end=week + timedelta(days=5),
+            detected_at=week + timedelta(days=6),
+            baseline=0.2,
+            level=0.6,
+            change=0.4,
+            confidence=0.3,
+            authors=3,
+            sources=1,
         ),
     ]
     store.put_doc("trends", shift.id, shift.model_dump(mode="json"))
@@ -223,36 +365,83 @@ def _write_events(
 
 def _write_tickets(store: Store, truth: MarketTruth, week: datetime, ids: list[str], hostile: bool) -> None:
     opened = Ticket(
-        id="t-kettle", type="product", subject="acme-kettle",
+        id="t-kettle",
+        type="product",
+        subject="acme-kettle",
         title="Acme Kettle: fire/burn reports rising" + (f" {HOSTILE[2]}" if hostile else ""),
-        severity="critical", team="product-safety", state="open", created=week + timedelta(days=4),
-        updated=week + timedelta(days=4), due=week + timedelta(days=4, hours=4),
+        severity="critical",
+        team="product-safety",
+        state="open",
+        created=week + timedelta(days=4),
+        updated=week + timedelta(days=4),
+        due=week + timedelta(days=4, hours=4),
         evidence=Evidence(trend_ids=[truth.shift_id], mention_ids=ids),
     )
     resolved = Ticket(
-        id="t-rival", type="competitor", subject="rivalco", title="RivalCo price cut", severity="medium",
-        team="competitive-intelligence", state="resolved", created=week - timedelta(days=5), updated=week + timedelta(days=2),
+        id="t-rival",
+        type="competitor",
+        subject="rivalco",
+        title="RivalCo price cut",
+        severity="medium",
+        team="competitive-intelligence",
+        state="resolved",
+        created=week - timedelta(days=5),
+        updated=week + timedelta(days=2),
         due=week - timedelta(days=2),
-        history=[HistoryEntry(at=week + timedelta(days=2), who="ana", action="resolve", from_state="in_progress", to_state="resolved")],
+        history=[
+            HistoryEntry(
+                at=week + timedelta(days=2),
+                who="ana",
+                action="resolve",
+                from_state="in_progress",
+                to_state="resolved",
+            )
+        ],
     )
     overdue = Ticket(
-        id="t-kim", type="opinion_leader", subject="kimreviews", title="Kim Reviews video on blender noise", severity="high",
-        team="communications", state="acknowledged", created=week - timedelta(days=3), updated=week - timedelta(days=2),
+        id="t-kim",
+        type="opinion_leader",
+        subject="kimreviews",
+        title="Kim Reviews video on blender noise",
+        severity="high",
+        team="communications",
+        state="acknowledged",
+        created=week - timedelta(days=3),
+        updated=week - timedelta(days=2),
         due=week - timedelta(days=2),
     )
     week_end = week + timedelta(days=7)
     after = Ticket(  # opened by the run that closes the week, for one of its shifts
-        id="t-toaster", type="product", subject="acme-toaster", title="Acme Toaster: follow-up on the kettle shift",
-        severity="high", team="product-safety", state="open", created=week_end + timedelta(hours=1),
-        updated=week_end + timedelta(hours=1), due=week_end + timedelta(hours=25),
+        id="t-toaster",
+        type="product",
+        subject="acme-toaster",
+        title="Acme Toaster: follow-up on the kettle shift",
+        severity="high",
+        team="product-safety",
+        state="open",
+        created=week_end + timedelta(hours=1),
+        updated=week_end + timedelta(hours=1),
+        due=week_end + timedelta(hours=25),
         evidence=Evidence(trend_ids=[truth.shift_id], mention_ids=ids[:2]),
     )
     later = Ticket(  # opened later for something else: not this week's business
-        id="t-later", type="competitor", subject="zenith", title="Zenith launch", severity="low",
-        team="competitive-intelligence", state="open", created=week_end + timedelta(days=2),
-        updated=week_end + timedelta(days=2), due=week_end + timedelta(days=9),
+        id="t-later",
+        type="competitor",
+        subject="zenith",
+        title="Zenith launch",
+        severity="low",
+        team="competitive-intelligence",
+        state="open",
+        created=week_end + timedelta(days=2),
+        updated=week_end + timedelta(days=2),
+        due=week_end + timedelta(days=9),
     )
     for t in (opened, resolved, overdue, after, later):
         store.put_doc("tickets", t.id, t.model_dump(mode="json"))
-    truth.ticket_ids = {"opened": opened.id, "resolved": resolved.id, "overdue": overdue.id, "opened_after": after.id,
-                        "later": later.id}
+    truth.ticket_ids = {
+        "opened": opened.id,
+        "resolved": resolved.id,
+        "overdue": overdue.id,
+        "opened_after": after.id,
+        "later": later.id,
+    }

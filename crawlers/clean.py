@@ -20,7 +20,9 @@ __all__ = ["clean_text", "html_to_main_text"]
 
 # A tag-like token: `<p>`, `</div>`, `<br/>`, `<a href=...>`, `<!-- -->`, `<!DOCTYPE`. Plain text such as
 # "a < b" or "<3" does not match, so it is not run through an HTML parser.
-_MARKUP = re.compile(r"<(?:[a-zA-Z][a-zA-Z0-9:-]*(?:\s[^<>]*)?/?|/[a-zA-Z][a-zA-Z0-9:-]*\s*|![a-zA-Z][^<>]*)>|<!--")
+_MARKUP = re.compile(
+    r"<(?:[a-zA-Z][a-zA-Z0-9:-]*(?:\s[^<>]*)?/?|/[a-zA-Z][a-zA-Z0-9:-]*\s*|![a-zA-Z][^<>]*)>|<!--"
+)
 # C0/C1 controls except tab/newline/carriage return, plus noncharacters and the replacement character.
 _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\ufdd0-\ufdef\ufffe\uffff\ufffd]")
 # Zero-width and bidi formatting characters that carry no text (ZWJ kept: it joins emoji sequences).
@@ -67,7 +69,9 @@ def _strip_markup(text: str) -> str:
     # When the tree holds far less text than the markup does, strip the tags textually instead.
     textual = html.unescape(_MARKUP.sub(" ", _SCRIPT_STYLE.sub(" ", text)))
     if len(parsed.split()) < 0.5 * len(textual.split()):
-        logger.warning("markup nested too deeply for the HTML parser (%d chars); stripping tags textually", len(text))
+        logger.warning(
+            "markup nested too deeply for the HTML parser (%d chars); stripping tags textually", len(text)
+        )
         return textual
     return parsed
 

@@ -21,7 +21,9 @@ ConfigOption = typer.Option(
 @app.command("run")
 def run(
     config: Path = ConfigOption,
-    source: list[str] | None = typer.Option(None, "--source", "-s", help="collect only this source (repeatable)"),
+    source: list[str] | None = typer.Option(
+        None, "--source", "-s", help="collect only this source (repeatable)"
+    ),
     as_json: bool = typer.Option(False, "--json", help="print the summaries as JSON lines"),
 ) -> None:
     """Collect the enabled sources (or the named ones), dedup, and write the mentions to the store."""
@@ -48,7 +50,16 @@ def run(
         for col in ("source", "kind", "items", "new", "duplicates", "pages", "errors", "seconds"):
             table.add_column(col, justify="left" if col in ("source", "kind") else "right")
         for s in summaries:
-            table.add_row(s.source, s.kind, str(s.items), str(s.new), str(s.duplicates), str(s.pages), str(s.errors), f"{s.seconds:.1f}")
+            table.add_row(
+                s.source,
+                s.kind,
+                str(s.items),
+                str(s.new),
+                str(s.duplicates),
+                str(s.pages),
+                str(s.errors),
+                f"{s.seconds:.1f}",
+            )
         Console().print(table)
         for s in summaries:
             for reason in s.error_reasons[:10]:

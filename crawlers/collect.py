@@ -89,16 +89,25 @@ def _run_web(config: Config, source: SourceConfig, state_dir: Path, summary: Col
         with log_file.open("w", encoding="utf-8") as log:
             try:
                 proc = subprocess.run(
-                    cmd, stdout=subprocess.PIPE, stderr=log, text=True, timeout=source.budget.max_seconds + RUNNER_GRACE_SECONDS, check=False
+                    cmd,
+                    stdout=subprocess.PIPE,
+                    stderr=log,
+                    text=True,
+                    timeout=source.budget.max_seconds + RUNNER_GRACE_SECONDS,
+                    check=False,
                 )
             except subprocess.TimeoutExpired as exc:
                 summary.errors += 1
-                summary.error_reasons.append(f"crawler process killed after {exc.timeout:.0f} s (log: {log_file})")
+                summary.error_reasons.append(
+                    f"crawler process killed after {exc.timeout:.0f} s (log: {log_file})"
+                )
                 proc = None
         if proc is not None and proc.returncode != 0:
             tail = log_file.read_text(encoding="utf-8", errors="replace").strip().splitlines()[-3:]
             summary.errors += 1
-            summary.error_reasons.append(f"crawler exited with code {proc.returncode}: {' | '.join(tail)[:500]} (log: {log_file})")
+            summary.error_reasons.append(
+                f"crawler exited with code {proc.returncode}: {' | '.join(tail)[:500]} (log: {log_file})"
+            )
         if proc is not None:
             _read_stats(proc.stdout, summary)
         if out.is_file():  # whatever was written before a failure is kept
@@ -110,7 +119,9 @@ def _run_web(config: Config, source: SourceConfig, state_dir: Path, summary: Col
                         mentions.append(Mention.model_validate_json(line))
                     except ValidationError as exc:
                         summary.errors += 1
-                        summary.error_reasons.append(f"{out.name}:{number}: not a Mention ({exc.error_count()} errors)")
+                        summary.error_reasons.append(
+                            f"{out.name}:{number}: not a Mention ({exc.error_count()} errors)"
+                        )
     return mentions
 
 
@@ -134,7 +145,9 @@ def _read_stats(stdout: str, summary: CollectSummary) -> None:
     logger.warning("source %s: the crawler printed no stats line", summary.source)
 
 
-def _run_feed(config: Config, source: SourceConfig, store: Store, summary: CollectSummary) -> tuple[list[Mention], dict[str, Any] | None]:
+def _run_feed(
+    config: Config, source: SourceConfig, store: Store, summary: CollectSummary
+) -> tuple[list[Mention], dict[str, Any] | None]:
     from crawlers.feeds import client_for
     from crawlers.http import CredentialError
 
@@ -211,7 +224,9 @@ def collect_all(config: Config, store: Store, *, sources: list[str] | None = Non
         known = {s.name for s in config.sources}
         unknown = [n for n in sources if n not in known]
         if unknown:
-            raise ConfigError(f"unknown source(s) {', '.join(unknown)}; configured: {', '.join(sorted(known))}")
+            raise ConfigError(
+                f"unknown source(s) {', '.join(unknown)}; configured: {', '.join(sorted(known))}"
+            )
         names = list(sources)
     dedup = Deduplicator.from_settings(config)
     return [collect_source(config, name, store, deduplicator=dedup) for name in names]

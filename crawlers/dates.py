@@ -149,5 +149,3 @@ def parse_datetime(value: str | int | float | datetime | date, *, now: datetime 
             f"{_MIN.date()} .. {(reference + _MAX_AHEAD).date()}"
         )
     return result
-
-

@@ -51,7 +51,9 @@ _HANDLE = re.compile(r"[@#]\w+")
 _DIGITS = re.compile(r"\d+")
 _NON_WORD = re.compile(r"[^\w]+")
 _ENGAGEMENT = ("likes", "shares", "replies", "author_reach")
-_NEGATIONS = frozenset({"not", "no", "never", "nor", "neither", "nothing", "nobody", "none", "cannot", "without", "t", "nt"})
+_NEGATIONS = frozenset(
+    {"not", "no", "never", "nor", "neither", "nothing", "nobody", "none", "cannot", "without", "t", "nt"}
+)
 _LEXICON: dict[str, float] | None = None
 
 
@@ -63,7 +65,11 @@ def _lexicon() -> dict[str, float]:
 
         lexicon: dict[str, float] = {}
         try:
-            text = (resources.files("vaderSentiment") / "vader_lexicon.txt").read_bytes().decode("utf-8", "replace")
+            text = (
+                (resources.files("vaderSentiment") / "vader_lexicon.txt")
+                .read_bytes()
+                .decode("utf-8", "replace")
+            )
         except (ModuleNotFoundError, FileNotFoundError) as exc:
             logger.warning("opinion guard disabled: VADER lexicon not available (%s)", exc)
             text = ""
@@ -82,12 +88,16 @@ def opinion_differs(a: str, b: str) -> bool:
     """True when the words that differ between two normalised texts flip polarity or negation."""
     ca, cb = Counter(a.split()), Counter(b.split())
     only_a, only_b = ca - cb, cb - ca
-    if sum(n for w, n in only_a.items() if w in _NEGATIONS) != sum(n for w, n in only_b.items() if w in _NEGATIONS):
+    if sum(n for w, n in only_a.items() if w in _NEGATIONS) != sum(
+        n for w, n in only_b.items() if w in _NEGATIONS
+    ):
         return True
     lexicon = _lexicon()
     signs_a = {lexicon[w] > 0 for w in only_a if lexicon.get(w)}
     signs_b = {lexicon[w] > 0 for w in only_b if lexicon.get(w)}
     return any(sa != sb for sa in signs_a for sb in signs_b)
+
+
 MAX_LISTED_DUPLICATES = 20
 
 
@@ -191,7 +201,9 @@ class Deduplicator:
     # ---- signatures -----------------------------------------------------------------------
     @staticmethod
     def _normalised(mention: Mention) -> str:
-        return normalise_for_dedup(f"{mention.title} {mention.text}" if mention.title not in mention.text else mention.text)
+        return normalise_for_dedup(
+            f"{mention.title} {mention.text}" if mention.title not in mention.text else mention.text
+        )
 
     def signature(self, mention: Mention, text: str | None = None) -> MinHash | None:
         """The MinHash of the mention's normalised title + text; None when the text is too short to judge."""
@@ -256,7 +268,9 @@ class Deduplicator:
                     out[mention_id] = old.model_copy(update=changes)
                 result.refreshed += 1
                 self._stored.add(mention_id)
-        new = sorted((m for i, m in incoming.items() if i not in stored_now), key=lambda m: (m.published, m.id))
+        new = sorted(
+            (m for i, m in incoming.items() if i not in stored_now), key=lambda m: (m.published, m.id)
+        )
         uf = _UnionFind()
         members: dict[str, Mention] = {}
         for m in new:
@@ -287,7 +301,9 @@ class Deduplicator:
                 if m.id != root:
                     self._rep[m.id] = root
         stored_roots = [root for root in clusters if root not in members]
-        stored_reps = {m.id: m for m in _get_many(store, stored_roots)} if store is not None and stored_roots else {}
+        stored_reps = (
+            {m.id: m for m in _get_many(store, stored_roots)} if store is not None and stored_roots else {}
+        )
         for root, group in clusters.items():
             if root in members:
                 rep = members[root]
@@ -299,7 +315,9 @@ class Deduplicator:
             else:
                 base = out.get(root) or stored_reps.get(root)
                 if base is None:  # indexed earlier in this run but not written (yet): keep the copies
-                    logger.warning("dedup: representative %s is not in the store; keeping %d copies", root, len(group))
+                    logger.warning(
+                        "dedup: representative %s is not in the store; keeping %d copies", root, len(group)
+                    )
                     for m in group:
                         out[m.id] = m
                         result.new += 1
@@ -308,7 +326,12 @@ class Deduplicator:
                 out[root] = self._absorb(base, group)
         result.mentions = list(out.values())
         if result.duplicates:
-            logger.info("dedup: %d copies collapsed (%d by URL, %d by text)", result.duplicates, result.by_url, result.by_text)
+            logger.info(
+                "dedup: %d copies collapsed (%d by URL, %d by text)",
+                result.duplicates,
+                result.by_url,
+                result.by_text,
+            )
         return result
 
     def _rank(self, mention_id: str, members: dict[str, Mention]) -> tuple[int, datetime, str]:

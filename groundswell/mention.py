@@ -59,9 +59,13 @@ def canonical_url(url: str) -> str:
     parts = urlsplit(url.strip())
     scheme = (parts.scheme or "http").lower()
     host = (parts.hostname or "").lower()
-    if parts.port and not ((scheme == "http" and parts.port == 80) or (scheme == "https" and parts.port == 443)):
+    if parts.port and not (
+        (scheme == "http" and parts.port == 80) or (scheme == "https" and parts.port == 443)
+    ):
         host = f"{host}:{parts.port}"
-    query = sorted((k, v) for k, v in parse_qsl(parts.query, keep_blank_values=True) if not _TRACKING_PARAMS.match(k))
+    query = sorted(
+        (k, v) for k, v in parse_qsl(parts.query, keep_blank_values=True) if not _TRACKING_PARAMS.match(k)
+    )
     path = parts.path or "/"
     if len(path) > 1 and path.endswith("/"):
         path = path.rstrip("/")
@@ -97,7 +101,9 @@ class Mention(BaseModel):
     canonical_url: str = ""
     external_id: str | None = Field(default=None, description="the source's own id (API id), when it has one")
     author: str = ""
-    author_reach: int = Field(default=0, ge=0, description="followers / subscribers / karma as the source reports it")
+    author_reach: int = Field(
+        default=0, ge=0, description="followers / subscribers / karma as the source reports it"
+    )
     published: datetime
     collected: datetime = Field(default_factory=lambda: datetime.now(UTC))
     language: str | None = None
@@ -105,17 +111,23 @@ class Mention(BaseModel):
     text: str
     thread_id: str | None = None
     parent_id: str | None = None
-    rating: float | None = Field(default=None, description="review rating on a 0..5 scale, when the source has one")
+    rating: float | None = Field(
+        default=None, description="review rating on a 0..5 scale, when the source has one"
+    )
     likes: int = Field(default=0, ge=0)
     shares: int = Field(default=0, ge=0)
     replies: int = Field(default=0, ge=0)
-    duplicate_count: int = Field(default=1, ge=1, description="how many near-identical copies were collapsed into this one")
+    duplicate_count: int = Field(
+        default=1, ge=1, description="how many near-identical copies were collapsed into this one"
+    )
     raw: dict[str, Any] = Field(default_factory=dict, description="source metadata kept as collected")
 
     # --- enrichment (set by nlp/) ---
     enriched: bool = False
     flags: list[str] = Field(default_factory=list, description="why a mention could not be fully enriched")
-    entities: list[str] = Field(default_factory=list, description="ids of configured entities this mention is about")
+    entities: list[str] = Field(
+        default_factory=list, description="ids of configured entities this mention is about"
+    )
     sentiment: str | None = None
     sentiment_score: float | None = None
     sentiment_probs: dict[str, float] = Field(default_factory=dict)
@@ -128,7 +140,9 @@ class Mention(BaseModel):
     business_area: str | None = None
     safety_hazards: list[str] = Field(default_factory=list)
     safety_severity: int = Field(default=0, ge=0, le=3, description="0 none, 1 low, 2 medium, 3 high")
-    models: dict[str, str] = Field(default_factory=dict, description="component -> model name@version that produced it")
+    models: dict[str, str] = Field(
+        default_factory=dict, description="component -> model name@version that produced it"
+    )
 
     @field_validator("published", "collected")
     @classmethod

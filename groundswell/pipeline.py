@@ -122,7 +122,9 @@ def run_pipeline(
             progress("enrich", done, None)
 
     summary.enriched = timed(
-        "enrich", lambda: enrich(config, store, progress=enrich_progress), lambda r: f"{r.enriched} mentions enriched"
+        "enrich",
+        lambda: enrich(config, store, progress=enrich_progress),
+        lambda r: f"{r.enriched} mentions enriched",
     )
     summary.authors = timed("authors", lambda: score_authors(config, store), lambda n: f"{n} authors scored")
     summary.detected = timed(
@@ -133,7 +135,9 @@ def run_pipeline(
     summary.tickets = timed(
         "act",
         lambda: act(config, store, summary.detected.events, now=now),
-        lambda r: f"{r.opened} opened, {r.updated} updated, {r.reopened} reopened, {r.escalated} escalated, {r.notified} notified",
+        lambda r: (
+            f"{r.opened} opened, {r.updated} updated, {r.reopened} reopened, {r.escalated} escalated, {r.notified} notified"
+        ),
     )
     summary.brief = timed(
         "report",

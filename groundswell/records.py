@@ -95,7 +95,9 @@ class Evidence(_Record):
     mention_ids: list[str] = Field(default_factory=list)
     authors: list[str] = Field(default_factory=list)
     sources: list[str] = Field(default_factory=list)
-    threads: list[str] = Field(default_factory=list, description="URLs of the threads/posts behind it, for outreach")
+    threads: list[str] = Field(
+        default_factory=list, description="URLs of the threads/posts behind it, for outreach"
+    )
     drivers: list[str] = Field(default_factory=list)
     safety_hazards: dict[str, int] = Field(default_factory=dict)
     series: list[SeriesValue] = Field(default_factory=list)

@@ -86,7 +86,11 @@ def act(path: str, event_ids: list[str], now: datetime) -> dict[str, Any]:
 
     cfg = _load(path)
     with open_store(cfg) as store:
-        events = [TrendEvent.model_validate(d) for d in (store.get_doc("trends", i) for i in event_ids) if d is not None]
+        events = [
+            TrendEvent.model_validate(d)
+            for d in (store.get_doc("trends", i) for i in event_ids)
+            if d is not None
+        ]
         summary = pipeline.act(cfg, store, events, now=now)
     return _small(summary)
 
@@ -109,7 +113,11 @@ def deliver_brief(path: str, brief: dict[str, Any]) -> dict[str, Any]:
     cfg = _load(path)
     recipients = cfg.brief.recipients
     if not recipients:
-        logger.info("brief for week %s written to %s; no recipients configured", brief["week_start"], brief["html_path"])
+        logger.info(
+            "brief for week %s written to %s; no recipients configured",
+            brief["week_start"],
+            brief["html_path"],
+        )
         return {"emailed": 0}
     smtp = cfg.alerts.smtp
     msg = EmailMessage()
@@ -180,8 +188,16 @@ def on_task_failure(context: dict[str, Any]) -> None:
             store.put_doc(
                 "state",
                 f"failure:{dag_id}:{task_id}:{run_id}",
-                {"key": "failure", "value": {"dag": dag_id, "task": task_id, "run": run_id, "error": repr(error),
-                                             "at": datetime.now(UTC).isoformat()}},
+                {
+                    "key": "failure",
+                    "value": {
+                        "dag": dag_id,
+                        "task": task_id,
+                        "run": run_id,
+                        "error": repr(error),
+                        "at": datetime.now(UTC).isoformat(),
+                    },
+                },
             )
     except Exception as err:  # the callback must never raise
         logger.warning("could not record the failure in the store: %s", err)

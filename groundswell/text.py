@@ -8,9 +8,44 @@ from sklearn.feature_extraction.text import ENGLISH_STOP_WORDS
 
 # Words that carry no signal in social text on top of the usual English stop words.
 _SOCIAL_STOP = {
-    "just", "like", "really", "got", "get", "im", "dont", "didnt", "doesnt", "cant", "wont", "ive", "thats",
-    "amp", "http", "https", "www", "com", "lol", "yeah", "gonna", "wanna", "did", "does", "know", "think",
-    "thing", "things", "say", "said", "way", "going", "make", "new", "one", "time", "day", "today",
+    "just",
+    "like",
+    "really",
+    "got",
+    "get",
+    "im",
+    "dont",
+    "didnt",
+    "doesnt",
+    "cant",
+    "wont",
+    "ive",
+    "thats",
+    "amp",
+    "http",
+    "https",
+    "www",
+    "com",
+    "lol",
+    "yeah",
+    "gonna",
+    "wanna",
+    "did",
+    "does",
+    "know",
+    "think",
+    "thing",
+    "things",
+    "say",
+    "said",
+    "way",
+    "going",
+    "make",
+    "new",
+    "one",
+    "time",
+    "day",
+    "today",
 }
 STOP_WORDS = frozenset(ENGLISH_STOP_WORDS) | _SOCIAL_STOP
 _WORD = re.compile(r"[a-z][a-z0-9'-]{2,}")
@@ -19,7 +54,11 @@ _WORD = re.compile(r"[a-z][a-z0-9'-]{2,}")
 def tokens(text: str) -> list[str]:
     """Lower-cased words of three letters or more, without stop words or URLs."""
     text = re.sub(r"https?://\S+", " ", text.lower())
-    return [w.strip("'-") for w in _WORD.findall(text) if w.strip("'-") not in STOP_WORDS and len(w.strip("'-")) > 2]
+    return [
+        w.strip("'-")
+        for w in _WORD.findall(text)
+        if w.strip("'-") not in STOP_WORDS and len(w.strip("'-")) > 2
+    ]
 
 
 def significance(fg_count: int, fg_total: int, bg_count: int, bg_total: int) -> float:

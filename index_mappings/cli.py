@@ -78,9 +78,16 @@ def check(config: ConfigOption = Path("groundswell.yaml")) -> None:
 @app.command("kibana-import")
 def kibana_import(
     config: ConfigOption = Path("groundswell.yaml"),
-    url: Annotated[str | None, typer.Option("--url", help="Kibana URL (default: store.elasticsearch.kibana_url)")] = None,
-    space: Annotated[str | None, typer.Option("--space", help="Kibana space id (default space when omitted)")] = None,
-    file: Annotated[Path | None, typer.Option("--file", help="saved-objects NDJSON (default: the one shipped with Groundswell)")] = None,
+    url: Annotated[
+        str | None, typer.Option("--url", help="Kibana URL (default: store.elasticsearch.kibana_url)")
+    ] = None,
+    space: Annotated[
+        str | None, typer.Option("--space", help="Kibana space id (default space when omitted)")
+    ] = None,
+    file: Annotated[
+        Path | None,
+        typer.Option("--file", help="saved-objects NDJSON (default: the one shipped with Groundswell)"),
+    ] = None,
 ) -> None:
     """Import the data views, saved searches and dashboards into Kibana (replacing them by id)."""
     from groundswell.store.base import StoreError

@@ -28,14 +28,21 @@ logger = logging.getLogger(__name__)
 SAVED_OBJECTS_PATH = Path(__file__).parent / "kibana" / "groundswell.ndjson"
 _NAMESPACE = uuid.UUID("6f1c7a52-35d4-4c53-9f0c-5d2f2f4e7a10")
 _CORE = "8.8.0"
-_TYPE_VERSIONS = {"index-pattern": "8.0.0", "search": "10.3.0", "visualization": "8.5.0", "dashboard": "10.2.0"}
+_TYPE_VERSIONS = {
+    "index-pattern": "8.0.0",
+    "search": "10.3.0",
+    "visualization": "8.5.0",
+    "dashboard": "10.2.0",
+}
 
 
 def _id(*parts: str) -> str:
     return str(uuid.uuid5(_NAMESPACE, "/".join(parts)))
 
 
-def _obj(kind: str, obj_id: str, attributes: dict[str, Any], references: list[dict[str, str]]) -> dict[str, Any]:
+def _obj(
+    kind: str, obj_id: str, attributes: dict[str, Any], references: list[dict[str, str]]
+) -> dict[str, Any]:
     return {
         "attributes": attributes,
         "coreMigrationVersion": _CORE,
@@ -62,32 +69,65 @@ def _agg(agg_id: str, kind: str, schema: str, **params: Any) -> dict[str, Any]:
     return {"id": agg_id, "enabled": True, "type": kind, "params": params, "schema": schema}
 
 
-def _terms(agg_id: str, field: str, schema: str = "segment", size: int = 10, order_by: str = "1") -> dict[str, Any]:
-    return _agg(agg_id, "terms", schema, field=field, orderBy=order_by, order="desc", size=size, otherBucket=False, missingBucket=False)
+def _terms(
+    agg_id: str, field: str, schema: str = "segment", size: int = 10, order_by: str = "1"
+) -> dict[str, Any]:
+    return _agg(
+        agg_id,
+        "terms",
+        schema,
+        field=field,
+        orderBy=order_by,
+        order="desc",
+        size=size,
+        otherBucket=False,
+        missingBucket=False,
+    )
 
 
 def _date_histogram(agg_id: str, field: str) -> dict[str, Any]:
-    return _agg(agg_id, "date_histogram", "segment", field=field, interval="auto", min_doc_count=1, extended_bounds={})
+    return _agg(
+        agg_id, "date_histogram", "segment", field=field, interval="auto", min_doc_count=1, extended_bounds={}
+    )
 
 
 def _count() -> dict[str, Any]:
     return _agg("1", "count", "metric")
 
 
-def _vis(prefix: str, key: str, title: str, vis_type: str, view_id: str, aggs: list[dict[str, Any]], query: str = "", params: dict[str, Any] | None = None) -> dict[str, Any]:
-    vis_params = {"type": vis_type, "addTooltip": True, "addLegend": True, "legendPosition": "right", **(params or {})}
+def _vis(
+    prefix: str,
+    key: str,
+    title: str,
+    vis_type: str,
+    view_id: str,
+    aggs: list[dict[str, Any]],
+    query: str = "",
+    params: dict[str, Any] | None = None,
+) -> dict[str, Any]:
+    vis_params = {
+        "type": vis_type,
+        "addTooltip": True,
+        "addLegend": True,
+        "legendPosition": "right",
+        **(params or {}),
+    }
     attributes = {
         "description": "",
         "kibanaSavedObjectMeta": _search_source(query),
         "title": f"Groundswell - {title}",
         "uiStateJSON": "{}",
         "version": 1,
-        "visState": json.dumps({"title": f"Groundswell - {title}", "type": vis_type, "aggs": aggs, "params": vis_params}),
+        "visState": json.dumps(
+            {"title": f"Groundswell - {title}", "type": vis_type, "aggs": aggs, "params": vis_params}
+        ),
     }
     return _obj("visualization", _id(prefix, "vis", key), attributes, _index_ref(view_id))
 
 
-def _saved_search(prefix: str, key: str, title: str, view_id: str, columns: list[str], sort_field: str, query: str) -> dict[str, Any]:
+def _saved_search(
+    prefix: str, key: str, title: str, view_id: str, columns: list[str], sort_field: str, query: str
+) -> dict[str, Any]:
     attributes = {
         "columns": columns,
         "description": "",
@@ -100,7 +140,9 @@ def _saved_search(prefix: str, key: str, title: str, view_id: str, columns: list
     return _obj("search", _id(prefix, "search", key), attributes, _index_ref(view_id))
 
 
-def _dashboard(prefix: str, key: str, title: str, description: str, panels: list[dict[str, Any]]) -> dict[str, Any]:
+def _dashboard(
+    prefix: str, key: str, title: str, description: str, panels: list[dict[str, Any]]
+) -> dict[str, Any]:
     panels_json, references = [], []
     for n, panel in enumerate(panels):
         panel_id = _id(prefix, "panel", key, str(n))
@@ -118,7 +160,15 @@ def _dashboard(prefix: str, key: str, title: str, description: str, panels: list
     attributes = {
         "description": description,
         "kibanaSavedObjectMeta": _search_source(index_ref=False),
-        "optionsJSON": json.dumps({"useMargins": True, "syncColors": False, "syncCursor": True, "syncTooltips": False, "hidePanelTitles": False}),
+        "optionsJSON": json.dumps(
+            {
+                "useMargins": True,
+                "syncColors": False,
+                "syncCursor": True,
+                "syncTooltips": False,
+                "hidePanelTitles": False,
+            }
+        ),
         "panelsJSON": json.dumps(panels_json),
         "timeRestore": False,
         "title": f"Groundswell - {title}",
@@ -128,7 +178,14 @@ def _dashboard(prefix: str, key: str, title: str, description: str, panels: list
 
 
 def _data_view(prefix: str, key: str, pattern: str, time_field: str | None) -> dict[str, Any]:
-    attributes: dict[str, Any] = {"fieldAttrs": "{}", "fields": "[]", "runtimeFieldMap": "{}", "title": pattern, "typeMeta": "{}", "name": f"Groundswell {key}"}
+    attributes: dict[str, Any] = {
+        "fieldAttrs": "{}",
+        "fields": "[]",
+        "runtimeFieldMap": "{}",
+        "title": pattern,
+        "typeMeta": "{}",
+        "name": f"Groundswell {key}",
+    }
     if time_field:
         attributes["timeFieldName"] = time_field
     return _obj("index-pattern", _id(prefix, "data-view", key), attributes, [])
@@ -150,43 +207,285 @@ def saved_objects(prefix: str = "groundswell") -> list[dict[str, Any]]:
     m, t, tr, a = (views[k]["id"] for k in ("mentions", "tickets", "trends", "authors"))
     avg_sentiment = _agg("1", "avg", "metric", field="sentiment_score")
     vis = {
-        "sov_pie": _vis(prefix, "sov_pie", "Share of voice", "pie", m, [_count(), _terms("2", "entities", size=15)], params={"isDonut": True}),
-        "sov_time": _vis(prefix, "sov_time", "Share of voice over time", "area", m, [_count(), _date_histogram("2", "published"), _terms("3", "entities", "group", size=8)]),
-        "sentiment_time": _vis(prefix, "sentiment_time", "Sentiment over time", "histogram", m, [_count(), _date_histogram("2", "published"), _terms("3", "sentiment", "group", size=3)]),
-        "sentiment_avg": _vis(prefix, "sentiment_avg", "Mean sentiment by entity", "line", m, [avg_sentiment, _date_histogram("2", "published"), _terms("3", "entities", "group", size=8)]),
-        "emotions": _vis(prefix, "emotions", "Emotions", "pie", m, [_count(), _terms("2", "emotion", size=4)]),
-        "topics_table": _vis(prefix, "topics_table", "Topics", "table", m, [_count(), _terms("2", "topic_label", "bucket", size=25), _agg("3", "avg", "metric", field="sentiment_score")]),
-        "topics_time": _vis(prefix, "topics_time", "Topics over time", "histogram", m, [_count(), _date_histogram("2", "published"), _terms("3", "topic_label", "group", size=8)]),
-        "words": _vis(prefix, "words", "Frequent words", "tagcloud", m, [_count(), _terms("2", "words", size=50)]),
-        "voc": _vis(prefix, "voc", "Voice of the customer by business area", "histogram", m, [_count(), _terms("2", "business_area", size=10), _terms("3", "voc_kind", "group", size=5)]),
-        "safety_time": _vis(prefix, "safety_time", "Safety signals over time", "histogram", m, [_count(), _date_histogram("2", "published"), _terms("3", "safety_hazards", "group", size=6)], query="safety_severity > 0"),
-        "safety_products": _vis(prefix, "safety_products", "Safety signals by entity and severity", "table", m, [_count(), _terms("2", "entities", "bucket", size=20), _agg("3", "max", "metric", field="safety_severity"), _agg("4", "cardinality", "metric", field="author")], query="safety_severity > 0"),
-        "leaders_reach": _vis(prefix, "leaders_reach", "Opinion leaders by reach", "table", m, [_agg("1", "max", "metric", field="author_reach"), _terms("2", "author", "bucket", size=25), _agg("3", "sum", "metric", field="likes"), _agg("4", "sum", "metric", field="shares"), _agg("5", "avg", "metric", field="sentiment_score")]),
-        "leaders_score": _vis(prefix, "leaders_score", "Opinion-leader scores", "table", a, [_agg("1", "max", "metric", field="doc.score"), _terms("2", "doc.author", "bucket", size=25), _agg("3", "max", "metric", field="doc.reach")]),
-        "tickets_state": _vis(prefix, "tickets_state", "Tickets by state", "pie", t, [_count(), _terms("2", "doc.state", size=5)]),
-        "tickets_team": _vis(prefix, "tickets_team", "Tickets by team and severity", "histogram", t, [_count(), _terms("2", "doc.team", size=15), _terms("3", "doc.severity", "group", size=4)]),
-        "tickets_time": _vis(prefix, "tickets_time", "Tickets opened over time", "histogram", t, [_count(), _date_histogram("2", "doc.created"), _terms("3", "doc.type", "group", size=3)]),
-        "trends_time": _vis(prefix, "trends_time", "Shifts and blips detected", "histogram", tr, [_count(), _date_histogram("2", "doc.detected_at"), _terms("3", "doc.kind", "group", size=2)]),
-        "trend_drivers": _vis(prefix, "trend_drivers", "What drives the shifts", "tagcloud", tr, [_count(), _terms("2", "doc.drivers", size=40)], query='doc.kind : "shift"'),
+        "sov_pie": _vis(
+            prefix,
+            "sov_pie",
+            "Share of voice",
+            "pie",
+            m,
+            [_count(), _terms("2", "entities", size=15)],
+            params={"isDonut": True},
+        ),
+        "sov_time": _vis(
+            prefix,
+            "sov_time",
+            "Share of voice over time",
+            "area",
+            m,
+            [_count(), _date_histogram("2", "published"), _terms("3", "entities", "group", size=8)],
+        ),
+        "sentiment_time": _vis(
+            prefix,
+            "sentiment_time",
+            "Sentiment over time",
+            "histogram",
+            m,
+            [_count(), _date_histogram("2", "published"), _terms("3", "sentiment", "group", size=3)],
+        ),
+        "sentiment_avg": _vis(
+            prefix,
+            "sentiment_avg",
+            "Mean sentiment by entity",
+            "line",
+            m,
+            [avg_sentiment, _date_histogram("2", "published"), _terms("3", "entities", "group", size=8)],
+        ),
+        "emotions": _vis(
+            prefix, "emotions", "Emotions", "pie", m, [_count(), _terms("2", "emotion", size=4)]
+        ),
+        "topics_table": _vis(
+            prefix,
+            "topics_table",
+            "Topics",
+            "table",
+            m,
+            [
+                _count(),
+                _terms("2", "topic_label", "bucket", size=25),
+                _agg("3", "avg", "metric", field="sentiment_score"),
+            ],
+        ),
+        "topics_time": _vis(
+            prefix,
+            "topics_time",
+            "Topics over time",
+            "histogram",
+            m,
+            [_count(), _date_histogram("2", "published"), _terms("3", "topic_label", "group", size=8)],
+        ),
+        "words": _vis(
+            prefix, "words", "Frequent words", "tagcloud", m, [_count(), _terms("2", "words", size=50)]
+        ),
+        "voc": _vis(
+            prefix,
+            "voc",
+            "Voice of the customer by business area",
+            "histogram",
+            m,
+            [_count(), _terms("2", "business_area", size=10), _terms("3", "voc_kind", "group", size=5)],
+        ),
+        "safety_time": _vis(
+            prefix,
+            "safety_time",
+            "Safety signals over time",
+            "histogram",
+            m,
+            [_count(), _date_histogram("2", "published"), _terms("3", "safety_hazards", "group", size=6)],
+            query="safety_severity > 0",
+        ),
+        "safety_products": _vis(
+            prefix,
+            "safety_products",
+            "Safety signals by entity and severity",
+            "table",
+            m,
+            [
+                _count(),
+                _terms("2", "entities", "bucket", size=20),
+                _agg("3", "max", "metric", field="safety_severity"),
+                _agg("4", "cardinality", "metric", field="author"),
+            ],
+            query="safety_severity > 0",
+        ),
+        "leaders_reach": _vis(
+            prefix,
+            "leaders_reach",
+            "Opinion leaders by reach",
+            "table",
+            m,
+            [
+                _agg("1", "max", "metric", field="author_reach"),
+                _terms("2", "author", "bucket", size=25),
+                _agg("3", "sum", "metric", field="likes"),
+                _agg("4", "sum", "metric", field="shares"),
+                _agg("5", "avg", "metric", field="sentiment_score"),
+            ],
+        ),
+        "leaders_score": _vis(
+            prefix,
+            "leaders_score",
+            "Opinion-leader scores",
+            "table",
+            a,
+            [
+                _agg("1", "max", "metric", field="doc.score"),
+                _terms("2", "doc.author", "bucket", size=25),
+                _agg("3", "max", "metric", field="doc.reach"),
+            ],
+        ),
+        "tickets_state": _vis(
+            prefix,
+            "tickets_state",
+            "Tickets by state",
+            "pie",
+            t,
+            [_count(), _terms("2", "doc.state", size=5)],
+        ),
+        "tickets_team": _vis(
+            prefix,
+            "tickets_team",
+            "Tickets by team and severity",
+            "histogram",
+            t,
+            [_count(), _terms("2", "doc.team", size=15), _terms("3", "doc.severity", "group", size=4)],
+        ),
+        "tickets_time": _vis(
+            prefix,
+            "tickets_time",
+            "Tickets opened over time",
+            "histogram",
+            t,
+            [_count(), _date_histogram("2", "doc.created"), _terms("3", "doc.type", "group", size=3)],
+        ),
+        "trends_time": _vis(
+            prefix,
+            "trends_time",
+            "Shifts and blips detected",
+            "histogram",
+            tr,
+            [_count(), _date_histogram("2", "doc.detected_at"), _terms("3", "doc.kind", "group", size=2)],
+        ),
+        "trend_drivers": _vis(
+            prefix,
+            "trend_drivers",
+            "What drives the shifts",
+            "tagcloud",
+            tr,
+            [_count(), _terms("2", "doc.drivers", size=40)],
+            query='doc.kind : "shift"',
+        ),
     }
     searches = {
-        "negative": _saved_search(prefix, "negative", "Negative mentions", m, ["source", "author", "entities", "title", "sentiment_score"], "published", 'sentiment : "negative"'),
-        "complaints": _saved_search(prefix, "complaints", "Complaints", m, ["source", "author", "business_area", "entities", "title"], "published", 'voc_kind : "complaint"'),
-        "safety": _saved_search(prefix, "safety", "Safety signals", m, ["source", "author", "entities", "safety_hazards", "safety_severity", "url"], "published", "safety_severity > 0"),
-        "open_tickets": _saved_search(prefix, "open_tickets", "Open tickets", t, ["doc.title", "doc.team", "doc.severity", "doc.assignee", "doc.due"], "doc.created", 'not doc.state : ("resolved" or "dismissed")'),
-        "shifts": _saved_search(prefix, "shifts", "Detected shifts", tr, ["doc.group_by", "doc.key", "doc.metric", "doc.direction", "doc.confidence", "doc.drivers"], "doc.detected_at", 'doc.kind : "shift"'),
+        "negative": _saved_search(
+            prefix,
+            "negative",
+            "Negative mentions",
+            m,
+            ["source", "author", "entities", "title", "sentiment_score"],
+            "published",
+            'sentiment : "negative"',
+        ),
+        "complaints": _saved_search(
+            prefix,
+            "complaints",
+            "Complaints",
+            m,
+            ["source", "author", "business_area", "entities", "title"],
+            "published",
+            'voc_kind : "complaint"',
+        ),
+        "safety": _saved_search(
+            prefix,
+            "safety",
+            "Safety signals",
+            m,
+            ["source", "author", "entities", "safety_hazards", "safety_severity", "url"],
+            "published",
+            "safety_severity > 0",
+        ),
+        "open_tickets": _saved_search(
+            prefix,
+            "open_tickets",
+            "Open tickets",
+            t,
+            ["doc.title", "doc.team", "doc.severity", "doc.assignee", "doc.due"],
+            "doc.created",
+            'not doc.state : ("resolved" or "dismissed")',
+        ),
+        "shifts": _saved_search(
+            prefix,
+            "shifts",
+            "Detected shifts",
+            tr,
+            ["doc.group_by", "doc.key", "doc.metric", "doc.direction", "doc.confidence", "doc.drivers"],
+            "doc.detected_at",
+            'doc.kind : "shift"',
+        ),
     }
 
     def panel(kind: str, obj: dict[str, Any]) -> dict[str, Any]:
         return {"type": kind, "id": obj["id"]}
 
     dashboards = [
-        _dashboard(prefix, "share_of_voice", "Share of voice", "Mentions per brand, product and competitor, and how the split moves.", [panel("visualization", vis["sov_pie"]), panel("visualization", vis["sov_time"]), panel("visualization", vis["words"]), panel("search", searches["negative"])]),
-        _dashboard(prefix, "sentiment", "Sentiment over time", "Sentiment and emotion per day; mean sentiment per entity uses the mention-level score.", [panel("visualization", vis["sentiment_time"]), panel("visualization", vis["sentiment_avg"]), panel("visualization", vis["emotions"]), panel("visualization", vis["voc"]), panel("search", searches["complaints"])]),
-        _dashboard(prefix, "topics", "Topics", "What people talk about, and how topics rise and fall.", [panel("visualization", vis["topics_table"]), panel("visualization", vis["topics_time"]), panel("visualization", vis["words"])]),
-        _dashboard(prefix, "safety", "Safety signals", "Mentions that describe injuries, burns, fires, choking, defects, illness or recalls.", [panel("visualization", vis["safety_time"]), panel("visualization", vis["safety_products"]), panel("search", searches["safety"])]),
-        _dashboard(prefix, "opinion_leaders", "Opinion leaders", "Who is heard: reach and engagement, and the opinion-leader score computed by the NLP stage.", [panel("visualization", vis["leaders_reach"]), panel("visualization", vis["leaders_score"])]),
-        _dashboard(prefix, "tickets", "Tickets", "Action tickets by state, team and severity, the shifts that opened them, and what drove those shifts.", [panel("visualization", vis["tickets_state"]), panel("visualization", vis["tickets_team"]), panel("visualization", vis["tickets_time"]), panel("visualization", vis["trends_time"]), panel("visualization", vis["trend_drivers"]), panel("search", searches["open_tickets"]), panel("search", searches["shifts"])]),
+        _dashboard(
+            prefix,
+            "share_of_voice",
+            "Share of voice",
+            "Mentions per brand, product and competitor, and how the split moves.",
+            [
+                panel("visualization", vis["sov_pie"]),
+                panel("visualization", vis["sov_time"]),
+                panel("visualization", vis["words"]),
+                panel("search", searches["negative"]),
+            ],
+        ),
+        _dashboard(
+            prefix,
+            "sentiment",
+            "Sentiment over time",
+            "Sentiment and emotion per day; mean sentiment per entity uses the mention-level score.",
+            [
+                panel("visualization", vis["sentiment_time"]),
+                panel("visualization", vis["sentiment_avg"]),
+                panel("visualization", vis["emotions"]),
+                panel("visualization", vis["voc"]),
+                panel("search", searches["complaints"]),
+            ],
+        ),
+        _dashboard(
+            prefix,
+            "topics",
+            "Topics",
+            "What people talk about, and how topics rise and fall.",
+            [
+                panel("visualization", vis["topics_table"]),
+                panel("visualization", vis["topics_time"]),
+                panel("visualization", vis["words"]),
+            ],
+        ),
+        _dashboard(
+            prefix,
+            "safety",
+            "Safety signals",
+            "Mentions that describe injuries, burns, fires, choking, defects, illness or recalls.",
+            [
+                panel("visualization", vis["safety_time"]),
+                panel("visualization", vis["safety_products"]),
+                panel("search", searches["safety"]),
+            ],
+        ),
+        _dashboard(
+            prefix,
+            "opinion_leaders",
+            "Opinion leaders",
+            "Who is heard: reach and engagement, and the opinion-leader score computed by the NLP stage.",
+            [panel("visualization", vis["leaders_reach"]), panel("visualization", vis["leaders_score"])],
+        ),
+        _dashboard(
+            prefix,
+            "tickets",
+            "Tickets",
+            "Action tickets by state, team and severity, the shifts that opened them, and what drove those shifts.",
+            [
+                panel("visualization", vis["tickets_state"]),
+                panel("visualization", vis["tickets_team"]),
+                panel("visualization", vis["tickets_time"]),
+                panel("visualization", vis["trends_time"]),
+                panel("visualization", vis["trend_drivers"]),
+                panel("search", searches["open_tickets"]),
+                panel("search", searches["shifts"]),
+            ],
+        ),
     ]
     return [*views.values(), *searches.values(), *vis.values(), *dashboards]
 
@@ -249,7 +548,9 @@ def field_uses(objects: list[dict[str, Any]]) -> list[FieldUse]:
         refs = {r["name"]: r["id"] for r in obj.get("references", []) if r.get("type") == "index-pattern"}
         view = refs.get("kibanaSavedObjectMeta.searchSourceJSON.index", "")
 
-        def add(field: str | None, use: str, view_id: str = view, _title: str = title, _obj: dict[str, Any] = obj) -> None:
+        def add(
+            field: str | None, use: str, view_id: str = view, _title: str = title, _obj: dict[str, Any] = obj
+        ) -> None:
             if field:
                 uses.append(FieldUse(str(_obj.get("id")), _title, view_id, field, use))
 
@@ -325,17 +626,29 @@ def import_saved_objects(
     except httpx.HTTPError as err:
         raise StoreError(f"cannot reach Kibana at {endpoint}: {err}") from err
     if response.status_code >= 400:
-        raise StoreError(f"Kibana refused the import at {endpoint}: {response.status_code} {response.text[:500]}")
+        raise StoreError(
+            f"Kibana refused the import at {endpoint}: {response.status_code} {response.text[:500]}"
+        )
     try:
         body = response.json()
     except ValueError as err:
-        raise StoreError(f"Kibana answered {endpoint} with something that is not JSON: {response.text[:200]!r}") from err
+        raise StoreError(
+            f"Kibana answered {endpoint} with something that is not JSON: {response.text[:200]!r}"
+        ) from err
     errors = [
         f"{e.get('type')} {e.get('id')}: {(e.get('error') or {}).get('type')} {(e.get('error') or {}).get('message', '')}".strip()
         for e in body.get("errors") or []
     ]
-    result = ImportResult(success=bool(body.get("success")), count=int(body.get("successCount", 0)), errors=errors)
-    logger.info("imported %d saved objects into %s (success=%s, %d errors)", result.count, base, result.success, len(errors))
+    result = ImportResult(
+        success=bool(body.get("success")), count=int(body.get("successCount", 0)), errors=errors
+    )
+    logger.info(
+        "imported %d saved objects into %s (success=%s, %d errors)",
+        result.count,
+        base,
+        result.success,
+        len(errors),
+    )
     return result
 
 

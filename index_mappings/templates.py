@@ -171,7 +171,9 @@ def install(client: Elasticsearch, prefix: str) -> InstallReport:
             try:
                 client.indices.create(index=index, aliases={alias: {"is_write_index": True}})
             except ApiError as err:
-                raise StoreError(f"cannot create index '{index}' behind alias '{alias}': {_reason(err)}") from err
+                raise StoreError(
+                    f"cannot create index '{index}' behind alias '{alias}': {_reason(err)}"
+                ) from err
             report.created.append(index)
             continue
         mappings = body["template"]["mappings"]

@@ -12,7 +12,7 @@ os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
 os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
 os.environ.setdefault("MPLBACKEND", "Agg")
 
-from groundswell.paths import shared_data_dir  # noqa: E402
+from groundswell.paths import shared_data_dir
 
 
 @pytest.fixture(scope="session")

@@ -42,7 +42,9 @@ class CompatNode(Urllib3HttpNode):
             if name.lower() in ("accept", "content-type") and "vnd.elasticsearch" in value:
                 value = "application/x-ndjson" if "ndjson" in value else "application/json"
             rewritten[name] = value
-        return super().perform_request(method, target, body=body, headers=rewritten, request_timeout=request_timeout)
+        return super().perform_request(
+            method, target, body=body, headers=rewritten, request_timeout=request_timeout
+        )
 
 
 def osmem_binary() -> str:
@@ -127,7 +129,9 @@ def make_store(backend: str, request: pytest.FixtureRequest, tmp_path: Path) -> 
     from groundswell.store.elasticsearch import ElasticsearchStore
 
     client = request.getfixturevalue("es_client")
-    return ElasticsearchStore(client, index_prefix=PREFIX, dead_letter_path=tmp_path / "dead-letter.ndjson", retry_base=0.01)
+    return ElasticsearchStore(
+        client, index_prefix=PREFIX, dead_letter_path=tmp_path / "dead-letter.ndjson", retry_base=0.01
+    )
 
 
 @pytest.fixture(name="store", params=["sqlite", pytest.param("elasticsearch", marks=pytest.mark.es)])

@@ -26,7 +26,9 @@ def setup(tmp_path: Path) -> tuple[Path, str, str]:
         yaml.safe_dump(
             {
                 "data_dir": "data",
-                "brands": [{"id": "acme", "name": "Acme", "products": [{"id": "acme-kettle", "name": "Acme kettle"}]}],
+                "brands": [
+                    {"id": "acme", "name": "Acme", "products": [{"id": "acme-kettle", "name": "Acme kettle"}]}
+                ],
                 "competitors": [{"id": "zephyr", "name": "Zephyr"}],
                 "teams": [
                     {"id": "product-safety", "name": "Safety"},
@@ -40,14 +42,22 @@ def setup(tmp_path: Path) -> tuple[Path, str, str]:
     now = datetime.now(UTC)
     with open_store(config) as store:
         mentions = [
-            make_mention(i, hazards=("fire_burn",), severity=2, thread=f"https://forum.example/thread/{i}") for i in range(3)
+            make_mention(i, hazards=("fire_burn",), severity=2, thread=f"https://forum.example/thread/{i}")
+            for i in range(3)
         ]
         store.upsert_mentions(mentions)
         process_events(
             config,
             store,
             [
-                make_event("acme-kettle", metric="safety_count", baseline=2, level=3, mentions=mentions, hazards={"fire_burn": 3}),
+                make_event(
+                    "acme-kettle",
+                    metric="safety_count",
+                    baseline=2,
+                    level=3,
+                    mentions=mentions,
+                    hazards={"fire_burn": 3},
+                ),
                 make_event("zephyr", metric="volume", drivers=("launch",)),
             ],
             now=now,
@@ -82,14 +92,25 @@ def test_cli_list_rejects_unknown_filter_values(setup: tuple[Path, str, str]) ->
     path, _, _ = setup
     result = _run(path, "list", "--state", "closed")
     assert result.exit_code == 1
-    assert "--state 'closed' is not allowed; allowed: open, acknowledged, in_progress, resolved, dismissed" in result.output
+    assert (
+        "--state 'closed' is not allowed; allowed: open, acknowledged, in_progress, resolved, dismissed"
+        in result.output
+    )
 
 
 def test_cli_show_lists_authors_threads_and_history(setup: tuple[Path, str, str]) -> None:
     path, product, _ = setup
     result = _run(path, "show", product)
     assert result.exit_code == 0, result.output
-    for expected in ("product-safety", "user0", "user2", "https://forum.example/thread/1", "fire_burn", "open", "acknowledge"):
+    for expected in (
+        "product-safety",
+        "user0",
+        "user2",
+        "https://forum.example/thread/1",
+        "fire_burn",
+        "open",
+        "acknowledge",
+    ):
         assert expected in result.output
 
 
@@ -102,7 +123,12 @@ def test_cli_lifecycle_commands_record_who(setup: tuple[Path, str, str]) -> None
     assert result.exit_code == 0 and "resolved" in result.output
     ticket = _ticket(path, product)
     assert ticket.assignee == "bo" and ticket.state == "resolved"
-    assert [(h.action, h.who) for h in ticket.history[1:]] == [("acknowledge", "ana"), ("assign", "ana"), ("start", "bo"), ("resolve", "bo")]
+    assert [(h.action, h.who) for h in ticket.history[1:]] == [
+        ("acknowledge", "ana"),
+        ("assign", "ana"),
+        ("start", "bo"),
+        ("resolve", "bo"),
+    ]
     assert ticket.history[-1].note == "firmware 1.2 recalls the batch"
     assert _run(path, "reopen", product, "--who", "cy").exit_code == 0
     assert _ticket(path, product).state == "open"
@@ -117,7 +143,10 @@ def test_cli_illegal_transition_exits_1_with_allowed_actions(setup: tuple[Path, 
     path, product, _ = setup
     result = _run(path, "resolve", product)
     assert result.exit_code == 1
-    assert "cannot resolve ticket" in result.output and "allowed actions in state 'open': acknowledge, start, dismiss, assign" in result.output
+    assert (
+        "cannot resolve ticket" in result.output
+        and "allowed actions in state 'open': acknowledge, start, dismiss, assign" in result.output
+    )
 
 
 def test_cli_unknown_id_exits_1(setup: tuple[Path, str, str]) -> None:
@@ -161,13 +190,24 @@ def test_cli_notify_sends_pending_notifications(tmp_path: Path, monkeypatch: pyt
         monkeypatch.setenv("GS_CLI_HOOK", hook.url)
         path = tmp_path / "groundswell.yaml"
         teams = [{"id": t, "name": t} for t in ("competitive-intelligence", "communications")]
-        teams.append({"id": "product-safety", "name": "Safety", "channels": [{"kind": "webhook", "url_env": "GS_CLI_HOOK"}]})
+        teams.append(
+            {
+                "id": "product-safety",
+                "name": "Safety",
+                "channels": [{"kind": "webhook", "url_env": "GS_CLI_HOOK"}],
+            }
+        )
         path.write_text(
             yaml.safe_dump({"data_dir": "data", "brands": [{"id": "acme", "name": "Acme"}], "teams": teams})
         )
         config = load_config(path)
         with open_store(config) as store:
-            process_events(config, store, [make_event("acme", metric="negative_share", baseline=0.1, level=0.3)], deliver=False)
+            process_events(
+                config,
+                store,
+                [make_event("acme", metric="negative_share", baseline=0.1, level=0.3)],
+                deliver=False,
+            )
         result = _run(path, "notify")
         assert result.exit_code == 0 and "1 sent, 0 failed" in result.output
         assert "0 sent" in _run(path, "notify").output

@@ -51,7 +51,9 @@ ILLEGAL = [(state, action) for action, t in TRANSITIONS.items() for state in STA
 
 
 @pytest.mark.parametrize(("state", "action"), LEGAL)
-def test_transition_legal_moves_state_and_appends_history(store: SqliteStore, state: TicketState, action: str) -> None:
+def test_transition_legal_moves_state_and_appends_history(
+    store: SqliteStore, state: TicketState, action: str
+) -> None:
     save_ticket(store, _ticket(state))
     later = NOW + timedelta(hours=1)
     ticket = transition(store, "t1", action, who="ana", note="checked the threads", now=later)
@@ -68,7 +70,9 @@ def test_transition_legal_moves_state_and_appends_history(store: SqliteStore, st
 
 
 @pytest.mark.parametrize(("state", "action"), ILLEGAL)
-def test_transition_illegal_raises_naming_state_action_and_allowed(store: SqliteStore, state: TicketState, action: str) -> None:
+def test_transition_illegal_raises_naming_state_action_and_allowed(
+    store: SqliteStore, state: TicketState, action: str
+) -> None:
     save_ticket(store, _ticket(state))
     with pytest.raises(IllegalTransition) as err:
         transition(store, "t1", action, who="ana", note="reason")
@@ -152,7 +156,11 @@ def test_assign_closed_ticket_is_illegal(store: SqliteStore, state: TicketState)
 
 def test_list_tickets_filters_and_orders_by_severity(store: SqliteStore) -> None:
     for i, (sev, state, team) in enumerate(
-        [("low", "open", "product-safety"), ("critical", "open", "product-safety"), ("high", "resolved", "communications")]
+        [
+            ("low", "open", "product-safety"),
+            ("critical", "open", "product-safety"),
+            ("high", "resolved", "communications"),
+        ]
     ):
         t = _ticket(state, sev).model_copy(update={"id": f"t{i}", "team": team})  # type: ignore[arg-type]
         save_ticket(store, t)
@@ -162,7 +170,9 @@ def test_list_tickets_filters_and_orders_by_severity(store: SqliteStore) -> None
     assert [t.id for t in list_tickets(store, severity="low")] == ["t0"]
 
 
-def test_escalate_overdue_raises_severity_once_per_lapse_and_notifies(store: SqliteStore, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_escalate_overdue_raises_severity_once_per_lapse_and_notifies(
+    store: SqliteStore, monkeypatch: pytest.MonkeyPatch
+) -> None:
     with http_receiver() as hook:
         monkeypatch.setenv("GS_TEST_HOOK", hook.url)
         config = make_config({"product-safety": [{"kind": "webhook", "url_env": "GS_TEST_HOOK"}]})

@@ -34,42 +34,60 @@ def sleeps() -> list[float]:
 
 
 def _notifier(config: Config, sleeps: list[float], max_attempts: int = 3) -> Notifier:
-    return Notifier(smtp=config.alerts.smtp, max_attempts=max_attempts, backoff_s=0.01, timeout_s=5, sleep=sleeps.append)
+    return Notifier(
+        smtp=config.alerts.smtp, max_attempts=max_attempts, backoff_s=0.01, timeout_s=5, sleep=sleeps.append
+    )
 
 
 def _fire_shift(store: SqliteStore, text: str = HOSTILE, n: int = 5):  # type: ignore[no-untyped-def]
     mentions = [make_mention(i, text=text, hazards=("fire_burn",), severity=2) for i in range(n)]
     mentions[1].url = "javascript:alert(1)"  # a hostile link must never become an href
     store.upsert_mentions(mentions)
-    return make_event("acme-kettle", metric="safety_count", baseline=2, level=3, mentions=mentions, hazards={"fire_burn": n})
+    return make_event(
+        "acme-kettle", metric="safety_count", baseline=2, level=3, mentions=mentions, hazards={"fire_burn": n}
+    )
 
 
 def _webhook_config(kind: str, env: str = "GS_HOOK_URL", min_severity: str = "low") -> Config:
     return make_config({"product-safety": [{"kind": kind, "url_env": env, "min_severity": min_severity}]})
 
 
-def test_notify_email_through_real_smtp_server_escapes_post_text(store: SqliteStore, sleeps: list[float]) -> None:
+def test_notify_email_through_real_smtp_server_escapes_post_text(
+    store: SqliteStore, sleeps: list[float]
+) -> None:
     with smtp_receiver() as smtp:
         config = make_config(
             {"product-safety": [{"kind": "email", "to": ["safety@acme.example", "qa@acme.example"]}]},
             smtp={"host": smtp.host, "port": smtp.port, "sender": "gs@acme.example"},
         )
-        summary = process_events(config, store, [_fire_shift(store)], now=NOW, notifier=_notifier(config, sleeps))
+        summary = process_events(
+            config, store, [_fire_shift(store)], now=NOW, notifier=_notifier(config, sleeps)
+        )
         assert (summary.notified, summary.notify_failed) == (1, 0)
         (message,) = smtp.messages
         assert smtp.envelopes == [("gs@acme.example", ["safety@acme.example", "qa@acme.example"])]
         assert message["Subject"].startswith("[Groundswell][HIGH] opened: Acme SteamPro kettle")
-        html = next(p for p in message.walk() if p.get_content_type() == "text/html").get_payload(decode=True).decode()
+        html = (
+            next(p for p in message.walk() if p.get_content_type() == "text/html")
+            .get_payload(decode=True)
+            .decode()
+        )
         assert "<script>" not in html
         assert "&lt;script&gt;alert(&#39;x&#39;)&lt;/script&gt;" in html
         assert 'href="https://forum.example/t/acme-kettle/0"' in html  # threads to answer
         assert "javascript:" not in html
         assert all(u.startswith("https://") for u in list_tickets(store)[0].evidence.threads)
-        text = next(p for p in message.walk() if p.get_content_type() == "text/plain").get_payload(decode=True).decode()
+        text = (
+            next(p for p in message.walk() if p.get_content_type() == "text/plain")
+            .get_payload(decode=True)
+            .decode()
+        )
         assert "user0" in text and list_tickets(store)[0].id in text
 
 
-def test_notify_slack_payload_neutralises_mentions_and_links(store: SqliteStore, sleeps: list[float], monkeypatch: pytest.MonkeyPatch) -> None:
+def test_notify_slack_payload_neutralises_mentions_and_links(
+    store: SqliteStore, sleeps: list[float], monkeypatch: pytest.MonkeyPatch
+) -> None:
     with http_receiver() as hook:
         monkeypatch.setenv("GS_HOOK_URL", hook.url)
         config = _webhook_config("slack")
@@ -88,7 +106,9 @@ def test_escape_slack_only_touches_control_characters() -> None:
     assert escape_slack("a & b <!here> c > d *bold*") == "a &amp; b &lt;!here&gt; c &gt; d *bold*"
 
 
-def test_notify_teams_message_card(store: SqliteStore, sleeps: list[float], monkeypatch: pytest.MonkeyPatch) -> None:
+def test_notify_teams_message_card(
+    store: SqliteStore, sleeps: list[float], monkeypatch: pytest.MonkeyPatch
+) -> None:
     with http_receiver() as hook:
         monkeypatch.setenv("GS_HOOK_URL", hook.url)
         config = _webhook_config("teams")
@@ -106,7 +126,9 @@ def test_render_formats_escape_untrusted_text(store: SqliteStore) -> None:
     (record,) = store.query_docs("notifications")
     message = Notifier.from_settings(config)._message(store, record)
     assert message is not None
-    workflow = teams_payload("https://prod-01.westeurope.logic.azure.com/workflows/abc/triggers/manual", message)
+    workflow = teams_payload(
+        "https://prod-01.westeurope.logic.azure.com/workflows/abc/triggers/manual", message
+    )
     connector = teams_payload("https://acme.webhook.office.com/webhookb2/abc", message)
     assert workflow["attachments"][0]["content"]["type"] == "AdaptiveCard"
     assert connector == render_teams(message)
@@ -115,7 +137,9 @@ def test_render_formats_escape_untrusted_text(store: SqliteStore) -> None:
         assert "<script>" not in text and "<!channel>" not in text and "javascript:" not in text
 
 
-def test_notify_generic_webhook_carries_ticket_and_idempotency_key(store: SqliteStore, sleeps: list[float], monkeypatch: pytest.MonkeyPatch) -> None:
+def test_notify_generic_webhook_carries_ticket_and_idempotency_key(
+    store: SqliteStore, sleeps: list[float], monkeypatch: pytest.MonkeyPatch
+) -> None:
     with http_receiver() as hook:
         monkeypatch.setenv("GS_HOOK_URL", hook.url)
         config = _webhook_config("webhook")
@@ -131,11 +155,15 @@ def test_notify_generic_webhook_carries_ticket_and_idempotency_key(store: Sqlite
         assert (record["status"], record["attempts"]) == ("sent", 1)
 
 
-def test_notify_retries_with_backoff_within_a_run(store: SqliteStore, sleeps: list[float], monkeypatch: pytest.MonkeyPatch) -> None:
+def test_notify_retries_with_backoff_within_a_run(
+    store: SqliteStore, sleeps: list[float], monkeypatch: pytest.MonkeyPatch
+) -> None:
     with http_receiver(fail_first=2) as hook:
         monkeypatch.setenv("GS_HOOK_URL", hook.url)
         config = _webhook_config("webhook")
-        summary = process_events(config, store, [_fire_shift(store)], now=NOW, notifier=_notifier(config, sleeps))
+        summary = process_events(
+            config, store, [_fire_shift(store)], now=NOW, notifier=_notifier(config, sleeps)
+        )
         assert summary.notified == 1 and len(hook.requests) == 3 and len(hook.delivered) == 1
         assert sleeps == [0.01, 0.02]  # exponential backoff
         assert store.query_docs("notifications")[0]["attempts"] == 3
@@ -148,7 +176,9 @@ def test_notify_failing_receiver_then_recovery_delivers_exactly_once(
         monkeypatch.setenv("GS_HOOK_URL", hook.url)
         config = _webhook_config("slack")
         event = _fire_shift(store)
-        first = process_events(config, store, [event], now=NOW, notifier=_notifier(config, sleeps, max_attempts=2))
+        first = process_events(
+            config, store, [event], now=NOW, notifier=_notifier(config, sleeps, max_attempts=2)
+        )
         assert (first.opened, first.notified, first.notify_failed) == (1, 0, 1)  # the pipeline went on
         (record,) = store.query_docs("notifications")
         assert (record["status"], record["attempts"]) == ("failed", 2)
@@ -156,20 +186,28 @@ def test_notify_failing_receiver_then_recovery_delivers_exactly_once(
         assert hook.delivered == []
 
         hook.fail_first = 0  # the receiver recovers
-        second = process_events(config, store, [event], now=NOW + timedelta(hours=1), notifier=_notifier(config, sleeps))
+        second = process_events(
+            config, store, [event], now=NOW + timedelta(hours=1), notifier=_notifier(config, sleeps)
+        )
         assert (second.unchanged, second.notified, second.notify_failed) == (1, 1, 0)
-        third = process_events(config, store, [event], now=NOW + timedelta(hours=2), notifier=_notifier(config, sleeps))
+        third = process_events(
+            config, store, [event], now=NOW + timedelta(hours=2), notifier=_notifier(config, sleeps)
+        )
         assert third.notified == 0
         assert len(hook.delivered) == 1 and len(hook.requests) == 3
         assert store.query_docs("notifications")[0]["status"] == "sent"
 
 
-def test_notify_gives_up_after_bounded_attempts(store: SqliteStore, sleeps: list[float], monkeypatch: pytest.MonkeyPatch) -> None:
+def test_notify_gives_up_after_bounded_attempts(
+    store: SqliteStore, sleeps: list[float], monkeypatch: pytest.MonkeyPatch
+) -> None:
     with http_receiver(fail_first=1000) as hook:
         monkeypatch.setenv("GS_HOOK_URL", hook.url)
         config = _webhook_config("webhook")
         process_events(config, store, [_fire_shift(store)], now=NOW, deliver=False)
-        notifier = Notifier(smtp=config.alerts.smtp, max_attempts=2, give_up_after=4, backoff_s=0, sleep=sleeps.append)
+        notifier = Notifier(
+            smtp=config.alerts.smtp, max_attempts=2, give_up_after=4, backoff_s=0, sleep=sleeps.append
+        )
         reports = [notifier.deliver_pending(store, now=NOW) for _ in range(3)]
         assert [(r.failed, r.abandoned) for r in reports] == [(1, 0), (0, 1), (0, 0)]
         assert len(hook.requests) == 4
@@ -183,12 +221,16 @@ def test_notify_failed_target_is_not_retried_for_every_record_in_a_run(
         monkeypatch.setenv("GS_HOOK_URL", hook.url)
         config = _webhook_config("webhook")
         events = [_fire_shift(store), make_event("acme", metric="negative_share", baseline=0.1, level=0.3)]
-        summary = process_events(config, store, events, now=NOW, notifier=_notifier(config, sleeps, max_attempts=2))
+        summary = process_events(
+            config, store, events, now=NOW, notifier=_notifier(config, sleeps, max_attempts=2)
+        )
         assert (summary.opened, summary.notify_failed) == (2, 1)
         assert len(hook.requests) == 2  # one record's attempts; the other waits for the next run
         assert sorted(r["status"] for r in store.query_docs("notifications")) == ["failed", "pending"]
         hook.fail_first = 0
-        assert process_events(config, store, events, now=NOW, notifier=_notifier(config, sleeps)).notified == 2
+        assert (
+            process_events(config, store, events, now=NOW, notifier=_notifier(config, sleeps)).notified == 2
+        )
 
 
 def test_notify_crash_before_sending_recovers_with_one_delivery(
@@ -209,13 +251,19 @@ def test_notify_crash_before_sending_recovers_with_one_delivery(
         assert [r["status"] for r in store.query_docs("notifications")] == ["pending"]
         assert hook.requests == []
 
-        rerun = process_events(config, store, [event], now=NOW + timedelta(minutes=5), notifier=_notifier(config, sleeps))
+        rerun = process_events(
+            config, store, [event], now=NOW + timedelta(minutes=5), notifier=_notifier(config, sleeps)
+        )
         assert (rerun.opened, rerun.unchanged, rerun.notified) == (0, 1, 1)
-        process_events(config, store, [event], now=NOW + timedelta(minutes=10), notifier=_notifier(config, sleeps))
+        process_events(
+            config, store, [event], now=NOW + timedelta(minutes=10), notifier=_notifier(config, sleeps)
+        )
         assert len(hook.requests) == 1
 
 
-def test_notify_crash_after_ledger_before_ticket_is_not_lost(store: SqliteStore, sleeps: list[float], monkeypatch: pytest.MonkeyPatch) -> None:
+def test_notify_crash_after_ledger_before_ticket_is_not_lost(
+    store: SqliteStore, sleeps: list[float], monkeypatch: pytest.MonkeyPatch
+) -> None:
     with http_receiver() as hook:
         monkeypatch.setenv("GS_HOOK_URL", hook.url)
         config = _webhook_config("webhook")
@@ -263,7 +311,9 @@ def test_notify_crash_between_send_and_mark_resends_with_same_idempotency_key(
         assert len(keys) == 2 and keys[0] == keys[1]
 
 
-def test_notify_once_per_ticket_per_run(store: SqliteStore, sleeps: list[float], monkeypatch: pytest.MonkeyPatch) -> None:
+def test_notify_once_per_ticket_per_run(
+    store: SqliteStore, sleeps: list[float], monkeypatch: pytest.MonkeyPatch
+) -> None:
     with http_receiver() as hook:
         monkeypatch.setenv("GS_HOOK_URL", hook.url)
         config = _webhook_config("webhook")
@@ -275,12 +325,24 @@ def test_notify_once_per_ticket_per_run(store: SqliteStore, sleeps: list[float],
         (request,) = hook.delivered
         assert request.json()["event"] == "ticket.opened" and request.json()["ticket"]["severity"] == "high"
         # a severity raise in a later run is its own event
-        worse = make_event("acme-kettle", metric="safety_count", baseline=1, level=9, authors=40, mentions=[], hazards={"fire_burn": 30})
-        process_events(config, store, [worse], now=NOW + timedelta(hours=1), notifier=_notifier(config, sleeps))
+        worse = make_event(
+            "acme-kettle",
+            metric="safety_count",
+            baseline=1,
+            level=9,
+            authors=40,
+            mentions=[],
+            hazards={"fire_burn": 30},
+        )
+        process_events(
+            config, store, [worse], now=NOW + timedelta(hours=1), notifier=_notifier(config, sleeps)
+        )
         assert [r.json()["event"] for r in hook.delivered] == ["ticket.opened", "ticket.severity_raised"]
 
 
-def test_notify_min_severity_filters_channels(store: SqliteStore, sleeps: list[float], monkeypatch: pytest.MonkeyPatch) -> None:
+def test_notify_min_severity_filters_channels(
+    store: SqliteStore, sleeps: list[float], monkeypatch: pytest.MonkeyPatch
+) -> None:
     with http_receiver() as hook:
         monkeypatch.setenv("GS_HOOK_URL", hook.url)
         config = make_config(
@@ -291,13 +353,17 @@ def test_notify_min_severity_filters_channels(store: SqliteStore, sleeps: list[f
                 ]
             }
         )
-        summary = process_events(config, store, [_fire_shift(store)], now=NOW, notifier=_notifier(config, sleeps))  # high
+        summary = process_events(
+            config, store, [_fire_shift(store)], now=NOW, notifier=_notifier(config, sleeps)
+        )  # high
         assert summary.notified == 1
         assert [r["channel"]["kind"] for r in store.query_docs("notifications")] == ["slack"]
         assert "blocks" in hook.delivered[0].json()
 
 
-def test_notify_unreachable_or_unconfigured_channel_never_crashes(store: SqliteStore, sleeps: list[float], monkeypatch: pytest.MonkeyPatch) -> None:
+def test_notify_unreachable_or_unconfigured_channel_never_crashes(
+    store: SqliteStore, sleeps: list[float], monkeypatch: pytest.MonkeyPatch
+) -> None:
     monkeypatch.setenv("GS_DEAD_HOOK", f"http://127.0.0.1:{free_port()}/hook")
     monkeypatch.delenv("GS_MISSING_HOOK", raising=False)
     config = make_config(
@@ -310,7 +376,9 @@ def test_notify_unreachable_or_unconfigured_channel_never_crashes(store: SqliteS
         },
         smtp={"host": "127.0.0.1", "port": free_port()},
     )
-    summary = process_events(config, store, [_fire_shift(store)], now=NOW, notifier=_notifier(config, sleeps, max_attempts=1))
+    summary = process_events(
+        config, store, [_fire_shift(store)], now=NOW, notifier=_notifier(config, sleeps, max_attempts=1)
+    )
     assert (summary.opened, summary.notified, summary.notify_failed) == (1, 0, 3)
     errors = {r["channel"]["kind"]: r["last_error"] for r in store.query_docs("notifications")}
     assert "ConnectError" in errors["webhook"]
@@ -325,20 +393,42 @@ def test_notify_secrets_stay_out_of_logs_tickets_and_ledger(
 ) -> None:
     token, password = "T0KEN-9f8e7d6c5b4a", "pa55-w0rd-sekret"
     caplog.set_level(logging.DEBUG)
-    with http_receiver(fail_first=1, path=f"/services/{token}") as hook, smtp_receiver(login=("gs-bot", password)) as smtp:
+    with (
+        http_receiver(fail_first=1, path=f"/services/{token}") as hook,
+        smtp_receiver(login=("gs-bot", password)) as smtp,
+    ):
         monkeypatch.setenv("GS_HOOK_URL", hook.url)
         monkeypatch.setenv("GS_SMTP_USER", "gs-bot")
         monkeypatch.setenv("GS_SMTP_PASSWORD", password)
         config = make_config(
-            {"product-safety": [{"kind": "slack", "url_env": "GS_HOOK_URL"}, {"kind": "email", "to": ["s@acme.example"]}]},
-            smtp={"host": smtp.host, "port": smtp.port, "username_env": "GS_SMTP_USER", "password_env": "GS_SMTP_PASSWORD"},
+            {
+                "product-safety": [
+                    {"kind": "slack", "url_env": "GS_HOOK_URL"},
+                    {"kind": "email", "to": ["s@acme.example"]},
+                ]
+            },
+            smtp={
+                "host": smtp.host,
+                "port": smtp.port,
+                "username_env": "GS_SMTP_USER",
+                "password_env": "GS_SMTP_PASSWORD",
+            },
         )
         event = _fire_shift(store)
-        first = process_events(config, store, [event], now=NOW, notifier=_notifier(config, sleeps, max_attempts=1))
-        assert (first.notified, first.notify_failed) == (1, 1)  # email sent (authenticated); Slack failed once
-        second = process_events(config, store, [event], now=NOW, notifier=_notifier(config, sleeps, max_attempts=1))
+        first = process_events(
+            config, store, [event], now=NOW, notifier=_notifier(config, sleeps, max_attempts=1)
+        )
+        assert (first.notified, first.notify_failed) == (
+            1,
+            1,
+        )  # email sent (authenticated); Slack failed once
+        second = process_events(
+            config, store, [event], now=NOW, notifier=_notifier(config, sleeps, max_attempts=1)
+        )
         assert second.notified == 1 and len(smtp.messages) == 1 and len(hook.delivered) == 1
-    everything = caplog.text + json.dumps(store.query_docs("notifications")) + json.dumps(store.query_docs("tickets"))
+    everything = (
+        caplog.text + json.dumps(store.query_docs("notifications")) + json.dumps(store.query_docs("tickets"))
+    )
     assert "HTTP Request" in caplog.text  # httpx did log the request, redacted
     assert token not in everything and password not in everything
     assert "GS_HOOK_URL" in json.dumps(store.query_docs("notifications"))  # the variable's name is kept

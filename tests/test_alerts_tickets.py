@@ -29,7 +29,15 @@ def _stored(store: SqliteStore, mentions: list) -> list:  # type: ignore[type-ar
     [
         ("acme-kettle", "entity", "negative_share", "up", "product", "product-safety", "acme-kettle"),
         ("acme", "entity", "mean_sentiment", "down", "product", "product-safety", "acme"),
-        ("zephyr-airchef", "entity", "volume", "up", "competitor", "competitive-intelligence", "zephyr-airchef"),
+        (
+            "zephyr-airchef",
+            "entity",
+            "volume",
+            "up",
+            "competitor",
+            "competitive-intelligence",
+            "zephyr-airchef",
+        ),
         ("zephyr", "entity", "mean_sentiment", "down", "competitor", "competitive-intelligence", "zephyr"),
         ("danareyes", "author", "negative_share", "up", "opinion_leader", "communications", "dana-reyes"),
         ("dana-reyes", "entity", "volume", "up", "opinion_leader", "communications", "dana-reyes"),
@@ -37,13 +45,25 @@ def _stored(store: SqliteStore, mentions: list) -> list:  # type: ignore[type-ar
     ],
 )
 def test_process_events_routes_each_type_to_its_team(
-    store: SqliteStore, key: str, group_by: str, metric: str, direction: str, expected_type: str, expected_team: str, subject: str
+    store: SqliteStore,
+    key: str,
+    group_by: str,
+    metric: str,
+    direction: str,
+    expected_type: str,
+    expected_team: str,
+    subject: str,
 ) -> None:
     event = make_event(key, group_by=group_by, metric=metric, direction=direction, baseline=0.2, level=0.5)
     summary = process_events(make_config(), store, [event], now=NOW)
     assert summary.opened == 1
     (ticket,) = list_tickets(store)
-    assert (ticket.type, ticket.team, ticket.subject, ticket.state) == (expected_type, expected_team, subject, "open")
+    assert (ticket.type, ticket.team, ticket.subject, ticket.state) == (
+        expected_type,
+        expected_team,
+        subject,
+        "open",
+    )
     assert ticket.evidence.trend_ids == [event.id]
     assert [h.action for h in ticket.history] == ["open"]
 
@@ -56,12 +76,16 @@ def test_process_events_routing_follows_configuration(store: SqliteStore) -> Non
             "alerts": {"routing": {"product": "qa", "competitor": "ci", "opinion_leader": "pr"}},
         }
     )
-    process_events(config, store, [make_event("acme", metric="complaint_share", baseline=0.1, level=0.3)], now=NOW)
+    process_events(
+        config, store, [make_event("acme", metric="complaint_share", baseline=0.1, level=0.3)], now=NOW
+    )
     assert list_tickets(store)[0].team == "qa"
 
 
 def test_process_events_blips_never_open_tickets(store: SqliteStore) -> None:
-    blip = make_event("acme-kettle", metric="safety_count", kind="blip", baseline=0, level=9, hazards={"fire_burn": 9})
+    blip = make_event(
+        "acme-kettle", metric="safety_count", kind="blip", baseline=0, level=9, hazards={"fire_burn": 9}
+    )
     summary = process_events(make_config(), store, [blip], now=NOW)
     assert (summary.opened, summary.skipped, summary.tickets) == (0, 1, [])
     assert list_tickets(store) == []
@@ -76,7 +100,9 @@ def test_process_events_blips_never_open_tickets(store: SqliteStore) -> None:
         ("unknown-thing", "volume", "up", "unknown entity 'unknown-thing'"),
     ],
 )
-def test_classify_not_actionable_says_why(store: SqliteStore, key: str, metric: str, direction: str, why: str) -> None:
+def test_classify_not_actionable_says_why(
+    store: SqliteStore, key: str, metric: str, direction: str, why: str
+) -> None:
     mentions = _stored(store, [make_mention(i, sentiment="positive") for i in range(6)])
     event = make_event(key, metric=metric, direction=direction, mentions=mentions)
     with pytest.raises(NotActionable, match=why):
@@ -92,15 +118,21 @@ def test_classify_product_one_stray_hazard_does_not_make_a_safety_case() -> None
     mentions += [make_mention(10 + i, hazards=("fire_burn",), severity=3) for i in range(2)]
     assert classify(make_config(), event, mentions).signal == "safety"
     # the detector's own hazard counts: material when they reach a fifth of the shift's authors
-    counted = make_event("acme-kettle", metric="negative_share", baseline=0.2, level=0.3, authors=40, hazards={"defect": 3})
+    counted = make_event(
+        "acme-kettle", metric="negative_share", baseline=0.2, level=0.3, authors=40, hazards={"defect": 3}
+    )
     assert classify(make_config(), counted, []).signal == "negative sentiment"
-    counted = make_event("acme-kettle", metric="negative_share", baseline=0.2, level=0.3, authors=40, hazards={"defect": 8})
+    counted = make_event(
+        "acme-kettle", metric="negative_share", baseline=0.2, level=0.3, authors=40, hazards={"defect": 8}
+    )
     assert classify(make_config(), counted, []).signal == "defect"
 
 
 def test_classify_product_volume_with_negative_evidence_is_actionable(store: SqliteStore) -> None:
     mentions = _stored(store, [make_mention(i) for i in range(6)])  # negative, complaint-free
-    decision = classify(make_config(), make_event("acme-kettle", mentions=mentions, baseline=4, level=5), mentions)
+    decision = classify(
+        make_config(), make_event("acme-kettle", mentions=mentions, baseline=4, level=5), mentions
+    )
     assert (decision.type, decision.signal, decision.severity) == ("product", "negative sentiment", "low")
 
 
@@ -116,10 +148,17 @@ def test_classify_product_volume_with_negative_evidence_is_actionable(store: Sql
     ],
 )
 def test_classify_product_severity_from_safety_signal_and_growth(
-    store: SqliteStore, hazards: tuple[str, ...], mention_severity: int, level: float, authors: int, expected: str
+    store: SqliteStore,
+    hazards: tuple[str, ...],
+    mention_severity: int,
+    level: float,
+    authors: int,
+    expected: str,
 ) -> None:
     mentions = [make_mention(i, hazards=hazards, severity=mention_severity) for i in range(6)]
-    event = make_event("acme-kettle", metric="negative_share", baseline=0.2, level=level, authors=authors, mentions=mentions)
+    event = make_event(
+        "acme-kettle", metric="negative_share", baseline=0.2, level=level, authors=authors, mentions=mentions
+    )
     assert classify(make_config(), event, mentions).severity == expected
 
 
@@ -134,26 +173,38 @@ def test_classify_product_severity_from_safety_signal_and_growth(
         ("negative_share", "down", (), "sentiment surge"),
     ],
 )
-def test_classify_competitor_signal_kinds(metric: str, direction: str, drivers: tuple[str, ...], signal: str) -> None:
+def test_classify_competitor_signal_kinds(
+    metric: str, direction: str, drivers: tuple[str, ...], signal: str
+) -> None:
     baseline, level = (5.0, 7.0) if metric == "volume" else (0.3, 0.35)  # an established product
-    event = make_event("zephyr-airchef", metric=metric, direction=direction, drivers=drivers, baseline=baseline, level=level)
+    event = make_event(
+        "zephyr-airchef", metric=metric, direction=direction, drivers=drivers, baseline=baseline, level=level
+    )
     decision = classify(make_config(), event, [])
     assert (decision.type, decision.signal) == ("competitor", signal)
     assert signal in decision.title
 
 
 def test_classify_competitor_new_product_volume_is_a_launch_even_with_price_talk() -> None:
-    event = make_event("zephyr-airchef", metric="volume", baseline=0.2, level=6, drivers=("worth", "$199", "price"))
+    event = make_event(
+        "zephyr-airchef", metric="volume", baseline=0.2, level=6, drivers=("worth", "$199", "price")
+    )
     assert classify(make_config(), event, []).signal == "launch"
-    established = make_event("zephyr-airchef", metric="volume", baseline=6, level=12, drivers=("worth", "$199", "price"))
+    established = make_event(
+        "zephyr-airchef", metric="volume", baseline=6, level=12, drivers=("worth", "$199", "price")
+    )
     assert classify(make_config(), established, []).signal == "price move"
 
 
 def test_classify_competitor_launch_and_collapse_are_separate_tickets() -> None:
     config = make_config()
     launch = classify(config, make_event("zephyr", metric="volume"), [])
-    collapse = classify(config, make_event("zephyr", metric="mean_sentiment", direction="down", baseline=0.2, level=-0.1), [])
-    surge_later = classify(config, make_event("zephyr", metric="negative_share", direction="down", baseline=0.5, level=0.1), [])
+    collapse = classify(
+        config, make_event("zephyr", metric="mean_sentiment", direction="down", baseline=0.2, level=-0.1), []
+    )
+    surge_later = classify(
+        config, make_event("zephyr", metric="negative_share", direction="down", baseline=0.5, level=0.1), []
+    )
     assert launch.ticket_id != collapse.ticket_id
     assert collapse.ticket_id == surge_later.ticket_id  # one sentiment story per competitor
 
@@ -163,20 +214,35 @@ def test_classify_opinion_leader_severity_watched_and_high_reach(store: SqliteSt
     watched = classify(config, make_event("danareyes", group_by="author", baseline=2, level=3), [])
     nobody = classify(config, make_event("someone", group_by="author", baseline=2, level=3), [])
     loud = [make_mention(1, author="loudvoice", reach=50_000)]
-    high_reach = classify(config, make_event("loudvoice", group_by="author", baseline=2, level=3, mentions=loud), loud)
-    turning = classify(config, make_event("danareyes", group_by="author", metric="negative_share", baseline=0.1, level=0.2), [])
-    assert (nobody.severity, watched.severity, high_reach.severity, turning.severity) == ("low", "medium", "medium", "high")
+    high_reach = classify(
+        config, make_event("loudvoice", group_by="author", baseline=2, level=3, mentions=loud), loud
+    )
+    turning = classify(
+        config,
+        make_event("danareyes", group_by="author", metric="negative_share", baseline=0.1, level=0.2),
+        [],
+    )
+    assert (nobody.severity, watched.severity, high_reach.severity, turning.severity) == (
+        "low",
+        "medium",
+        "medium",
+        "high",
+    )
 
 
 def test_classify_opinion_shift_echoing_a_watched_leader_is_the_leaders_ticket(store: SqliteStore) -> None:
     config = make_config()
-    root = make_mention(0, author="danareyes", reach=184_000, text="The kettle app now needs a subscription. Avoid.")
+    root = make_mention(
+        0, author="danareyes", reach=184_000, text="The kettle app now needs a subscription. Avoid."
+    )
     echoes = [make_mention(i, text="Dana Reyes is right about the paywall") for i in range(1, 5)]
     for m in echoes[:2]:
         m.entities.append("dana-reyes")
     others = [make_mention(i) for i in range(5, 8)]
     mentions = _stored(store, [root, *echoes, *others])
-    product_shift = make_event("acme-kettle", metric="negative_share", baseline=0.1, level=0.4, mentions=mentions)
+    product_shift = make_event(
+        "acme-kettle", metric="negative_share", baseline=0.1, level=0.4, mentions=mentions
+    )
     leader_shift = make_event("dana-reyes", metric="volume", baseline=1, level=8, mentions=[root, *echoes])
     summary = process_events(config, store, [product_shift, leader_shift], now=NOW)
     assert summary.opened == 1
@@ -185,9 +251,15 @@ def test_classify_opinion_shift_echoing_a_watched_leader_is_the_leaders_ticket(s
     assert ticket.title.startswith("Dana Reyes: opinion leader") and ticket.severity == "high"
     assert ticket.evidence.trend_ids == [leader_shift.id, product_shift.id]  # the leader's own series first
     alone = classify(config, product_shift, mentions)
-    assert (alone.subject, alone.type) == ("dana-reyes", "opinion_leader") and "on Acme SteamPro kettle" in alone.title
+    assert (alone.subject, alone.type) == (
+        "dana-reyes",
+        "opinion_leader",
+    ) and "on Acme SteamPro kettle" in alone.title
     # a safety signal in the same conversation stays product-safety work
-    burns = _stored(store, [make_mention(i, text="Dana Reyes: it burned me", hazards=("fire_burn",)) for i in range(10, 16)])
+    burns = _stored(
+        store,
+        [make_mention(i, text="Dana Reyes: it burned me", hazards=("fire_burn",)) for i in range(10, 16)],
+    )
     for m in burns:
         m.entities.append("dana-reyes")
     safety = make_event("acme-kettle", metric="negative_share", baseline=0.1, level=0.4, mentions=burns)
@@ -224,9 +296,17 @@ def test_process_events_due_time_from_sla(store: SqliteStore, severity: str) -> 
     config = make_config()
     config.alerts.sla_hours = {"low": 100.0, "medium": 50.0, "high": 10.0, "critical": 2.0}
     hazards = {"low": (), "medium": ("defect",), "high": ("fire_burn",), "critical": ("fire_burn",)}[severity]
-    metric, level = ("volume", 5.0) if severity == "low" else ("negative_share", 0.3 if severity != "critical" else 0.9)
+    metric, level = (
+        ("volume", 5.0) if severity == "low" else ("negative_share", 0.3 if severity != "critical" else 0.9)
+    )
     mentions = _stored(store, [make_mention(i, hazards=hazards) for i in range(6)])
-    event = make_event("acme-kettle", metric=metric, baseline=4.0 if metric == "volume" else 0.2, level=level, mentions=mentions)
+    event = make_event(
+        "acme-kettle",
+        metric=metric,
+        baseline=4.0 if metric == "volume" else 0.2,
+        level=level,
+        mentions=mentions,
+    )
     process_events(config, store, [event], now=NOW)
     (ticket,) = list_tickets(store)
     assert ticket.severity == severity
@@ -235,7 +315,10 @@ def test_process_events_due_time_from_sla(store: SqliteStore, severity: str) -> 
 
 def test_process_events_rerun_changes_nothing(store: SqliteStore) -> None:
     config = make_config()
-    mentions = _stored(store, [make_mention(i, hazards=("defect",), thread=f"https://forum.example/t/{i % 2}") for i in range(6)])
+    mentions = _stored(
+        store,
+        [make_mention(i, hazards=("defect",), thread=f"https://forum.example/t/{i % 2}") for i in range(6)],
+    )
     events = [
         make_event("acme-kettle", metric="negative_share", baseline=0.1, level=0.4, mentions=mentions),
         make_event("zephyr", metric="volume"),
@@ -261,7 +344,15 @@ def test_process_events_rerun_of_many_events_per_ticket_changes_nothing(store: S
         make_event("acme-kettle", metric="safety_count", baseline=1, level=6, mentions=mentions),
         make_event("acme-kettle", metric="negative_share", baseline=0.2, level=0.6, mentions=mentions),
         make_event("acme", metric="safety_count", baseline=1.5, level=7, mentions=mentions),
-        make_event("9", group_by="topic", metric="volume", start=T0 - timedelta(days=3), baseline=3, level=9, mentions=mentions),
+        make_event(
+            "9",
+            group_by="topic",
+            metric="volume",
+            start=T0 - timedelta(days=3),
+            baseline=3,
+            level=9,
+            mentions=mentions,
+        ),
     ]
     assert process_events(config, store, events, now=NOW).opened == 1
     (before,) = list_tickets(store)
@@ -276,10 +367,15 @@ def test_process_events_rerun_of_many_events_per_ticket_changes_nothing(store: S
 def test_process_events_evidence_closes_the_loop(store: SqliteStore) -> None:
     mentions = _stored(
         store,
-        [make_mention(i, hazards=("defect",), thread=f"https://forum.example/thread/{i % 2}") for i in range(4)]
+        [
+            make_mention(i, hazards=("defect",), thread=f"https://forum.example/thread/{i % 2}")
+            for i in range(4)
+        ]
         + [make_mention(9, hazards=("defect",))],
     )
-    event = make_event("acme-kettle", metric="safety_count", baseline=0, level=5, mentions=mentions, hazards={"defect": 5})
+    event = make_event(
+        "acme-kettle", metric="safety_count", baseline=0, level=5, mentions=mentions, hazards={"defect": 5}
+    )
     process_events(make_config(), store, [event], now=NOW)
     evidence = list_tickets(store)[0].evidence
     assert evidence.authors == ["user0", "user1", "user2", "user3", "user9"]
@@ -304,7 +400,9 @@ def test_process_events_one_ongoing_shift_keeps_one_ticket(store: SqliteStore) -
 
     # the detector re-emits the same shift with more evidence, and a second metric moves too
     grown = make_event("acme-kettle", metric="negative_share", baseline=0.1, level=0.3, mentions=first + more)
-    safety = make_event("acme-kettle", metric="safety_count", baseline=3, level=4, mentions=more, hazards={"fire_burn": 4})
+    safety = make_event(
+        "acme-kettle", metric="safety_count", baseline=3, level=4, mentions=more, hazards={"fire_burn": 4}
+    )
     later = NOW + timedelta(hours=6)
     summary = process_events(config, store, [grown, safety], now=later)
     assert (summary.opened, summary.updated) == (0, 1)
@@ -319,20 +417,31 @@ def test_process_events_one_ongoing_shift_keeps_one_ticket(store: SqliteStore) -
 
 
 @pytest.mark.parametrize("close", [("acknowledge", "resolve"), ("dismiss",)])
-def test_process_events_returning_shift_reopens_closed_ticket(store: SqliteStore, close: tuple[str, ...]) -> None:
+def test_process_events_returning_shift_reopens_closed_ticket(
+    store: SqliteStore, close: tuple[str, ...]
+) -> None:
     config = make_config()
     mentions = _stored(store, [make_mention(i, hazards=("defect",)) for i in range(5)])
     first = make_event("acme-kettle", metric="negative_share", baseline=0.1, level=0.3, mentions=mentions)
     process_events(config, store, [first], now=NOW)
     (ticket,) = list_tickets(store)
     for action in close:
-        transition(store, ticket.id, action, who="ana", note="fixed in firmware 1.2", now=NOW + timedelta(hours=1))
+        transition(
+            store, ticket.id, action, who="ana", note="fixed in firmware 1.2", now=NOW + timedelta(hours=1)
+        )
 
     # the same shift seen again (a re-run) does not reopen
     assert process_events(config, store, [first], now=NOW + timedelta(days=1)).reopened == 0
     assert load_ticket(store, ticket.id).state in ("resolved", "dismissed")
 
-    back = make_event("acme-kettle", metric="negative_share", start=T0 + timedelta(days=20), baseline=0.1, level=0.3, mentions=mentions)
+    back = make_event(
+        "acme-kettle",
+        metric="negative_share",
+        start=T0 + timedelta(days=20),
+        baseline=0.1,
+        level=0.3,
+        mentions=mentions,
+    )
     later = NOW + timedelta(days=20)
     summary = process_events(config, store, [back], now=later)
     assert (summary.reopened, summary.opened) == (1, 0)
@@ -349,7 +458,9 @@ def test_process_events_returning_shift_reopens_closed_ticket(store: SqliteStore
 
 def test_process_events_title_comes_from_the_subjects_own_series(store: SqliteStore) -> None:
     mentions = _stored(store, [make_mention(i, hazards=("fire_burn",), severity=2) for i in range(6)])
-    topic = make_event("9", group_by="topic", metric="volume", start=T0 - timedelta(days=5), mentions=mentions)
+    topic = make_event(
+        "9", group_by="topic", metric="volume", start=T0 - timedelta(days=5), mentions=mentions
+    )
     own = make_event("acme-kettle", metric="safety_count", baseline=1, level=6, mentions=mentions)
     for events in ([topic, own], [own, topic]):
         fresh = SqliteStore(":memory:")
@@ -371,8 +482,12 @@ def test_process_events_topic_shift_supports_but_never_opens_or_reopens(store: S
     joined = process_events(config, store, [topic], now=NOW + timedelta(hours=1))
     (ticket,) = list_tickets(store)
     assert joined.updated == 1 and ticket.evidence.trend_ids == [own.id, topic.id]
-    transition(store, ticket.id, "dismiss", who="ana", note="known batch, recalled", now=NOW + timedelta(hours=2))
-    later = make_event("9", group_by="topic", metric="volume", start=T0 + timedelta(days=9), mentions=mentions)
+    transition(
+        store, ticket.id, "dismiss", who="ana", note="known batch, recalled", now=NOW + timedelta(hours=2)
+    )
+    later = make_event(
+        "9", group_by="topic", metric="volume", start=T0 + timedelta(days=9), mentions=mentions
+    )
     assert process_events(config, store, [later], now=NOW + timedelta(days=9)).reopened == 0
     assert load_ticket(store, ticket.id).state == "dismissed"
 

@@ -33,9 +33,15 @@ def test_brief_numbers_agree_on_sqlite_and_elasticsearch(both_stores, tmp_path: 
     for sa, sb in zip(a.sentiment, b.sentiment, strict=True):
         assert [(p.week, p.count) for p in sa.points] == [(p.week, p.count) for p in sb.points]
         assert [p.mean for p in sa.points] == pytest.approx([p.mean for p in sb.points], abs=1e-6)
-    assert [(t.label, t.count, t.prev_count) for t in a.topics] == [(t.label, t.count, t.prev_count) for t in b.topics]
-    assert [(r.area, r.count, r.prev_count) for r in a.scorecard] == [(r.area, r.count, r.prev_count) for r in b.scorecard]
-    assert [(r.entity_id, r.total, r.hazards) for r in a.safety] == [(r.entity_id, r.total, r.hazards) for r in b.safety]
+    assert [(t.label, t.count, t.prev_count) for t in a.topics] == [
+        (t.label, t.count, t.prev_count) for t in b.topics
+    ]
+    assert [(r.area, r.count, r.prev_count) for r in a.scorecard] == [
+        (r.area, r.count, r.prev_count) for r in b.scorecard
+    ]
+    assert [(r.entity_id, r.total, r.hazards) for r in a.safety] == [
+        (r.entity_id, r.total, r.hazards) for r in b.safety
+    ]
     assert a.cloud_counts == b.cloud_counts
     assert [r.event.id for r in a.shifts] == [r.event.id for r in b.shifts]
     assert {r.event.id for r in a.blips} == {r.event.id for r in b.blips}

@@ -40,7 +40,9 @@ def data(market: tuple[SqliteStore, MarketTruth, Path]) -> BriefData:
 @pytest.fixture(scope="module")
 def built(market: tuple[SqliteStore, MarketTruth, Path]) -> tuple[BriefResult, str]:
     store, _, tmp = market
-    result = build_brief(synthetic_config(tmp), store, week_start=WEEK, out_dir=tmp / "out", pdf=True, now=NOW)
+    result = build_brief(
+        synthetic_config(tmp), store, week_start=WEEK, out_dir=tmp / "out", pdf=True, now=NOW
+    )
     return result, result.html_path.read_text(encoding="utf-8")
 
 
@@ -67,15 +69,26 @@ def test_build_brief_writes_html_pdf_and_record(market, built) -> None:
 
 def test_brief_html_has_every_section_and_is_self_contained(built) -> None:
     result, html = built
-    for section in ("summary", "share-of-voice", "sentiment", "voice-of-customer", "emerging-topics", "shifts", "safety",
-                    "opinion-leaders", "scorecard", "tickets", "evidence"):
+    for section in (
+        "summary",
+        "share-of-voice",
+        "sentiment",
+        "voice-of-customer",
+        "emerging-topics",
+        "shifts",
+        "safety",
+        "opinion-leaders",
+        "scorecard",
+        "tickets",
+        "evidence",
+    ):
         assert f'id="{section}"' in html, section
         assert section in result.sections
     assert "Content-Security-Policy" in html and "default-src 'none'" in html
     assert "<script" not in html
     srcs = re.findall(r'src="([^"]*)"', html)
     assert len(srcs) >= 4 and all(s.startswith("data:image/png;base64,") for s in srcs)
-    assert not re.search(r'<link\b', html)
+    assert not re.search(r"<link\b", html)
 
 
 def test_share_of_voice_counts_equal_store_counts(market, data) -> None:
@@ -89,10 +102,14 @@ def test_share_of_voice_counts_equal_store_counts(market, data) -> None:
     for row in data.share_of_voice:
         expected = store.count(Filters(start=START, end=END, entities=tuple(families[row.entity_id])))
         assert row.count == expected
-        prev = store.count(Filters(start=START - timedelta(days=7), end=START, entities=tuple(families[row.entity_id])))
+        prev = store.count(
+            Filters(start=START - timedelta(days=7), end=START, entities=tuple(families[row.entity_id]))
+        )
         assert row.prev_count == prev
     assert sum(r.share for r in data.share_of_voice) == pytest.approx(1.0)
-    assert [r.count for r in data.share_of_voice] == sorted((r.count for r in data.share_of_voice), reverse=True)
+    assert [r.count for r in data.share_of_voice] == sorted(
+        (r.count for r in data.share_of_voice), reverse=True
+    )
 
 
 def test_sentiment_series_last_week_matches_share_of_voice(market, data) -> None:
@@ -105,7 +122,9 @@ def test_sentiment_series_last_week_matches_share_of_voice(market, data) -> None
         assert 0.0 <= s.points[-1].negative_share <= 1.0
     # mean sentiment recomputed from the mentions themselves
     acme = next(s for s in data.sentiment if s.entity_id == "acme")
-    ms = list(store.iter_mentions(Filters(start=START, end=END, entities=("acme", "acme-kettle", "acme-toaster"))))
+    ms = list(
+        store.iter_mentions(Filters(start=START, end=END, entities=("acme", "acme-kettle", "acme-toaster")))
+    )
     assert acme.points[-1].mean == pytest.approx(sum(m.sentiment_score or 0.0 for m in ms) / len(ms))
 
 
@@ -133,7 +152,9 @@ def test_shifts_blips_and_safety_follow_the_store(market, data) -> None:
     assert {r.event.id for r in data.blips} == set(truth.blip_ids)
     assert all("filtered out" in r.summary for r in data.blips)
     shift_ev = next(e for e in data.evidence if e.anchor == data.shifts[0].evidence)
-    assert shift_ev.mention_ids and all("acme-kettle" in m.entities for m in store.get_mentions(shift_ev.mention_ids))
+    assert shift_ev.mention_ids and all(
+        "acme-kettle" in m.entities for m in store.get_mentions(shift_ev.mention_ids)
+    )
     kettle = next(r for r in data.safety if r.entity_id == "acme-kettle")
     assert kettle.total == store.count(Filters(start=START, end=END, entities=("acme-kettle",), safety=True))
     assert data.safety_total == store.count(Filters(start=START, end=END, safety=True))
@@ -162,7 +183,9 @@ def test_emerging_topics_and_scorecard(market, data) -> None:
         f = Filters(start=START, end=END, business_areas=(row.area,), entities=ours)
         assert row.count == store.count(f)
         if row.count:
-            assert row.complaint_share == pytest.approx(store.count(f.replace(voc_kinds=("complaint",))) / row.count)
+            assert row.complaint_share == pytest.approx(
+                store.count(f.replace(voc_kinds=("complaint",))) / row.count
+            )
 
 
 def test_voc_cloud_marks_kinds_and_skips_brand_names(data) -> None:
@@ -177,7 +200,14 @@ def test_voc_cloud_marks_kinds_and_skips_brand_names(data) -> None:
 def test_empty_week_says_so_plainly(market) -> None:
     store, _, tmp = market
     quiet = WEEK + timedelta(days=7 * 10)
-    result = build_brief(synthetic_config(tmp), store, week_start=quiet, out_dir=tmp / "quiet", pdf=True, now=NOW + timedelta(days=80))
+    result = build_brief(
+        synthetic_config(tmp),
+        store,
+        week_start=quiet,
+        out_dir=tmp / "quiet",
+        pdf=True,
+        now=NOW + timedelta(days=80),
+    )
     html = result.html_path.read_text(encoding="utf-8")
     assert result.mentions == 0
     assert result.pages >= 1
@@ -190,7 +220,9 @@ def test_empty_week_says_so_plainly(market) -> None:
 def test_brief_escapes_hostile_text_everywhere(tmp_path: Path) -> None:
     store = SqliteStore(":memory:")
     make_market(store, week_start=WEEK, seed=3, per_week=40, weeks=2, hostile=True)
-    result = build_brief(synthetic_config(tmp_path), store, week_start=WEEK, out_dir=tmp_path, pdf=False, now=NOW)
+    result = build_brief(
+        synthetic_config(tmp_path), store, week_start=WEEK, out_dir=tmp_path, pdf=False, now=NOW
+    )
     html = result.html_path.read_text(encoding="utf-8")
     assert "<script" not in html.lower()
     for payload in HOSTILE:
@@ -210,7 +242,9 @@ def test_kibana_links_only_on_elasticsearch(market) -> None:
     config = synthetic_config(tmp, kibana_url="https://kibana.example:5601", backend="elasticsearch")
     data = collect_brief_data(config, store, WEEK, now=NOW)
     linked = [e for e in data.evidence if e.mention_ids]
-    assert linked and all(e.kibana_url and e.kibana_url.startswith("https://kibana.example:5601/app/discover#/") for e in linked)
+    assert linked and all(
+        e.kibana_url and e.kibana_url.startswith("https://kibana.example:5601/app/discover#/") for e in linked
+    )
     assert all(all(i in e.kibana_url for i in e.mention_ids) for e in linked)
     from index_mappings.kibana import data_views
 
@@ -228,7 +262,15 @@ def test_kibana_discover_url_escapes_rison() -> None:
 
 def test_safe_url_keeps_only_http_links() -> None:
     assert safe_url("https://example.com/a?b=1") == "https://example.com/a?b=1"
-    for bad in ("javascript:alert(1)", "JaVaScRiPt:alert(1)", "data:text/html,<script>", "//evil", "", None, "http://"):
+    for bad in (
+        "javascript:alert(1)",
+        "JaVaScRiPt:alert(1)",
+        "data:text/html,<script>",
+        "//evil",
+        "",
+        None,
+        "http://",
+    ):
         assert safe_url(bad) is None
 
 
@@ -283,7 +325,9 @@ def test_unreadable_documents_are_counted_and_skipped(tmp_path: Path) -> None:
     make_market(store, week_start=WEEK, seed=9, per_week=30, weeks=2)
     store.put_doc("trends", "broken", {"id": "broken", "kind": "shift", "note": "not a TrendEvent"})
     store.put_doc("tickets", "broken", {"id": "broken", "title": "no state, no dates"})
-    result = build_brief(synthetic_config(tmp_path), store, week_start=WEEK, out_dir=tmp_path, pdf=False, now=NOW)
+    result = build_brief(
+        synthetic_config(tmp_path), store, week_start=WEEK, out_dir=tmp_path, pdf=False, now=NOW
+    )
     html = result.html_path.read_text(encoding="utf-8")
     assert "2 trend or ticket document(s) in the store could not be read" in html
     assert 'id="shifts"' in html and "Acme Kettle" in html
@@ -298,7 +342,9 @@ def test_brief_without_configured_brands_covers_all_mentions(tmp_path: Path) -> 
     data = collect_brief_data(config, store, WEEK, now=NOW)
     assert data.share_of_voice == [] and data.sentiment == [] and data.safety == []
     assert data.scope.startswith("all mentions")
-    assert data.cloud_counts["complaint"] == store.count(Filters(start=START, end=END, voc_kinds=("complaint",)))
+    assert data.cloud_counts["complaint"] == store.count(
+        Filters(start=START, end=END, voc_kinds=("complaint",))
+    )
     for row in data.scorecard:
         assert row.count == store.count(Filters(start=START, end=END, business_areas=(row.area,)))
     assert data.safety_total == data.safety_without_product > 0
@@ -324,4 +370,7 @@ def test_headline_names_competitor_sentiment_only_when_it_moves_a_lot(data) -> N
 def test_printable_drops_only_characters_the_pdf_font_lacks() -> None:
     from brief.build import printable
 
-    assert printable("Fire 🔥 on the kettle ▲▼●■ – café “quoted” ✓") == "Fire  on the kettle ▲▼●■ – café “quoted” ✓"
+    assert (
+        printable("Fire 🔥 on the kettle ▲▼●■ – café “quoted” ✓")
+        == "Fire  on the kettle ▲▼●■ – café “quoted” ✓"
+    )

@@ -56,7 +56,11 @@ def test_html_to_main_text_finds_expected_snippets_in_real_pages() -> None:
     found = total = leaked = unwanted = 0
     for expected_file in sorted(PAGES.glob("traf_*.expected.json")):
         expected = json.loads(expected_file.read_text(encoding="utf-8"))
-        html = expected_file.with_name(expected_file.name.replace(".expected.json", ".html")).read_bytes().decode("utf-8", "replace")
+        html = (
+            expected_file.with_name(expected_file.name.replace(".expected.json", ".html"))
+            .read_bytes()
+            .decode("utf-8", "replace")
+        )
         text = " ".join(html_to_main_text(html, expected["url"]).split())
         for snippet in expected.get("with", []):
             total += 1
@@ -71,7 +75,10 @@ def test_html_to_main_text_finds_expected_snippets_in_real_pages() -> None:
 
 
 def test_html_to_main_text_falls_back_for_tiny_pages() -> None:
-    assert html_to_main_text("<html><body><p>Short &amp; sweet.</p></body></html>", "http://x.test/") == "Short & sweet."
+    assert (
+        html_to_main_text("<html><body><p>Short &amp; sweet.</p></body></html>", "http://x.test/")
+        == "Short & sweet."
+    )
     assert html_to_main_text("   ", "http://x.test/") == ""
 
 
@@ -110,14 +117,18 @@ def test_parse_datetime_reads_relative_times_from_now() -> None:
     assert parse_datetime("yesterday", now=now) == datetime(2026, 3, 2, 12, 0, tzinfo=UTC)
 
 
-@pytest.mark.parametrize("value", ["", "   ", "not a date", "99999999999999999999", float("nan"), "2150-01-01T00:00:00Z", True])
+@pytest.mark.parametrize(
+    "value", ["", "   ", "not a date", "99999999999999999999", float("nan"), "2150-01-01T00:00:00Z", True]
+)
 def test_parse_datetime_raises_value_error_naming_the_value(value: object) -> None:
     with pytest.raises(ValueError, match="cannot parse date"):
         parse_datetime(value)  # type: ignore[arg-type]
 
 
 def test_clean_text_keeps_all_text_of_deeply_nested_unclosed_markup() -> None:
-    html = "<div><p>Hello <b>world</b> &amp; friends</p>" * 5000  # 10k unclosed <div>s, past libxml2's depth limit
+    html = (
+        "<div><p>Hello <b>world</b> &amp; friends</p>" * 5000
+    )  # 10k unclosed <div>s, past libxml2's depth limit
     out = clean_text(html)
     assert out.count("Hello world & friends") == 5000 and "<" not in out
 

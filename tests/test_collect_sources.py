@@ -21,7 +21,9 @@ from groundswell.paths import shared_data_dir
 from groundswell.store.sqlite import SqliteStore
 
 REAL = shared_data_dir() / "real_sources"
-needs_real = pytest.mark.skipif(not REAL.is_dir(), reason=f"shared recorded API responses not found at {REAL}")
+needs_real = pytest.mark.skipif(
+    not REAL.is_dir(), reason=f"shared recorded API responses not found at {REAL}"
+)
 
 
 def _config(tmp_path: Path, sources: list[dict[str, Any]]) -> Any:
@@ -29,10 +31,16 @@ def _config(tmp_path: Path, sources: list[dict[str, Any]]) -> Any:
 
 
 @needs_real
-def test_collect_all_runs_feed_sources_saves_cursors_and_reports_failures(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_collect_all_runs_feed_sources_saves_cursors_and_reports_failures(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     monkeypatch.delenv("GS_MISSING_KEY", raising=False)
     with ReplayServer() as server:
-        server.add("/feed.xml", body=(REAL / "feeds" / "feedjira__a10.xml").read_bytes(), headers={"Content-Type": "application/rss+xml"})
+        server.add(
+            "/feed.xml",
+            body=(REAL / "feeds" / "feedjira__a10.xml").read_bytes(),
+            headers={"Content-Type": "application/rss+xml"},
+        )
         server.add_recorded("/r/AskReddit/new.json", REAL / "reddit" / "subreddit_new_askreddit.json")
         server.add_recorded("/api/v1/timelines/public", REAL / "mastodon" / "error_401_home_anonymous.json")
         config = _config(tmp_path, [
@@ -68,9 +76,13 @@ def test_collect_source_raises_config_error_for_unknown_sources(tmp_path: Path) 
         collect_all(config, SqliteStore(":memory:"), sources=["a", "nope"])
 
 
-def test_collect_source_counts_an_unreachable_source_without_raising(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_collect_source_counts_an_unreachable_source_without_raising(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     sleeps: list[float] = []
-    monkeypatch.setattr(ApiHttp, "from_settings", classmethod(lambda cls, config: cls(user_agent="t", sleep=sleeps.append)))
+    monkeypatch.setattr(
+        ApiHttp, "from_settings", classmethod(lambda cls, config: cls(user_agent="t", sleep=sleeps.append))
+    )
     config = _config(tmp_path, [{"name": "a", "kind": "rss", "url": "http://127.0.0.1:9/feed"}])
     summary = collect_source(config, "a", SqliteStore(":memory:"))
     assert summary.errors == 1 and summary.items == 0 and "127.0.0.1:9/feed" in summary.error_reasons[0]
@@ -124,14 +136,18 @@ def fake_runner(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     return pkg
 
 
-def test_collect_source_runs_web_kinds_in_a_subprocess_and_reads_jsonl_and_stats(tmp_path: Path, fake_runner: Path) -> None:
+def test_collect_source_runs_web_kinds_in_a_subprocess_and_reads_jsonl_and_stats(
+    tmp_path: Path, fake_runner: Path
+) -> None:
     config = _config(tmp_path, [{"name": "forum", "kind": "forum", "url": "http://forum.example"}])
     store = SqliteStore(":memory:")
     state_dir = tmp_path / "state"
     summary = collect_source(config, "forum", store, state_dir=state_dir)
     assert (summary.items, summary.new, summary.duplicates, summary.pages) == (3, 2, 1, 4)
     assert summary.errors == 2  # the crawler's own error plus the line that is not a Mention
-    assert any("HTTP 500" in r for r in summary.error_reasons) and any("not a Mention" in r for r in summary.error_reasons)
+    assert any("HTTP 500" in r for r in summary.error_reasons) and any(
+        "not a Mention" in r for r in summary.error_reasons
+    )
     assert store.count() == 2
     rep = next(m for m in store.iter_mentions() if m.author == "ann")
     assert rep.duplicate_count == 2
@@ -139,7 +155,10 @@ def test_collect_source_runs_web_kinds_in_a_subprocess_and_reads_jsonl_and_stats
 
 
 def test_collect_source_keeps_items_when_the_crawler_fails(tmp_path: Path, fake_runner: Path) -> None:
-    config = _config(tmp_path, [{"name": "forum", "kind": "forum", "url": "http://forum.example", "params": {"exit_code": 3}}])
+    config = _config(
+        tmp_path,
+        [{"name": "forum", "kind": "forum", "url": "http://forum.example", "params": {"exit_code": 3}}],
+    )
     store = SqliteStore(":memory:")
     summary = collect_source(config, "forum", store, state_dir=tmp_path / "state")
     assert summary.items == 3 and store.count() == 2
@@ -150,9 +169,20 @@ def test_collect_source_keeps_items_when_the_crawler_fails(tmp_path: Path, fake_
 @needs_real
 def test_crawl_run_cli_collects_and_prints_json_summaries(tmp_path: Path) -> None:
     with ReplayServer() as server:
-        server.add("/feed.xml", body=(REAL / "feeds" / "feedjira__a10.xml").read_bytes(), headers={"Content-Type": "application/rss+xml"})
+        server.add(
+            "/feed.xml",
+            body=(REAL / "feeds" / "feedjira__a10.xml").read_bytes(),
+            headers={"Content-Type": "application/rss+xml"},
+        )
         config_file = tmp_path / "groundswell.yaml"
-        config_file.write_text(yaml.safe_dump({"data_dir": "data", "sources": [{"name": "blog", "kind": "rss", "url": f"{server.url}/feed.xml"}]}))
+        config_file.write_text(
+            yaml.safe_dump(
+                {
+                    "data_dir": "data",
+                    "sources": [{"name": "blog", "kind": "rss", "url": f"{server.url}/feed.xml"}],
+                }
+            )
+        )
         result = CliRunner().invoke(app, ["run", "--config", str(config_file), "--json"])
     assert result.exit_code == 0, result.output
     line = json.loads(result.stdout.strip().splitlines()[-1])

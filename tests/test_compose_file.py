@@ -60,7 +60,13 @@ def test_every_variable_is_documented_in_env_example() -> None:
     assert not names - set(documented), f"undocumented in .env.example: {sorted(names - set(documented))}"
     assert not set(documented) - names, f"documented but unused: {sorted(set(documented) - names)}"
     required = {name for name, op, _ in used if op == ":?"}
-    assert {"ELASTIC_PASSWORD", "KIBANA_PASSWORD", "POSTGRES_PASSWORD", "AIRFLOW_JWT_SECRET", "AIRFLOW_FERNET_KEY"} <= required
+    assert {
+        "ELASTIC_PASSWORD",
+        "KIBANA_PASSWORD",
+        "POSTGRES_PASSWORD",
+        "AIRFLOW_JWT_SECRET",
+        "AIRFLOW_FERNET_KEY",
+    } <= required
 
 
 def test_no_secret_is_written_in_the_compose_file() -> None:
@@ -69,7 +75,9 @@ def test_no_secret_is_written_in_the_compose_file() -> None:
         assert isinstance(environment, dict), f"{name}: use a mapping for environment"
         for key, value in environment.items():
             if re.search(r"PASSWORD|SECRET|FERNET|ENCRYPTION|TOKEN", key) and not key.endswith("_FILE"):
-                assert re.fullmatch(r"\$\{[A-Z_]+(:?[-?][^}]*)?\}", str(value)), f"{name}.{key} must come from .env, not {value!r}"
+                assert re.fullmatch(r"\$\{[A-Z_]+(:?[-?][^}]*)?\}", str(value)), (
+                    f"{name}.{key} must come from .env, not {value!r}"
+                )
         conn = environment.get("AIRFLOW__DATABASE__SQL_ALCHEMY_CONN", "")
         assert not conn or "${POSTGRES_PASSWORD" in conn
     assert ".env" in (ROOT / ".gitignore").read_text(encoding="utf-8").split()
@@ -94,9 +102,13 @@ def test_long_running_services_have_health_checks_and_dependencies_exist() -> No
         for dependency, spec in (service.get("depends_on") or {}).items():
             assert dependency in services, f"{name} depends on unknown service {dependency}"
             if spec["condition"] == "service_healthy":
-                assert "healthcheck" in services[dependency], f"{name} waits for {dependency} to be healthy, but it has no health check"
+                assert "healthcheck" in services[dependency], (
+                    f"{name} waits for {dependency} to be healthy, but it has no health check"
+                )
             if spec["condition"] == "service_completed_successfully":
-                assert services[dependency].get("restart") == "no", f"{dependency} is a one-shot job and must not restart"
+                assert services[dependency].get("restart") == "no", (
+                    f"{dependency} is a one-shot job and must not restart"
+                )
 
 
 def test_mounted_files_and_build_inputs_exist() -> None:
@@ -154,7 +166,11 @@ def test_groundswell_commands_exist() -> None:
         while isinstance(cmd, click.Group) and args and args[0] in cmd.commands:
             cmd = cmd.commands[args.pop(0)]
         assert not isinstance(cmd, click.Group), f"{command}: not a command"
-        ctx = cmd.make_context(command[0], [*args, *(["--url", "http://kibana:5601"] if "--url" in command else [])], resilient_parsing=False)
+        ctx = cmd.make_context(
+            command[0],
+            [*args, *(["--url", "http://kibana:5601"] if "--url" in command else [])],
+            resilient_parsing=False,
+        )
         ctx.close()
         checked += 1
     assert checked >= 3
@@ -166,5 +182,11 @@ def test_airflow_commands_exist(tmp_path: Path) -> None:
     assert {"scheduler", "dag-processor", "api-server", "db"} <= {c[0] for c in commands}
     script = "import json, sys\nfrom airflow.cli.cli_parser import get_parser\nfor args in json.loads(sys.argv[1]):\n    get_parser().parse_args(args)\n"
     env = {**os.environ, "AIRFLOW_HOME": str(tmp_path), "AIRFLOW__CORE__LOAD_EXAMPLES": "false"}
-    done = subprocess.run([sys.executable, "-c", script, json.dumps(commands)], env=env, capture_output=True, text=True, timeout=300)
+    done = subprocess.run(
+        [sys.executable, "-c", script, json.dumps(commands)],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
     assert done.returncode == 0, done.stderr[-2000:]

@@ -10,7 +10,13 @@ from groundswell.config import ConfigError, load_config, parse_config
 
 MINIMAL = {
     "sources": [{"name": "forum", "kind": "forum", "url": "http://127.0.0.1:8765/forum/"}],
-    "brands": [{"id": "acme", "name": "Acme", "products": [{"id": "steampro", "name": "SteamPro Kettle", "aliases": ["steam pro"]}]}],
+    "brands": [
+        {
+            "id": "acme",
+            "name": "Acme",
+            "products": [{"id": "steampro", "name": "SteamPro Kettle", "aliases": ["steam pro"]}],
+        }
+    ],
     "competitors": [{"id": "brewco", "name": "BrewCo"}],
     "opinion_leaders": [{"id": "kettle-queen", "name": "Kettle Queen", "handles": ["kettlequeen"]}],
 }

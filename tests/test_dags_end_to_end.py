@@ -101,7 +101,9 @@ def test_brief_dag_writes_the_weeks_brief(airflow: Any, market: dict[str, Any]) 
         assert store.get_doc("briefs", "2026-11-16") is not None
 
 
-def test_ingest_dag_rerun_of_the_same_interval_duplicates_nothing(airflow: Any, market: dict[str, Any]) -> None:
+def test_ingest_dag_rerun_of_the_same_interval_duplicates_nothing(
+    airflow: Any, market: dict[str, Any]
+) -> None:
     before = _snapshot(market["config"])
     assert before[0] > 0, "runs after the first ingest test"
     run = airflow.dags["groundswell_ingest"].test(logical_date=datetime(2026, 11, 22, 23, tzinfo=UTC))

@@ -45,5 +45,7 @@ def test_dags_are_documented_and_retry_with_backoff(dagbag) -> None:  # type: ig
         dag = dagbag.dags[dag_id]
         assert dag.doc_md and dag.doc_md.strip().startswith("### Groundswell")
         for t in dag.tasks:
-            assert t.retries >= 1 and t.retry_exponential_backoff, f"{dag_id}.{t.task_id} must retry with backoff"
+            assert t.retries >= 1 and t.retry_exponential_backoff, (
+                f"{dag_id}.{t.task_id} must retry with backoff"
+            )
             assert t.on_failure_callback, f"{dag_id}.{t.task_id} needs a failure callback"

@@ -19,7 +19,9 @@ ARTICLE = (
 )
 
 
-def _m(key: str, text: str, *, source: str = "news", hours: float = 0, url: str | None = None, **extra: object) -> Mention:
+def _m(
+    key: str, text: str, *, source: str = "news", hours: float = 0, url: str | None = None, **extra: object
+) -> Mention:
     return Mention(source=source, source_kind="news", url=url or f"https://{source}.example/{key}", text=text,
                    published=T0 + timedelta(hours=hours), **extra)  # type: ignore[arg-type]  # fmt: skip
 
@@ -38,7 +40,9 @@ def test_dedup_collapses_syndicated_copies_into_the_earliest_with_a_count() -> N
 
 
 def test_dedup_representative_does_not_depend_on_input_order() -> None:
-    copies = [_m(str(i), f"{ARTICLE} Shared by reader {i}.", source=f"s{i}", hours=5) for i in range(6)]  # same time
+    copies = [
+        _m(str(i), f"{ARTICLE} Shared by reader {i}.", source=f"s{i}", hours=5) for i in range(6)
+    ]  # same time
     chosen = set()
     for seed in range(4):
         shuffled = copies[:]
@@ -51,8 +55,12 @@ def test_dedup_representative_does_not_depend_on_input_order() -> None:
 
 def test_dedup_collapses_bot_spam_with_varied_links_handles_and_numbers() -> None:
     spam = [
-        _m(f"bot{i}", f"@user{i} WOW get the Acme X200 blender for only ${19 + i}.99 today!!! limited offer https://deals{i}.example/x?id={i} #ad{i}",
-           source="x", hours=i)
+        _m(
+            f"bot{i}",
+            f"@user{i} WOW get the Acme X200 blender for only ${19 + i}.99 today!!! limited offer https://deals{i}.example/x?id={i} #ad{i}",
+            source="x",
+            hours=i,
+        )
         for i in range(8)
     ]
     result = Deduplicator().dedup(spam)
@@ -77,9 +85,15 @@ def test_dedup_never_merges_short_texts_on_text() -> None:
 
 def test_dedup_merges_the_same_canonical_url_from_different_sources() -> None:
     a = _m("1", "first text of the page", source="rss", url="https://blog.example/post/1?utm_source=rss")
-    b = _m("2", "other extraction of it", source="crawler", url="https://BLOG.example/post/1/#comments", hours=1)
+    b = _m(
+        "2", "other extraction of it", source="crawler", url="https://BLOG.example/post/1/#comments", hours=1
+    )
     result = Deduplicator().dedup([b, a])
-    assert result.by_url == 1 and [m.id for m in result.mentions] == [a.id] and result.mentions[0].duplicate_count == 2
+    assert (
+        result.by_url == 1
+        and [m.id for m in result.mentions] == [a.id]
+        and result.mentions[0].duplicate_count == 2
+    )
 
 
 def test_dedup_treats_the_same_item_twice_in_a_batch_as_one() -> None:
@@ -104,13 +118,20 @@ def test_dedup_absorbs_tomorrows_copy_into_the_stored_mention() -> None:
 
 def test_dedup_refreshes_engagement_of_recollected_items_and_keeps_enrichment() -> None:
     store = SqliteStore(":memory:")
-    stored = _m("1", ARTICLE, likes=1).model_copy(update={"enriched": True, "sentiment": "negative", "duplicate_count": 3})
+    stored = _m("1", ARTICLE, likes=1).model_copy(
+        update={"enriched": True, "sentiment": "negative", "duplicate_count": 3}
+    )
     store.upsert_mentions([stored])
     fresh = _m("1", ARTICLE, likes=9)
     result = Deduplicator().dedup([fresh], store)
     assert result.refreshed == 1 and result.duplicates == 0 and result.new == 0
     (updated,) = result.mentions
-    assert (updated.likes, updated.enriched, updated.sentiment, updated.duplicate_count) == (9, True, "negative", 3)
+    assert (updated.likes, updated.enriched, updated.sentiment, updated.duplicate_count) == (
+        9,
+        True,
+        "negative",
+        3,
+    )
     unchanged = Deduplicator().dedup([_m("1", ARTICLE, likes=1)], SqliteStore(":memory:"))
     assert unchanged.new == 1
 
@@ -133,7 +154,9 @@ def test_deduplicator_rejects_thresholds_outside_zero_one(threshold: float) -> N
 
 
 def test_dedup_keeps_opinion_flipped_copies_apart() -> None:
-    base = "I bought the Acme X200 blender for my mother last month and the motor is {} for smoothies and soups."
+    base = (
+        "I bought the Acme X200 blender for my mother last month and the motor is {} for smoothies and soups."
+    )
     texts = [base.format("great"), base.format("terrible"), base.format("not great")]
     result = Deduplicator().dedup([_m(str(i), t, hours=i) for i, t in enumerate(texts)])
     assert result.duplicates == 0 and len(result.mentions) == 3
@@ -147,7 +170,9 @@ def test_opinion_differs_ignores_synonyms_typos_and_one_sided_boilerplate() -> N
     assert not opinion_differs("the motor broke", "the motor broke share this story with your friends")
 
 
-def test_dedup_maps_a_match_on_an_absorbed_copy_to_its_representative(caplog: pytest.LogCaptureFixture) -> None:
+def test_dedup_maps_a_match_on_an_absorbed_copy_to_its_representative(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
     # regression: with one Deduplicator across sources, a later copy that matched a copy absorbed earlier
     # in the run (never written) was kept as a separate mention with a "not in the store" warning
     store = SqliteStore(":memory:")
@@ -156,7 +181,12 @@ def test_dedup_maps_a_match_on_an_absorbed_copy_to_its_representative(caplog: py
     tail = " Refunds are also offered to buyers of the older X100 model through the same hotline."
     copy = _m("copy", ARTICLE + tail, source="site-a", hours=1)
     # a chain: copy2 is close to copy (an extended rewrite of it) but no longer close to the original
-    copy2 = _m("copy2", " ".join(ARTICLE.split()[6:]) + tail + " More details on the hotline page.", source="site-b", hours=2)
+    copy2 = _m(
+        "copy2",
+        " ".join(ARTICLE.split()[6:]) + tail + " More details on the hotline page.",
+        source="site-b",
+        hours=2,
+    )
     assert dedup.signature(copy2).jaccard(dedup.signature(original)) < dedup.threshold  # type: ignore[union-attr]
     first = dedup.dedup([original, copy], store)
     assert [(m.id, m.duplicate_count) for m in first.mentions] == [(original.id, 2)]

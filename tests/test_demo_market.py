@@ -93,7 +93,9 @@ def test_generate_market_weekly_rhythm_and_safety_build_up() -> None:
     weekend = [n for d, n in per_day.items() if d.weekday() >= 5]
     weekday = [n for d, n in per_day.items() if d.weekday() < 5]
     assert sum(weekend) / len(weekend) > 1.2 * sum(weekday) / len(weekday)
-    safety = Counter(p.published.date() for p in market.posts if p.scenario == "safety" and p.channel != "news")
+    safety = Counter(
+        p.published.date() for p in market.posts if p.scenario == "safety" and p.channel != "news"
+    )
     days = sorted(safety)
     first_half = sum(safety[d] for d in days[: len(days) // 2])
     second_half = sum(safety[d] for d in days[len(days) // 2 :])
@@ -118,14 +120,24 @@ def test_demo_config_validates(tmp_path: Path) -> None:
     assert "SteamPro" in config.entity("acme-steampro").aliases
     assert {t.id for t in config.teams} == {"product-safety", "competitive-intelligence", "communications"}
     assert all(s.url.startswith("http://127.0.0.1:9999") for s in config.sources)
-    assert {s.kind for s in config.sources} >= {"forum", "review", "news", "rss", "reddit", "mastodon", "sitemap"}
+    assert {s.kind for s in config.sources} >= {
+        "forum",
+        "review",
+        "news",
+        "rss",
+        "reddit",
+        "mastodon",
+        "sitemap",
+    }
 
 
 def test_examples_config_is_the_demo_config() -> None:
     shipped = load_config(ROOT / "examples" / "groundswell.yaml")
     expected = parse_config(demo_config("http://127.0.0.1:8765", Path("groundswell-data")))
     assert shipped.model_dump(exclude={"base_dir"}) == expected.model_dump(exclude={"base_dir"})
-    assert yaml.safe_load((ROOT / "examples" / "groundswell.yaml").read_text())["data_dir"] == "groundswell-data"
+    assert (
+        yaml.safe_load((ROOT / "examples" / "groundswell.yaml").read_text())["data_dir"] == "groundswell-data"
+    )
 
 
 def test_serve_market_pages_reddit_listing(market: tuple[Path, object]) -> None:
@@ -165,7 +177,9 @@ def test_serve_market_pages_mastodon_by_link_header(market: tuple[Path, object])
             url = response.links["next"]["url"]
         assert len(ids) == len(set(ids)) == truth.items["mastodon"]
         assert ids == sorted(ids, reverse=True)
-        newer = client.get(f"{base}/api/v1/timelines/tag/homeappliances", params={"min_id": ids[10], "limit": 5}).json()
+        newer = client.get(
+            f"{base}/api/v1/timelines/tag/homeappliances", params={"min_id": ids[10], "limit": 5}
+        ).json()
         assert [int(s["id"]) for s in newer] == ids[5:10]
         leader = client.get(f"{base}/api/v1/accounts/lookup", params={"acct": "danareyes"}).json()
         assert leader["followers_count"] > 100_000
@@ -181,10 +195,15 @@ def test_serve_market_content_types_robots_and_revalidation(market: tuple[Path, 
         assert client.get("/news/feed.xml").headers["content-type"].startswith("application/rss+xml")
         assert client.get("/blog/atom.xml").headers["content-type"].startswith("application/atom+xml")
         sitemap = client.get("/sitemap.xml")
-        assert sitemap.headers["content-type"].startswith("application/xml") and f"<loc>{base}/" in sitemap.text
+        assert (
+            sitemap.headers["content-type"].startswith("application/xml") and f"<loc>{base}/" in sitemap.text
+        )
         page = client.get("/forum/index.html")
         assert page.headers["content-type"] == "text/html; charset=utf-8"
-        assert client.get("/forum/index.html", headers={"If-None-Match": page.headers["etag"]}).status_code == 304
+        assert (
+            client.get("/forum/index.html", headers={"If-None-Match": page.headers["etag"]}).status_code
+            == 304
+        )
         assert client.get("/no/such/page.html").status_code == 404
         assert client.get("/../../etc/passwd").status_code == 404
 
@@ -196,13 +215,23 @@ def test_append_forum_reply_adds_a_post_and_updates_the_list(tmp_path: Path) -> 
     before = (tmp_path / "forum" / "index.html").read_text()
     from datetime import UTC, datetime
 
-    post_id = append_forum_reply(tmp_path, thread["id"], author="late_reply", text="Me too!", published=datetime(2026, 3, 2, tzinfo=UTC))
+    post_id = append_forum_reply(
+        tmp_path,
+        thread["id"],
+        author="late_reply",
+        text="Me too!",
+        published=datetime(2026, 3, 2, tzinfo=UTC),
+    )
     after = (tmp_path / "forum" / "index.html").read_text()
-    assert before != after and f'data-thread-id="{thread["id"]}"' in after.split("</li>")[1]  # now the newest thread
+    assert (
+        before != after and f'data-thread-id="{thread["id"]}"' in after.split("</li>")[1]
+    )  # now the newest thread
     pages = sorted((tmp_path / "forum").glob(f"thread-{thread['id']}*.html"))
     assert any(f'id="post-{post_id}"' in p.read_text() for p in pages)
     with pytest.raises(KeyError, match="no forum thread"):
-        append_forum_reply(tmp_path, "t9999", author="x", text="y", published=datetime(2026, 3, 2, tzinfo=UTC))
+        append_forum_reply(
+            tmp_path, "t9999", author="x", text="y", published=datetime(2026, 3, 2, tzinfo=UTC)
+        )
 
 
 def test_build_market_is_deterministic_across_processes(tmp_path: Path) -> None:
@@ -216,5 +245,11 @@ def test_build_market_is_deterministic_across_processes(tmp_path: Path) -> None:
     )
     for hash_seed in ("1", "2"):
         env = {**os.environ, "PYTHONHASHSEED": hash_seed}
-        subprocess.run([sys.executable, "-c", script, str(tmp_path / hash_seed)], check=True, env=env, cwd=ROOT, timeout=120)
+        subprocess.run(
+            [sys.executable, "-c", script, str(tmp_path / hash_seed)],
+            check=True,
+            env=env,
+            cwd=ROOT,
+            timeout=120,
+        )
     assert _files(tmp_path / "1") == _files(tmp_path / "2")

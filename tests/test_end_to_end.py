@@ -38,7 +38,9 @@ def _free_port() -> int:
 def demo_run(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
     out = tmp_path_factory.mktemp("demo")
     port = _free_port()
-    result = CliRunner().invoke(app, ["demo", "--out", str(out), "--end", END.isoformat(), "--port", str(port)])
+    result = CliRunner().invoke(
+        app, ["demo", "--out", str(out), "--end", END.isoformat(), "--port", str(port)]
+    )
     assert result.exit_code == 0, result.output + repr(result.exception)
     truth = MarketTruth.model_validate_json((out / "web" / "truth.json").read_text(encoding="utf-8"))
     return {"out": out, "port": port, "output": result.output, "truth": truth}

@@ -32,7 +32,10 @@ def _config(tmp_path: Path, prefix: str) -> Path:
 def cli_client_fixture(osmem_base: object, monkeypatch: pytest.MonkeyPatch) -> Iterator[Elasticsearch]:
     """The CLI's client, pointed at a fresh osmem clone through the test-only content-type shim."""
     clone = osmem_base.clone()  # type: ignore[attr-defined]
-    monkeypatch.setattr("groundswell.store.elasticsearch.client_from_settings", lambda config: Elasticsearch(clone.url, node_class=CompatNode))
+    monkeypatch.setattr(
+        "groundswell.store.elasticsearch.client_from_settings",
+        lambda config: Elasticsearch(clone.url, node_class=CompatNode),
+    )
     client = Elasticsearch(clone.url, node_class=CompatNode)
     yield client
     client.close()
@@ -44,7 +47,10 @@ def test_cli_check_fails_before_install_and_passes_after(cli_client: Elasticsear
     runner = CliRunner()
     before = runner.invoke(app, ["check", "-c", config])
     assert before.exit_code == 1
-    assert "index template 'cli-mentions' is missing" in before.output and "groundswell es install" in before.output
+    assert (
+        "index template 'cli-mentions' is missing" in before.output
+        and "groundswell es install" in before.output
+    )
     installed = runner.invoke(app, ["install", "-c", config])
     assert installed.exit_code == 0, installed.output
     assert "8 templates, ILM off, created 8 indices" in installed.output
@@ -59,7 +65,9 @@ def test_cli_check_fails_before_install_and_passes_after(cli_client: Elasticsear
 def test_cli_replay_dead_letter(cli_client: Elasticsearch, tmp_path: Path) -> None:
     config = _config(tmp_path, "cli")
     assert CliRunner().invoke(app, ["install", "-c", str(config)]).exit_code == 0
-    mention = Mention(source="s", source_kind="forum", url="https://x.org/1", published="2024-01-01T00:00:00Z", text="hello")
+    mention = Mention(
+        source="s", source_kind="forum", url="https://x.org/1", published="2024-01-01T00:00:00Z", text="hello"
+    )
     record = {"id": mention.id, "reason": "test", "status": 400, "mention": mention.model_dump(mode="json")}
     (tmp_path / "dead-letter.ndjson").write_text(json.dumps(record) + "\n")
     result = CliRunner().invoke(app, ["replay-dead-letter", "-c", str(config)])
@@ -72,15 +80,34 @@ def test_cli_replay_dead_letter(cli_client: Elasticsearch, tmp_path: Path) -> No
 def test_from_settings_needs_both_credentials(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("GS_USER_ONLY", "elastic")
     monkeypatch.delenv("GS_PASS_MISSING", raising=False)
-    config = parse_config({"store": {"backend": "elasticsearch", "elasticsearch": {"username_env": "GS_USER_ONLY", "password_env": "GS_PASS_MISSING"}}})
+    config = parse_config(
+        {
+            "store": {
+                "backend": "elasticsearch",
+                "elasticsearch": {"username_env": "GS_USER_ONLY", "password_env": "GS_PASS_MISSING"},
+            }
+        }
+    )
     with pytest.raises(StoreError, match="environment variable GS_PASS_MISSING is not set"):
         client_from_settings(config)
 
 
 def test_from_settings_reports_an_unreachable_cluster(tmp_path: Path) -> None:
     config = parse_config(
-        {"data_dir": str(tmp_path), "store": {"backend": "elasticsearch", "elasticsearch": {"hosts": ["http://127.0.0.1:9"], "username_env": None, "password_env": None}}}
+        {
+            "data_dir": str(tmp_path),
+            "store": {
+                "backend": "elasticsearch",
+                "elasticsearch": {
+                    "hosts": ["http://127.0.0.1:9"],
+                    "username_env": None,
+                    "password_env": None,
+                },
+            },
+        }
     )
     client = client_from_settings(config)
-    with pytest.raises(StoreError, match=r"checking the index mappings failed after 0 retries: connection failed"):
+    with pytest.raises(
+        StoreError, match=r"checking the index mappings failed after 0 retries: connection failed"
+    ):
         ElasticsearchStore(client, max_retries=0)

@@ -58,11 +58,20 @@ def server_fixture() -> Iterator[OsmemProcess]:
 
 
 @pytest.mark.slow
-def test_bulk_survives_server_stopping_mid_write(server: OsmemProcess, tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
+def test_bulk_survives_server_stopping_mid_write(
+    server: OsmemProcess, tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
     client = make_client(server.url, request_timeout=5)
     install(client, PREFIX)
     dead_letter = tmp_path / "dead.ndjson"
-    store = ElasticsearchStore(client, index_prefix=PREFIX, dead_letter_path=dead_letter, chunk_size=100, retry_base=0.05, max_retries=10)
+    store = ElasticsearchStore(
+        client,
+        index_prefix=PREFIX,
+        dead_letter_path=dead_letter,
+        chunk_size=100,
+        retry_base=0.05,
+        max_retries=10,
+    )
     docs = mentions(2000)
     results = []
     writer = threading.Thread(target=lambda: results.append(store.upsert_mentions(docs)))
@@ -80,7 +89,10 @@ def test_bulk_survives_server_stopping_mid_write(server: OsmemProcess, tmp_path:
     (result,) = results
     assert (result.written, result.failed) == (2000, 0)
     assert not dead_letter.exists()
-    assert any(r.getMessage().startswith("bulk write of") and "connection failed" in r.getMessage() for r in caplog.records)
+    assert any(
+        r.getMessage().startswith("bulk write of") and "connection failed" in r.getMessage()
+        for r in caplog.records
+    )
     # The documents the lost node held are gone; re-running the same write completes without duplicates.
     again = store.upsert_mentions(docs)
     assert (again.written, again.failed) == (2000, 0)
@@ -108,10 +120,23 @@ class StormProxy:
                 if is_bulk:
                     proxy.bulk_requests += 1
                     if proxy.bulk_requests <= proxy.storm:
-                        self._reply(429, json.dumps({"error": {"type": "es_rejected_execution_exception", "reason": "rejected execution (queue full)"}, "status": 429}).encode())
+                        self._reply(
+                            429,
+                            json.dumps(
+                                {
+                                    "error": {
+                                        "type": "es_rejected_execution_exception",
+                                        "reason": "rejected execution (queue full)",
+                                    },
+                                    "status": 429,
+                                }
+                            ).encode(),
+                        )
                         return
                 conn = http.client.HTTPConnection(proxy.upstream, timeout=10)
-                headers = {k: v for k, v in self.headers.items() if k.lower() not in ("host", "content-length")}
+                headers = {
+                    k: v for k, v in self.headers.items() if k.lower() not in ("host", "content-length")
+                }
                 conn.request(self.command, self.path, body=body or None, headers=headers)
                 response = conn.getresponse()
                 payload = response.read()
@@ -120,7 +145,10 @@ class StormProxy:
                     for item in data["items"][::2]:
                         outcome = item["index"]
                         outcome["status"] = 429
-                        outcome["error"] = {"type": "es_rejected_execution_exception", "reason": "rejected execution of item"}
+                        outcome["error"] = {
+                            "type": "es_rejected_execution_exception",
+                            "reason": "rejected execution of item",
+                        }
                     data["errors"] = True
                     payload = json.dumps(data).encode()
                 self._reply(response.status, payload)
@@ -146,12 +174,20 @@ class StormProxy:
         self.httpd.server_close()
 
 
-def test_bulk_retries_a_429_storm_without_losing_or_duplicating(es_client: Elasticsearch, tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
+def test_bulk_retries_a_429_storm_without_losing_or_duplicating(
+    es_client: Elasticsearch, tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
     upstream = next(iter(es_client.transport.node_pool.all())).base_url
     proxy = StormProxy(upstream, storm=3)
     try:
         dead_letter = tmp_path / "dead.ndjson"
-        store = ElasticsearchStore(make_client(proxy.url), index_prefix=PREFIX, dead_letter_path=dead_letter, chunk_size=50, retry_base=0.01)
+        store = ElasticsearchStore(
+            make_client(proxy.url),
+            index_prefix=PREFIX,
+            dead_letter_path=dead_letter,
+            chunk_size=50,
+            retry_base=0.01,
+        )
         with caplog.at_level(logging.WARNING, logger="groundswell.store.elasticsearch"):
             result = store.upsert_mentions(mentions(120))
     finally:
@@ -170,20 +206,30 @@ def test_retries_exhausted_go_to_dead_letter(es_client: Elasticsearch, tmp_path:
     proxy = StormProxy(upstream, storm=1000)
     try:
         dead_letter = tmp_path / "dead.ndjson"
-        store = ElasticsearchStore(make_client(proxy.url), index_prefix=PREFIX, dead_letter_path=dead_letter, retry_base=0.001, max_retries=2)
+        store = ElasticsearchStore(
+            make_client(proxy.url),
+            index_prefix=PREFIX,
+            dead_letter_path=dead_letter,
+            retry_base=0.001,
+            max_retries=2,
+        )
         result = store.upsert_mentions(mentions(5))
     finally:
         proxy.close()
     assert (result.written, result.failed) == (0, 5)
     records = [json.loads(line) for line in dead_letter.read_text().splitlines()]
-    assert len(records) == 5 and all("gave up after 2 retries" in r["reason"] and "429" in r["reason"] for r in records)
+    assert len(records) == 5 and all(
+        "gave up after 2 retries" in r["reason"] and "429" in r["reason"] for r in records
+    )
     store = ElasticsearchStore(es_client, index_prefix=PREFIX, dead_letter_path=dead_letter)
     replayed = store.replay_dead_letter()
     assert (replayed.written, replayed.failed, store.count()) == (5, 0, 5)
     assert not dead_letter.exists()
 
 
-def test_mapping_conflict_is_dead_lettered_with_reason_and_replayed(es_client: Elasticsearch, tmp_path: Path) -> None:
+def test_mapping_conflict_is_dead_lettered_with_reason_and_replayed(
+    es_client: Elasticsearch, tmp_path: Path
+) -> None:
     alias = f"{PREFIX}-mentions"
     # An index written by an older mapping that lacks `rating`, made the write index behind the alias.
     old_mapping = mentions_mapping()
@@ -202,7 +248,10 @@ def test_mapping_conflict_is_dead_lettered_with_reason_and_replayed(es_client: E
     assert (result.written, result.failed) == (15, 5)
     records = [json.loads(line) for line in dead_letter.read_text().splitlines()]
     assert sorted(r["id"] for r in records) == sorted(m.id for m in docs if m.rating is not None)
-    assert all(r["status"] == 400 and "strict_dynamic_mapping_exception" in r["reason"] and "rating" in r["reason"] for r in records)
+    assert all(
+        r["status"] == 400 and "strict_dynamic_mapping_exception" in r["reason"] and "rating" in r["reason"]
+        for r in records
+    )
     assert Mention.model_validate(records[0]["mention"]) in docs  # the whole mention is kept
     # The operator fixes the alias; replaying writes the rest, a re-run changes nothing.
     es_client.indices.update_aliases(
@@ -219,7 +268,9 @@ def test_mapping_conflict_is_dead_lettered_with_reason_and_replayed(es_client: E
     assert sorted(m.id for m in store.iter_mentions()) == sorted(m.id for m in docs)
 
 
-def test_rollover_keeps_updates_in_the_index_that_holds_them(es_client: Elasticsearch, tmp_path: Path) -> None:
+def test_rollover_keeps_updates_in_the_index_that_holds_them(
+    es_client: Elasticsearch, tmp_path: Path
+) -> None:
     alias = f"{PREFIX}-mentions"
     store = ElasticsearchStore(es_client, index_prefix=PREFIX, dead_letter_path=tmp_path / "dead.ndjson")
     first = mentions(30)
@@ -233,7 +284,12 @@ def test_rollover_keeps_updates_in_the_index_that_holds_them(es_client: Elastics
         ]
     )
     changed = [m.model_copy(update={"text": m.text + " updated"}) for m in first]
-    new = [Mention(source="forum", source_kind="forum", url=f"https://example.org/new/{i}", published=T0, text="new") for i in range(5)]
+    new = [
+        Mention(
+            source="forum", source_kind="forum", url=f"https://example.org/new/{i}", published=T0, text="new"
+        )
+        for i in range(5)
+    ]
     result = store.upsert_mentions(changed + new)
     assert (result.written, result.failed) == (35, 0)
     assert store.count() == 35
@@ -246,24 +302,39 @@ def count_index(client: Elasticsearch, index: str) -> int:
     return int(client.count(index=index)["count"])
 
 
-def test_store_refuses_to_start_without_current_templates(osmem_base: object, es_client: Elasticsearch) -> None:
+def test_store_refuses_to_start_without_current_templates(
+    osmem_base: object, es_client: Elasticsearch
+) -> None:
     clone = osmem_base.clone()  # type: ignore[attr-defined]
     try:
         bare = make_client(clone.url)
-        with pytest.raises(StoreError, match=r"index template 'gs-test-mentions' is missing.*Run `groundswell es install`"):
+        with pytest.raises(
+            StoreError, match=r"index template 'gs-test-mentions' is missing.*Run `groundswell es install`"
+        ):
             ElasticsearchStore(bare, index_prefix=PREFIX)
     finally:
         clone.close()
-    template = es_client.indices.get_index_template(name=f"{PREFIX}-tickets")["index_templates"][0]["index_template"]
-    es_client.indices.put_index_template(name=f"{PREFIX}-tickets", index_patterns=template["index_patterns"], meta={"groundswell_mapping_version": 0}, template=template["template"])
-    with pytest.raises(StoreError, match=r"index template 'gs-test-tickets' has mapping version 0, expected 1"):
+    template = es_client.indices.get_index_template(name=f"{PREFIX}-tickets")["index_templates"][0][
+        "index_template"
+    ]
+    es_client.indices.put_index_template(
+        name=f"{PREFIX}-tickets",
+        index_patterns=template["index_patterns"],
+        meta={"groundswell_mapping_version": 0},
+        template=template["template"],
+    )
+    with pytest.raises(
+        StoreError, match=r"index template 'gs-test-tickets' has mapping version 0, expected 1"
+    ):
         ElasticsearchStore(es_client, index_prefix=PREFIX)
     report = install(es_client, PREFIX)
     assert not report.created and f"{PREFIX}-tickets-000001" in report.upgraded
     ElasticsearchStore(es_client, index_prefix=PREFIX)  # current again
 
 
-def test_install_without_ilm_warns_and_is_repeatable(osmem_base: object, caplog: pytest.LogCaptureFixture) -> None:
+def test_install_without_ilm_warns_and_is_repeatable(
+    osmem_base: object, caplog: pytest.LogCaptureFixture
+) -> None:
     clone = osmem_base.clone()  # type: ignore[attr-defined]
     try:
         client = make_client(clone.url)
@@ -271,7 +342,19 @@ def test_install_without_ilm_warns_and_is_repeatable(osmem_base: object, caplog:
             first = install(client, "fresh")
         assert first.ilm is False
         assert any("no _ilm API" in r.getMessage() for r in caplog.records)
-        assert sorted(first.created) == sorted(f"fresh-{n}-000001" for n in ("mentions", "tickets", "trends", "authors", "notifications", "state", "queries", "briefs"))
+        assert sorted(first.created) == sorted(
+            f"fresh-{n}-000001"
+            for n in (
+                "mentions",
+                "tickets",
+                "trends",
+                "authors",
+                "notifications",
+                "state",
+                "queries",
+                "briefs",
+            )
+        )
         second = install(client, "fresh")
         assert second.created == [] and len(second.upgraded) == 8
         mapping = client.indices.get_mapping(index="fresh-mentions")["fresh-mentions-000001"]["mappings"]
@@ -280,14 +363,20 @@ def test_install_without_ilm_warns_and_is_repeatable(osmem_base: object, caplog:
         clone.close()
 
 
-def test_maintain_reports_rollover_and_dead_letters(es_client: Elasticsearch, tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
+def test_maintain_reports_rollover_and_dead_letters(
+    es_client: Elasticsearch, tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
     dead_letter = tmp_path / "dead.ndjson"
     dead_letter.write_text('{"id": "a"}\n{"id": "b"}\n')
     store = ElasticsearchStore(es_client, index_prefix=PREFIX, dead_letter_path=dead_letter)
     with caplog.at_level(logging.WARNING, logger="groundswell.store.elasticsearch"):
         report = store.maintain()
     # osmem has neither ILM nor _rollover: nothing rolls over, and the log says why
-    assert (report["ilm"], report["rolled_over"], report["indices"]) == (False, False, [f"{PREFIX}-mentions-000001"])
+    assert (report["ilm"], report["rolled_over"], report["indices"]) == (
+        False,
+        False,
+        [f"{PREFIX}-mentions-000001"],
+    )
     assert report["dead_letters"] == 2
     messages = " ".join(r.getMessage() for r in caplog.records)
     assert "neither ILM nor _rollover" in messages and "replay-dead-letter" in messages

@@ -43,7 +43,9 @@ def _scalar_fields(model: type[BaseModel]) -> list[str]:
 def test_mentions_mapping_maps_every_mention_field() -> None:
     properties = mentions_mapping()["properties"]
     missing = sorted(set(Mention.model_fields) - set(properties))
-    assert not missing, f"Mention fields without a mapping: {missing}; add them to index_mappings/templates/mentions.json"
+    assert not missing, (
+        f"Mention fields without a mapping: {missing}; add them to index_mappings/templates/mentions.json"
+    )
     for name in TargetSentiment.model_fields:
         assert name in properties["target_sentiments"]["properties"]
         assert name in properties["entity_sentiments"]["properties"]

@@ -93,11 +93,27 @@ def test_secret_is_masked_and_redact_url_hides_keys(caplog: pytest.LogCaptureFix
     with caplog.at_level(logging.DEBUG):
         logging.getLogger("test").info("credential %s / %r / %s", secret, secret, f"{secret}")
     assert "hunter2" not in caplog.text and secret.reveal() == "hunter2-token"
-    assert redact_url("https://api.example/v3/x?key=abc&part=snippet") == "https://api.example/v3/x?key=***&part=snippet"
+    assert (
+        redact_url("https://api.example/v3/x?key=abc&part=snippet")
+        == "https://api.example/v3/x?key=***&part=snippet"
+    )
 
 
-def test_load_credentials_reads_environment_and_names_the_missing_variable(monkeypatch: pytest.MonkeyPatch) -> None:
-    config = parse_config({"sources": [{"name": "s", "kind": "x", "url": "https://api.example", "credentials_env": {"bearer_token": "GS_TEST_BEARER"}}]})
+def test_load_credentials_reads_environment_and_names_the_missing_variable(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    config = parse_config(
+        {
+            "sources": [
+                {
+                    "name": "s",
+                    "kind": "x",
+                    "url": "https://api.example",
+                    "credentials_env": {"bearer_token": "GS_TEST_BEARER"},
+                }
+            ]
+        }
+    )
     monkeypatch.delenv("GS_TEST_BEARER", raising=False)
     with pytest.raises(CredentialError, match="set the environment variable GS_TEST_BEARER"):
         load_credentials(config.source("s"), required=("bearer_token",))
@@ -135,5 +151,16 @@ def test_load_credentials_falls_back_to_an_airflow_connection(monkeypatch: pytes
     monkeypatch.setitem(sys.modules, "airflow", types.ModuleType("airflow"))
     monkeypatch.setitem(sys.modules, "airflow.sdk", sdk)
     monkeypatch.delenv("GS_TEST_AIRFLOW_TOKEN", raising=False)
-    config = parse_config({"sources": [{"name": "s", "kind": "reddit", "url": "https://oauth.reddit.com", "credentials_env": {"token": "GS_TEST_AIRFLOW_TOKEN"}}]})
+    config = parse_config(
+        {
+            "sources": [
+                {
+                    "name": "s",
+                    "kind": "reddit",
+                    "url": "https://oauth.reddit.com",
+                    "credentials_env": {"token": "GS_TEST_AIRFLOW_TOKEN"},
+                }
+            ]
+        }
+    )
     assert load_credentials(config.source("s"))["token"].reveal() == "from-airflow"

@@ -33,7 +33,9 @@ WELL_KNOWN = [
 
 
 def _client(url: str, *, extra_urls: list[str] | None = None):  # type: ignore[no-untyped-def]
-    config = parse_config({"sources": [{"name": "feeds", "kind": "rss", "url": url, "params": {"urls": extra_urls or []}}]})
+    config = parse_config(
+        {"sources": [{"name": "feeds", "kind": "rss", "url": url, "params": {"urls": extra_urls or []}}]}
+    )
     http = ApiHttp(user_agent="test", max_retries=1, backoff=0.0, sleep=lambda s: None)
     return client_for(config, config.source("feeds"), http=http)
 
@@ -69,7 +71,10 @@ def test_rss_client_keeps_utf8_text_of_feed_with_leading_whitespace() -> None:
 
 @pytest.mark.parametrize(
     ("name", "expected"),
-    [("feedparser__illformed__chardet__koi8r.xml", "праздник"), ("feedparser__illformed__chardet__shiftjis.xml", "記事投稿")],
+    [
+        ("feedparser__illformed__chardet__koi8r.xml", "праздник"),
+        ("feedparser__illformed__chardet__shiftjis.xml", "記事投稿"),
+    ],
 )
 def test_rss_client_guesses_undeclared_encodings(name: str, expected: str) -> None:
     with ReplayServer() as server:
@@ -80,7 +85,9 @@ def test_rss_client_guesses_undeclared_encodings(name: str, expected: str) -> No
 
 def test_rss_client_reads_json_feed() -> None:
     with ReplayServer() as server:
-        run = _client(_serve(server, "feedjira__json_feed.json", content_type="application/feed+json")).collect({})
+        run = _client(
+            _serve(server, "feedjira__json_feed.json", content_type="application/feed+json")
+        ).collect({})
     assert run.errors == 0
     assert len(run.mentions) >= 5
     assert all(m.url.startswith("http") and m.text for m in run.mentions)
@@ -91,11 +98,18 @@ def test_rss_client_counts_unparseable_feeds_and_keeps_the_others(caplog: pytest
     with ReplayServer() as server:
         good_url = _serve(server, "feedjira__a10.xml")
         bad_urls = [_serve(server, n) for n in bad]
-        server.add("/html", body=b"<html><body><h1>Not a feed</h1></body></html>", headers={"Content-Type": "text/html"})
+        server.add(
+            "/html",
+            body=b"<html><body><h1>Not a feed</h1></body></html>",
+            headers={"Content-Type": "text/html"},
+        )
         server.add("/noise", body=bytes(range(256)) * 4, headers={"Content-Type": "application/octet-stream"})
         server.add("/gone", status=404, body=b"Not Found")
         with caplog.at_level(logging.ERROR):
-            run = _client(good_url, extra_urls=[*bad_urls, f"{server.url}/html", f"{server.url}/noise", f"{server.url}/gone"]).collect({})
+            run = _client(
+                good_url,
+                extra_urls=[*bad_urls, f"{server.url}/html", f"{server.url}/noise", f"{server.url}/gone"],
+            ).collect({})
     assert run.errors == 4, run.error_reasons
     assert len(run.mentions) == 5  # the good feed's entries are kept
     for url in (*bad_urls, f"{server.url}/html", f"{server.url}/noise", f"{server.url}/gone"):
@@ -136,7 +150,9 @@ def test_rss_client_falls_back_when_an_item_date_is_invalid() -> None:
 def test_rss_client_skips_entries_without_title_or_text() -> None:
     # the recorded item has only a <link>: nobody said anything, so there is no mention
     with ReplayServer() as server:
-        run = _client(_serve(server, "feedparser__illformed__rss_item_link_corrupted_ampersands.xml")).collect({})
+        run = _client(
+            _serve(server, "feedparser__illformed__rss_item_link_corrupted_ampersands.xml")
+        ).collect({})
     assert run.mentions == [] and run.errors == 0 and run.warnings == 1
 
 

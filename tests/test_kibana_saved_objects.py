@@ -69,13 +69,25 @@ def fields_by_view(objects: list[dict[str, Any]]) -> dict[str, dict[str, str]]:
 
 
 def test_saved_objects_file_is_current() -> None:
-    assert SAVED_OBJECTS_PATH.read_text(encoding="utf-8") == to_ndjson(saved_objects()), "run: python -m index_mappings.kibana"
+    assert SAVED_OBJECTS_PATH.read_text(encoding="utf-8") == to_ndjson(saved_objects()), (
+        "run: python -m index_mappings.kibana"
+    )
 
 
 def test_saved_objects_cover_the_dashboards_analysts_need() -> None:
     objects = read_ndjson(SAVED_OBJECTS_PATH)
     titles = {o["attributes"]["title"] for o in objects if o["type"] == "dashboard"}
-    assert titles == {f"Groundswell - {t}" for t in ("Share of voice", "Sentiment over time", "Topics", "Safety signals", "Opinion leaders", "Tickets")}
+    assert titles == {
+        f"Groundswell - {t}"
+        for t in (
+            "Share of voice",
+            "Sentiment over time",
+            "Topics",
+            "Safety signals",
+            "Opinion leaders",
+            "Tickets",
+        )
+    }
     kinds = {o["type"] for o in objects}
     assert kinds == {"index-pattern", "search", "visualization", "dashboard"}
     assert all(o["coreMigrationVersion"] == "8.8.0" for o in objects)
@@ -94,7 +106,9 @@ def test_every_referenced_field_is_mapped_with_a_fitting_type() -> None:
         elif use.field not in fields:
             problems.append(f"{use.object_title}: field '{use.field}' is not mapped")
         elif not supports(fields[use.field], use.use):
-            problems.append(f"{use.object_title}: field '{use.field}' ({fields[use.field]}) cannot be used as {use.use}")
+            problems.append(
+                f"{use.object_title}: field '{use.field}' ({fields[use.field]}) cannot be used as {use.use}"
+            )
     assert not problems, "\n".join(problems)
 
 
@@ -105,7 +119,9 @@ def test_every_reference_resolves_within_the_file() -> None:
     seen: set[tuple[str, str]] = set()
     for obj in objects:
         for ref in obj["references"]:
-            assert (ref["type"], ref["id"]) in seen, f"{obj['attributes']['title']} references {ref} before (or without) defining it"
+            assert (ref["type"], ref["id"]) in seen, (
+                f"{obj['attributes']['title']} references {ref} before (or without) defining it"
+            )
         seen.add((obj["type"], obj["id"]))
         if obj["type"] == "dashboard":
             panels = json.loads(obj["attributes"]["panelsJSON"])
@@ -120,7 +136,9 @@ def test_field_checker_finds_fields_in_real_kibana_exports(shared_data: Path) ->
     objects = read_ndjson(folder / "pfelk_24.07-unbound.ndjson")
     uses = field_uses(objects)
     assert ("@timestamp", "time") in {(u.field, u.use) for u in uses}
-    assert {"client.ip", "dns.question.registered_domain"} <= {u.field for u in uses if u.use == "aggregatable"}
+    assert {"client.ip", "dns.question.registered_domain"} <= {
+        u.field for u in uses if u.use == "aggregatable"
+    }
     lines = (folder / "pfelk_24.07-unbound.mapping.json").read_text().splitlines()
     component = (folder / "pfelk_24.07-unbound.component.mapping.json").read_text().splitlines()
     mapped = flatten(json.loads("\n".join(lines[1:]))["template"]["mappings"].get("properties", {}))
@@ -141,15 +159,42 @@ class FakeKibana:
 
             def do_POST(self) -> None:
                 body = self.rfile.read(int(self.headers["Content-Length"]))
-                message = BytesParser(policy=HTTP).parsebytes(f"Content-Type: {self.headers['Content-Type']}\r\n\r\n".encode() + body)
-                parts = {p.get_param("name", header="content-disposition"): p.get_content() for p in message.iter_parts()}
-                fake.requests.append({"path": self.path, "headers": dict(self.headers), "file": parts.get("file")})
+                message = BytesParser(policy=HTTP).parsebytes(
+                    f"Content-Type: {self.headers['Content-Type']}\r\n\r\n".encode() + body
+                )
+                parts = {
+                    p.get_param("name", header="content-disposition"): p.get_content()
+                    for p in message.iter_parts()
+                }
+                fake.requests.append(
+                    {"path": self.path, "headers": dict(self.headers), "file": parts.get("file")}
+                )
                 if self.headers.get("kbn-xsrf") is None:
-                    self._reply(400, {"statusCode": 400, "error": "Bad Request", "message": "Request must contain a kbn-xsrf header."})
+                    self._reply(
+                        400,
+                        {
+                            "statusCode": 400,
+                            "error": "Bad Request",
+                            "message": "Request must contain a kbn-xsrf header.",
+                        },
+                    )
                     return
                 lines = [json.loads(x) for x in (parts.get("file") or b"").decode().splitlines() if x.strip()]
                 if fail:
-                    self._reply(200, {"success": False, "successCount": len(lines) - 1, "errors": [{"id": lines[0]["id"], "type": lines[0]["type"], "error": {"type": "conflict", "message": "version conflict"}}]})
+                    self._reply(
+                        200,
+                        {
+                            "success": False,
+                            "successCount": len(lines) - 1,
+                            "errors": [
+                                {
+                                    "id": lines[0]["id"],
+                                    "type": lines[0]["type"],
+                                    "error": {"type": "conflict", "message": "version conflict"},
+                                }
+                            ],
+                        },
+                    )
                 else:
                     self._reply(200, {"success": True, "successCount": len(lines), "successResults": []})
 
@@ -189,14 +234,20 @@ def test_import_saved_objects_posts_ndjson_with_xsrf_header(kibana: FakeKibana) 
 
 def _config_file(tmp_path: Path, extra: str = "") -> Path:
     path = tmp_path / "groundswell.yaml"
-    path.write_text(f"store:\n  backend: elasticsearch\n  elasticsearch:\n    username_env: GS_TEST_ES_USER\n    password_env: GS_TEST_ES_PASS\n{extra}")
+    path.write_text(
+        f"store:\n  backend: elasticsearch\n  elasticsearch:\n    username_env: GS_TEST_ES_USER\n    password_env: GS_TEST_ES_PASS\n{extra}"
+    )
     return path
 
 
-def test_cli_kibana_import_reports_success(kibana: FakeKibana, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_cli_kibana_import_reports_success(
+    kibana: FakeKibana, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     monkeypatch.setenv("GS_TEST_ES_USER", "elastic")
     monkeypatch.setenv("GS_TEST_ES_PASS", "pw")
-    result = CliRunner().invoke(app, ["kibana-import", "-c", str(_config_file(tmp_path)), "--url", kibana.url])
+    result = CliRunner().invoke(
+        app, ["kibana-import", "-c", str(_config_file(tmp_path)), "--url", kibana.url]
+    )
     assert result.exit_code == 0, result.output
     assert f"imported {len(read_ndjson(SAVED_OBJECTS_PATH))} saved objects" in result.output
     assert kibana.requests[0]["path"] == "/api/saved_objects/_import?overwrite=true"

@@ -20,14 +20,19 @@ def _mention(**changes: object) -> Mention:
 
 
 def test_canonical_url_drops_tracking_fragment_default_port_and_trailing_slash() -> None:
-    assert canonical_url("https://Forum.Example.com:443/t/42/?utm_source=x&page=2#reply-3") == "https://forum.example.com/t/42?page=2"
+    assert (
+        canonical_url("https://Forum.Example.com:443/t/42/?utm_source=x&page=2#reply-3")
+        == "https://forum.example.com/t/42?page=2"
+    )
     assert canonical_url("http://a.com/x?b=2&a=1") == canonical_url("http://a.com/x?a=1&b=2")
     assert canonical_url("http://127.0.0.1:8765/p") == "http://127.0.0.1:8765/p"
 
 
 def test_mention_id_is_stable_across_crawls_and_url_variants() -> None:
     first = _mention()
-    again = _mention(url="https://forum.example.com/t/42?page=2&utm_medium=social", collected=datetime(2030, 1, 1))
+    again = _mention(
+        url="https://forum.example.com/t/42?page=2&utm_medium=social", collected=datetime(2030, 1, 1)
+    )
     assert first.id == again.id
     assert _mention(source="other").id != first.id
 

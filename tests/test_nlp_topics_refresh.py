@@ -16,8 +16,13 @@ from nlp.topics import TopicModel, refresh_topics
 
 def _mention(i: int, text: str) -> Mention:
     return Mention(
-        source="forum", source_kind="forum", url=f"http://forum.test/p/{i}", author=f"a{i}",
-        published=datetime(2026, 3, 1, tzinfo=UTC) + timedelta(hours=i), text=text, enriched=True,
+        source="forum",
+        source_kind="forum",
+        url=f"http://forum.test/p/{i}",
+        author=f"a{i}",
+        published=datetime(2026, 3, 1, tzinfo=UTC) + timedelta(hours=i),
+        text=text,
+        enriched=True,
     )
 
 
@@ -26,7 +31,12 @@ def test_refresh_topics_forms_topics_from_the_pool_and_updates_stored_mentions(t
     direction = rng.normal(size=16)
     # min_topic_size larger than one batch: the first mentions wait in the pool
     model = TopicModel(min_topic_size=4)
-    texts = ["battery charger overheating again", "charger battery gets hot", "battery charger melted", "hot charger battery smell"]
+    texts = [
+        "battery charger overheating again",
+        "charger battery gets hot",
+        "battery charger melted",
+        "hot charger battery smell",
+    ]
     mentions = [_mention(i, t) for i, t in enumerate(texts)]
     vectors = np.stack([direction + 0.01 * rng.normal(size=16) for _ in texts])
     model.update([m.id for m in mentions[:3]], vectors[:3], texts[:3])

@@ -16,13 +16,33 @@ from groundswell.demo.config import FORUM_SELECTORS, REVIEW_SELECTORS
 
 @pytest.mark.parametrize(
     ("text", "expected"),
-    [("4", 4.0), ("4.5", 4.5), ("4/5", 4.0), ("8 / 10", 4.0), ("3 out of 5 stars", 3.0), ("★★★★☆", 4.0), ("80", 4.0), ("", None), ("n/a", None)],
+    [
+        ("4", 4.0),
+        ("4.5", 4.5),
+        ("4/5", 4.0),
+        ("8 / 10", 4.0),
+        ("3 out of 5 stars", 3.0),
+        ("★★★★☆", 4.0),
+        ("80", 4.0),
+        ("", None),
+        ("n/a", None),
+    ],
 )
 def test_rating_reads_common_formats(text: str, expected: float | None) -> None:
     assert GroundswellSpider.rating(text) == expected
 
 
-@pytest.mark.parametrize(("text", "expected"), [("1.2k followers", 1200), ("345 replies", 345), ("12,345", 12345), ("2M", 2_000_000), ("", 0), ("none", 0)])
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("1.2k followers", 1200),
+        ("345 replies", 345),
+        ("12,345", 12345),
+        ("2M", 2_000_000),
+        ("", 0),
+        ("none", 0),
+    ],
+)
 def test_number_reads_counts_with_suffixes(text: str, expected: int) -> None:
     assert GroundswellSpider.number(text) == expected
 
@@ -46,11 +66,21 @@ def test_crawl_state_round_trips_and_survives_corruption(tmp_path: Path) -> None
 def test_spider_class_matches_source_kind_and_checks_selectors() -> None:
     forum = SourceConfig(name="f", kind="forum", url="http://x/", selectors=FORUM_SELECTORS)
     assert spider_class(forum).name == "forum"
-    assert spider_class(SourceConfig(name="r", kind="review", url="http://x/", selectors=REVIEW_SELECTORS)).name == "review"
+    assert (
+        spider_class(SourceConfig(name="r", kind="review", url="http://x/", selectors=REVIEW_SELECTORS)).name
+        == "review"
+    )
     assert spider_class(SourceConfig(name="n", kind="blog", url="http://x/")).name == "article"
     assert spider_class(SourceConfig(name="s", kind="sitemap", url="http://x/sitemap.xml")).name == "sitemap"
     with pytest.raises(SelectorError, match=r"sources\[f\]\.selectors is missing post_body"):
-        spider_class(SourceConfig(name="f", kind="forum", url="http://x/", selectors={k: v for k, v in FORUM_SELECTORS.items() if k != "post_body"}))
+        spider_class(
+            SourceConfig(
+                name="f",
+                kind="forum",
+                url="http://x/",
+                selectors={k: v for k, v in FORUM_SELECTORS.items() if k != "post_body"},
+            )
+        )
     with pytest.raises(ConfigError, match="not crawled by a web spider"):
         spider_class(SourceConfig(name="m", kind="mastodon", url="http://x/"))
 

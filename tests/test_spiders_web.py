@@ -25,9 +25,23 @@ ROOT = Path(__file__).resolve().parents[1]
 CP1252_TEXT = "Caf\u00e9 cr\u00e8me \u2013 na\u00efve"
 
 
-def crawl(config: Path, source: str, out: Path, state: Path) -> tuple[dict[str, Any], list[Mention], subprocess.CompletedProcess[str]]:
+def crawl(
+    config: Path, source: str, out: Path, state: Path
+) -> tuple[dict[str, Any], list[Mention], subprocess.CompletedProcess[str]]:
     proc = subprocess.run(
-        [sys.executable, "-m", "crawlers.web.run", "--config", str(config), "--source", source, "--out", str(out), "--state-dir", str(state)],
+        [
+            sys.executable,
+            "-m",
+            "crawlers.web.run",
+            "--config",
+            str(config),
+            "--source",
+            source,
+            "--out",
+            str(out),
+            "--state-dir",
+            str(state),
+        ],
         capture_output=True,
         text=True,
         cwd=ROOT,
@@ -50,7 +64,9 @@ def demo(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]]:
         yield {"root": root, "truth": truth, "config": config, "base": base}
 
 
-def test_forum_spider_collects_every_post_without_quotes_and_obeys_robots(demo: dict[str, Any], tmp_path: Path) -> None:
+def test_forum_spider_collects_every_post_without_quotes_and_obeys_robots(
+    demo: dict[str, Any], tmp_path: Path
+) -> None:
     stats, mentions, _ = crawl(demo["config"], "demo-forum", tmp_path / "forum.jsonl", tmp_path / "state")
     forum = json.loads((demo["root"] / "web" / "_data" / "forum.json").read_text())
     posts = {p["id"]: p for t in forum["threads"] for p in t["posts"]}
@@ -66,7 +82,9 @@ def test_forum_spider_collects_every_post_without_quotes_and_obeys_robots(demo: 
     by_id = {m.external_id: m for m in mentions}
     for post_id, post in posts.items():
         assert by_id[post_id].author == post["author"] and by_id[post_id].author_reach == post["reach"]
-        assert by_id[post_id].published == datetime.fromisoformat(post["published"].replace("Z", "+00:00")).replace(second=0)
+        assert by_id[post_id].published == datetime.fromisoformat(
+            post["published"].replace("Z", "+00:00")
+        ).replace(second=0)
     assert len({m.id for m in mentions}) == len(mentions)
     assert all(m.thread_id and m.thread_id.endswith(".html") for m in mentions)
 
@@ -77,10 +95,16 @@ def test_forum_spider_rerun_picks_up_only_new_replies(demo: dict[str, Any], tmp_
     assert stats["items"] == 0 and mentions == [] and stats["unchanged"] > 0
     thread = json.loads((demo["root"] / "web" / "_data" / "forum.json").read_text())["threads"][2]
     post_id = append_forum_reply(
-        demo["root"] / "web", thread["id"], author="latecomer", text="Mine does that too.", published=datetime(2026, 3, 1, 22, 0, tzinfo=UTC)
+        demo["root"] / "web",
+        thread["id"],
+        author="latecomer",
+        text="Mine does that too.",
+        published=datetime(2026, 3, 1, 22, 0, tzinfo=UTC),
     )
     stats, mentions, _ = crawl(demo["config"], "demo-forum", tmp_path / "new.jsonl", tmp_path / "state")
-    assert [(m.external_id, m.author, m.text) for m in mentions] == [(post_id, "latecomer", "Mine does that too.")]
+    assert [(m.external_id, m.author, m.text) for m in mentions] == [
+        (post_id, "latecomer", "Mine does that too.")
+    ]
     assert stats["pages"] < 20
 
 
@@ -130,7 +154,13 @@ class HostileHandler(BaseHTTPRequestHandler):
     def log_message(self, format: str, *args: Any) -> None:
         pass
 
-    def reply(self, status: int, body: bytes, content_type: str = "text/html; charset=utf-8", headers: dict[str, str] | None = None) -> None:
+    def reply(
+        self,
+        status: int,
+        body: bytes,
+        content_type: str = "text/html; charset=utf-8",
+        headers: dict[str, str] | None = None,
+    ) -> None:
         self.send_response(status)
         self.send_header("Content-Type", content_type)
         self.send_header("Content-Length", str(len(body)))
@@ -139,30 +169,62 @@ class HostileHandler(BaseHTTPRequestHandler):
         self.end_headers()
         try:
             self.wfile.write(body)
-        except (BrokenPipeError, ConnectionResetError):  # the crawler hangs up on the giant page, as it should
+        except (
+            BrokenPipeError,
+            ConnectionResetError,
+        ):  # the crawler hangs up on the giant page, as it should
             pass
 
     def do_GET(self) -> None:
         path, _, query = self.path.partition("?")
         port = self.server.server_address[1]
         rows = [
-            "/t/good.html", "/t/broken.html", "/t/garbage.html", "/t/error500.html", "/t/away.html",
-            "/t/loop.html?page=1", "/t/huge.html", "/secret/thread.html", "/t/slow.html", "/t/cp1252.html",
+            "/t/good.html",
+            "/t/broken.html",
+            "/t/garbage.html",
+            "/t/error500.html",
+            "/t/away.html",
+            "/t/loop.html?page=1",
+            "/t/huge.html",
+            "/secret/thread.html",
+            "/t/slow.html",
+            "/t/cp1252.html",
         ]
         pager = '<nav class="pager"><a rel="next" href="/forum/page-2.html">next</a></nav>'
         if path == "/robots.txt":
             return self.reply(200, b"User-agent: *\nDisallow: /secret/\n", "text/plain")
-        if path in ("/forum/index.html", "/forum/page-2.html"):  # page 2 lists the same threads and links back: a loop
-            back = pager if path == "/forum/index.html" else '<nav class="pager"><a rel="next" href="/forum/page-3.html">next</a></nav>'
-            html = "<html><body><ul class='threads'>" + "".join(_thread_row(r) for r in rows) + f"</ul>{back}</body></html>"
+        if path in (
+            "/forum/index.html",
+            "/forum/page-2.html",
+        ):  # page 2 lists the same threads and links back: a loop
+            back = (
+                pager
+                if path == "/forum/index.html"
+                else '<nav class="pager"><a rel="next" href="/forum/page-3.html">next</a></nav>'
+            )
+            html = (
+                "<html><body><ul class='threads'>"
+                + "".join(_thread_row(r) for r in rows)
+                + f"</ul>{back}</body></html>"
+            )
             return self.reply(200, html.encode())
         if path == "/forum/page-3.html":
-            return self.reply(200, b"<html><body><ul class='threads'>" + _thread_row("/t/good.html").encode() + b"</ul></body></html>")
+            return self.reply(
+                200,
+                b"<html><body><ul class='threads'>"
+                + _thread_row("/t/good.html").encode()
+                + b"</ul></body></html>",
+            )
         if path == "/t/good.html":
-            body = _post("g1", "The kettle is fine.") + _post("g2", "Agreed, mine too.", quote="u1 wrote: The kettle is fine.")
+            body = _post("g1", "The kettle is fine.") + _post(
+                "g2", "Agreed, mine too.", quote="u1 wrote: The kettle is fine."
+            )
             return self.reply(200, f"<html><body>{body}</body></html>".encode())
         if path == "/t/broken.html":  # unclosed tags, stray bytes, no </html>: lxml recovers the post
-            return self.reply(200, b"<html><body><div><article class='post' data-post-id='b1'><div class='post-meta'><span class='author'>ub1<span class='post-date'>Mar 4, 2026 10:00</span></div><div class='post-body'><p>Broken page but real text \xff\xfe<b>bold<i>italic")
+            return self.reply(
+                200,
+                b"<html><body><div><article class='post' data-post-id='b1'><div class='post-meta'><span class='author'>ub1<span class='post-date'>Mar 4, 2026 10:00</span></div><div class='post-body'><p>Broken page but real text \xff\xfe<b>bold<i>italic",
+            )
         if path == "/t/garbage.html":
             return self.reply(200, bytes(range(256)) * 40)
         if path == "/t/error500.html":
@@ -174,7 +236,9 @@ class HostileHandler(BaseHTTPRequestHandler):
             html = f'<html><body>{_post("l1", "Loop post.")}<nav class="pager"><a rel="next" href="/t/loop.html?page={n + 1}">next</a></nav></body></html>'
             return self.reply(200, html.encode())
         if path == "/t/huge.html":  # 11 MB: over DOWNLOAD_MAXSIZE
-            return self.reply(200, b"<html><body>" + b"<p>" + b"x" * (11 * 1024 * 1024) + b"</p></body></html>")
+            return self.reply(
+                200, b"<html><body>" + b"<p>" + b"x" * (11 * 1024 * 1024) + b"</p></body></html>"
+            )
         if path == "/t/cp1252.html":  # no charset in the header, only in a meta tag
             post = _post("c1", CP1252_TEXT)
             page = f'<html><head><meta charset="windows-1252"></head><body>{post}</body></html>'
@@ -196,7 +260,13 @@ def test_forum_spider_counts_hostile_pages_and_keeps_going(tmp_path: Path) -> No
         config = {
             "data_dir": str(tmp_path / "data"),
             "sources": [
-                {"name": "hostile", "kind": "forum", "url": f"{base}/forum/index.html", "selectors": FORUM_SELECTORS, "params": {"download_timeout": 1}}
+                {
+                    "name": "hostile",
+                    "kind": "forum",
+                    "url": f"{base}/forum/index.html",
+                    "selectors": FORUM_SELECTORS,
+                    "params": {"download_timeout": 1},
+                }
             ],
         }
         path = tmp_path / "hostile.yaml"
@@ -221,12 +291,31 @@ def test_forum_spider_counts_hostile_pages_and_keeps_going(tmp_path: Path) -> No
 def test_runner_rejects_invalid_configuration(demo: dict[str, Any], tmp_path: Path) -> None:
     def run(config: Path, source: str) -> subprocess.CompletedProcess[str]:
         return subprocess.run(
-            [sys.executable, "-m", "crawlers.web.run", "-c", str(config), "-s", source, "-o", str(tmp_path / "o.jsonl"), "--state-dir", str(tmp_path)],
-            capture_output=True, text=True, cwd=ROOT, timeout=120,
+            [
+                sys.executable,
+                "-m",
+                "crawlers.web.run",
+                "-c",
+                str(config),
+                "-s",
+                source,
+                "-o",
+                str(tmp_path / "o.jsonl"),
+                "--state-dir",
+                str(tmp_path),
+            ],
+            capture_output=True,
+            text=True,
+            cwd=ROOT,
+            timeout=120,
         )
 
     unknown = run(demo["config"], "no-such-source")
-    assert unknown.returncode == 2 and "unknown source 'no-such-source'" in unknown.stderr and unknown.stdout == ""
+    assert (
+        unknown.returncode == 2
+        and "unknown source 'no-such-source'" in unknown.stderr
+        and unknown.stdout == ""
+    )
     not_web = run(demo["config"], "demo-reddit")
     assert not_web.returncode == 2 and "not crawled by a web spider" in not_web.stderr
     raw = yaml.safe_load(demo["config"].read_text())
@@ -234,7 +323,9 @@ def test_runner_rejects_invalid_configuration(demo: dict[str, Any], tmp_path: Pa
     broken = tmp_path / "broken.yaml"
     broken.write_text(yaml.safe_dump(raw), encoding="utf-8")
     missing = run(broken, "demo-forum")
-    assert missing.returncode == 2 and "selectors is missing" in missing.stderr and "post_body" in missing.stderr
+    assert (
+        missing.returncode == 2 and "selectors is missing" in missing.stderr and "post_body" in missing.stderr
+    )
 
 
 def test_runner_counts_an_unreachable_site_and_exits_zero(tmp_path: Path) -> None:
@@ -245,7 +336,14 @@ def test_runner_counts_an_unreachable_site_and_exits_zero(tmp_path: Path) -> Non
         port = s.getsockname()[1]
     config = {
         "data_dir": str(tmp_path / "data"),
-        "sources": [{"name": "gone", "kind": "news", "url": f"http://127.0.0.1:{port}/news/index.html", "params": {"download_timeout": 2}}],
+        "sources": [
+            {
+                "name": "gone",
+                "kind": "news",
+                "url": f"http://127.0.0.1:{port}/news/index.html",
+                "params": {"download_timeout": 2},
+            }
+        ],
     }
     path = tmp_path / "gone.yaml"
     path.write_text(yaml.safe_dump(config), encoding="utf-8")
@@ -264,7 +362,9 @@ def test_forum_spider_resumes_after_a_budget_stop(demo: dict[str, Any], tmp_path
     assert stats["finish_reason"] == "closespider_pagecount" and 0 < len(first) < demo["truth"].items["forum"]
     collected = {m.external_id for m in first}
     for run in range(2):  # the full budget finishes the job; a further run finds nothing new
-        stats, more, _ = crawl(demo["config"], "demo-forum", tmp_path / f"more{run}.jsonl", tmp_path / "state")
+        stats, more, _ = crawl(
+            demo["config"], "demo-forum", tmp_path / f"more{run}.jsonl", tmp_path / "state"
+        )
         ids = [m.external_id for m in more]
         assert len(ids) == len(set(ids))
         collected |= set(ids)

@@ -112,14 +112,21 @@ def test_iter_mentions_oldest_first_across_batches(loaded: tuple[Store, list[Men
     expected = ids(sorted(mentions, key=lambda m: (m.published, m.id)))
     assert [m.id for m in store.iter_mentions(batch_size=5)] == expected
     negative = [m.id for m in store.iter_mentions(Filters(sentiments=("negative",)), batch_size=4)]
-    assert negative == [i for i, m in zip(expected, sorted(mentions, key=lambda m: (m.published, m.id)), strict=True) if m.sentiment == "negative"]
+    assert negative == [
+        i
+        for i, m in zip(expected, sorted(mentions, key=lambda m: (m.published, m.id)), strict=True)
+        if m.sentiment == "negative"
+    ]
 
 
 @pytest.mark.parametrize(
     ("filters", "predicate"),
     [
         (Filters(), lambda m: True),
-        (Filters(start=MONDAY + timedelta(days=7), end=MONDAY + timedelta(days=14)), lambda m: MONDAY + timedelta(days=7) <= m.published < MONDAY + timedelta(days=14)),
+        (
+            Filters(start=MONDAY + timedelta(days=7), end=MONDAY + timedelta(days=14)),
+            lambda m: MONDAY + timedelta(days=7) <= m.published < MONDAY + timedelta(days=14),
+        ),
         (Filters(entities=("zeta",)), lambda m: "zeta" in m.entities),
         (Filters(sources=("forum-a", "news-c")), lambda m: m.source in ("forum-a", "news-c")),
         (Filters(source_kinds=("review",)), lambda m: m.source_kind == "review"),
@@ -133,7 +140,10 @@ def test_iter_mentions_oldest_first_across_batches(loaded: tuple[Store, list[Men
         (Filters(safety=True), lambda m: m.safety_severity > 0),
         (Filters(safety=False), lambda m: m.safety_severity == 0),
         (Filters(enriched=False), lambda m: not m.enriched),
-        (Filters(sentiments=("negative",), entities=("acme",), safety=True), lambda m: m.sentiment == "negative" and "acme" in m.entities and m.safety_severity > 0),
+        (
+            Filters(sentiments=("negative",), entities=("acme",), safety=True),
+            lambda m: m.sentiment == "negative" and "acme" in m.entities and m.safety_severity > 0,
+        ),
     ],
 )
 def test_count_applies_filters(loaded: tuple[Store, list[Mention]], filters: Filters, predicate) -> None:  # type: ignore[no-untyped-def]
@@ -162,7 +172,9 @@ def test_count_with_ids_filter(loaded: tuple[Store, list[Mention]]) -> None:
         ("warr*", r"\bwarrant"),
     ],
 )
-def test_search_finds_expected_mentions(loaded: tuple[Store, list[Mention]], query: str, pattern: str) -> None:
+def test_search_finds_expected_mentions(
+    loaded: tuple[Store, list[Mention]], query: str, pattern: str
+) -> None:
     store, mentions = loaded
     page = store.search(query, limit=100)
     assert {h.mention.id for h in page.hits} == matching(mentions, pattern)
@@ -185,7 +197,25 @@ def test_search_only_negative_words_matches_the_rest(loaded: tuple[Store, list[M
 
 @pytest.mark.parametrize(
     "query",
-    ['"unclosed', "(kettle", "kettle)", "AND OR NOT", "a:b", "kettle^2", "~fuzzy", "/regex/", "[x TO y]", "{}", "\\", "&&||", "it's", "<script>", "-", "*", "#4"],
+    [
+        '"unclosed',
+        "(kettle",
+        "kettle)",
+        "AND OR NOT",
+        "a:b",
+        "kettle^2",
+        "~fuzzy",
+        "/regex/",
+        "[x TO y]",
+        "{}",
+        "\\",
+        "&&||",
+        "it's",
+        "<script>",
+        "-",
+        "*",
+        "#4",
+    ],
 )
 def test_search_punctuation_never_raises(loaded: tuple[Store, list[Mention]], query: str) -> None:
     store, _ = loaded
@@ -201,7 +231,9 @@ def test_search_highlights_are_marked_and_escaped(loaded: tuple[Store, list[Ment
     for hit in page.hits:
         assert "<mark>danger</mark>" in hit.highlight
         assert "<b>" not in hit.highlight and "&lt;b&gt;" in hit.highlight
-        assert re.sub(r"</?mark>", "", hit.highlight) == html.escape(html.unescape(re.sub(r"</?mark>", "", hit.highlight)), quote=True)
+        assert re.sub(r"</?mark>", "", hit.highlight) == html.escape(
+            html.unescape(re.sub(r"</?mark>", "", hit.highlight)), quote=True
+        )
 
 
 def test_search_empty_query_lists_newest_with_plain_text(loaded: tuple[Store, list[Mention]]) -> None:
@@ -216,7 +248,10 @@ def test_search_empty_query_lists_newest_with_plain_text(loaded: tuple[Store, li
 def test_search_filters_sorts_and_pages(loaded: tuple[Store, list[Mention]]) -> None:
     store, mentions = loaded
     f = Filters(sources=("forum-a",))
-    expected = sorted((m for m in mentions if m.source == "forum-a" and matching([m], r"\b(kettle|toaster|blender)\b")), key=lambda m: (m.published, m.id))
+    expected = sorted(
+        (m for m in mentions if m.source == "forum-a" and matching([m], r"\b(kettle|toaster|blender)\b")),
+        key=lambda m: (m.published, m.id),
+    )
     oldest = store.search("kettle OR toaster OR blender", f, limit=100, sort="oldest")
     assert [h.mention.id for h in oldest.hits] == ids(expected)
     newest = store.search("kettle OR toaster OR blender", f, limit=2, offset=1, sort="newest")
@@ -227,7 +262,12 @@ def test_search_filters_sorts_and_pages(loaded: tuple[Store, list[Mention]]) -> 
 def test_search_relevance_ranks_title_matches_first(store: Store) -> None:
     base = dict(source="s", source_kind="forum", published=MONDAY, author="a")
     in_title = Mention(url="https://x.org/1", title="Blender", text="it is loud", **base)
-    in_text = Mention(url="https://x.org/2", title="", text="we talked about many things and once about the blender too", **base)
+    in_text = Mention(
+        url="https://x.org/2",
+        title="",
+        text="we talked about many things and once about the blender too",
+        **base,
+    )
     other = Mention(url="https://x.org/3", title="", text="nothing relevant", **base)
     store.upsert_mentions([in_text, other, in_title])
     page = store.search("blender")
@@ -253,7 +293,12 @@ def expected_series(mentions: list[Mention], bucket: str, group_by: str) -> list
                 t = targets.get(e)
                 rows[(e, b)].append((m, t.label if t else m.sentiment, t.score if t else m.sentiment_score))
         else:
-            key = {"source": m.source, "author": m.author, "none": "all", "topic": None if m.topic_id is None else str(m.topic_id)}[group_by]
+            key = {
+                "source": m.source,
+                "author": m.author,
+                "none": "all",
+                "topic": None if m.topic_id is None else str(m.topic_id),
+            }[group_by]
             if key is not None:
                 rows[(key, b)].append((m, m.sentiment, m.sentiment_score))
     return [
@@ -274,12 +319,28 @@ def expected_series(mentions: list[Mention], bucket: str, group_by: str) -> list
 
 
 def _rounded(points: list[SeriesPoint]) -> list[tuple]:  # type: ignore[type-arg]
-    return [(p.key, p.bucket, p.count, p.negative, p.positive, round(p.sentiment_sum, 6), p.complaints, p.safety, p.authors, p.sources) for p in points]
+    return [
+        (
+            p.key,
+            p.bucket,
+            p.count,
+            p.negative,
+            p.positive,
+            round(p.sentiment_sum, 6),
+            p.complaints,
+            p.safety,
+            p.authors,
+            p.sources,
+        )
+        for p in points
+    ]
 
 
 @pytest.mark.parametrize("bucket", ["hour", "day", "week"])
 @pytest.mark.parametrize("group_by", ["entity", "source", "topic", "author", "none"])
-def test_series_matches_expected_aggregates(loaded: tuple[Store, list[Mention]], bucket: str, group_by: str) -> None:
+def test_series_matches_expected_aggregates(
+    loaded: tuple[Store, list[Mention]], bucket: str, group_by: str
+) -> None:
     store, mentions = loaded
     assert _rounded(store.series(bucket, group_by)) == _rounded(expected_series(mentions, bucket, group_by))  # type: ignore[arg-type]
 
@@ -288,35 +349,54 @@ def test_series_entity_uses_target_sentiment(loaded: tuple[Store, list[Mention]]
     store, mentions = loaded
     points = store.series("week", "entity", Filters(entities=("zeta",)))
     assert {p.key for p in points} == {"zeta"}
-    with_target = [m for m in mentions if "zeta" in m.entities and "acme" in m.entities]  # zeta target: positive, 0.75
+    with_target = [
+        m for m in mentions if "zeta" in m.entities and "acme" in m.entities
+    ]  # zeta target: positive, 0.75
     without = [m for m in mentions if m.entities == ["zeta"]]  # no target: the mention's own sentiment
     assert any(m.sentiment == "negative" for m in with_target)
     assert sum(p.count for p in points) == len(with_target) + len(without)
-    assert sum(p.positive for p in points) == len(with_target) + sum(m.sentiment == "positive" for m in without)
+    assert sum(p.positive for p in points) == len(with_target) + sum(
+        m.sentiment == "positive" for m in without
+    )
     assert sum(p.negative for p in points) == sum(m.sentiment == "negative" for m in without)
-    assert sum(p.sentiment_sum for p in points) == pytest.approx(0.75 * len(with_target) + sum(m.sentiment_score or 0 for m in without))
+    assert sum(p.sentiment_sum for p in points) == pytest.approx(
+        0.75 * len(with_target) + sum(m.sentiment_score or 0 for m in without)
+    )
     # the same mentions count with their overall sentiment for acme, except where acme has its own target
     acme = store.series("week", "entity", Filters(entities=("acme",)))
     acme_mentions = [m for m in mentions if "acme" in m.entities]
     overridden = [m for m in acme_mentions if any(t.entity == "acme" for t in m.target_sentiments)]
     assert overridden
-    assert sum(p.negative for p in acme) == len(overridden) + sum(m.sentiment == "negative" for m in acme_mentions if m not in overridden)
+    assert sum(p.negative for p in acme) == len(overridden) + sum(
+        m.sentiment == "negative" for m in acme_mentions if m not in overridden
+    )
 
 
 def test_series_weeks_start_on_monday(store: Store) -> None:
     sunday = datetime(2024, 3, 10, 23, 30, tzinfo=UTC)
     base = dict(source="s", source_kind="forum", author="a", text="x")
     store.upsert_mentions(
-        [Mention(url="https://x.org/sun", published=sunday, **base), Mention(url="https://x.org/mon", published=sunday + timedelta(hours=1), **base)]
+        [
+            Mention(url="https://x.org/sun", published=sunday, **base),
+            Mention(url="https://x.org/mon", published=sunday + timedelta(hours=1), **base),
+        ]
     )
     points = store.series("week", "none")
-    assert [(p.bucket, p.count) for p in points] == [(datetime(2024, 3, 4, tzinfo=UTC), 1), (datetime(2024, 3, 11, tzinfo=UTC), 1)]
+    assert [(p.bucket, p.count) for p in points] == [
+        (datetime(2024, 3, 4, tzinfo=UTC), 1),
+        (datetime(2024, 3, 11, tzinfo=UTC), 1),
+    ]
     assert all(p.bucket.weekday() == 0 for p in points)
 
 
 def test_series_counts_distinct_authors(store: Store) -> None:
     base = dict(source="s", source_kind="forum", text="x", published=MONDAY)
-    store.upsert_mentions([Mention(url=f"https://x.org/{i}", author=("bot", "bot", "bot", "eve")[i % 4], **base) for i in range(8)])
+    store.upsert_mentions(
+        [
+            Mention(url=f"https://x.org/{i}", author=("bot", "bot", "bot", "eve")[i % 4], **base)
+            for i in range(8)
+        ]
+    )
     (point,) = store.series("day", "none")
     assert (point.count, point.authors, point.sources) == (8, 2, 1)
 
@@ -326,7 +406,10 @@ def test_series_rejects_unknown_bucket(store: Store) -> None:
         store.series("month", "none")  # type: ignore[arg-type]
 
 
-@pytest.mark.parametrize("field", ["entities", "safety_hazards", "source", "author", "sentiment", "topic_label", "thread_id", "language"])
+@pytest.mark.parametrize(
+    "field",
+    ["entities", "safety_hazards", "source", "author", "sentiment", "topic_label", "thread_id", "language"],
+)
 def test_terms_counts_values(loaded: tuple[Store, list[Mention]], field: str) -> None:
     store, mentions = loaded
     counts: dict[str, int] = defaultdict(int)
@@ -358,9 +441,22 @@ def test_top_terms_without_background_are_frequent_words(loaded: tuple[Store, li
 
 def test_top_terms_with_background_finds_what_drives_a_shift(store: Store) -> None:
     base = dict(source="s", source_kind="forum", author="a")
-    calm = [Mention(url=f"https://x.org/c{i}", published=MONDAY + timedelta(hours=i), text=f"the kettle works well {('nicely', 'quietly')[i % 2]}", **base) for i in range(30)]
+    calm = [
+        Mention(
+            url=f"https://x.org/c{i}",
+            published=MONDAY + timedelta(hours=i),
+            text=f"the kettle works well {('nicely', 'quietly')[i % 2]}",
+            **base,
+        )
+        for i in range(30)
+    ]
     shift = [
-        Mention(url=f"https://x.org/s{i}", published=MONDAY + timedelta(days=5, hours=i), text=f"the kettle is overheating and leaking {('badly', 'again')[i % 2]}", **base)
+        Mention(
+            url=f"https://x.org/s{i}",
+            published=MONDAY + timedelta(days=5, hours=i),
+            text=f"the kettle is overheating and leaking {('badly', 'again')[i % 2]}",
+            **base,
+        )
         for i in range(10)
     ]
     store.upsert_mentions(calm + shift)
@@ -377,10 +473,41 @@ def test_top_terms_with_background_finds_what_drives_a_shift(store: Store) -> No
 def test_documents_crud_and_queries(store: Store) -> None:
     t0 = datetime(2024, 5, 1, tzinfo=UTC)
     docs = [
-        {"id": "t1", "state": "open", "team": "product", "severity": "high", "created": t0, "score": 3, "escalated": False},
-        {"id": "t2", "state": "resolved", "team": "product", "severity": "low", "created": t0 + timedelta(days=2), "score": 1.5, "escalated": True},
-        {"id": "t3", "state": "open", "team": "support", "severity": "low", "created": t0 + timedelta(days=1), "score": 7, "escalated": False},
-        {"id": "t4", "state": "open", "team": "support", "severity": "critical", "created": t0 + timedelta(days=3), "escalated": False},
+        {
+            "id": "t1",
+            "state": "open",
+            "team": "product",
+            "severity": "high",
+            "created": t0,
+            "score": 3,
+            "escalated": False,
+        },
+        {
+            "id": "t2",
+            "state": "resolved",
+            "team": "product",
+            "severity": "low",
+            "created": t0 + timedelta(days=2),
+            "score": 1.5,
+            "escalated": True,
+        },
+        {
+            "id": "t3",
+            "state": "open",
+            "team": "support",
+            "severity": "low",
+            "created": t0 + timedelta(days=1),
+            "score": 7,
+            "escalated": False,
+        },
+        {
+            "id": "t4",
+            "state": "open",
+            "team": "support",
+            "severity": "critical",
+            "created": t0 + timedelta(days=3),
+            "escalated": False,
+        },
     ]
     for d in docs:
         store.put_doc("tickets", d["id"], d)
@@ -388,16 +515,33 @@ def test_documents_crud_and_queries(store: Store) -> None:
     assert store.get_doc("tickets", "missing") is None
     assert [d["id"] for d in store.query_docs("tickets")] == ["t1", "t2", "t3", "t4"]
     assert [d["id"] for d in store.query_docs("tickets", {"state": "open"})] == ["t1", "t3", "t4"]
-    assert [d["id"] for d in store.query_docs("tickets", {"state": "open", "team": "support"})] == ["t3", "t4"]
-    assert [d["id"] for d in store.query_docs("tickets", {"severity": ["low", "critical"]})] == ["t2", "t3", "t4"]
+    assert [d["id"] for d in store.query_docs("tickets", {"state": "open", "team": "support"})] == [
+        "t3",
+        "t4",
+    ]
+    assert [d["id"] for d in store.query_docs("tickets", {"severity": ["low", "critical"]})] == [
+        "t2",
+        "t3",
+        "t4",
+    ]
     assert store.query_docs("tickets", {"severity": []}) == []
     assert [d["id"] for d in store.query_docs("tickets", {"escalated": True})] == ["t2"]
     assert [d["id"] for d in store.query_docs("tickets", {"score": 7})] == ["t3"]
-    assert [d["id"] for d in store.query_docs("tickets", order_by="created", descending=True)] == ["t4", "t2", "t3", "t1"]
+    assert [d["id"] for d in store.query_docs("tickets", order_by="created", descending=True)] == [
+        "t4",
+        "t2",
+        "t3",
+        "t1",
+    ]
     assert [d["id"] for d in store.query_docs("tickets", order_by="created", limit=2)] == ["t1", "t3"]
     # a missing value sorts first ascending and last descending, as NULL does in SQL
     assert [d["id"] for d in store.query_docs("tickets", order_by="score")] == ["t4", "t2", "t1", "t3"]
-    assert [d["id"] for d in store.query_docs("tickets", order_by="score", descending=True)] == ["t3", "t1", "t2", "t4"]
+    assert [d["id"] for d in store.query_docs("tickets", order_by="score", descending=True)] == [
+        "t3",
+        "t1",
+        "t2",
+        "t4",
+    ]
     store.put_doc("tickets", "t1", {**docs[0], "state": "acknowledged"})
     assert store.get_doc("tickets", "t1")["state"] == "acknowledged"  # type: ignore[index]
     assert len(store.query_docs("tickets")) == 4
@@ -407,7 +551,12 @@ def test_documents_crud_and_queries(store: Store) -> None:
 
 
 def test_documents_keep_nested_values_verbatim(store: Store) -> None:
-    doc = {"id": "e1", "evidence": {"mention_ids": ["a", "b"], "safety_hazards": {"fire_burn": 3}}, "history": [{"at": "2024-01-01T00:00:00+00:00", "who": "x"}], "note": None}
+    doc = {
+        "id": "e1",
+        "evidence": {"mention_ids": ["a", "b"], "safety_hazards": {"fire_burn": 3}},
+        "history": [{"at": "2024-01-01T00:00:00+00:00", "who": "x"}],
+        "note": None,
+    }
     store.put_doc("trends", "e1", doc)
     assert store.get_doc("trends", "e1") == doc
     assert store.query_docs("trends", {"id": "e1"}) == [doc]
@@ -447,23 +596,47 @@ def test_backends_agree_on_the_same_data(both_stores: tuple[Store, Store]) -> No
     mentions = corpus(60)
     for store in both_stores:
         store.upsert_mentions(mentions)
-    for query in ["kettle", '"arrived late"', "warranty OR refund -late", "(toaster OR blender) AND fine", "deliv*", "sparks & smoke", ""]:
+    for query in [
+        "kettle",
+        '"arrived late"',
+        "warranty OR refund -late",
+        "(toaster OR blender) AND fine",
+        "deliv*",
+        "sparks & smoke",
+        "",
+    ]:
         for sort in ("newest", "oldest"):
             a, b = sqlite.search(query, limit=100, sort=sort), es.search(query, limit=100, sort=sort)  # type: ignore[arg-type]
-            assert (a.total, [h.mention.id for h in a.hits]) == (b.total, [h.mention.id for h in b.hits]), (query, sort)
+            assert (a.total, [h.mention.id for h in a.hits]) == (b.total, [h.mention.id for h in b.hits]), (
+                query,
+                sort,
+            )
         a, b = sqlite.search(query, limit=100), es.search(query, limit=100)
         assert {h.mention.id for h in a.hits} == {h.mention.id for h in b.hits}, query
         marked = {h.mention.id: set(re.findall(r"<mark>(.*?)</mark>", h.highlight.lower())) for h in a.hits}
         for hit in b.hits:  # Elasticsearch marks words one by one, FTS5 marks a phrase as a whole
-            assert set(re.findall(r"<mark>(.*?)</mark>", hit.highlight.lower())) <= {w for words in marked[hit.mention.id] for w in [words, *words.split()]}
+            assert set(re.findall(r"<mark>(.*?)</mark>", hit.highlight.lower())) <= {
+                w for words in marked[hit.mention.id] for w in [words, *words.split()]
+            }
     for bucket in ("day", "week"):
         for group_by in ("entity", "source", "topic", "author", "none"):
-            for f in (Filters(), Filters(sentiments=("negative",)), Filters(entities=("acme",), start=MONDAY + timedelta(days=3))):
-                assert _rounded(sqlite.series(bucket, group_by, f)) == _rounded(es.series(bucket, group_by, f))  # type: ignore[arg-type]
+            for f in (
+                Filters(),
+                Filters(sentiments=("negative",)),
+                Filters(entities=("acme",), start=MONDAY + timedelta(days=3)),
+            ):
+                assert _rounded(sqlite.series(bucket, group_by, f)) == _rounded(
+                    es.series(bucket, group_by, f)
+                )  # type: ignore[arg-type]
     for field in ("entities", "source", "voc_kind", "business_area", "safety_hazards", "topic_label"):
         assert sqlite.terms(field, size=20) == es.terms(field, size=20)
     fg = Filters(safety=True)
     assert sqlite.top_terms(fg, size=15) == es.top_terms(fg, size=15)
-    a, b = sqlite.top_terms(fg, background=Filters(), size=10), es.top_terms(fg, background=Filters(), size=10)
-    assert [(t.term, t.count, t.background_count) for t in a] == [(t.term, t.count, t.background_count) for t in b]
+    a, b = (
+        sqlite.top_terms(fg, background=Filters(), size=10),
+        es.top_terms(fg, background=Filters(), size=10),
+    )
+    assert [(t.term, t.count, t.background_count) for t in a] == [
+        (t.term, t.count, t.background_count) for t in b
+    ]
     assert [t.score for t in a] == pytest.approx([t.score for t in b])

@@ -25,7 +25,9 @@ def _config(tmp_path: Path) -> Path:
         yaml.safe_dump(
             {
                 "data_dir": str(tmp_path),
-                "brands": [{"id": "acme", "name": "Acme", "products": [{"id": "acme-phone", "name": "Acme Phone"}]}],
+                "brands": [
+                    {"id": "acme", "name": "Acme", "products": [{"id": "acme-phone", "name": "Acme Phone"}]}
+                ],
                 "competitors": [{"id": "globex", "name": "Globex"}],
             }
         )
@@ -39,7 +41,9 @@ def test_cli_detect_then_list_shows_the_shift(tmp_path: Path, monkeypatch: pytes
     with open_store(load_config(path)) as store:
         store.upsert_mentions(planted_mentions())
     end = (DAY0.replace(tzinfo=None) + timedelta(days=DAYS)).isoformat()
-    result = runner.invoke(app, ["detect", "-c", str(path), "--start", DAY0.replace(tzinfo=None).isoformat(), "--end", end])
+    result = runner.invoke(
+        app, ["detect", "-c", str(path), "--start", DAY0.replace(tzinfo=None).isoformat(), "--end", end]
+    )
     assert result.exit_code == 0, result.output
     assert "shift level entity:acme-phone negative_share up" in result.output
     listed = runner.invoke(app, ["list", "-c", str(path), "--kind", "shift", "--entity", "acme-phone"])

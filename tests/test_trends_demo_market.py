@@ -68,15 +68,25 @@ def test_demo_market_scenarios_are_classified(tmp_path: Path) -> None:
     by_name = {s.name: s for s in market.scenarios}
 
     def shifts(entity: str, metric: str | None = None) -> list[TrendEvent]:
-        return [e for e in events if e.kind == "shift" and e.key == entity and (metric is None or e.metric == metric)]
+        return [
+            e
+            for e in events
+            if e.kind == "shift" and e.key == entity and (metric is None or e.metric == metric)
+        ]
 
     safety = by_name["steampro-safety"]
-    found = [e for e in shifts(safety.entity) if e.direction == "up" and e.metric in ("safety_count", "negative_share", "complaint_share")]
+    found = [
+        e
+        for e in shifts(safety.entity)
+        if e.direction == "up" and e.metric in ("safety_count", "negative_share", "complaint_share")
+    ]
     assert found, "the SteamPro safety story is a shift"
     assert any(e.authors >= config.trends.min_authors and e.mention_ids for e in found)
 
     launch = by_name["airchef-x-launch"]
-    assert [e for e in shifts(launch.entity, "volume") if e.direction == "up"], "the AirChef X launch is a volume shift"
+    assert [e for e in shifts(launch.entity, "volume") if e.direction == "up"], (
+        "the AirChef X launch is a volume shift"
+    )
 
     rant = by_name["breezefan-rant"]
     assert not shifts(rant.entity), "one angry owner's evening is not a shift"

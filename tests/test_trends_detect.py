@@ -19,7 +19,9 @@ NOW = DAY0 + timedelta(days=DAYS, hours=6)
 def config() -> Config:
     return parse_config(
         {
-            "brands": [{"id": "acme", "name": "Acme", "products": [{"id": "acme-phone", "name": "Acme Phone"}]}],
+            "brands": [
+                {"id": "acme", "name": "Acme", "products": [{"id": "acme-phone", "name": "Acme Phone"}]}
+            ],
             "competitors": [{"id": "globex", "name": "Globex"}],
         }
     )
@@ -34,7 +36,11 @@ def store() -> SqliteStore:
 
 def test_detect_finds_negative_shift_with_evidence(config: Config, store: SqliteStore) -> None:
     summary = detect(config, store, now=NOW)
-    shifts = [e for e in summary.events if e.kind == "shift" and e.key == "acme-phone" and e.metric == "negative_share"]
+    shifts = [
+        e
+        for e in summary.events
+        if e.kind == "shift" and e.key == "acme-phone" and e.metric == "negative_share"
+    ]
     assert len(shifts) == 1
     shift = shifts[0]
     assert shift.direction == "up" and abs((shift.start - (DAY0 + timedelta(days=SHIFT_DAY))).days) <= 2
@@ -70,7 +76,9 @@ def test_detect_ongoing_shift_keeps_its_id_as_data_arrives(config: Config, store
     ids_early = {e.id for e in early.events if e.kind == "shift" and e.key == "acme-phone"}
     ids_late = {e.id for e in late.events if e.kind == "shift" and e.key == "acme-phone"}
     assert ids_early and ids_early <= ids_late
-    stored = store.query_docs("trends", where={"key": "acme-phone", "kind": "shift", "metric": "negative_share"})
+    stored = store.query_docs(
+        "trends", where={"key": "acme-phone", "kind": "shift", "metric": "negative_share"}
+    )
     assert len(stored) == 1
 
 

@@ -13,13 +13,17 @@ TCPD = Path(__file__).resolve().parents[2] / "shared" / "data" / "tcpd"
 
 
 def test_f_measure_matches_tcpdbench_examples() -> None:
-    assert f_measure({"1": [10, 20], "2": [11, 20], "3": [10], "4": [0, 5]}, [10, 20])[0] == pytest.approx(1.0)
+    assert f_measure({"1": [10, 20], "2": [11, 20], "3": [10], "4": [0, 5]}, [10, 20])[0] == pytest.approx(
+        1.0
+    )
     assert f_measure({"1": [], "2": [10], "3": [50]}, [10])[0] == pytest.approx(0.9090909090909091)
     assert f_measure({"1": [], "2": [10], "3": [50]}, [])[0] == pytest.approx(0.8)
 
 
 def test_covering_matches_tcpdbench_examples() -> None:
-    assert covering({"1": [10, 20], "2": [10], "3": [0, 5]}, [10, 20], 45) == pytest.approx(0.7962962962962963)
+    assert covering({"1": [10, 20], "2": [10], "3": [0, 5]}, [10, 20], 45) == pytest.approx(
+        0.7962962962962963
+    )
     assert covering({"1": [], "2": [10], "3": [40]}, [10], 45) == pytest.approx(0.7954144620811286)
     assert covering({"1": [], "2": [10], "3": [40]}, [], 45) == pytest.approx(0.8189300411522634)
 

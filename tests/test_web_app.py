@@ -85,7 +85,9 @@ def test_parse_query_splits_field_filters_from_text() -> None:
 
 
 def test_parse_query_repeated_field_means_any_and_names_map_to_ids() -> None:
-    parsed = parse_query("kind:complaint kind:idea entity:Globex area:customer-service lang:EN", sample_config())
+    parsed = parse_query(
+        "kind:complaint kind:idea entity:Globex area:customer-service lang:EN", sample_config()
+    )
     assert parsed.filters.voc_kinds == ("complaint", "idea")
     assert parsed.filters.entities == ("globex",)
     assert parsed.filters.business_areas == ("customer_service",)
@@ -115,7 +117,9 @@ def test_parse_query_rejects_invalid_values_with_what_is_allowed(query: str, mes
 
 
 def test_parse_query_form_controls_add_filters() -> None:
-    parsed = parse_query("kettle", sample_config(), form={"sentiment": "positive", "after": "2026-02-01", "brand": ""})
+    parsed = parse_query(
+        "kettle", sample_config(), form={"sentiment": "positive", "after": "2026-02-01", "brand": ""}
+    )
     assert parsed.text == "kettle"
     assert parsed.filters.sentiments == ("positive",)
     assert parsed.filters.start == datetime(2026, 2, 1, tzinfo=UTC)
@@ -153,7 +157,11 @@ def test_search_invalid_filter_is_a_400_with_the_reason(client: TestClient) -> N
 
 
 def test_pages_escape_planted_markup(client: TestClient) -> None:
-    for url in ("/search?q=zanzibar", f"/mentions/{PLANTED.id}", "/search?q=author%3A%22%3Cb%3Emallory%3C%2Fb%3E%22"):
+    for url in (
+        "/search?q=zanzibar",
+        f"/mentions/{PLANTED.id}",
+        "/search?q=author%3A%22%3Cb%3Emallory%3C%2Fb%3E%22",
+    ):
         page = client.get(url)
         assert page.status_code == 200, url
         assert "<script>window.pwned" not in page.text
@@ -166,10 +174,20 @@ def test_pages_escape_planted_markup(client: TestClient) -> None:
 
 def test_every_page_sends_a_strict_content_security_policy(client: TestClient, sample) -> None:
     events, tickets = sample[3], sample[4]
-    for url in ("/search", "/trends", f"/trends/{events[0].id}", "/tickets", f"/tickets/{tickets[0].id}", "/briefs", "/nope"):
+    for url in (
+        "/search",
+        "/trends",
+        f"/trends/{events[0].id}",
+        "/tickets",
+        f"/tickets/{tickets[0].id}",
+        "/briefs",
+        "/nope",
+    ):
         response = client.get(url)
         csp = response.headers["content-security-policy"]
-        assert "script-src 'self'" in csp and "unsafe-inline" not in csp and "frame-ancestors 'none'" in csp, url
+        assert (
+            "script-src 'self'" in csp and "unsafe-inline" not in csp and "frame-ancestors 'none'" in csp
+        ), url
         assert response.headers["x-frame-options"] == "DENY"
         assert "<script" not in response.text  # no inline script anywhere, so the CSP costs nothing
 
@@ -181,7 +199,11 @@ def test_mention_page_shows_fields_original_link_and_thread(client: TestClient, 
     page = client.get(f"/mentions/{m.id}").text
     assert f'href="{m.url}"' in page
     assert 'rel="noopener noreferrer nofollow"' in page
-    shown = set(re.findall(r'<section class="card">\s*<h2>Thread.*?</section>', page, re.S)[0].split('href="/mentions/')[1:])
+    shown = set(
+        re.findall(r'<section class="card">\s*<h2>Thread.*?</section>', page, re.S)[0].split(
+            'href="/mentions/'
+        )[1:]
+    )
     assert {s.split('"')[0] for s in shown} == same_thread
     assert "sentiment score" in page and "target sentiments" in page
     assert client.get("/mentions/0000").status_code == 404
@@ -191,7 +213,12 @@ def test_saved_query_round_trip(client: TestClient) -> None:
     page = client.get("/search").text
     saved = client.post(
         "/queries",
-        data={"csrf_token": _csrf(page), "name": "Kettle <fires>", "q": "overheating", "sentiment": "negative"},
+        data={
+            "csrf_token": _csrf(page),
+            "name": "Kettle <fires>",
+            "q": "overheating",
+            "sentiment": "negative",
+        },
         follow_redirects=False,
     )
     assert saved.status_code == 303
@@ -241,12 +268,24 @@ def test_ticket_action_without_or_with_wrong_csrf_is_rejected(client: TestClient
 def test_ticket_lifecycle_records_who(client: TestClient, sample) -> None:
     store, ticket = sample[0], _fresh_ticket(sample[0], sample[4][0], "life")
     token = _csrf(client.get(f"/tickets/{ticket.id}").text)
-    for action, extra in (("acknowledge", {}), ("assign", {"assignee": "dana"}), ("resolve", {"note": "recall issued"})):
-        r = client.post(f"/tickets/{ticket.id}/actions", data={"csrf_token": token, "action": action, **extra}, follow_redirects=False)
+    for action, extra in (
+        ("acknowledge", {}),
+        ("assign", {"assignee": "dana"}),
+        ("resolve", {"note": "recall issued"}),
+    ):
+        r = client.post(
+            f"/tickets/{ticket.id}/actions",
+            data={"csrf_token": token, "action": action, **extra},
+            follow_redirects=False,
+        )
         assert r.status_code == 303, r.text
     stored = Ticket.model_validate(store.get_doc("tickets", ticket.id))
     assert stored.state == "resolved" and stored.assignee == "dana"
-    assert [(h.action, h.who) for h in stored.history[-3:]] == [("acknowledge", "local"), ("assign", "local"), ("resolve", "local")]
+    assert [(h.action, h.who) for h in stored.history[-3:]] == [
+        ("acknowledge", "local"),
+        ("assign", "local"),
+        ("resolve", "local"),
+    ]
     page = client.get(f"/tickets/{ticket.id}").text
     assert "recall issued" in page and ">Reopen</button>" in page and ">Acknowledge</button>" not in page
 
@@ -254,7 +293,9 @@ def test_ticket_lifecycle_records_who(client: TestClient, sample) -> None:
 def test_ticket_dismiss_needs_a_reason_and_illegal_actions_are_409(client: TestClient, sample) -> None:
     store, ticket = sample[0], _fresh_ticket(sample[0], sample[4][0], "dismiss")
     token = _csrf(client.get(f"/tickets/{ticket.id}").text)
-    r = client.post(f"/tickets/{ticket.id}/actions", data={"csrf_token": token, "action": "dismiss", "note": "  "})
+    r = client.post(
+        f"/tickets/{ticket.id}/actions", data={"csrf_token": token, "action": "dismiss", "note": "  "}
+    )
     assert r.status_code == 409 and "needs a reason" in r.text
     r = client.post(f"/tickets/{ticket.id}/actions", data={"csrf_token": token, "action": "reopen"})
     assert r.status_code == 409 and "cannot reopen" in r.text
@@ -291,13 +332,22 @@ def test_token_protects_every_page_and_names_the_user(sample) -> None:
     assert client.get("/search", headers={"Authorization": "Bearer battery-staple"}).status_code == 200
     # scripts with a bearer token need no CSRF token (browsers never attach that header by themselves)
     r = client.post(
-        f"/tickets/{ticket.id}/actions", data={"action": "acknowledge"}, headers={"Authorization": "Bearer battery-staple"}, follow_redirects=False
+        f"/tickets/{ticket.id}/actions",
+        data={"action": "acknowledge"},
+        headers={"Authorization": "Bearer battery-staple"},
+        follow_redirects=False,
     )
     assert r.status_code == 303
     login = client.get("/login").text
     assert client.post("/login", data={"csrf_token": _csrf(login), "token": "wrong-token"}).status_code == 401
-    assert client.post("/login", data={"token": "correct-horse"}).status_code == 403  # login form has CSRF too
-    r = client.post("/login", data={"csrf_token": _csrf(login), "token": "correct-horse", "next": "//evil.example"}, follow_redirects=False)
+    assert (
+        client.post("/login", data={"token": "correct-horse"}).status_code == 403
+    )  # login form has CSRF too
+    r = client.post(
+        "/login",
+        data={"csrf_token": _csrf(login), "token": "correct-horse", "next": "//evil.example"},
+        follow_redirects=False,
+    )
     assert r.status_code == 303 and r.headers["location"] == "/search"
     page = client.get(f"/tickets/{ticket.id}").text
     assert "alice" in page
@@ -313,7 +363,9 @@ def test_check_bind_refuses_public_address_without_token() -> None:
     check_bind("::1", None)
     check_bind("localhost", None)
     check_bind("0.0.0.0", "alice=long-enough")
-    with pytest.raises(WebSecurityError, match=re.escape("refusing to serve on '0.0.0.0' without authentication")):
+    with pytest.raises(
+        WebSecurityError, match=re.escape("refusing to serve on '0.0.0.0' without authentication")
+    ):
         check_bind("0.0.0.0", None)
     with pytest.raises(WebSecurityError, match="too short"):
         parse_tokens("bob=short")
@@ -329,13 +381,17 @@ def test_serve_command_refuses_public_bind_without_token(tmp_path: Path) -> None
     config.write_text(yaml.safe_dump({"name": "t", "data_dir": str(tmp_path)}))
     cli = typer.Typer()
     cli.command()(serve)
-    result = CliRunner().invoke(cli, ["--config", str(config), "--host", "0.0.0.0"], env={"GROUNDSWELL_WEB_TOKEN": ""})
+    result = CliRunner().invoke(
+        cli, ["--config", str(config), "--host", "0.0.0.0"], env={"GROUNDSWELL_WEB_TOKEN": ""}
+    )
     assert result.exit_code == 1
     assert "refusing to serve on '0.0.0.0' without authentication" in result.output
 
 
 # ---- briefs ------------------------------------------------------------------------------------------
-def test_briefs_are_listed_and_served_without_path_traversal(client: TestClient, sample, tmp_path: Path) -> None:
+def test_briefs_are_listed_and_served_without_path_traversal(
+    client: TestClient, sample, tmp_path: Path
+) -> None:
     store = sample[0]
     folder = tmp_path / "2026-W08"
     folder.mkdir()
@@ -343,8 +399,18 @@ def test_briefs_are_listed_and_served_without_path_traversal(client: TestClient,
     (folder / "sov.png").write_bytes(b"\x89PNG\r\n\x1a\n")
     (folder / "brief.pdf").write_bytes(b"%PDF-1.4\n%%EOF\n")
     (tmp_path / "secret.txt").write_text("not for you")
-    store.put_doc("briefs", "2026-02-16", {"week_start": "2026-02-16", "html_path": str(folder / "brief.html"), "pdf_path": str(folder / "brief.pdf")})
-    store.put_doc("briefs", "2026-02-09", {"week_start": "2026-02-09", "html_path": str(folder / "missing.html")})
+    store.put_doc(
+        "briefs",
+        "2026-02-16",
+        {
+            "week_start": "2026-02-16",
+            "html_path": str(folder / "brief.html"),
+            "pdf_path": str(folder / "brief.pdf"),
+        },
+    )
+    store.put_doc(
+        "briefs", "2026-02-09", {"week_start": "2026-02-09", "html_path": str(folder / "missing.html")}
+    )
     listing = client.get("/briefs").text
     assert listing.index("2026-02-16") < listing.index("2026-02-09")  # latest first
     html = client.get("/briefs/2026-02-16/")

@@ -37,12 +37,18 @@ def test_web_pages_render_the_same_facts_on_each_backend(store: Store) -> None:
     m = next(x for x in mentions if x.thread_id)
     thread = {x.id for x in mentions if x.thread_id == m.thread_id and x.id != m.id}
     page = client.get(f"/mentions/{m.id}").text
-    shown = set(re.findall(r'href="/mentions/([0-9a-f]+)"', page.split("<h2>Thread")[1].split("<h2>All fields")[0]))
+    shown = set(
+        re.findall(r'href="/mentions/([0-9a-f]+)"', page.split("<h2>Thread")[1].split("<h2>All fields")[0])
+    )
     assert shown == thread
 
     ticket = tickets[0]
     token = re.search(r'name="csrf_token" value="([^"]+)"', client.get(f"/tickets/{ticket.id}").text).group(1)
-    r = client.post(f"/tickets/{ticket.id}/actions", data={"csrf_token": token, "action": "acknowledge"}, follow_redirects=False)
+    r = client.post(
+        f"/tickets/{ticket.id}/actions",
+        data={"csrf_token": token, "action": "acknowledge"},
+        follow_redirects=False,
+    )
     assert r.status_code == 303
     stored = Ticket.model_validate(store.get_doc("tickets", ticket.id))
     assert stored.state == "acknowledged" and stored.history[-1].who == "local"

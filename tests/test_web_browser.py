@@ -163,7 +163,12 @@ def test_browser_ticket_acknowledge_then_resolve(server, page) -> None:
     page.locator(f'#col-open a[data-ticket="{ticket.id}"]').click()
     page.wait_for_url(f"**/tickets/{ticket.id}")
     offered = [f.get_attribute("class").split("action-")[1] for f in page.locator("#actions form").all()]
-    assert offered == ["acknowledge", "start", "assign", "dismiss"]  # alerts.lifecycle: resolve needs an acknowledgement first
+    assert offered == [
+        "acknowledge",
+        "start",
+        "assign",
+        "dismiss",
+    ]  # alerts.lifecycle: resolve needs an acknowledgement first
     _shot(page, "ticket-open")
     page.click("form.action-acknowledge button")
     page.wait_for_load_state()

@@ -105,7 +105,9 @@ def prune_insignificant(x: np.ndarray, cps: list[int], alpha: float) -> list[int
         inflate = (1 + rho) / (1 - rho)
         pvals = []
         for left, right in itertools.pairwise(segs):
-            t = np.abs(left.mean(axis=0) - right.mean(axis=0)) / np.sqrt(var * inflate * (1 / len(left) + 1 / len(right)))
+            t = np.abs(left.mean(axis=0) - right.mean(axis=0)) / np.sqrt(
+                var * inflate * (1 / len(left) + 1 / len(right))
+            )
             dof = max(2.0, (len(left) + len(right)) / inflate - 2)
             pvals.append(float(2 * stdtr(dof, -t.max())) * d)
         weakest = int(np.argmax(pvals))

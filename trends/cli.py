@@ -35,7 +35,9 @@ def _fail(message: str) -> typer.Exit:
 def list_events(
     config: ConfigOption = Path("groundswell.yaml"),
     kind: Annotated[str | None, typer.Option("--kind", help="only 'shift' or 'blip'")] = None,
-    entity: Annotated[str | None, typer.Option("--entity", help="only events of this series key (entity id, source, ...)")] = None,
+    entity: Annotated[
+        str | None, typer.Option("--entity", help="only events of this series key (entity id, source, ...)")
+    ] = None,
     limit: Annotated[int, typer.Option("--limit", help="most events shown")] = 50,
 ) -> None:
     """Print the detected events, newest first."""
@@ -54,7 +56,20 @@ def list_events(
             where["key"] = entity
         docs = store.query_docs("trends", where=where, order_by="start", descending=True, limit=limit)
     table = Table(title=f"{len(docs)} trend events")
-    for col in ("kind", "reason", "series", "metric", "dir", "start", "end", "baseline", "level", "conf", "authors", "drivers"):
+    for col in (
+        "kind",
+        "reason",
+        "series",
+        "metric",
+        "dir",
+        "start",
+        "end",
+        "baseline",
+        "level",
+        "conf",
+        "authors",
+        "drivers",
+    ):
         table.add_column(col)
     for d in docs:
         table.add_row(
@@ -78,8 +93,12 @@ def list_events(
 def detect_command(
     config: ConfigOption = Path("groundswell.yaml"),
     start: Annotated[datetime | None, typer.Option("--start", help="backfill from this time (UTC)")] = None,
-    end: Annotated[datetime | None, typer.Option("--end", help="backfill up to this time (UTC, exclusive)")] = None,
-    now: Annotated[datetime | None, typer.Option("--now", help="the detector's clock for an online run (UTC)")] = None,
+    end: Annotated[
+        datetime | None, typer.Option("--end", help="backfill up to this time (UTC, exclusive)")
+    ] = None,
+    now: Annotated[
+        datetime | None, typer.Option("--now", help="the detector's clock for an online run (UTC)")
+    ] = None,
 ) -> None:
     """Run the detector over the store (online, or a backfill with --start/--end) and write the events."""
     from trends.detect import detect

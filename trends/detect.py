@@ -80,7 +80,9 @@ def detect(
     history = max(MIN_HISTORY, 3 * config.trends.baseline_periods)
     window_start = floor_bucket(_utc(start), bucket) if start else window_end - history * step
     if window_start >= window_end:
-        raise ValueError(f"detect: start {window_start.isoformat()} must be before end {window_end.isoformat()}")
+        raise ValueError(
+            f"detect: start {window_start.isoformat()} must be before end {window_end.isoformat()}"
+        )
     times = bucket_range(window_start, window_end, bucket)
     base = Filters(start=window_start, end=window_end)
 
@@ -221,7 +223,10 @@ def _event(
     if kind == "shift" and f.direction == "up" and moved > 0:
         top_share = author_terms[0].count / moved
         if n_authors < config.trends.min_authors or top_share >= DOMINANT_AUTHOR_SHARE:
-            kind, reason = "blip", "single_author" if n_authors <= 1 or top_share >= DOMINANT_AUTHOR_SHARE else "bot_burst"
+            kind, reason = (
+                "blip",
+                "single_author" if n_authors <= 1 or top_share >= DOMINANT_AUTHOR_SHARE else "bot_burst",
+            )
     sources = store.terms("source", movers, size=100)
     drivers = store.top_terms(movers, background=_metric_filter(f.metric, f.direction, baseline), size=10)
     topics = store.terms("topic_label", movers, size=5)
@@ -237,7 +242,9 @@ def _event(
     lo = max(0, f.start - config.trends.baseline_periods)
     values = series.value(f.metric)
     chart = [
-        SeriesValue(t=times[i], value=float(values[i]) if np.isfinite(values[i]) else 0.0, count=int(series.count[i]))
+        SeriesValue(
+            t=times[i], value=float(values[i]) if np.isfinite(values[i]) else 0.0, count=int(series.count[i])
+        )
         for i in range(lo, len(times))
     ]
     event_start = start
@@ -288,7 +295,9 @@ def _finite(x: float) -> float:
     return float(x) if np.isfinite(x) else 0.0
 
 
-def _ongoing_event(store: Store, f: Finding, start: datetime, last: datetime, slack: timedelta) -> dict[str, Any] | None:
+def _ongoing_event(
+    store: Store, f: Finding, start: datetime, last: datetime, slack: timedelta
+) -> dict[str, Any] | None:
     """An event already stored for this series and direction that this finding continues."""
     docs = store.query_docs(
         "trends",

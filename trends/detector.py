@@ -272,7 +272,9 @@ class ShiftDetector:
         counts = np.stack([s.count for s in self._series])
         factors = seasonal_factors(counts, self.season_period) if self.season_period else np.ones_like(counts)
         for metric in METRICS:
-            rows = [i for i, s in enumerate(self._series) if metric in s.metrics and s.numerator_total(metric) > 0]
+            rows = [
+                i for i, s in enumerate(self._series) if metric in s.metrics and s.numerator_total(metric) > 0
+            ]
             if not rows or n < 2:
                 continue
             signal = self._signals(metric, rows, factors)
@@ -482,10 +484,18 @@ class ShiftDetector:
         for c, qv in zip(candidates, q[: len(candidates)], strict=True):
             c.q_value = float(qv)
             # blips open no ticket: they are recorded at a looser level, for the brief and for tuning
-            limit = self.false_discovery_rate if c.kind == "shift" else max(self.false_discovery_rate, BLIP_FDR)
+            limit = (
+                self.false_discovery_rate if c.kind == "shift" else max(self.false_discovery_rate, BLIP_FDR)
+            )
             if qv <= limit:
                 kept.append(c)
-        logger.debug("%d of %d excursions pass FDR %.3g over %d tests", len(kept), len(candidates), self.false_discovery_rate, tests)
+        logger.debug(
+            "%d of %d excursions pass FDR %.3g over %d tests",
+            len(kept),
+            len(candidates),
+            self.false_discovery_rate,
+            tests,
+        )
         return kept
 
 

@@ -39,7 +39,9 @@ def f_measure(
     predicted = {*predictions, 0}
     union = set().union(*per_annotator)
     precision = len(true_positives(union, predicted, margin)) / len(predicted)
-    recall = sum(len(true_positives(t, predicted, margin)) / len(t) for t in per_annotator) / len(per_annotator)
+    recall = sum(len(true_positives(t, predicted, margin)) / len(t) for t in per_annotator) / len(
+        per_annotator
+    )
     if precision == 0 and recall == 0:
         return 0.0, precision, recall
     f = precision * recall / (alpha * recall + (1 - alpha) * precision)
@@ -99,7 +101,9 @@ def load_tcpd(root: str | Path) -> list[TcpdSeries]:
     out = []
     for path in sorted((root / "datasets").glob("*.json")):
         doc = json.loads(path.read_text())
-        columns = [np.array([np.nan if v is None else v for v in s["raw"]], dtype=float) for s in doc["series"]]
+        columns = [
+            np.array([np.nan if v is None else v for v in s["raw"]], dtype=float) for s in doc["series"]
+        ]
         values = np.column_stack(columns)
         if doc["name"] not in annotations:
             raise KeyError(f"series {doc['name']!r} has no annotations in {ann_path}")

@@ -16,7 +16,11 @@ from numpy.typing import ArrayLike
 from groundswell.store.base import Bucket, SeriesPoint
 
 METRICS = ("volume", "negative_share", "mean_sentiment", "complaint_share", "safety_count")
-BUCKET_STEP: dict[str, timedelta] = {"hour": timedelta(hours=1), "day": timedelta(days=1), "week": timedelta(days=7)}
+BUCKET_STEP: dict[str, timedelta] = {
+    "hour": timedelta(hours=1),
+    "day": timedelta(days=1),
+    "week": timedelta(days=7),
+}
 # the rhythm each bucket size carries: a week of days, a day of hours; weeks have none we can model
 SEASON_PERIOD: dict[str, int] = {"hour": 24, "day": 7, "week": 0}
 
@@ -66,7 +70,9 @@ class CountSeries:
         return len(self.times)
 
     @classmethod
-    def empty(cls, group_by: str, key: str, times: Sequence[datetime], metrics: tuple[str, ...] = METRICS) -> CountSeries:
+    def empty(
+        cls, group_by: str, key: str, times: Sequence[datetime], metrics: tuple[str, ...] = METRICS
+    ) -> CountSeries:
         n = len(times)
         return cls(
             group_by,
@@ -179,7 +185,11 @@ class CountSeries:
 
 
 def series_from_points(
-    points: Iterable[SeriesPoint], *, group_by: str, times: Sequence[datetime], metrics: tuple[str, ...] = METRICS
+    points: Iterable[SeriesPoint],
+    *,
+    group_by: str,
+    times: Sequence[datetime],
+    metrics: tuple[str, ...] = METRICS,
 ) -> dict[str, CountSeries]:
     """Dense `CountSeries` per key from the store's sparse points (points outside `times` are ignored)."""
     index = {t: i for i, t in enumerate(times)}

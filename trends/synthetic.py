@@ -81,7 +81,9 @@ def generate(
     out_series, out_truth = [], []
     for idx in range(n_series):
         scenario = str(rng.choice(names, p=probs))
-        s, t = _one(rng, f"s{idx:05d}-{scenario}", scenario, n_periods, times, min_volume, max_volume, event_window)
+        s, t = _one(
+            rng, f"s{idx:05d}-{scenario}", scenario, n_periods, times, min_volume, max_volume, event_window
+        )
         out_series.append(s)
         out_truth.append(t)
     return SyntheticSet(series=out_series, truth=out_truth, start=start)

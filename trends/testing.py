@@ -19,8 +19,18 @@ DAYS = 60
 SHIFT_DAY = 45
 BURST_DAY = 50
 
-_BENIGN = ["love the new colours", "works fine for me", "arrived on time", "good value overall", "nice design"]
-_COMPLAINTS = ["battery overheating after charging", "the battery got hot and swelled", "overheating battery again"]
+_BENIGN = [
+    "love the new colours",
+    "works fine for me",
+    "arrived on time",
+    "good value overall",
+    "nice design",
+]
+_COMPLAINTS = [
+    "battery overheating after charging",
+    "the battery got hot and swelled",
+    "overheating battery again",
+]
 
 
 def _mention(i: int, day: int, hour: int, entity: str, author: str, negative: bool, text: str) -> Mention:
@@ -58,6 +68,10 @@ def planted_mentions() -> list[Mention]:
                 i += 1
         if day == BURST_DAY:  # one account floods globex for a day
             for _ in range(80):
-                out.append(_mention(i, day, int(rng.integers(24)), "globex", "angry_bot", True, "globex is a scam avoid"))
+                out.append(
+                    _mention(
+                        i, day, int(rng.integers(24)), "globex", "angry_bot", True, "globex is a scam avoid"
+                    )
+                )
                 i += 1
     return out

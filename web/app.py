@@ -58,7 +58,9 @@ OPTIONS_TTL_S = 60.0
 SERIES_TTL_S = 300.0
 
 
-def create_app(config: Config, store: Store, *, token: str | None = None, secret_key: str | None = None) -> FastAPI:
+def create_app(
+    config: Config, store: Store, *, token: str | None = None, secret_key: str | None = None
+) -> FastAPI:
     """The web application over `store`. With `token` set every page needs a login or a bearer token.
 
     `token`: one secret, or `name=secret` pairs separated by commas (the name is recorded in ticket
@@ -107,7 +109,11 @@ def create_app(config: Config, store: Store, *, token: str | None = None, secret
             if presented is not None:
                 user = match_token(tokens, presented)
                 if user is None:
-                    return _headers(PlainTextResponse("invalid bearer token", status_code=401, headers={"WWW-Authenticate": "Bearer"}))
+                    return _headers(
+                        PlainTextResponse(
+                            "invalid bearer token", status_code=401, headers={"WWW-Authenticate": "Bearer"}
+                        )
+                    )
                 request.state.user, request.state.via_bearer = user, True
             else:
                 user = request.session.get("user")
@@ -115,7 +121,9 @@ def create_app(config: Config, store: Store, *, token: str | None = None, secret
             if request.state.user is None and not path.startswith(PUBLIC_PATHS):
                 if request.method == "GET":
                     target = path + (f"?{request.url.query}" if request.url.query else "")
-                    return _headers(RedirectResponse(f"/login?{urlencode({'next': target})}", status_code=303))
+                    return _headers(
+                        RedirectResponse(f"/login?{urlencode({'next': target})}", status_code=303)
+                    )
                 return _headers(PlainTextResponse("authentication required", status_code=401))
         return _headers(await call_next(request))
 
@@ -146,7 +154,9 @@ def create_app(config: Config, store: Store, *, token: str | None = None, secret
         user = match_token(tokens, token.strip()) if tokens else LOCAL_USER
         if user is None:
             logger.warning("web login refused from %s", request.client.host if request.client else "?")
-            return render(request, "login.html", {"next": _safe_next(next), "error": "That token is not valid."}, 401)
+            return render(
+                request, "login.html", {"next": _safe_next(next), "error": "That token is not valid."}, 401
+            )
         request.session.clear()  # a fresh session (and CSRF token) after login
         request.session["user"] = user
         return RedirectResponse(_safe_next(next), status_code=303)
@@ -163,14 +173,19 @@ def create_app(config: Config, store: Store, *, token: str | None = None, secret
     # ---- search -------------------------------------------------------------------------------
     @app.get("/search", response_class=HTMLResponse)
     def search(
-        request: Request, q: str = "", page: int = 1, sort: Literal["relevance", "newest", "oldest"] = "relevance"
+        request: Request,
+        q: str = "",
+        page: int = 1,
+        sort: Literal["relevance", "newest", "oldest"] = "relevance",
     ) -> Response:
         form = {f: request.query_params.get(f, "") for f in FORM_FIELDS}
         page = min(max(page, 1), MAX_PAGE)
         error, result, parsed = None, None, None
         try:
             parsed = parse_query(q, config, form=form)
-            result = store.search(parsed.text, parsed.filters, limit=PAGE_SIZE, offset=(page - 1) * PAGE_SIZE, sort=sort)
+            result = store.search(
+                parsed.text, parsed.filters, limit=PAGE_SIZE, offset=(page - 1) * PAGE_SIZE, sort=sort
+            )
         except (QueryError, StoreError) as err:
             error = str(err)
         params = {"q": q, **{k: v for k, v in form.items() if v}, "sort": sort}
@@ -209,7 +224,16 @@ def create_app(config: Config, store: Store, *, token: str | None = None, secret
         name = name.strip()[:120]
         if not name:
             raise HTTPException(status_code=400, detail="a saved query needs a name")
-        typed = {"brand": brand, "source": source, "sentiment": sentiment, "kind": kind, "area": area, "lang": lang, "after": after, "before": before}
+        typed = {
+            "brand": brand,
+            "source": source,
+            "sentiment": sentiment,
+            "kind": kind,
+            "area": area,
+            "lang": lang,
+            "after": after,
+            "before": before,
+        }
         form_values = {f: v.strip() for f, v in typed.items() if v.strip()}
         try:
             parse_query(q, config, form=form_values)
@@ -249,7 +273,11 @@ def create_app(config: Config, store: Store, *, token: str | None = None, secret
         kind: Literal["all", "shift", "blip"] = "all",
     ) -> Response:
         days = min(max(days, 1), 3650)
-        return render(request, "trends.html", {**ui.trends(bucket, days, kind), "bucket": bucket, "days": days, "kind": kind})
+        return render(
+            request,
+            "trends.html",
+            {**ui.trends(bucket, days, kind), "bucket": bucket, "days": days, "kind": kind},
+        )
 
     @app.get("/trends/{event_id}", response_class=HTMLResponse)
     def trend(request: Request, event_id: str) -> Response:
@@ -259,7 +287,10 @@ def create_app(config: Config, store: Store, *, token: str | None = None, secret
         try:
             event = TrendEvent.model_validate(doc)
         except ValidationError as err:
-            raise HTTPException(status_code=500, detail=f"trend document '{event_id}' is not a valid TrendEvent: {err.errors()[0]['msg']}") from err
+            raise HTTPException(
+                status_code=500,
+                detail=f"trend document '{event_id}' is not a valid TrendEvent: {err.errors()[0]['msg']}",
+            ) from err
         return render(request, "trend.html", ui.trend_detail(event))
 
     # ---- tickets ------------------------------------------------------------------------------
@@ -298,10 +329,22 @@ def create_app(config: Config, store: Store, *, token: str | None = None, secret
 
     @app.post("/tickets/{ticket_id}/actions")
     def ticket_action(
-        request: Request, ticket_id: str, action: str = Form(...), note: str = Form(""), assignee: str = Form("")
+        request: Request,
+        ticket_id: str,
+        action: str = Form(...),
+        note: str = Form(""),
+        assignee: str = Form(""),
     ) -> Response:
         try:
-            apply_action(store, ticket_id, action, who=request.state.user, note=note, assignee=assignee or None, config=config)
+            apply_action(
+                store,
+                ticket_id,
+                action,
+                who=request.state.user,
+                note=note,
+                assignee=assignee or None,
+                config=config,
+            )
         except KeyError as err:
             raise HTTPException(status_code=404, detail=str(err).strip("'\"")) from err
         except TicketActionError as err:
@@ -327,7 +370,11 @@ def create_app(config: Config, store: Store, *, token: str | None = None, secret
     def brief_asset(key: str, name: str) -> Response:
         folder = ui.brief_file(key, "html_path").parent.resolve()
         target = (folder / name).resolve()
-        if not target.is_relative_to(folder) or not target.is_file() or any(p.startswith(".") for p in Path(name).parts):
+        if (
+            not target.is_relative_to(folder)
+            or not target.is_file()
+            or any(p.startswith(".") for p in Path(name).parts)
+        ):
             raise HTTPException(status_code=404, detail=f"no file '{name}' in this brief")
         return _headers(FileResponse(target), csp=BRIEF_CSP)
 
@@ -337,7 +384,9 @@ def create_app(config: Config, store: Store, *, token: str | None = None, secret
             return _headers(PlainTextResponse(str(exc.detail), status_code=exc.status_code))
         if "session" not in request.scope:
             return _headers(PlainTextResponse(str(exc.detail), status_code=exc.status_code))
-        return _headers(render(request, "error.html", {"status": exc.status_code, "message": exc.detail}, exc.status_code))
+        return _headers(
+            render(request, "error.html", {"status": exc.status_code, "message": exc.detail}, exc.status_code)
+        )
 
     return app
 
@@ -363,7 +412,14 @@ class _Ui:
             brands = [(b.id, b.name) for b in [*self.config.brands, *self.config.competitors]]
             if not brands:
                 brands = [(t.term, self.entity_name(t.term)) for t in self.store.terms("entities", size=30)]
-            sources = list(dict.fromkeys([*(s.name for s in self.config.sources), *(t.term for t in self.store.terms("source", size=50))]))
+            sources = list(
+                dict.fromkeys(
+                    [
+                        *(s.name for s in self.config.sources),
+                        *(t.term for t in self.store.terms("source", size=50)),
+                    ]
+                )
+            )
             languages = [t.term for t in self.store.terms("language", size=20)]
             self._options = (
                 now,
@@ -382,7 +438,9 @@ class _Ui:
         """Other mentions of the same thread, oldest first (the root first when it is stored)."""
         if not m.thread_id:
             return []
-        root = [r for r in self.store.get_mentions([m.thread_id]) if r.id != m.id and r.thread_id != m.thread_id]
+        root = [
+            r for r in self.store.get_mentions([m.thread_id]) if r.id != m.id and r.thread_id != m.thread_id
+        ]
         found: list[Mention] = []
         for other in self.store.iter_mentions(Filters(thread_ids=(m.thread_id,)), batch_size=limit + 1):
             if other.thread_id == m.thread_id and other.id != m.id:
@@ -398,7 +456,11 @@ class _Ui:
             try:
                 out.append(TrendEvent.model_validate(doc))
             except ValidationError as err:
-                logger.warning("trend document %s is not a TrendEvent, skipped: %s", doc.get("id"), err.errors()[0]["msg"])
+                logger.warning(
+                    "trend document %s is not a TrendEvent, skipped: %s",
+                    doc.get("id"),
+                    err.errors()[0]["msg"],
+                )
         return out
 
     def trends(self, bucket: str, days: int, kind: str) -> dict[str, Any]:
@@ -414,7 +476,11 @@ class _Ui:
         if buckets:
             buckets = charts.bucket_range(buckets[0], buckets[-1], bucket)
         events = [e for e in self.events() if kind == "all" or e.kind == kind]
-        on_chart = [e for e in events if e.group_by == "entity" and e.key in keys and start <= e.start <= end + timedelta(days=1)]
+        on_chart = [
+            e
+            for e in events
+            if e.group_by == "entity" and e.key in keys and start <= e.start <= end + timedelta(days=1)
+        ]
         names = {k: self.entity_name(k) for k in keys}
         volume = charts.per_key(points, "volume")
         sentiment = charts.per_key(points, "mean_sentiment")
@@ -428,7 +494,9 @@ class _Ui:
             by_name(volume),
             buckets,
             named_colors,
-            events=[(e, names[e.key]) for e in on_chart if e.metric not in ("mean_sentiment", "negative_share")],
+            events=[
+                (e, names[e.key]) for e in on_chart if e.metric not in ("mean_sentiment", "negative_share")
+            ],
             width=1240,
             height=300,
         )
@@ -486,13 +554,18 @@ class _Ui:
             events=[(event, event.metric)],
             fill_missing=None,
             value_format="{:.0f}" if event.metric in ("volume", "safety_count") else "{:.2f}",
-            guides_at=[(event.baseline, f"baseline {event.baseline:.3g}"), (event.level, f"level {event.level:.3g}")],
+            guides_at=[
+                (event.baseline, f"baseline {event.baseline:.3g}"),
+                (event.level, f"level {event.level:.3g}"),
+            ],
             width=1240,
             height=280,
         )
         field = {"entity": "entity", "source": "source", "author": "author", "topic": "topic"}[event.group_by]
         key = f'"{event.key}"' if " " in event.key else event.key
-        window_q = f"{field}:{key} after:{event.start:%Y-%m-%d} before:{(event.end + timedelta(days=1)):%Y-%m-%d}"
+        window_q = (
+            f"{field}:{key} after:{event.start:%Y-%m-%d} before:{(event.end + timedelta(days=1)):%Y-%m-%d}"
+        )
         tickets = [t for t in self.load_tickets({}) if event.id in t.evidence.trend_ids]
         return {
             "e": event,
@@ -504,11 +577,15 @@ class _Ui:
 
     def load_tickets(self, where: dict[str, Any]) -> list[Ticket]:
         out = []
-        for doc in self.store.query_docs("tickets", where=where or None, order_by="updated", descending=True, limit=1000):
+        for doc in self.store.query_docs(
+            "tickets", where=where or None, order_by="updated", descending=True, limit=1000
+        ):
             try:
                 out.append(Ticket.model_validate(doc))
             except ValidationError as err:
-                logger.warning("ticket document %s is not a Ticket, skipped: %s", doc.get("id"), err.errors()[0]["msg"])
+                logger.warning(
+                    "ticket document %s is not a Ticket, skipped: %s", doc.get("id"), err.errors()[0]["msg"]
+                )
         return out
 
     def ticket_detail(self, ticket_id: str, *, error: str | None) -> dict[str, Any]:
@@ -544,7 +621,9 @@ class _Ui:
             raise HTTPException(status_code=404, detail=f"no brief '{key}'")
         raw = doc.get(field)
         if not raw:
-            raise HTTPException(status_code=404, detail=f"brief '{key}' has no {field.split('_')[0].upper()} file")
+            raise HTTPException(
+                status_code=404, detail=f"brief '{key}' has no {field.split('_')[0].upper()} file"
+            )
         for candidate in (Path(raw), self.config.path(raw), self.config.base_dir / raw):
             if candidate.is_file():
                 return candidate

@@ -164,7 +164,21 @@ def line_chart(
         k += 1
     zero_y = y_of(0.0) if lo < 0 < hi else None
     guides = [(y_of(v), label) for v, label in guides_at if lo <= v <= hi]
-    return LineChart(title, width, height, left, top, plot_w, plot_h, lines, x_ticks, y_ticks, markers, zero_y, guides=guides)
+    return LineChart(
+        title,
+        width,
+        height,
+        left,
+        top,
+        plot_w,
+        plot_h,
+        lines,
+        x_ticks,
+        y_ticks,
+        markers,
+        zero_y,
+        guides=guides,
+    )
 
 
 def _nice_step(raw: float, *, integer: bool = False) -> float:
@@ -180,7 +194,9 @@ def _nice_step(raw: float, *, integer: bool = False) -> float:
     return 10 * power
 
 
-def bar_chart(title: str, values: dict[str, float], colors: dict[str, str], *, hrefs: dict[str, str], width: int = 760) -> BarChart:
+def bar_chart(
+    title: str, values: dict[str, float], colors: dict[str, str], *, hrefs: dict[str, str], width: int = 760
+) -> BarChart:
     """Horizontal bars of shares (0..1), largest first."""
     left, bar_h = 110, 28
     plot_w = width - left - 56
@@ -212,7 +228,9 @@ def per_key(points: Iterable[SeriesPoint], metric: str) -> dict[str, dict[dateti
             if p.count:
                 out[p.key][p.bucket] = p.negative / p.count
         else:
-            raise ValueError(f"unknown chart metric '{metric}'; allowed: volume, mean_sentiment, negative_share")
+            raise ValueError(
+                f"unknown chart metric '{metric}'; allowed: volume, mean_sentiment, negative_share"
+            )
     return dict(out)
 
 
@@ -220,7 +238,9 @@ def _nearest(index: dict[datetime, int], buckets: Sequence[datetime], when: date
     when = when.astimezone(UTC)
     if when in index:
         return index[when]
-    if when < buckets[0] or when > buckets[-1] + (buckets[-1] - buckets[-2] if len(buckets) > 1 else timedelta(days=1)):
+    if when < buckets[0] or when > buckets[-1] + (
+        buckets[-1] - buckets[-2] if len(buckets) > 1 else timedelta(days=1)
+    ):
         return None
     best = min(range(len(buckets)), key=lambda i: abs((buckets[i] - when).total_seconds()))
     return best

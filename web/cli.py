@@ -13,7 +13,11 @@ import typer
 
 def serve(
     config: Path = typer.Option(
-        Path("groundswell.yaml"), "--config", "-c", envvar="GROUNDSWELL_CONFIG", help="configuration file (YAML)"
+        Path("groundswell.yaml"),
+        "--config",
+        "-c",
+        envvar="GROUNDSWELL_CONFIG",
+        help="configuration file (YAML)",
     ),
     host: str = typer.Option("127.0.0.1", help="address to bind; anything but loopback needs --token"),
     port: int = typer.Option(8000, help="TCP port (0 picks a free one)"),
@@ -41,7 +45,9 @@ def serve(
         typer.echo(f"error: {err}", err=True)
         raise typer.Exit(1) from None
     where = f"http://{host}:{port}/" if port else f"http://{host}:<free port>/"
-    typer.echo(f"Groundswell web UI for '{cfg.name}' on {where} ({'token required' if token else 'no login: loopback only'})")
+    typer.echo(
+        f"Groundswell web UI for '{cfg.name}' on {where} ({'token required' if token else 'no login: loopback only'})"
+    )
     try:
         uvicorn.run(app, host=host, port=port, log_level="info", server_header=False, proxy_headers=False)
     finally:

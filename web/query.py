@@ -70,7 +70,9 @@ def parse_query(
         if field is None:  # not a filter (a URL, a time like 10:30, a word with a colon): keep as text
             return match.group(0)
         if negated:
-            raise QueryError(f"'-{name}:{raw}': excluding by a field is not supported; filter on the values you want instead")
+            raise QueryError(
+                f"'-{name}:{raw}': excluding by a field is not supported; filter on the values you want instead"
+            )
         typed.setdefault(field, []).append(quoted if quoted is not None else raw)
         return " "
 

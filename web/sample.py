@@ -62,11 +62,24 @@ def sample_config() -> Config:
             "name": "demo-market",
             "sources": [{"name": n, "kind": k, "url": f"http://127.0.0.1/{n}"} for n, k in SOURCES],
             "brands": [
-                {"id": "acme", "name": "Acme", "aliases": ["ACME"], "products": [{"id": "acme-kettle", "name": "Acme Kettle"}]}
+                {
+                    "id": "acme",
+                    "name": "Acme",
+                    "aliases": ["ACME"],
+                    "products": [{"id": "acme-kettle", "name": "Acme Kettle"}],
+                }
             ],
             "competitors": [
-                {"id": "globex", "name": "Globex", "products": [{"id": "globex-toaster", "name": "Globex Toaster"}]},
-                {"id": "initech", "name": "Initech", "products": [{"id": "initech-blender", "name": "Initech Blender"}]},
+                {
+                    "id": "globex",
+                    "name": "Globex",
+                    "products": [{"id": "globex-toaster", "name": "Globex Toaster"}],
+                },
+                {
+                    "id": "initech",
+                    "name": "Initech",
+                    "products": [{"id": "initech-blender", "name": "Initech Blender"}],
+                },
             ],
             "teams": [
                 {"id": "product-safety", "name": "Product safety", "members": ["dana", "eli"]},
@@ -98,7 +111,9 @@ def synthetic_mentions(
     extra = max(30, n // 20)
     for j in range(extra):
         published = shift_start + timedelta(seconds=rng.uniform(0, shift_days * 86400 - 1))
-        m = _mention(rng, n + j, "acme", "negative", "demo-reviews", "review", published, f"shifter{j:04d}", truth)
+        m = _mention(
+            rng, n + j, "acme", "negative", "demo-reviews", "review", published, f"shifter{j:04d}", truth
+        )
         m.text = f"My Acme Kettle is overheating and the handle got too hot to touch ({j}). {m.text}"
         m.safety_hazards, m.safety_severity, m.business_area = ["fire_burn"], 2, "product"
         truth.shift_mention_ids.append(m.id)
@@ -108,7 +123,15 @@ def synthetic_mentions(
 
 
 def _mention(
-    rng: random.Random, i: int, brand: str, sentiment: str, source: str, kind: str, published: datetime, author: str, truth: SampleTruth
+    rng: random.Random,
+    i: int,
+    brand: str,
+    sentiment: str,
+    source: str,
+    kind: str,
+    published: datetime,
+    author: str,
+    truth: SampleTruth,
 ) -> Mention:
     product = _PRODUCTS[brand] if rng.random() < 0.4 else None
     name = brand.capitalize() + (" " + product.split("-")[1] if product else "")
@@ -138,8 +161,14 @@ def _mention(
         sentiment_score=round(score, 3),
         sentiment_probs={"negative": 0.1, "neutral": 0.1, "positive": 0.8}
         if sentiment == "positive"
-        else ({"negative": 0.8, "neutral": 0.1, "positive": 0.1} if sentiment == "negative" else {"negative": 0.2, "neutral": 0.6, "positive": 0.2}),
-        target_sentiments=[TargetSentiment(entity=e, label=sentiment, score=round(score, 3)) for e in entities],
+        else (
+            {"negative": 0.8, "neutral": 0.1, "positive": 0.1}
+            if sentiment == "negative"
+            else {"negative": 0.2, "neutral": 0.6, "positive": 0.2}
+        ),
+        target_sentiments=[
+            TargetSentiment(entity=e, label=sentiment, score=round(score, 3)) for e in entities
+        ],
         emotion={"negative": "anger", "neutral": "optimism", "positive": "joy"}[sentiment],
         topic_id=i % 5,
         topic_label=("kettle heat", "delivery delays", "pricing", "support", "design")[i % 5],
@@ -149,7 +178,9 @@ def _mention(
     )
 
 
-def sample_records(mentions: list[Mention], truth: SampleTruth, *, now: datetime | None = None) -> tuple[list[TrendEvent], list[Ticket]]:
+def sample_records(
+    mentions: list[Mention], truth: SampleTruth, *, now: datetime | None = None
+) -> tuple[list[TrendEvent], list[Ticket]]:
     """The trend events and tickets the pipeline would have written for the sample mentions."""
     now = (now or max(m.published for m in mentions) + timedelta(hours=1)).astimezone(UTC)
     by_day: dict[datetime, int] = {}
@@ -160,8 +191,12 @@ def sample_records(mentions: list[Mention], truth: SampleTruth, *, now: datetime
     days = sorted(by_day)[-30:]
     series = [SeriesValue(t=d, value=by_day[d], count=by_day[d]) for d in days]
     shifted = [m for m in mentions if m.id in set(truth.shift_mention_ids)]
-    baseline = sum(by_day[d] for d in days if d < truth.shift_start) / max(1, sum(1 for d in days if d < truth.shift_start))
-    level = sum(by_day[d] for d in days if d >= truth.shift_start) / max(1, sum(1 for d in days if d >= truth.shift_start))
+    baseline = sum(by_day[d] for d in days if d < truth.shift_start) / max(
+        1, sum(1 for d in days if d < truth.shift_start)
+    )
+    level = sum(by_day[d] for d in days if d >= truth.shift_start) / max(
+        1, sum(1 for d in days if d >= truth.shift_start)
+    )
     shift = TrendEvent(
         id=TrendEvent.make_id("entity", "acme", "volume", "up", truth.shift_start),
         kind="shift",
@@ -236,7 +271,15 @@ def sample_records(mentions: list[Mention], truth: SampleTruth, *, now: datetime
             safety_hazards=shift.safety_hazards,
             series=series,
         ),
-        history=[HistoryEntry(at=created, who="groundswell", action="open", to_state="open", note="opened by the trend detector")],
+        history=[
+            HistoryEntry(
+                at=created,
+                who="groundswell",
+                action="open",
+                to_state="open",
+                note="opened by the trend detector",
+            )
+        ],
     )
     competitor_ticket = Ticket(
         id=stable_id("ticket", "competitor", "globex"),
@@ -251,13 +294,21 @@ def sample_records(mentions: list[Mention], truth: SampleTruth, *, now: datetime
         state="acknowledged",
         history=[
             HistoryEntry(at=created - timedelta(days=3), who="groundswell", action="open", to_state="open"),
-            HistoryEntry(at=created - timedelta(days=2), who="finn", action="acknowledge", from_state="open", to_state="acknowledged"),
+            HistoryEntry(
+                at=created - timedelta(days=2),
+                who="finn",
+                action="acknowledge",
+                from_state="open",
+                to_state="acknowledged",
+            ),
         ],
     )
     return [shift, blip], [product_ticket, competitor_ticket]
 
 
-def load_sample(store: Store, *, n: int = 600, seed: int = 7, batch: int = 5000) -> tuple[list[Mention], SampleTruth, list[TrendEvent], list[Ticket]]:
+def load_sample(
+    store: Store, *, n: int = 600, seed: int = 7, batch: int = 5000
+) -> tuple[list[Mention], SampleTruth, list[TrendEvent], list[Ticket]]:
     """Fill `store` with `synthetic_mentions(n)` and their trend events and tickets."""
     mentions, truth = synthetic_mentions(n, seed=seed)
     for i in range(0, len(mentions), batch):

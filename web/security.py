@@ -76,9 +76,13 @@ def parse_tokens(token: str | None) -> dict[str, str]:
             name, secret = "token", part
         name, secret = name.strip(), secret.strip()
         if len(secret) < 8:
-            raise WebSecurityError(f"web token for user '{name}' is too short ({len(secret)} characters); use at least 8")
+            raise WebSecurityError(
+                f"web token for user '{name}' is too short ({len(secret)} characters); use at least 8"
+            )
         if not name.replace("-", "").replace("_", "").replace(".", "").isalnum():
-            raise WebSecurityError(f"web token user name {name!r} may only use letters, digits, '-', '_' and '.'")
+            raise WebSecurityError(
+                f"web token user name {name!r} may only use letters, digits, '-', '_' and '.'"
+            )
         out[secret] = name
     return out
 
@@ -118,4 +122,6 @@ async def csrf_guard(request: Request) -> None:
         value = form.get("csrf_token")
         presented = value if isinstance(value, str) else None
     if not expected or not presented or not hmac.compare_digest(expected.encode(), presented.encode()):
-        raise HTTPException(status_code=403, detail="CSRF check failed: reload the page and submit the form again")
+        raise HTTPException(
+            status_code=403, detail="CSRF check failed: reload the page and submit the form again"
+        )

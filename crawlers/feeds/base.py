@@ -41,7 +41,9 @@ class ClientRun:
     errors: int = 0
     error_reasons: list[str] = field(default_factory=list)
     warnings: int = 0
-    stopped: str = ""  # why paging ended: "end", "known", "budget:pages", "budget:items", "budget:seconds", "error"
+    stopped: str = (
+        ""  # why paging ended: "end", "known", "budget:pages", "budget:items", "budget:seconds", "error"
+    )
 
     def error(self, url: str, reason: str) -> None:
         self.errors += 1
@@ -76,7 +78,9 @@ class FeedClient(abc.ABC):
 
     def __init__(self, *, source: SourceConfig, http: ApiHttp, credentials: dict[str, Secret]) -> None:
         if source.kind != self.kind:
-            raise ValueError(f"{type(self).__name__} collects kind '{self.kind}', source '{source.name}' is '{source.kind}'")
+            raise ValueError(
+                f"{type(self).__name__} collects kind '{self.kind}', source '{source.name}' is '{source.kind}'"
+            )
         self.source = source
         self.http = http
         self.credentials = credentials
@@ -118,9 +122,20 @@ class FeedClient(abc.ABC):
         """Map one item; an item the mapping cannot read is skipped and counted as a warning, not fatal."""
         try:
             return factory()
-        except (KeyError, ValueError, TypeError, AttributeError) as exc:  # pydantic's ValidationError is a ValueError
+        except (
+            KeyError,
+            ValueError,
+            TypeError,
+            AttributeError,
+        ) as exc:  # pydantic's ValidationError is a ValueError
             run.warnings += 1
-            logger.warning("source %s: skipped an item from %s: %s: %s", self.source.name, where, type(exc).__name__, str(exc)[:200])
+            logger.warning(
+                "source %s: skipped an item from %s: %s: %s",
+                self.source.name,
+                where,
+                type(exc).__name__,
+                str(exc)[:200],
+            )
             return None
 
     def get_json(self, run: ClientRun, url: str, *, params: dict[str, Any] | None = None,

@@ -49,7 +49,10 @@ class HackerNewsClient(FeedClient):
                 return
             listing = self.get_json(run, f"{self.base_url}/v0/{name}.json")
             if not isinstance(listing, list):
-                run.error(f"{self.base_url}/v0/{name}.json", f"expected a JSON array of ids, got {str(listing)[:80]!r}")
+                run.error(
+                    f"{self.base_url}/v0/{name}.json",
+                    f"expected a JSON array of ids, got {str(listing)[:80]!r}",
+                )
                 return
             ids = [int(i) for i in listing]
         keywords = [str(k).lower() for k in self.param("keywords", [])]
@@ -77,9 +80,17 @@ class HackerNewsClient(FeedClient):
                 if not isinstance(item, dict) or item.get("deleted") or item.get("dead"):
                     continue  # deleted items stay deleted: their ids count as seen
                 root = thread if thread is not None else item_id
-                thread_id = thread if thread is not None else (None if item.get("type") == "comment" else item_id)
-                mention = self.build(run, f"item {item_id}", lambda: self._mention(item, thread_id))  # noqa: B023 - called at once
-                if mention is not None and mention.text and (not keywords or any(k in f"{mention.title} {mention.text}".lower() for k in keywords)):
+                thread_id = (
+                    thread if thread is not None else (None if item.get("type") == "comment" else item_id)
+                )
+                mention = self.build(run, f"item {item_id}", lambda: self._mention(item, thread_id))
+                if (
+                    mention is not None
+                    and mention.text
+                    and (
+                        not keywords or any(k in f"{mention.title} {mention.text}".lower() for k in keywords)
+                    )
+                ):
                     run.mentions.append(mention)
                 if walk_comments:
                     stack.extend((int(kid), root) for kid in reversed(item.get("kids") or []))
@@ -93,7 +104,11 @@ class HackerNewsClient(FeedClient):
         mark = int(run.state.get("newest_created", 0) or 0)
         newest = mark
         url = f"{self.base_url}/api/v1/search_by_date"
-        params: dict[str, Any] = {"query": str(self.param("query")), "tags": str(self.param("tags", "(story,comment)")), "hitsPerPage": 100}
+        params: dict[str, Any] = {
+            "query": str(self.param("query")),
+            "tags": str(self.param("tags", "(story,comment)")),
+            "hitsPerPage": 100,
+        }
         if mark:
             params["numericFilters"] = f"created_at_i>{mark}"
         page = 0
@@ -108,7 +123,7 @@ class HackerNewsClient(FeedClient):
                 run.stopped = "error"
                 return
             for hit in body["hits"]:
-                mention = self.build(run, url, lambda: self._hit_mention(hit))  # noqa: B023 - called at once
+                mention = self.build(run, url, lambda: self._hit_mention(hit))
                 if mention is not None and mention.text:
                     run.mentions.append(mention)
                 newest = max(newest, int(hit.get("created_at_i") or 0))
@@ -126,7 +141,9 @@ class HackerNewsClient(FeedClient):
         title = clean_text(str(hit.get("title") or hit.get("story_title") or ""))
         text = clean_text(str(hit.get("comment_text") or hit.get("story_text") or ""))
         published = (
-            datetime.fromtimestamp(int(hit["created_at_i"]), tz=UTC) if hit.get("created_at_i") else parse_datetime(str(hit.get("created_at")))
+            datetime.fromtimestamp(int(hit["created_at_i"]), tz=UTC)
+            if hit.get("created_at_i")
+            else parse_datetime(str(hit.get("created_at")))
         )
         raw = raw_subset(hit, ("url", "story_url", "num_comments"))
         return Mention(

@@ -87,7 +87,7 @@ class MastodonClient(FeedClient):
                 if since_id and status_id <= since_id:
                     reached = True
                     break
-                mention = self.build(run, response.url, lambda: self._mention(status))  # noqa: B023 - called at once
+                mention = self.build(run, response.url, lambda: self._mention(status))
                 if mention is not None:
                     run.mentions.append(mention)
                 newest = max(newest, status_id)

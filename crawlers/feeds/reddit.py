@@ -26,7 +26,18 @@ from groundswell.mention import Mention, SourceKind
 logger = logging.getLogger(__name__)
 
 _LISTINGS = ("new", "comments", "hot", "top", "rising", "search")
-_RAW_KEYS = ("subreddit", "link_flair_text", "domain", "over_18", "upvote_ratio", "num_crossposts", "gilded", "edited", "link_title", "link_url")
+_RAW_KEYS = (
+    "subreddit",
+    "link_flair_text",
+    "domain",
+    "over_18",
+    "upvote_ratio",
+    "num_crossposts",
+    "gilded",
+    "edited",
+    "link_title",
+    "link_url",
+)
 
 
 class RedditClient(FeedClient):
@@ -49,7 +60,9 @@ class RedditClient(FeedClient):
         params: dict[str, Any] = {"limit": min(int(self.param("limit", 100)), 100), "raw_json": 1} | extra
         ordered_by_time = listing in ("new", "comments")
         if listing == "search":
-            params.update(q=str(self.param("query", "")), sort="new", restrict_sr=1 if subreddit != "all" else 0)
+            params.update(
+                q=str(self.param("query", "")), sort="new", restrict_sr=1 if subreddit != "all" else 0
+            )
             ordered_by_time = True
         headers: dict[str, str | Secret] = {}
         if "token" in self.credentials:
@@ -67,7 +80,11 @@ class RedditClient(FeedClient):
             page_params = dict(params) | ({"after": after} if after else {})
             url = self.base_url + path
             body = self.get_json(run, url, params=page_params, headers=headers)
-            if not isinstance(body, dict) or body.get("kind") != "Listing" or not isinstance(body.get("data"), dict):
+            if (
+                not isinstance(body, dict)
+                or body.get("kind") != "Listing"
+                or not isinstance(body.get("data"), dict)
+            ):
                 run.error(url, f"not a Reddit Listing: {str(body)[:100]!r}")
                 run.stopped = "error"
                 return
@@ -79,7 +96,7 @@ class RedditClient(FeedClient):
                 if ordered_by_time and mark and created <= mark:
                     reached_mark = True
                     break
-                mention = self.build(run, url, lambda: self._mention(child["kind"], data))  # noqa: B023 - called at once
+                mention = self.build(run, url, lambda: self._mention(child["kind"], data))
                 if mention is not None:
                     run.mentions.append(mention)
                 newest = max(newest, (created, str(data.get("name", ""))))
@@ -133,5 +150,6 @@ class RedditClient(FeedClient):
             parent_id=parent_id,
             likes=as_int(data.get("score")),
             replies=replies,
-            raw=raw_subset(data, _RAW_KEYS) | ({"link": data["url"]} if kind == "t3" and data.get("url") else {}),
+            raw=raw_subset(data, _RAW_KEYS)
+            | ({"link": data["url"]} if kind == "t3" and data.get("url") else {}),
         )

@@ -51,7 +51,12 @@ class ReplayServer:
         self._lock = threading.Lock()
         self._server = ThreadingHTTPServer(("127.0.0.1", 0), self._handler())
         self._server.daemon_threads = True
-        self._thread = threading.Thread(target=self._server.serve_forever, kwargs={"poll_interval": 0.05}, name="replay-server", daemon=True)
+        self._thread = threading.Thread(
+            target=self._server.serve_forever,
+            kwargs={"poll_interval": 0.05},
+            name="replay-server",
+            daemon=True,
+        )
 
     @property
     def url(self) -> str:
@@ -103,7 +108,14 @@ class ReplayServer:
                     pairs.append((name, value))
         else:
             pairs.append(("Content-Type", "application/json; charset=utf-8"))
-        self.add(path, body=body_file.read_bytes(), status=status or recorded_status, headers=pairs, query=query, times=times)
+        self.add(
+            path,
+            body=body_file.read_bytes(),
+            status=status or recorded_status,
+            headers=pairs,
+            query=query,
+            times=times,
+        )
 
     # ---- serving -------------------------------------------------------------------------------
     def _match(self, path: str, query: dict[str, str]) -> _Route | None:
@@ -127,7 +139,9 @@ class ReplayServer:
             def do_GET(self) -> None:
                 parts = urlsplit(self.path)
                 query = dict(parse_qsl(parts.query, keep_blank_values=True))
-                server.requests.append(RecordedRequest(parts.path, query, {k.lower(): v for k, v in self.headers.items()}))
+                server.requests.append(
+                    RecordedRequest(parts.path, query, {k.lower(): v for k, v in self.headers.items()})
+                )
                 route = server._match(parts.path, query)
                 if route is None:
                     body = json.dumps({"error": f"no route for {parts.path}"}).encode()

@@ -99,7 +99,9 @@ class RssClient(FeedClient):
         run.state["validators"] = validators
 
     def _collect_feed(self, run: ClientRun, url: str, validators: dict[str, dict[str, str]]) -> None:
-        headers: dict[str, str] = {"Accept": "application/rss+xml, application/atom+xml, application/feed+json, application/xml;q=0.9, */*;q=0.8"}
+        headers: dict[str, str] = {
+            "Accept": "application/rss+xml, application/atom+xml, application/feed+json, application/xml;q=0.9, */*;q=0.8"
+        }
         known = validators.get(url, {})
         if known.get("etag"):
             headers["If-None-Match"] = known["etag"]
@@ -118,7 +120,9 @@ class RssClient(FeedClient):
         headers_for_parser = {"content-type": content_type, "content-location": url}
         if response.headers.get("content-language"):
             headers_for_parser["content-language"] = response.headers["content-language"]
-        parsed = feedparser.parse(body, response_headers=headers_for_parser, sanitize_html=False, resolve_relative_uris=True)
+        parsed = feedparser.parse(
+            body, response_headers=headers_for_parser, sanitize_html=False, resolve_relative_uris=True
+        )
         reason = ""
         if parsed.get("bozo"):
             exc = parsed.get("bozo_exception")
@@ -131,8 +135,17 @@ class RssClient(FeedClient):
             return
         if reason:
             run.warnings += 1
-            logger.warning("feed %s is ill-formed but readable (%s, encoding %s)", url, reason, parsed.get("encoding"))
-        new_validators = {k: v for k, v in (("etag", response.headers.get("etag")), ("modified", response.headers.get("last-modified"))) if v}
+            logger.warning(
+                "feed %s is ill-formed but readable (%s, encoding %s)", url, reason, parsed.get("encoding")
+            )
+        new_validators = {
+            k: v
+            for k, v in (
+                ("etag", response.headers.get("etag")),
+                ("modified", response.headers.get("last-modified")),
+            )
+            if v
+        }
         if new_validators:
             validators[url] = new_validators
         feed = parsed.feed
@@ -141,7 +154,7 @@ class RssClient(FeedClient):
             if len(run.mentions) >= self.source.budget.max_items:
                 run.stopped = "budget:items"
                 break
-            mention = self.build(run, url, lambda: self._mention(url, feed, entry, index, language))  # noqa: B023 - called at once
+            mention = self.build(run, url, lambda: self._mention(url, feed, entry, index, language))
             if mention is not None:
                 run.mentions.append(mention)
 
@@ -151,8 +164,12 @@ class RssClient(FeedClient):
         except ValueError as exc:
             run.error(url, f"feed could not be parsed (JSON Feed expected: {exc})")
             return
-        if not isinstance(doc, dict) or not str(doc.get("version", "")).startswith("https://jsonfeed.org/version/"):
-            run.error(url, f"feed could not be parsed (JSON without a jsonfeed.org version: {str(doc)[:80]!r})")
+        if not isinstance(doc, dict) or not str(doc.get("version", "")).startswith(
+            "https://jsonfeed.org/version/"
+        ):
+            run.error(
+                url, f"feed could not be parsed (JSON without a jsonfeed.org version: {str(doc)[:80]!r})"
+            )
             return
         feed_title = clean_text(str(doc.get("title") or ""))
         language = doc.get("language")
@@ -163,7 +180,9 @@ class RssClient(FeedClient):
             if len(run.mentions) >= self.source.budget.max_items:
                 run.stopped = "budget:items"
                 break
-            text = clean_text(str(item.get("content_html") or item.get("content_text") or item.get("summary") or ""))
+            text = clean_text(
+                str(item.get("content_html") or item.get("content_text") or item.get("summary") or "")
+            )
             title = clean_text(str(item.get("title") or ""))
             if not text and not title:
                 continue
@@ -183,7 +202,9 @@ class RssClient(FeedClient):
             if published is None:
                 published = now_utc()
                 raw["published_missing"] = True
-            authors = item.get("authors") or ([item["author"]] if isinstance(item.get("author"), dict) else [])
+            authors = item.get("authors") or (
+                [item["author"]] if isinstance(item.get("author"), dict) else []
+            )
             author = next((str(a.get("name")) for a in authors if isinstance(a, dict) and a.get("name")), "")
             if item.get("tags"):
                 raw["tags"] = [str(t) for t in item["tags"]][:20]
@@ -202,7 +223,9 @@ class RssClient(FeedClient):
                 )
             )
 
-    def _mention(self, feed_url: str, feed: Any, entry: Any, index: int, language: str | None) -> Mention | None:
+    def _mention(
+        self, feed_url: str, feed: Any, entry: Any, index: int, language: str | None
+    ) -> Mention | None:
         text = _entry_text(entry)
         title = clean_text(entry.get("title") or "")
         if not text and not title:
@@ -234,8 +257,8 @@ class RssClient(FeedClient):
             title=title,
             text=text or title,
             thread_id=None,
-            replies=int(entry.get("slash_comments") or 0) if str(entry.get("slash_comments") or "0").isdigit() else 0,
+            replies=int(entry.get("slash_comments") or 0)
+            if str(entry.get("slash_comments") or "0").isdigit()
+            else 0,
             raw=raw,
         )
-
-

@@ -25,7 +25,9 @@ from groundswell.mention import Mention, SourceKind
 logger = logging.getLogger(__name__)
 
 _TWITTER_EPOCH_MS = 1288834974657
-_TWEET_FIELDS = "created_at,lang,public_metrics,conversation_id,in_reply_to_user_id,referenced_tweets,author_id,entities"
+_TWEET_FIELDS = (
+    "created_at,lang,public_metrics,conversation_id,in_reply_to_user_id,referenced_tweets,author_id,entities"
+)
 
 
 def snowflake_time(tweet_id: str | int) -> datetime:
@@ -56,7 +58,9 @@ class XClient(FeedClient):
         since_id = str(run.state.get("since_id") or "")
         if since_id:
             params["since_id"] = since_id
-        headers: dict[str, str | Secret] = {"Authorization": Secret(f"Bearer {self.credentials['bearer_token'].reveal()}")}
+        headers: dict[str, str | Secret] = {
+            "Authorization": Secret(f"Bearer {self.credentials['bearer_token'].reveal()}")
+        }
         url = f"{self.base_url}/tweets/search/{endpoint}"
         newest = since_id
         seen_tokens: set[str] = set()
@@ -66,17 +70,26 @@ class XClient(FeedClient):
             if stop:
                 run.stopped = stop
                 break
-            body = self.get_json(run, url, params=params | ({"next_token": token} if token else {}), headers=headers)
+            body = self.get_json(
+                run, url, params=params | ({"next_token": token} if token else {}), headers=headers
+            )
             if not isinstance(body, dict):
                 run.error(url, f"not a search response: {str(body)[:100]!r}")
                 run.stopped = "error"
                 return
             for err in body.get("errors") or []:
                 run.warnings += 1
-                logger.warning("source %s: partial error from %s: %s", self.source.name, url, str(err.get("detail") or err)[:200])
+                logger.warning(
+                    "source %s: partial error from %s: %s",
+                    self.source.name,
+                    url,
+                    str(err.get("detail") or err)[:200],
+                )
             users = {u.get("id"): u for u in (body.get("includes") or {}).get("users") or []}
             for tweet in body.get("data") or []:
-                mention = self.build(run, url, lambda: self._mention(tweet, users.get(tweet.get("author_id"), {})))  # noqa: B023 - called at once
+                mention = self.build(
+                    run, url, lambda: self._mention(tweet, users.get(tweet.get("author_id"), {}))
+                )
                 if mention is not None:
                     run.mentions.append(mention)
             meta = body.get("meta") or {}
@@ -98,7 +111,9 @@ class XClient(FeedClient):
         tweet_id = str(tweet["id"])
         username = str(user.get("username") or "")
         referenced = {r.get("type"): str(r.get("id")) for r in tweet.get("referenced_tweets") or []}
-        published = parse_datetime(tweet["created_at"]) if tweet.get("created_at") else snowflake_time(tweet_id)
+        published = (
+            parse_datetime(tweet["created_at"]) if tweet.get("created_at") else snowflake_time(tweet_id)
+        )
         metrics = tweet.get("public_metrics") or {}
         raw = raw_subset(tweet, ("source", "possibly_sensitive", "reply_settings", "edit_history_tweet_ids"))
         if referenced:

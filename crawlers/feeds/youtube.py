@@ -29,7 +29,12 @@ class YouTubeClient(FeedClient):
     required_credentials = ("api_key",)
 
     def _collect(self, run: ClientRun, budget: Budget) -> None:
-        params: dict[str, Any] = {"part": "snippet,replies", "maxResults": 100, "order": "time", "textFormat": "html"}
+        params: dict[str, Any] = {
+            "part": "snippet,replies",
+            "maxResults": 100,
+            "order": "time",
+            "textFormat": "html",
+        }
         if self.param("video_id"):
             params["videoId"] = str(self.param("video_id"))
         elif self.param("channel_id"):
@@ -50,7 +55,9 @@ class YouTubeClient(FeedClient):
             if stop:
                 run.stopped = stop
                 break
-            body = self.get_json(run, url, params=params | ({"pageToken": token} if token else {}), headers=headers)
+            body = self.get_json(
+                run, url, params=params | ({"pageToken": token} if token else {}), headers=headers
+            )
             if not isinstance(body, dict) or not isinstance(body.get("items", []), list):
                 run.error(url, f"not a commentThreadListResponse: {str(body)[:100]!r}")
                 run.stopped = "error"
@@ -59,7 +66,13 @@ class YouTubeClient(FeedClient):
             for thread in body.get("items", []):
                 top = (thread.get("snippet") or {}).get("topLevelComment") or {}
                 replies = as_int((thread.get("snippet") or {}).get("totalReplyCount"))
-                top_mention = self.build(run, url, lambda: self._mention(top, thread_id=str(thread.get("id")), parent_id=None, replies=replies))  # noqa: B023
+                top_mention = self.build(
+                    run,
+                    url,
+                    lambda: self._mention(
+                        top, thread_id=str(thread.get("id")), parent_id=None, replies=replies
+                    ),
+                )
                 if top_mention is None:
                     continue
                 if mark and top_mention.published <= mark:
@@ -69,7 +82,14 @@ class YouTubeClient(FeedClient):
                 newest = max(newest, top_mention.published) if newest else top_mention.published
                 for reply in (thread.get("replies") or {}).get("comments") or []:
                     reply_mention = self.build(
-                        run, url, lambda: self._mention(reply, thread_id=str(thread.get("id")), parent_id=top_mention.external_id, replies=0)  # noqa: B023
+                        run,
+                        url,
+                        lambda: self._mention(
+                            reply,
+                            thread_id=str(thread.get("id")),
+                            parent_id=top_mention.external_id,
+                            replies=0,
+                        ),
                     )
                     if reply_mention is not None:
                         run.mentions.append(reply_mention)
@@ -88,7 +108,9 @@ class YouTubeClient(FeedClient):
         if newest and (run.stopped in ("end", "known") or (run.stopped.startswith("budget") and not mark)):
             run.state["newest_published"] = newest.isoformat()
 
-    def _mention(self, comment: dict[str, Any], *, thread_id: str, parent_id: str | None, replies: int) -> Mention:
+    def _mention(
+        self, comment: dict[str, Any], *, thread_id: str, parent_id: str | None, replies: int
+    ) -> Mention:
         snippet = comment.get("snippet") or {}
         video_id = snippet.get("videoId") or self.param("video_id") or ""
         comment_id = str(comment.get("id"))

@@ -43,4 +43,6 @@ class OffsiteRedirectMiddleware:
             return response
         assert self.crawler.stats is not None
         self.crawler.stats.inc_value("groundswell/offsite_redirects")
-        raise OffsiteRedirectError(f"offsite redirect from {request.url} to {location} (allowed: {', '.join(allowed)})")
+        raise OffsiteRedirectError(
+            f"offsite redirect from {request.url} to {location} (allowed: {', '.join(allowed)})"
+        )

@@ -41,7 +41,9 @@ class JsonlMentionPipeline:
     def process_item(self, item: Any) -> Any:
         mention = item.get("mention") if isinstance(item, dict) else None
         if not isinstance(mention, Mention):
-            raise TypeError(f"spider yielded {type(item).__name__} {item!r:.100}; expected {{'mention': Mention}}")
+            raise TypeError(
+                f"spider yielded {type(item).__name__} {item!r:.100}; expected {{'mention': Mention}}"
+            )
         assert self.handle is not None
         self.handle.write(mention.model_dump_json() + "\n")
         self.handle.flush()

@@ -22,7 +22,13 @@ from groundswell.config import Config, ConfigError, SourceConfig, load_config
 
 logger = logging.getLogger(__name__)
 
-SPIDER_FOR_KIND = {"forum": "forum", "review": "review", "news": "article", "blog": "article", "sitemap": "sitemap"}
+SPIDER_FOR_KIND = {
+    "forum": "forum",
+    "review": "review",
+    "news": "article",
+    "blog": "article",
+    "sitemap": "sitemap",
+}
 
 
 def spider_class(source: SourceConfig) -> type[Any]:
@@ -31,7 +37,12 @@ def spider_class(source: SourceConfig) -> type[Any]:
     from crawlers.web.spiders.review import ReviewSpider
     from crawlers.web.spiders.sitemap import SitemapSpider
 
-    classes = {"forum": ForumSpider, "review": ReviewSpider, "article": ArticleSpider, "sitemap": SitemapSpider}
+    classes = {
+        "forum": ForumSpider,
+        "review": ReviewSpider,
+        "article": ArticleSpider,
+        "sitemap": SitemapSpider,
+    }
     try:
         name = SPIDER_FOR_KIND[source.kind]
     except KeyError:
@@ -70,8 +81,16 @@ def crawl_settings(config: Config, source: SourceConfig, *, out: Path, log_level
 
 
 def summarize(source: SourceConfig, spider: str, stats: dict[str, Any], seconds: float) -> dict[str, Any]:
-    reasons = {k.removeprefix("groundswell/error/"): v for k, v in stats.items() if k.startswith("groundswell/error/")}
-    skipped = {k.removeprefix("groundswell/skipped/"): v for k, v in stats.items() if k.startswith("groundswell/skipped/")}
+    reasons = {
+        k.removeprefix("groundswell/error/"): v
+        for k, v in stats.items()
+        if k.startswith("groundswell/error/")
+    }
+    skipped = {
+        k.removeprefix("groundswell/skipped/"): v
+        for k, v in stats.items()
+        if k.startswith("groundswell/skipped/")
+    }
     for key, value in stats.items():  # what Scrapy dropped before a callback could see it
         if key == "dupefilter/filtered":
             skipped["duplicate_request"] = value
@@ -85,13 +104,16 @@ def summarize(source: SourceConfig, spider: str, stats: dict[str, Any], seconds:
         "errors": int(sum(reasons.values())),
         "error_reasons": dict(sorted(reasons.items())),
         "skipped": dict(sorted(skipped.items())),
-        "unchanged": int(stats.get("groundswell/pages_unchanged", 0)) + int(stats.get("groundswell/threads_unchanged", 0)),
+        "unchanged": int(stats.get("groundswell/pages_unchanged", 0))
+        + int(stats.get("groundswell/threads_unchanged", 0)),
         "seconds": round(seconds, 3),
         "finish_reason": stats.get("finish_reason", "unknown"),
     }
 
 
-def run(config_path: Path, source_name: str, out: Path, state_dir: Path, *, log_level: str = "INFO") -> dict[str, Any]:
+def run(
+    config_path: Path, source_name: str, out: Path, state_dir: Path, *, log_level: str = "INFO"
+) -> dict[str, Any]:
     """Crawl one source in this process (the Twisted reactor can start only once per process)."""
     from scrapy.crawler import CrawlerProcess
 
@@ -104,7 +126,10 @@ def run(config_path: Path, source_name: str, out: Path, state_dir: Path, *, log_
         raise ConfigError(str(err.args[0])) from None
     cls = spider_class(source)
     if not source.enabled:
-        logger.info("source %s is disabled in the configuration; crawling it because it was named explicitly", source.name)
+        logger.info(
+            "source %s is disabled in the configuration; crawling it because it was named explicitly",
+            source.name,
+        )
     state = CrawlState.load(state_dir / f"web-{source.name}.json")
     settings = crawl_settings(config, source, out=out, log_level=log_level)
     started = time.monotonic()
@@ -117,11 +142,17 @@ def run(config_path: Path, source_name: str, out: Path, state_dir: Path, *, log_
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m crawlers.web.run", description="Crawl one configured web source.")
+    parser = argparse.ArgumentParser(
+        prog="python -m crawlers.web.run", description="Crawl one configured web source."
+    )
     parser.add_argument("--config", "-c", type=Path, required=True, help="Groundswell YAML configuration")
-    parser.add_argument("--source", "-s", required=True, help="name of a forum/review/news/blog/sitemap source")
+    parser.add_argument(
+        "--source", "-s", required=True, help="name of a forum/review/news/blog/sitemap source"
+    )
     parser.add_argument("--out", "-o", type=Path, required=True, help="JSON-lines file for the mentions")
-    parser.add_argument("--state-dir", type=Path, required=True, help="folder for the crawl state between runs")
+    parser.add_argument(
+        "--state-dir", type=Path, required=True, help="folder for the crawl state between runs"
+    )
     parser.add_argument("--log-level", default="INFO", choices=["DEBUG", "INFO", "WARNING", "ERROR"])
     args = parser.parse_args(argv)
     try:

@@ -35,14 +35,24 @@ class CrawlState:
             logger.warning("crawl state %s is unreadable (%s); starting from scratch", path, err)
             return cls(path, {})
         if data.get("version") != STATE_VERSION:
-            logger.warning("crawl state %s has version %r, expected %d; starting from scratch", path, data.get("version"), STATE_VERSION)
+            logger.warning(
+                "crawl state %s has version %r, expected %d; starting from scratch",
+                path,
+                data.get("version"),
+                STATE_VERSION,
+            )
             return cls(path, {})
         return cls(path, data)
 
     def save(self) -> None:
         self.path.parent.mkdir(parents=True, exist_ok=True)
         tmp = self.path.with_suffix(".tmp")
-        payload = {"version": STATE_VERSION, "threads": self.threads, "pages": self.pages, "items": self.items}
+        payload = {
+            "version": STATE_VERSION,
+            "threads": self.threads,
+            "pages": self.pages,
+            "items": self.items,
+        }
         tmp.write_text(json.dumps(payload, ensure_ascii=False, sort_keys=True), encoding="utf-8")
         os.replace(tmp, self.path)
 

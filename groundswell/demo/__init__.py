@@ -69,8 +69,23 @@ def build_market(out_dir: Path, *, seed: int = 7, end: date, weeks: int = 9) -> 
         path = out / rel
         path.parent.mkdir(parents=True, exist_ok=True)
         path.write_text(content, encoding="utf-8")
-    logger.info("demo market: %d items, %d files, %s..%s, written to %s", len(market.posts), len(files), start, end, out)
+    logger.info(
+        "demo market: %d items, %d files, %s..%s, written to %s",
+        len(market.posts),
+        len(files),
+        start,
+        end,
+        out,
+    )
     return truth
 
 
-__all__ = ["MarketTruth", "NearDuplicates", "Scenario", "append_forum_reply", "build_market", "demo_config", "serve_market"]
+__all__ = [
+    "MarketTruth",
+    "NearDuplicates",
+    "Scenario",
+    "append_forum_reply",
+    "build_market",
+    "demo_config",
+    "serve_market",
+]

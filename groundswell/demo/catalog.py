@@ -146,7 +146,9 @@ PRODUCTS: dict[str, Product] = {p.id: p for b in BRANDS for p in b.products}
 BRAND_OF: dict[str, Brand] = {p.id: b for b in BRANDS for p in b.products}
 
 LEADERS: tuple[Leader, ...] = (
-    Leader("dana-reyes", "Dana Reyes", "danareyes", 184_000, "smart home and cleaning gadgets", ("Dana Reyes",)),
+    Leader(
+        "dana-reyes", "Dana Reyes", "danareyes", 184_000, "smart home and cleaning gadgets", ("Dana Reyes",)
+    ),
     Leader("tom-okafor", "Tom Okafor", "techtom", 92_000, "kitchen gear and cooking", ("Tom Okafor",)),
 )
 

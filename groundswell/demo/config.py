@@ -61,12 +61,42 @@ def demo_config(base_url: str, data_dir: Path) -> dict[str, Any]:
         "data_dir": str(data_dir),
         "user_agent": "GroundswellBot/0.1 (+https://github.com/groundswell; demo)",
         "sources": [
-            {"name": "demo-forum", "kind": "forum", "url": f"{base}/forum/index.html", "budget": budget, "selectors": FORUM_SELECTORS},
-            {"name": "demo-reviews", "kind": "review", "url": f"{base}/reviews/index.html", "budget": budget, "selectors": REVIEW_SELECTORS},
-            {"name": "demo-news", "kind": "news", "url": f"{base}/news/index.html", "budget": budget, "selectors": ARTICLE_SELECTORS},
+            {
+                "name": "demo-forum",
+                "kind": "forum",
+                "url": f"{base}/forum/index.html",
+                "budget": budget,
+                "selectors": FORUM_SELECTORS,
+            },
+            {
+                "name": "demo-reviews",
+                "kind": "review",
+                "url": f"{base}/reviews/index.html",
+                "budget": budget,
+                "selectors": REVIEW_SELECTORS,
+            },
+            {
+                "name": "demo-news",
+                "kind": "news",
+                "url": f"{base}/news/index.html",
+                "budget": budget,
+                "selectors": ARTICLE_SELECTORS,
+            },
             {"name": "demo-blog", "kind": "rss", "url": f"{base}/blog/atom.xml", "budget": budget},
-            {"name": "demo-reddit", "kind": "reddit", "url": base, "budget": budget, "params": {"subreddit": SUBREDDIT, "limit": 100}},
-            {"name": "demo-mastodon", "kind": "mastodon", "url": base, "budget": budget, "params": {"tag": MASTODON_TAG, "limit": 40}},
+            {
+                "name": "demo-reddit",
+                "kind": "reddit",
+                "url": base,
+                "budget": budget,
+                "params": {"subreddit": SUBREDDIT, "limit": 100},
+            },
+            {
+                "name": "demo-mastodon",
+                "kind": "mastodon",
+                "url": base,
+                "budget": budget,
+                "params": {"tag": MASTODON_TAG, "limit": 40},
+            },
             {
                 # the sitemap reaches the same pages as the forum, review and news sources; enable it
                 # instead of them for sites without listing pages
@@ -81,7 +111,11 @@ def demo_config(base_url: str, data_dir: Path) -> dict[str, Any]:
         "brands": [brand(b) for b in BRANDS if b.ours],
         "competitors": [brand(b) for b in BRANDS if not b.ours],
         "opinion_leaders": [
-            {"id": leader.id, "name": leader.name, "handles": [leader.handle, f"@{leader.handle}", *leader.handles]}
+            {
+                "id": leader.id,
+                "name": leader.name,
+                "handles": [leader.handle, f"@{leader.handle}", *leader.handles],
+            }
             for leader in LEADERS
         ],
         "teams": [
@@ -89,7 +123,9 @@ def demo_config(base_url: str, data_dir: Path) -> dict[str, Any]:
                 "id": "product-safety",
                 "name": "Product safety",
                 "members": ["safety-lead@acme.example"],
-                "channels": [{"kind": "email", "to": ["product-safety@acme.example"], "min_severity": "medium"}],
+                "channels": [
+                    {"kind": "email", "to": ["product-safety@acme.example"], "min_severity": "medium"}
+                ],
             },
             {
                 "id": "competitive-intelligence",

@@ -176,7 +176,9 @@ class _Generator:
         self.finish(post)
 
     # ---- articles --------------------------------------------------------------------------------
-    def article(self, d: int, kind: str, product: Product, *, channel: str = "news", author: str | None = None) -> Post:
+    def article(
+        self, d: int, kind: str, product: Product, *, channel: str = "news", author: str | None = None
+    ) -> Post:
         brand = BRAND_OF[product.id]
         title_t, paras_t = language.NEWS_TEMPLATES[kind]
         extra = {"weekday": self.day(d).strftime("%A")}
@@ -189,26 +191,52 @@ class _Generator:
             "person": self.rng.choice(language.PEOPLE),
             "city": self.rng.choice(language.CITIES),
         }
-        body = [self.voice.fill(p, product, brand=brand.name, other=other, **extra) for p in self.rng.sample(language.ARTICLE_EXTRAS, 3)]
-        body.append(self.voice.fill(self.rng.choice(language.QUOTES), product, brand=brand.name, other=other, **extra))
+        body = [
+            self.voice.fill(p, product, brand=brand.name, other=other, **extra)
+            for p in self.rng.sample(language.ARTICLE_EXTRAS, 3)
+        ]
+        body.append(
+            self.voice.fill(self.rng.choice(language.QUOTES), product, brand=brand.name, other=other, **extra)
+        )
         self.rng.shuffle(body)
         paras = [paras[0], *body[:2], *paras[1:], *body[2:]]
-        writer = author or self.rng.choice(("Maya Lindqvist", "Oren Patel", "Sofia Marchetti", "James Whitfield"))
-        post = Post(channel, writer, 0, self.when(d, hours=(7.0, 18.0)), " ".join(paras), product.id, title=title, paragraphs=paras)
+        writer = author or self.rng.choice(
+            ("Maya Lindqvist", "Oren Patel", "Sofia Marchetti", "James Whitfield")
+        )
+        post = Post(
+            channel,
+            writer,
+            0,
+            self.when(d, hours=(7.0, 18.0)),
+            " ".join(paras),
+            product.id,
+            title=title,
+            paragraphs=paras,
+        )
         return self.add(post)
 
     def articles(self) -> None:
         kinds = ("review", "roundup", "company", "review", "roundup")
         for d in range(self.days):
             if self.day(d).weekday() < 5 and self.rng.random() < 0.8:
-                product = self.rng.choice([p for p in PRODUCTS.values() if p.id != "zephyr-airchef-x" or d > self.launch_day])
+                product = self.rng.choice(
+                    [p for p in PRODUCTS.values() if p.id != "zephyr-airchef-x" or d > self.launch_day]
+                )
                 kind = self.rng.choice(kinds)
                 if kind == "company":
                     product = self.rng.choice(BRANDS).products[0]
                 self.article(d, kind, product)
             if self.day(d).weekday() in (1, 4):
-                product = self.rng.choice([p for p in PRODUCTS.values() if p.id != "zephyr-airchef-x" or d > self.launch_day])
-                self.article(d, "review", product, channel="blog", author=self.rng.choice(("Kitchen Nerd", "The Tidy Home")))
+                product = self.rng.choice(
+                    [p for p in PRODUCTS.values() if p.id != "zephyr-airchef-x" or d > self.launch_day]
+                )
+                self.article(
+                    d,
+                    "review",
+                    product,
+                    channel="blog",
+                    author=self.rng.choice(("Kitchen Nerd", "The Tidy Home")),
+                )
 
     def syndicate(self) -> None:
         """The blog republishes a few news stories word for word (with a credit line): syndicated copies."""
@@ -247,7 +275,9 @@ class _Generator:
                         continue
                     brand = BRAND_OF[product.id]
                     kind = self.rng.choice(("compliment", "question", "chatter", "compliment"))
-                    text = self.voice.say(kind, "product", product, brand=brand.name, other=self.other_product(product))
+                    text = self.voice.say(
+                        kind, "product", product, brand=brand.name, other=self.other_product(product)
+                    )
                     self.add(Post("mastodon", leader.handle, leader.reach, self.when(d), text, product.id))
 
     def safety(self) -> Scenario:
@@ -262,10 +292,23 @@ class _Generator:
             n = round(1 + 0.6 * k * 14 / span)
             for _ in range(n):
                 author = self.fresh_person(used)
-                text = self.voice.roughen(self.voice.fill(self.rng.choice(language.SAFETY), product, brand="Acme", other=""), mood="complaint")
+                text = self.voice.roughen(
+                    self.voice.fill(self.rng.choice(language.SAFETY), product, brand="Acme", other=""),
+                    mood="complaint",
+                )
                 channel = self.rng.choice(("forum", "forum", "reddit", "mastodon", "mastodon", "review"))
-                post = Post(channel, author, self.reach[author], self.when(first + k), text, product.id, scenario="safety")
-                title = self.voice.fill(self.rng.choice(language.SAFETY_TITLES), product, brand="Acme", other="")
+                post = Post(
+                    channel,
+                    author,
+                    self.reach[author],
+                    self.when(first + k),
+                    text,
+                    product.id,
+                    scenario="safety",
+                )
+                title = self.voice.fill(
+                    self.rng.choice(language.SAFETY_TITLES), product, brand="Acme", other=""
+                )
                 if channel in ("reddit", "review"):
                     post.title = title
                 if channel == "review":
@@ -309,9 +352,14 @@ class _Generator:
             for _ in range(max(3, round(self.rng.gauss(9, 2)))):
                 author = self.person()
                 authors.add(author)
-                text = self.voice.roughen(self.voice.fill(self.rng.choice(language.LAUNCH), product, brand=ZEPHYR.name, other=""), mood="compliment")
+                text = self.voice.roughen(
+                    self.voice.fill(self.rng.choice(language.LAUNCH), product, brand=ZEPHYR.name, other=""),
+                    mood="compliment",
+                )
                 channel = _pick(self.rng, _BACKGROUND_CHANNELS)
-                post = Post(channel, author, self.reach[author], self.when(d), text, product.id, scenario="launch")
+                post = Post(
+                    channel, author, self.reach[author], self.when(d), text, product.id, scenario="launch"
+                )
                 if channel in ("reddit", "review"):
                     post.title = self.voice.title(text)
                 if channel == "review":
@@ -338,7 +386,17 @@ class _Generator:
         product = PRODUCTS["acme-cleanbot"]
         d0 = int(self.days * 0.62)
         text = self.voice.fill(language.LEADER_POST, product, brand=ACME.name, other="")
-        root = self.add(Post("mastodon", leader.handle, leader.reach, self.when(d0, hours=(9.0, 10.0)), text, product.id, scenario="leader"))
+        root = self.add(
+            Post(
+                "mastodon",
+                leader.handle,
+                leader.reach,
+                self.when(d0, hours=(9.0, 10.0)),
+                text,
+                product.id,
+                scenario="leader",
+            )
+        )
         blog = self.add(
             Post(
                 "blog",
@@ -363,11 +421,23 @@ class _Generator:
             n = max(1, round(self.rng.gauss(2 + 5 * math.exp(-k / 5), 1.0)))
             for _ in range(n):
                 author = self.fresh_person(used)
-                leader_name = self.rng.choice((leader.name, f"@{leader.handle}", leader.name, leader.name.split()[0]))
-                echo = self.voice.fill(self.rng.choice(language.ECHO), product, brand=ACME.name, other="", leader=leader_name)
+                leader_name = self.rng.choice(
+                    (leader.name, f"@{leader.handle}", leader.name, leader.name.split()[0])
+                )
+                echo = self.voice.fill(
+                    self.rng.choice(language.ECHO), product, brand=ACME.name, other="", leader=leader_name
+                )
                 echo = self.voice.roughen(echo, mood="complaint")
                 channel = self.rng.choice(("mastodon", "mastodon", "reddit", "forum", "forum"))
-                post = Post(channel, author, self.reach[author], self.when(d0 + k), echo, product.id, scenario="leader")
+                post = Post(
+                    channel,
+                    author,
+                    self.reach[author],
+                    self.when(d0 + k),
+                    echo,
+                    product.id,
+                    scenario="leader",
+                )
                 if channel == "mastodon" and self.rng.random() < 0.5:
                     post.reply_to = root
                 if channel == "reddit":
@@ -445,7 +515,15 @@ class _Generator:
                 tag="robovac",
             )
             channel = "mastodon" if i % 3 else "reddit"
-            post = Post(channel, author, self.rng.randint(0, 12), start + timedelta(minutes=self.rng.randint(0, 170)), text, product.id, scenario="bots")
+            post = Post(
+                channel,
+                author,
+                self.rng.randint(0, 12),
+                start + timedelta(minutes=self.rng.randint(0, 170)),
+                text,
+                product.id,
+                scenario="bots",
+            )
             post.copy_group = "robovac-bot-spam"
             if channel == "reddit":
                 post.title = f"{product.name} {self.rng.choice((60, 65, 70))}% OFF!!!"
@@ -492,7 +570,9 @@ def generate_market(seed: int, start: date, days: int) -> Market:
     posts = sorted(g.posts, key=lambda p: (p.published, p.channel, p.author, p.text))
     for i, post in enumerate(posts):
         post.uid = f"{i + 1:05d}"
-    return Market(seed=seed, start=start, end=end, posts=posts, scenarios=scenarios, thread_titles=g.thread_titles)
+    return Market(
+        seed=seed, start=start, end=end, posts=posts, scenarios=scenarios, thread_titles=g.thread_titles
+    )
 
 
 __all__ = ["CHANNELS", "Market", "Post", "catalog", "generate_market"]

@@ -194,9 +194,43 @@ CLOSER = [
     "Not sponsored, obviously.",
 ]
 
-MONTHS = ["January", "February", "March", "April", "May", "June", "July", "August", "September", "October", "November", "December"]
-RELATIVES = ["sister", "brother", "mum", "dad", "partner", "flatmate", "wife", "husband", "grandma", "neighbour", "boss"]
-STORES = ["HomeMart", "CityElectro", "ShopNow", "the outlet store", "BigBox", "Kitchenly", "a local shop", "MegaStore"]
+MONTHS = [
+    "January",
+    "February",
+    "March",
+    "April",
+    "May",
+    "June",
+    "July",
+    "August",
+    "September",
+    "October",
+    "November",
+    "December",
+]
+RELATIVES = [
+    "sister",
+    "brother",
+    "mum",
+    "dad",
+    "partner",
+    "flatmate",
+    "wife",
+    "husband",
+    "grandma",
+    "neighbour",
+    "boss",
+]
+STORES = [
+    "HomeMart",
+    "CityElectro",
+    "ShopNow",
+    "the outlet store",
+    "BigBox",
+    "Kitchenly",
+    "a local shop",
+    "MegaStore",
+]
 
 SLANG = ["tbh", "ngl", "imo", "fr", "lol", "idk", "smh", "fwiw"]
 POS_EMOJI = ["😍", "👍", "🙌", "✨", "😊", "🔥"]
@@ -352,7 +386,18 @@ QUOTES = [
     '"Customer service could be faster," according to {person} in {city}.',
     '"We compared five models before choosing," said {person}.',
 ]
-PEOPLE = ["Anna Kowalski", "Ben Ortiz", "Chen Wei", "Daniela Rossi", "Ed Murphy", "Fatou Diallo", "Gustav Berg", "Hiro Tanaka", "Isla Grant", "Jon Reyes"]
+PEOPLE = [
+    "Anna Kowalski",
+    "Ben Ortiz",
+    "Chen Wei",
+    "Daniela Rossi",
+    "Ed Murphy",
+    "Fatou Diallo",
+    "Gustav Berg",
+    "Hiro Tanaka",
+    "Isla Grant",
+    "Jon Reyes",
+]
 CITIES = ["Leeds", "Austin", "Lyon", "Toronto", "Melbourne", "Dublin", "Porto", "Denver", "Cardiff", "Oslo"]
 
 BOILERPLATE_PARAS = [
@@ -362,17 +407,73 @@ BOILERPLATE_PARAS = [
 ]
 
 FIRST = [
-    "anna", "ben", "carla", "dev", "eli", "fatima", "greg", "hana", "ivan", "jules", "kim", "leo", "maria",
-    "nico", "olga", "priya", "quinn", "rosa", "sam", "tariq", "uma", "vic", "wen", "xavi", "yara", "zoe",
-    "marco", "jen", "lukas", "amir", "chloe", "diego", "emma", "felix", "gita", "hugo", "ines", "jonas",
+    "anna",
+    "ben",
+    "carla",
+    "dev",
+    "eli",
+    "fatima",
+    "greg",
+    "hana",
+    "ivan",
+    "jules",
+    "kim",
+    "leo",
+    "maria",
+    "nico",
+    "olga",
+    "priya",
+    "quinn",
+    "rosa",
+    "sam",
+    "tariq",
+    "uma",
+    "vic",
+    "wen",
+    "xavi",
+    "yara",
+    "zoe",
+    "marco",
+    "jen",
+    "lukas",
+    "amir",
+    "chloe",
+    "diego",
+    "emma",
+    "felix",
+    "gita",
+    "hugo",
+    "ines",
+    "jonas",
 ]
 SUFFIX = ["", "88", "_k", ".b", "_home", "99", "_cooks", "2k", "_m", "x", "_uk", "_nyc", "01", "_the_great"]
-WORDS = ["kettle", "coffee", "dust", "crispy", "breeze", "gadget", "kitchen", "clean", "toast", "home", "cozy", "tea"]
+WORDS = [
+    "kettle",
+    "coffee",
+    "dust",
+    "crispy",
+    "breeze",
+    "gadget",
+    "kitchen",
+    "clean",
+    "toast",
+    "home",
+    "cozy",
+    "tea",
+]
 
 
 _TYPO_WORDS = {
-    "the": "teh", "really": "realy", "definitely": "definately", "because": "becuase", "weird": "wierd",
-    "receive": "recieve", "great": "grate", "their": "there", "separate": "seperate", "week": "weeek",
+    "the": "teh",
+    "really": "realy",
+    "definitely": "definately",
+    "because": "becuase",
+    "weird": "wierd",
+    "receive": "recieve",
+    "great": "grate",
+    "their": "there",
+    "separate": "seperate",
+    "week": "weeek",
 }
 
 
@@ -410,7 +511,9 @@ class Voice:
 
     def say(self, kind: str, area: str, product: Product, *, brand: str, other: str) -> str:
         r = self.rng
-        bank = {"compliment": COMPLIMENT, "complaint": COMPLAINT, "question": QUESTION, "idea": IDEA}.get(kind)
+        bank = {"compliment": COMPLIMENT, "complaint": COMPLAINT, "question": QUESTION, "idea": IDEA}.get(
+            kind
+        )
         if kind == "complaint" and r.random() < 0.12:
             text = self.fill(r.choice(SARCASM), product, brand=brand, other=other)
         elif bank is None:
@@ -467,7 +570,9 @@ class Voice:
         if r.random() < 0.1:
             text += " " + r.choice(OFF_TOPIC)
         if r.random() < 0.3:
-            emoji = {"compliment": POS_EMOJI, "complaint": NEG_EMOJI, "question": Q_EMOJI}.get(mood, POS_EMOJI + Q_EMOJI)
+            emoji = {"compliment": POS_EMOJI, "complaint": NEG_EMOJI, "question": Q_EMOJI}.get(
+                mood, POS_EMOJI + Q_EMOJI
+            )
             text += " " + r.choice(emoji) * r.choice((1, 1, 2, 3))
         return re.sub(r"\s+", " ", text).strip()
 

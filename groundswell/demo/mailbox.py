@@ -32,7 +32,12 @@ def demo_mailbox(folder: Path, *, host: str = "127.0.0.1") -> Iterator[tuple[str
             number = len(list(folder.glob("*.eml"))) + 1
             path = folder / f"{number:04d}.eml"
             path.write_bytes(raw)
-            logger.info("demo mailbox: %s to %s filed as %s", message.get("Subject", "(no subject)"), ", ".join(envelope.rcpt_tos), path.name)
+            logger.info(
+                "demo mailbox: %s to %s filed as %s",
+                message.get("Subject", "(no subject)"),
+                ", ".join(envelope.rcpt_tos),
+                path.name,
+            )
             return "250 Message accepted for delivery"
 
     with socket.socket() as probe:

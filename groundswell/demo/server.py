@@ -92,12 +92,21 @@ class MarketHandler(SimpleHTTPRequestHandler):
             if len(segments) == 3 and segments[0] == "r" and segments[2] == "new.json":
                 return self._reddit(segments[1], query, head=head)
             if segments[:3] == ["api", "v1", "timelines"] and len(segments) == 5 and segments[3] == "tag":
-                return self._mastodon(self.root / "api" / "mastodon" / "tag" / f"{segments[4]}.json", path, query, head=head)
+                return self._mastodon(
+                    self.root / "api" / "mastodon" / "tag" / f"{segments[4]}.json", path, query, head=head
+                )
             if segments[:3] == ["api", "v1", "accounts"] and len(segments) == 4 and segments[3] == "lookup":
                 acct = query.get("acct", [""])[0].lstrip("@").split("@")[0]
-                return self._file(self.root / "api" / "mastodon" / "lookup" / f"{acct}.json", head=head, error_json=True)
+                return self._file(
+                    self.root / "api" / "mastodon" / "lookup" / f"{acct}.json", head=head, error_json=True
+                )
             if segments[:3] == ["api", "v1", "accounts"] and len(segments) == 5 and segments[4] == "statuses":
-                return self._mastodon(self.root / "api" / "mastodon" / "accounts" / f"{segments[3]}.json", path, query, head=head)
+                return self._mastodon(
+                    self.root / "api" / "mastodon" / "accounts" / f"{segments[3]}.json",
+                    path,
+                    query,
+                    head=head,
+                )
         except (ValueError, KeyError) as err:
             return self._json(HTTPStatus.BAD_REQUEST, {"error": str(err)}, head=head)
         target = (self.root / path.lstrip("/")).resolve()
@@ -108,12 +117,25 @@ class MarketHandler(SimpleHTTPRequestHandler):
         return self._file(target, head=head)
 
     # ---- responses -------------------------------------------------------------------------------
-    def _send(self, status: int, body: bytes, content_type: str, *, head: bool, extra: dict[str, str] | None = None, mtime: float | None = None) -> None:
+    def _send(
+        self,
+        status: int,
+        body: bytes,
+        content_type: str,
+        *,
+        head: bool,
+        extra: dict[str, str] | None = None,
+        mtime: float | None = None,
+    ) -> None:
         etag = '"' + hashlib.sha1(body).hexdigest()[:20] + '"'
         if status == 200:
             if self.headers.get("If-None-Match") == etag:
                 status, body = 304, b""
-            elif mtime is not None and self.headers.get("If-Modified-Since") and "If-None-Match" not in self.headers:
+            elif (
+                mtime is not None
+                and self.headers.get("If-Modified-Since")
+                and "If-None-Match" not in self.headers
+            ):
                 try:
                     if int(mtime) <= parsedate_to_datetime(self.headers["If-Modified-Since"]).timestamp():
                         status, body = 304, b""
@@ -133,7 +155,11 @@ class MarketHandler(SimpleHTTPRequestHandler):
             self.wfile.write(body)
 
     def _json(self, status: int, payload: Any, *, head: bool, extra: dict[str, str] | None = None) -> None:
-        body = json.dumps(payload, ensure_ascii=False).encode("utf-8").replace(ORIGIN.encode(), self._base().encode())
+        body = (
+            json.dumps(payload, ensure_ascii=False)
+            .encode("utf-8")
+            .replace(ORIGIN.encode(), self._base().encode())
+        )
         self._send(status, body, "application/json; charset=utf-8", head=head, extra=extra)
 
     def _file(self, target: Path, *, head: bool, error_json: bool = False) -> None:
@@ -190,7 +216,16 @@ class MarketHandler(SimpleHTTPRequestHandler):
             },
         }
         remaining = 99
-        self._json(HTTPStatus.OK, listing, head=head, extra={"x-ratelimit-remaining": f"{remaining}.0", "x-ratelimit-used": "1", "x-ratelimit-reset": "600"})
+        self._json(
+            HTTPStatus.OK,
+            listing,
+            head=head,
+            extra={
+                "x-ratelimit-remaining": f"{remaining}.0",
+                "x-ratelimit-used": "1",
+                "x-ratelimit-reset": "600",
+            },
+        )
 
     def _mastodon(self, source: Path, path: str, query: dict[str, list[str]], *, head: bool) -> None:
         if not source.is_file():
@@ -227,7 +262,9 @@ def serve_market(root: Path, *, host: str = "127.0.0.1", port: int = 0) -> Itera
     """Serve the site under `root` from a background thread; yields the base URL (`http://127.0.0.1:PORT`)."""
     root = Path(root).resolve()
     if not (root / "index.html").is_file():
-        raise FileNotFoundError(f"{root} holds no demo market (no index.html); build one with build_market() first")
+        raise FileNotFoundError(
+            f"{root} holds no demo market (no index.html); build one with build_market() first"
+        )
     handler = type("BoundMarketHandler", (MarketHandler,), {"root": root})
     server = ThreadingHTTPServer((host, port), handler)
     server.daemon_threads = True

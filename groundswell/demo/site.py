@@ -46,19 +46,19 @@ def _iso(dt: datetime) -> str:
 def _page(title: str, body: str, *, site: str, nav: str = "", head: str = "") -> str:
     """A full HTML page with the boilerplate that real sites wrap around their content."""
     return (
-        "<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">"
+        '<!DOCTYPE html>\n<html lang="en"><head><meta charset="utf-8">'
         f"<title>{escape(title)} | {escape(site)}</title>{head}"
-        "<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\"></head>\n<body>\n"
-        f"<header class=\"site-header\"><a class=\"logo\" href=\"/\">{escape(site)}</a>"
-        "<nav class=\"main-nav\"><a href=\"/forum/index.html\">Forum</a> <a href=\"/reviews/index.html\">Reviews</a> "
-        "<a href=\"/news/index.html\">News</a> <a href=\"/blog/index.html\">Blog</a> "
-        f"<a href=\"/private/index.html\">Staff area</a>{nav}</nav></header>\n"
-        "<div class=\"cookie-banner\">We use cookies to improve your experience. <button>Accept all</button></div>\n"
+        '<meta name="viewport" content="width=device-width, initial-scale=1"></head>\n<body>\n'
+        f'<header class="site-header"><a class="logo" href="/">{escape(site)}</a>'
+        '<nav class="main-nav"><a href="/forum/index.html">Forum</a> <a href="/reviews/index.html">Reviews</a> '
+        '<a href="/news/index.html">News</a> <a href="/blog/index.html">Blog</a> '
+        f'<a href="/private/index.html">Staff area</a>{nav}</nav></header>\n'
+        '<div class="cookie-banner">We use cookies to improve your experience. <button>Accept all</button></div>\n'
         f"<main>\n{body}\n</main>\n"
-        "<aside class=\"sidebar\"><h4>Trending</h4><ul><li><a href=\"/news/index.html\">Latest appliance news</a></li>"
-        "<li><a href=\"/reviews/index.html\">Top rated kettles</a></li></ul></aside>\n"
-        f"<footer class=\"site-footer\">&copy; 2026 {escape(site)} &middot; <a href=\"/about.html\">About</a> &middot; "
-        "<a href=\"/privacy.html\">Privacy</a> &middot; All times UTC</footer>\n</body></html>\n"
+        '<aside class="sidebar"><h4>Trending</h4><ul><li><a href="/news/index.html">Latest appliance news</a></li>'
+        '<li><a href="/reviews/index.html">Top rated kettles</a></li></ul></aside>\n'
+        f'<footer class="site-footer">&copy; 2026 {escape(site)} &middot; <a href="/about.html">About</a> &middot; '
+        '<a href="/privacy.html">Privacy</a> &middot; All times UTC</footer>\n</body></html>\n'
     )
 
 
@@ -94,7 +94,14 @@ def forum_model(market: Market) -> dict[str, Any]:
                 first = re.split(r"(?<=[.!?])\s", p.reply_to.text, maxsplit=1)[0]
                 quote = {"author": p.reply_to.author, "text": first}
             rendered.append(
-                {"id": p.uid, "author": p.author, "reach": p.reach, "published": _iso(p.published), "text": p.text, "quote": quote}
+                {
+                    "id": p.uid,
+                    "author": p.author,
+                    "reach": p.reach,
+                    "published": _iso(p.published),
+                    "text": p.text,
+                    "quote": quote,
+                }
             )
         out.append({"id": key, "title": market.thread_titles[key], "posts": rendered})
     out.sort(key=lambda t: str(t["id"]))
@@ -122,7 +129,7 @@ def render_forum(model: dict[str, Any]) -> dict[str, str]:
                 if p["quote"]:
                     quote = (
                         f'<blockquote class="quote"><span class="quote-author">{escape(p["quote"]["author"])} wrote:</span> '
-                        f'{escape(p["quote"]["text"])}</blockquote>'
+                        f"{escape(p['quote']['text'])}</blockquote>"
                     )
                 items.append(
                     f'<article class="post" id="post-{p["id"]}" data-post-id="{p["id"]}">\n'
@@ -166,7 +173,12 @@ def render_forum(model: dict[str, Any]) -> dict[str, str]:
                 f'<span class="reply-count">{len(t["posts"]) - 1} replies</span> '
                 f'<span class="last-post">Last post: {_forum_date(lp)}</span></li>'
             )
-        body = '<h1>Appliances forum</h1>\n<ul class="threads">\n' + "\n".join(rows) + "\n</ul>\n" + _pager(n, pages, list_href)
+        body = (
+            '<h1>Appliances forum</h1>\n<ul class="threads">\n'
+            + "\n".join(rows)
+            + "\n</ul>\n"
+            + _pager(n, pages, list_href)
+        )
         files[list_href(n).lstrip("/")] = _page("Appliances forum", body, site=site)
     files["forum/admin/thread-mod.html"] = _page(
         "Moderator notes",
@@ -178,7 +190,9 @@ def render_forum(model: dict[str, Any]) -> dict[str, str]:
     return files
 
 
-def append_forum_reply(root: Path, thread_id: str, *, author: str, text: str, published: datetime, reach: int = 0) -> str:
+def append_forum_reply(
+    root: Path, thread_id: str, *, author: str, text: str, published: datetime, reach: int = 0
+) -> str:
     """Add a reply to a forum thread of an already built site and re-render the forum; returns the post id.
 
     This is how tests (and curious users) make the site change between two crawls.
@@ -192,7 +206,14 @@ def append_forum_reply(root: Path, thread_id: str, *, author: str, text: str, pu
         raise KeyError(f"no forum thread '{thread_id}' in {data_path}; threads: {len(model['threads'])}")
     post_id = f"{thread_id}-r{len(thread['posts']) + 1}"
     thread["posts"].append(
-        {"id": post_id, "author": author, "reach": reach, "published": _iso(published), "text": text, "quote": None}
+        {
+            "id": post_id,
+            "author": author,
+            "reach": reach,
+            "published": _iso(published),
+            "text": text,
+            "quote": None,
+        }
     )
     data_path.write_text(json.dumps(model, ensure_ascii=False, indent=1), encoding="utf-8")
     for rel, content in render_forum(model).items():
@@ -248,7 +269,9 @@ def render_reviews(market: Market) -> dict[str, str]:
             )
             files[href(n).lstrip("/")] = _page(f"{product.name} reviews", body, site=site)
     files["reviews/index.html"] = _page(
-        "Product reviews", '<h1>Product reviews</h1>\n<ul class="products">\n' + "\n".join(rows) + "\n</ul>", site=site
+        "Product reviews",
+        '<h1>Product reviews</h1>\n<ul class="products">\n' + "\n".join(rows) + "\n</ul>",
+        site=site,
     )
     return files
 
@@ -261,9 +284,17 @@ def _article_path(post: Post) -> str:
 def render_articles(market: Market) -> dict[str, str]:
     files: dict[str, str] = {}
     for channel, site in (("news", "Appliance Times"), ("blog", "Kitchen & Home Blog")):
-        posts = sorted((p for p in market.posts if p.channel == channel), key=lambda p: (p.published, p.uid), reverse=True)
+        posts = sorted(
+            (p for p in market.posts if p.channel == channel),
+            key=lambda p: (p.published, p.uid),
+            reverse=True,
+        )
         for p in posts:
-            shown = f"{p.published:%A}, {p.published.day} {p.published:%B %Y}" if channel == "news" else f"{p.published:%d.%m.%Y}"
+            shown = (
+                f"{p.published:%A}, {p.published.day} {p.published:%B %Y}"
+                if channel == "news"
+                else f"{p.published:%d.%m.%Y}"
+            )
             head = (
                 f'<meta property="article:published_time" content="{_iso(p.published)}">'
                 f'<meta name="author" content="{escape(p.author)}">'
@@ -277,8 +308,14 @@ def render_articles(market: Market) -> dict[str, str]:
                 + "".join(f"<p>{escape(par)}</p>\n" for par in p.paragraphs)
                 + "</article>\n"
                 + '<div class="newsletter">'
-                + "".join(f"<p>{escape(b)}</p>" for b in ("Sign up for our newsletter to get the best deals every week.", "Share this story."))
-                + "</div>\n<section class=\"comments\"><h3>Comments (0)</h3><p>Log in to comment.</p></section>"
+                + "".join(
+                    f"<p>{escape(b)}</p>"
+                    for b in (
+                        "Sign up for our newsletter to get the best deals every week.",
+                        "Share this story.",
+                    )
+                )
+                + '</div>\n<section class="comments"><h3>Comments (0)</h3><p>Log in to comment.</p></section>'
             )
             files[_article_path(p)] = _page(p.title, body, site=site, head=head)
         pages = max(1, -(-len(posts) // NEWS_PER_PAGE))
@@ -306,7 +343,7 @@ def _rss(posts: list[Post], site: str) -> str:
     for p in posts:
         link = f"{ORIGIN}/{_article_path(p)}"
         items.append(
-            f"<item><title>{escape(p.title)}</title><link>{link}</link><guid isPermaLink=\"true\">{link}</guid>"
+            f'<item><title>{escape(p.title)}</title><link>{link}</link><guid isPermaLink="true">{link}</guid>'
             f"<pubDate>{format_datetime(p.published)}</pubDate><dc:creator>{escape(p.author)}</dc:creator>"
             f"<description>{escape(p.paragraphs[0] if p.paragraphs else p.text)}</description></item>"
         )
@@ -323,16 +360,16 @@ def _atom(posts: list[Post], site: str) -> str:
         link = f"{ORIGIN}/{_article_path(p)}"
         content = "".join(f"<p>{escape(par)}</p>" for par in p.paragraphs)
         entries.append(
-            f"<entry><title>{escape(p.title)}</title><link rel=\"alternate\" href=\"{link}\"/><id>{link}</id>"
+            f'<entry><title>{escape(p.title)}</title><link rel="alternate" href="{link}"/><id>{link}</id>'
             f"<published>{_iso(p.published)}</published><updated>{_iso(p.published)}</updated>"
             f"<author><name>{escape(p.author)}</name></author>"
-            f"<content type=\"html\">{escape(content)}</content></entry>"
+            f'<content type="html">{escape(content)}</content></entry>'
         )
     updated = _iso(posts[0].published) if posts else "2026-01-01T00:00:00Z"
     return (
         '<?xml version="1.0" encoding="utf-8"?>\n<feed xmlns="http://www.w3.org/2005/Atom">'
         f"<title>{escape(site)}</title><id>{ORIGIN}/blog/</id><updated>{updated}</updated>"
-        f"<link rel=\"self\" href=\"{ORIGIN}/blog/atom.xml\"/>{''.join(entries)}</feed>\n"
+        f'<link rel="self" href="{ORIGIN}/blog/atom.xml"/>{"".join(entries)}</feed>\n'
     )
 
 
@@ -356,7 +393,9 @@ def reddit_listing_children(market: Market) -> list[dict[str, Any]]:
         permalink = post_path(p)
         score = (int(p.uid) * 13) % 97
         ts = float(int(p.published.timestamp()))
-        html_body = f'<!-- SC_OFF --><div class="md"><p>{escape(p.text, quote=False)}</p>\n</div><!-- SC_ON -->'
+        html_body = (
+            f'<!-- SC_OFF --><div class="md"><p>{escape(p.text, quote=False)}</p>\n</div><!-- SC_ON -->'
+        )
         data: dict[str, Any] = {
             "approved_at_utc": None, "subreddit": SUBREDDIT, "selftext": p.text,
             "author_fullname": f"t2_{_b36(int(hashlib.sha1(p.author.encode()).hexdigest()[:10], 16))}",
@@ -446,7 +485,8 @@ def mastodon_statuses(market: Market) -> tuple[list[dict[str, Any]], dict[str, d
             brand_tag = p.product.split("-")[0]
             tags.append(brand_tag)
         tag_html = " ".join(
-            f'<a href="{ORIGIN}/tags/{t}" class="mention hashtag" rel="tag">#<span>{t}</span></a>' for t in tags
+            f'<a href="{ORIGIN}/tags/{t}" class="mention hashtag" rel="tag">#<span>{t}</span></a>'
+            for t in tags
         )
         reply_to = ids.get(id(p.reply_to)) if p.reply_to is not None else None
         statuses.append(
@@ -454,14 +494,18 @@ def mastodon_statuses(market: Market) -> tuple[list[dict[str, Any]], dict[str, d
                 "id": sid,
                 "created_at": p.published.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.000Z"),
                 "in_reply_to_id": reply_to,
-                "in_reply_to_account_id": accounts[p.reply_to.author]["id"] if reply_to and p.reply_to else None,
+                "in_reply_to_account_id": accounts[p.reply_to.author]["id"]
+                if reply_to and p.reply_to
+                else None,
                 "sensitive": False,
                 "spoiler_text": "",
                 "visibility": "public",
                 "language": "en",
                 "uri": f"{ORIGIN}/users/{p.author}/statuses/{sid}",
                 "url": f"{ORIGIN}/@{p.author}/{sid}",
-                "replies_count": 41 if p.author in leader_names and p.scenario == "leader" else (int(p.uid) * 3) % 7,
+                "replies_count": 41
+                if p.author in leader_names and p.scenario == "leader"
+                else (int(p.uid) * 3) % 7,
                 "reblogs_count": (int(p.uid) * 5) % 11 if p.author not in leader_names else 350,
                 "favourites_count": (int(p.uid) * 7) % 19 if p.author not in leader_names else 1200,
                 "quotes_count": 0,
@@ -509,14 +553,16 @@ def render_site(market: Market) -> dict[str, str]:
         files[f"api/mastodon/lookup/{name}.json"] = json.dumps(account, ensure_ascii=False)
     files["index.html"] = _page(
         "Home",
-        "<h1>The demo appliance web</h1><ul><li><a href=\"/forum/index.html\">HomeTalk forum</a></li>"
-        "<li><a href=\"/reviews/index.html\">ApplianceRatings reviews</a></li><li><a href=\"/news/index.html\">Appliance Times</a> "
-        "(<a href=\"/news/feed.xml\">RSS</a>)</li><li><a href=\"/blog/index.html\">Kitchen &amp; Home Blog</a> "
-        "(<a href=\"/blog/atom.xml\">Atom</a>)</li></ul>",
+        '<h1>The demo appliance web</h1><ul><li><a href="/forum/index.html">HomeTalk forum</a></li>'
+        '<li><a href="/reviews/index.html">ApplianceRatings reviews</a></li><li><a href="/news/index.html">Appliance Times</a> '
+        '(<a href="/news/feed.xml">RSS</a>)</li><li><a href="/blog/index.html">Kitchen &amp; Home Blog</a> '
+        '(<a href="/blog/atom.xml">Atom</a>)</li></ul>',
         site="Demo market",
     )
     files["private/index.html"] = _page(
-        "Staff", '<h1>Staff only</h1><p class="secret">Internal price list. Crawlers must not read this.</p>', site="Demo market"
+        "Staff",
+        '<h1>Staff only</h1><p class="secret">Internal price list. Crawlers must not read this.</p>',
+        site="Demo market",
     )
     files["robots.txt"] = (
         "# The demo market welcomes polite crawlers, except in the staff areas.\n"
@@ -533,9 +579,13 @@ def _sitemap(files: dict[str, str], market: Market) -> str:
         if p.channel in ("news", "blog"):
             lastmod[_article_path(p)] = f"{p.published:%Y-%m-%d}"
     for path in sorted(files):
-        if re.match(r"^forum/thread-t\d+\.html$", path) or (path.startswith("reviews/") and re.match(r"^reviews/[a-z-]+\.html$", path)):
+        if re.match(r"^forum/thread-t\d+\.html$", path) or (
+            path.startswith("reviews/") and re.match(r"^reviews/[a-z-]+\.html$", path)
+        ):
             lastmod.setdefault(path, f"{market.end:%Y-%m-%d}")
-    urls = "".join(f"<url><loc>{ORIGIN}/{path}</loc><lastmod>{lastmod[path]}</lastmod></url>" for path in sorted(lastmod))
+    urls = "".join(
+        f"<url><loc>{ORIGIN}/{path}</loc><lastmod>{lastmod[path]}</lastmod></url>" for path in sorted(lastmod)
+    )
     return f'<?xml version="1.0" encoding="UTF-8"?>\n<urlset xmlns="http://www.sitemaps.org/schemas/sitemap/0.9">{urls}</urlset>\n'
 
 
@@ -549,7 +599,9 @@ def post_path(post: Post) -> str:
         return f"/r/{SUBREDDIT}/comments/{rid}/{_slug(post.title)[:40]}/"
     if post.channel == "mastodon":
         return f"/@{post.author}/{_mastodon_id(post)}"
-    raise ValueError(f"post {post.uid} on channel {post.channel!r} has no page of its own; channels with one: news, blog, reddit, mastodon")
+    raise ValueError(
+        f"post {post.uid} on channel {post.channel!r} has no page of its own; channels with one: news, blog, reddit, mastodon"
+    )
 
 
 __all__ = ["ORIGIN", "append_forum_reply", "post_path", "render_site"]

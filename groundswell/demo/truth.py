@@ -18,7 +18,9 @@ class Scenario(BaseModel):
     ticket_type: Literal["product", "competitor", "opinion_leader"] | None = Field(
         description="the ticket a correct pipeline opens for it; None: it must not open one"
     )
-    entity: str = Field(description="configured entity id (brand/product/competitor/opinion leader) or author")
+    entity: str = Field(
+        description="configured entity id (brand/product/competitor/opinion leader) or author"
+    )
     metric: Literal["volume", "negative_share", "mean_sentiment", "complaint_share", "safety_count"]
     start: datetime
     end: datetime | None = None
@@ -35,7 +37,9 @@ class NearDuplicates(BaseModel):
 
     name: str
     kind: Literal["syndication", "cross_post", "bot_spam"]
-    paths: list[str] = Field(description="URL paths of the copies on the demo site (join with the served base URL)")
+    paths: list[str] = Field(
+        description="URL paths of the copies on the demo site (join with the served base URL)"
+    )
 
 
 class MarketTruth(BaseModel):
@@ -48,7 +52,9 @@ class MarketTruth(BaseModel):
     competitors: list[str]
     opinion_leaders: list[str]
     scenarios: list[Scenario]
-    items: dict[str, int] = Field(description="items per channel: forum, review, news, blog, reddit, mastodon")
+    items: dict[str, int] = Field(
+        description="items per channel: forum, review, news, blog, reddit, mastodon"
+    )
     total_items: int
     authors: int = Field(description="distinct authors in the whole market")
     near_duplicates: list[NearDuplicates] = Field(default_factory=list)

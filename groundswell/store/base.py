@@ -159,7 +159,9 @@ class Store(abc.ABC):
 
     # ---- aggregations --------------------------------------------------------------------
     @abc.abstractmethod
-    def series(self, bucket: Bucket = "day", group_by: GroupBy = "entity", filters: Filters = Filters()) -> list[SeriesPoint]:
+    def series(
+        self, bucket: Bucket = "day", group_by: GroupBy = "entity", filters: Filters = Filters()
+    ) -> list[SeriesPoint]:
         """Per-key, per-bucket aggregates, sorted by key then bucket. Empty buckets are omitted.
 
         With group_by="entity" a mention counts once for each entity it names, and the sentiment
@@ -171,7 +173,9 @@ class Store(abc.ABC):
         """Top values of a keyword field (one of TERM_FIELDS) with their counts."""
 
     @abc.abstractmethod
-    def top_terms(self, filters: Filters, background: Filters | None = None, size: int = 10) -> list[TermCount]:
+    def top_terms(
+        self, filters: Filters, background: Filters | None = None, size: int = 10
+    ) -> list[TermCount]:
         """Most frequent words of the matching mentions (stop words removed).
 
         With a background, words are ranked by how much more often they occur in the foreground

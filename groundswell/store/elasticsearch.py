@@ -61,7 +61,13 @@ T = TypeVar("T")
 
 DERIVED_FIELDS = ("entity_sentiments", "words")  # indexed for aggregations, not part of `Mention`
 _BUCKETS = {"hour": "hour", "day": "day", "week": "week"}  # calendar weeks start on Monday
-_GROUP_FIELDS = {"entity": "entities", "source": "source", "topic": "topic_id", "author": "author", "none": None}
+_GROUP_FIELDS = {
+    "entity": "entities",
+    "source": "source",
+    "topic": "topic_id",
+    "author": "author",
+    "none": None,
+}
 _FIELD_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
 _MARK_OPEN, _MARK_CLOSE = "<mark>", "</mark>"
 _MAX_WINDOW = 10000
@@ -151,7 +157,11 @@ class ElasticsearchStore(Store):
         while pending:
             operations: list[dict[str, Any]] = []
             for doc_id, (index, source) in pending.items():
-                action = {"_index": index, "_id": doc_id} if index else {"_index": self.mentions, "_id": doc_id, "require_alias": True}
+                action = (
+                    {"_index": index, "_id": doc_id}
+                    if index
+                    else {"_index": self.mentions, "_id": doc_id, "require_alias": True}
+                )
                 operations.extend(({"index": action}, source))
             retry_reason = ""
             try:
@@ -161,7 +171,9 @@ class ElasticsearchStore(Store):
             except ApiError as err:
                 if not _retryable_status(err.status_code):
                     for doc_id in list(pending):
-                        self._dead_letter(by_id[doc_id], f"bulk request rejected: {_reason(err)}", err.status_code)
+                        self._dead_letter(
+                            by_id[doc_id], f"bulk request rejected: {_reason(err)}", err.status_code
+                        )
                     result.failed += len(pending)
                     result.errors.append(f"bulk request rejected: {_reason(err)}")
                     return
@@ -226,17 +238,25 @@ class ElasticsearchStore(Store):
         """Concrete index of ids already stored in a non-write index (after a rollover), so that updates replace them."""
         if len(indices) <= 1:
             return {}
-        write = [name for name, body in indices.items() if body["aliases"][self.mentions].get("is_write_index")]
+        write = [
+            name for name, body in indices.items() if body["aliases"][self.mentions].get("is_write_index")
+        ]
         response = self._retrying(
             "locating mentions",
-            lambda: self._es.search(index=self.mentions, query={"ids": {"values": ids}}, size=len(ids), source=False),
+            lambda: self._es.search(
+                index=self.mentions, query={"ids": {"values": ids}}, size=len(ids), source=False
+            ),
         )
         return {h["_id"]: h["_index"] for h in response["hits"]["hits"] if h["_index"] not in write}
 
     def _alias_indices(self) -> dict[str, Any]:
         """The indices behind the mentions alias (read once per `upsert_mentions` call)."""
         try:
-            return dict(self._retrying("reading the mentions alias", lambda: self._es.indices.get_alias(name=self.mentions)))
+            return dict(
+                self._retrying(
+                    "reading the mentions alias", lambda: self._es.indices.get_alias(name=self.mentions)
+                )
+            )
         except NotFoundError:
             return {}  # the bulk request will wait (retrying) for the alias to come back
 
@@ -275,7 +295,12 @@ class ElasticsearchStore(Store):
                 mentions[mention.id] = mention
         result = self.upsert_mentions(mentions.values())
         replaying.unlink()
-        logger.info("replayed %d dead-lettered mentions: %d written, %d failed again", len(mentions), result.written, result.failed)
+        logger.info(
+            "replayed %d dead-lettered mentions: %d written, %d failed again",
+            len(mentions),
+            result.written,
+            result.failed,
+        )
         return result
 
     def get_mentions(self, ids: Sequence[str]) -> list[Mention]:
@@ -359,12 +384,18 @@ class ElasticsearchStore(Store):
         for hit in response["hits"]["hits"]:
             mention = _from_source(hit["_source"])
             fragments = (hit.get("highlight") or {}).get("text")
-            text = _normalise_highlight(fragments[0]) if fragments else html.escape(mention.text[:300], quote=True)
+            text = (
+                _normalise_highlight(fragments[0])
+                if fragments
+                else html.escape(mention.text[:300], quote=True)
+            )
             hits.append(Hit(mention=mention, score=float(hit.get("_score") or 0.0), highlight=text))
         return SearchPage(total=int(response["hits"]["total"]["value"]), hits=hits)
 
     # ---- aggregations --------------------------------------------------------------------
-    def series(self, bucket: Bucket = "day", group_by: GroupBy = "entity", filters: Filters = Filters()) -> list[SeriesPoint]:
+    def series(
+        self, bucket: Bucket = "day", group_by: GroupBy = "entity", filters: Filters = Filters()
+    ) -> list[SeriesPoint]:
         if bucket not in _BUCKETS:
             raise StoreError(f"unknown bucket '{bucket}'; allowed: {', '.join(_BUCKETS)}")
         if group_by not in _GROUP_FIELDS:
@@ -374,7 +405,15 @@ class ElasticsearchStore(Store):
         if key_field:
             sources.append({"k": {"terms": {"field": key_field}}})
         sources.append(
-            {"b": {"date_histogram": {"field": "published", "calendar_interval": _BUCKETS[bucket], "time_zone": "UTC"}}}
+            {
+                "b": {
+                    "date_histogram": {
+                        "field": "published",
+                        "calendar_interval": _BUCKETS[bucket],
+                        "time_zone": "UTC",
+                    }
+                }
+            }
         )
         subs: dict[str, Any] = {
             "neg": {"filter": {"term": {"sentiment": "negative"}}},
@@ -432,7 +471,12 @@ class ElasticsearchStore(Store):
         return points
 
     def _composite(
-        self, sources: list[dict[str, Any]], subs: dict[str, Any], query: dict[str, Any], what: str, page: int = 1000
+        self,
+        sources: list[dict[str, Any]],
+        subs: dict[str, Any],
+        query: dict[str, Any],
+        what: str,
+        page: int = 1000,
     ) -> Iterator[dict[str, Any]]:
         after: dict[str, Any] | None = None
         while True:
@@ -453,21 +497,36 @@ class ElasticsearchStore(Store):
         response = self._search(
             query=_filters_query(filters),
             size=0,
-            aggs={"t": {"terms": {"field": field, "size": size, "order": [{"_count": "desc"}, {"_key": "asc"}]}}},
+            aggs={
+                "t": {"terms": {"field": field, "size": size, "order": [{"_count": "desc"}, {"_key": "asc"}]}}
+            },
             what=f"terms of {field}",
         )
         buckets = response["aggregations"]["t"]["buckets"]
         return [TermCount(term=str(b["key"]), count=int(b["doc_count"])) for b in buckets]
 
-    def top_terms(self, filters: Filters, background: Filters | None = None, size: int = 10) -> list[TermCount]:
+    def top_terms(
+        self, filters: Filters, background: Filters | None = None, size: int = 10
+    ) -> list[TermCount]:
         if background is None:
             response = self._search(
                 query=_filters_query(filters),
                 size=0,
-                aggs={"t": {"terms": {"field": "words", "size": size, "order": [{"_count": "desc"}, {"_key": "asc"}]}}},
+                aggs={
+                    "t": {
+                        "terms": {
+                            "field": "words",
+                            "size": size,
+                            "order": [{"_count": "desc"}, {"_key": "asc"}],
+                        }
+                    }
+                },
                 what="top terms",
             )
-            return [TermCount(term=str(b["key"]), count=int(b["doc_count"])) for b in response["aggregations"]["t"]["buckets"]]
+            return [
+                TermCount(term=str(b["key"]), count=int(b["doc_count"]))
+                for b in response["aggregations"]["t"]["buckets"]
+            ]
         # significant_terms with JLH against a background filter: the same score as `groundswell.text.significance`.
         response = self._search(
             query=_filters_query(filters),
@@ -494,7 +553,9 @@ class ElasticsearchStore(Store):
             count, bg_count = int(b["doc_count"]), int(b.get("bg_count", 0))
             score = significance(count, fg_total, bg_count, bg_total)
             if score > 0:
-                scored.append(TermCount(term=str(b["key"]), count=count, score=score, background_count=bg_count))
+                scored.append(
+                    TermCount(term=str(b["key"]), count=count, score=score, background_count=bg_count)
+                )
         scored.sort(key=lambda t: (-t.score, t.term))
         return scored[:size]
 
@@ -512,14 +573,18 @@ class ElasticsearchStore(Store):
         alias = collection_alias(self.prefix, collection)
         self._retrying(
             f"writing {collection}/{doc_id}",
-            lambda: self._es.index(index=alias, id=doc_id, document=body, refresh=self.refresh, require_alias=True),
+            lambda: self._es.index(
+                index=alias, id=doc_id, document=body, refresh=self.refresh, require_alias=True
+            ),
         )
 
     def get_doc(self, collection: str, doc_id: str) -> dict[str, Any] | None:
         check_collection(collection)
         alias = collection_alias(self.prefix, collection)
         try:
-            response = self._retrying(f"reading {collection}/{doc_id}", lambda: self._es.get(index=alias, id=doc_id))
+            response = self._retrying(
+                f"reading {collection}/{doc_id}", lambda: self._es.get(index=alias, id=doc_id)
+            )
         except NotFoundError:
             return None
         return dict(response["_source"]["original"])
@@ -550,7 +615,13 @@ class ElasticsearchStore(Store):
             _check_field_name(order_by)
             direction = "desc" if descending else "asc"
             sort.append(
-                {f"doc.{order_by}": {"order": direction, "missing": "_last" if descending else "_first", "unmapped_type": "keyword"}}
+                {
+                    f"doc.{order_by}": {
+                        "order": direction,
+                        "missing": "_last" if descending else "_first",
+                        "unmapped_type": "keyword",
+                    }
+                }
             )
         sort.append({"doc_id": "asc"})
         alias = collection_alias(self.prefix, collection)
@@ -592,18 +663,32 @@ class ElasticsearchStore(Store):
         itself; servers without ILM (OpenSearch, osmem-server) get an explicit conditional rollover where
         the `_rollover` API exists, and a logged warning where it does not.
         """
-        report: dict[str, Any] = {"alias": self.mentions, "ilm": self._retrying("checking ILM", lambda: supports_ilm(self._es)), "rolled_over": False}
+        report: dict[str, Any] = {
+            "alias": self.mentions,
+            "ilm": self._retrying("checking ILM", lambda: supports_ilm(self._es)),
+            "rolled_over": False,
+        }
         if not report["ilm"]:
             try:
-                response = self._es.indices.rollover(alias=self.mentions, conditions=dict(ROLLOVER_CONDITIONS))
+                response = self._es.indices.rollover(
+                    alias=self.mentions, conditions=dict(ROLLOVER_CONDITIONS)
+                )
             except ApiError as err:
                 if err.status_code not in (400, 404, 405):
-                    raise StoreError(f"rolling over {self.mentions} failed: {err.status_code} {_reason(err)}") from err
-                logger.warning("%s cannot be rolled over: the server has neither ILM nor _rollover (%s)", self.mentions, _reason(err))
+                    raise StoreError(
+                        f"rolling over {self.mentions} failed: {err.status_code} {_reason(err)}"
+                    ) from err
+                logger.warning(
+                    "%s cannot be rolled over: the server has neither ILM nor _rollover (%s)",
+                    self.mentions,
+                    _reason(err),
+                )
                 report["rollover_error"] = _reason(err)
             else:
                 report["rolled_over"] = bool(response.get("rolled_over"))
-        indices = self._retrying("reading the mentions alias", lambda: self._es.indices.get_alias(name=self.mentions))
+        indices = self._retrying(
+            "reading the mentions alias", lambda: self._es.indices.get_alias(name=self.mentions)
+        )
         report["indices"] = sorted(indices)
         report["dead_letters"] = _count_lines(self.dead_letter_path)
         if report["dead_letters"]:
@@ -631,7 +716,9 @@ class ElasticsearchStore(Store):
         track_scores: bool | None = None,
     ) -> Any:
         if from_ is not None and from_ + size > _MAX_WINDOW:
-            raise StoreError(f"cannot page to offset {from_} + limit {size}: at most {_MAX_WINDOW} hits can be paged")
+            raise StoreError(
+                f"cannot page to offset {from_} + limit {size}: at most {_MAX_WINDOW} hits can be paged"
+            )
         return self._retrying(
             what,
             lambda: self._es.search(
@@ -669,7 +756,9 @@ class ElasticsearchStore(Store):
             if attempt > self.max_retries:
                 raise StoreError(f"{what} failed after {self.max_retries} retries: {reason}")
             delay = self._delay(attempt)
-            logger.warning("%s failed (%s); retry %d/%d in %.2f s", what, reason, attempt, self.max_retries, delay)
+            logger.warning(
+                "%s failed (%s); retry %d/%d in %.2f s", what, reason, attempt, self.max_retries, delay
+            )
             time.sleep(delay)
 
 
@@ -692,7 +781,9 @@ def client_from_settings(config: Config) -> Elasticsearch:
     """An `Elasticsearch` client for `config.store.elasticsearch` (hosts, credentials from env, TLS)."""
     settings = config.store.elasticsearch
     if not settings.hosts:
-        raise StoreError("store.elasticsearch.hosts is empty; give at least one URL such as http://localhost:9200")
+        raise StoreError(
+            "store.elasticsearch.hosts is empty; give at least one URL such as http://localhost:9200"
+        )
     return Elasticsearch(
         hosts=settings.hosts,
         basic_auth=credentials(config),
@@ -847,7 +938,9 @@ def _filter_clauses(f: Filters) -> list[dict[str, Any]]:
         if values:
             clauses.append({"terms": {field_name: [str(v) for v in values]}})
     if f.safety is not None:
-        clauses.append({"range": {"safety_severity": {"gt": 0}}} if f.safety else {"term": {"safety_severity": 0}})
+        clauses.append(
+            {"range": {"safety_severity": {"gt": 0}}} if f.safety else {"term": {"safety_severity": 0}}
+        )
     if f.enriched is not None:
         clauses.append({"term": {"enriched": f.enriched}})
     return clauses
@@ -942,7 +1035,9 @@ def _reason(err: ApiError) -> str:
     if isinstance(error, dict):
         cause = (error.get("root_cause") or [{}])[0]
         return f"{error.get('type')}: {error.get('reason')}" + (
-            f" ({cause.get('type')}: {cause.get('reason')})" if cause and cause.get("reason") != error.get("reason") else ""
+            f" ({cause.get('type')}: {cause.get('reason')})"
+            if cause and cause.get("reason") != error.get("reason")
+            else ""
         )
     return str(err.message if hasattr(err, "message") else err)
 

@@ -185,7 +185,9 @@ class SqliteStore(Store):
         )
         rowid = self._db.execute("SELECT rowid FROM mentions WHERE id=?", (m.id,)).fetchone()[0]
         self._db.execute("DELETE FROM mentions_fts WHERE rowid=?", (rowid,))
-        self._db.execute("INSERT INTO mentions_fts (rowid, title, text) VALUES (?,?,?)", (rowid, m.title, m.text))
+        self._db.execute(
+            "INSERT INTO mentions_fts (rowid, title, text) VALUES (?,?,?)", (rowid, m.title, m.text)
+        )
         self._db.execute("DELETE FROM mention_entities WHERE mention_id=?", (m.id,))
         targets = {t.entity: t for t in m.target_sentiments}
         for entity in dict.fromkeys(m.entities):
@@ -228,7 +230,9 @@ class SqliteStore(Store):
     def count(self, filters: Filters = Filters()) -> int:
         where, params = self._where(filters)
         with self._lock:
-            return int(self._db.execute(f"SELECT COUNT(*) FROM mentions m WHERE {where}", params).fetchone()[0])
+            return int(
+                self._db.execute(f"SELECT COUNT(*) FROM mentions m WHERE {where}", params).fetchone()[0]
+            )
 
     def search(
         self,
@@ -251,7 +255,9 @@ class SqliteStore(Store):
                     sql_from = "mentions_fts f JOIN mentions m ON m.rowid = f.rowid"
                     cond = " AND ".join(["mentions_fts MATCH ?", *clauses])
                     cargs = [positive, *args]
-                    total = self._db.execute(f"SELECT COUNT(*) FROM {sql_from} WHERE {cond}", cargs).fetchone()[0]
+                    total = self._db.execute(
+                        f"SELECT COUNT(*) FROM {sql_from} WHERE {cond}", cargs
+                    ).fetchone()[0]
                     rows = self._db.execute(
                         f"SELECT m.doc, bm25(mentions_fts, 2.0, 1.0) AS rank, "
                         f"snippet(mentions_fts, 1, '{_HL_OPEN}', '{_HL_CLOSE}', '…', 40) AS hl "
@@ -260,7 +266,9 @@ class SqliteStore(Store):
                     ).fetchall()
                 else:
                     cond = " AND ".join(clauses)
-                    total = self._db.execute(f"SELECT COUNT(*) FROM mentions m WHERE {cond}", args).fetchone()[0]
+                    total = self._db.execute(
+                        f"SELECT COUNT(*) FROM mentions m WHERE {cond}", args
+                    ).fetchone()[0]
                     rows = self._db.execute(
                         f"SELECT m.doc, 0.0 AS rank, NULL AS hl FROM mentions m WHERE {cond} "
                         f"ORDER BY {order or 'm.published_ts DESC, m.id'} LIMIT ? OFFSET ?",
@@ -276,7 +284,9 @@ class SqliteStore(Store):
         return SearchPage(total=int(total), hits=hits)
 
     # ---- aggregations --------------------------------------------------------------------
-    def series(self, bucket: Bucket = "day", group_by: GroupBy = "entity", filters: Filters = Filters()) -> list[SeriesPoint]:
+    def series(
+        self, bucket: Bucket = "day", group_by: GroupBy = "entity", filters: Filters = Filters()
+    ) -> list[SeriesPoint]:
         if bucket not in _BUCKET_SQL:
             raise StoreError(f"unknown bucket '{bucket}'; allowed: {', '.join(_BUCKET_SQL)}")
         where, params = self._where(filters)
@@ -288,11 +298,16 @@ class SqliteStore(Store):
                 params = (*params, *filters.entities)
         else:
             sql_from = "mentions m"
-            key = {"source": "m.source", "topic": "CAST(m.topic_id AS TEXT)", "author": "m.author", "none": "'all'"}.get(
-                group_by, ""
-            )
+            key = {
+                "source": "m.source",
+                "topic": "CAST(m.topic_id AS TEXT)",
+                "author": "m.author",
+                "none": "'all'",
+            }.get(group_by, "")
             if not key:
-                raise StoreError(f"unknown group_by '{group_by}'; allowed: entity, source, topic, author, none")
+                raise StoreError(
+                    f"unknown group_by '{group_by}'; allowed: entity, source, topic, author, none"
+                )
             sent, score = "m.sentiment", "m.sentiment_score"
             if group_by == "topic":
                 where += " AND m.topic_id IS NOT NULL"
@@ -334,7 +349,9 @@ class SqliteStore(Store):
             rows = self._db.execute(f"{sql} ORDER BY n DESC, v LIMIT ?", (*params, size)).fetchall()
         return [TermCount(term=str(r["v"]), count=int(r["n"])) for r in rows]
 
-    def top_terms(self, filters: Filters, background: Filters | None = None, size: int = 10) -> list[TermCount]:
+    def top_terms(
+        self, filters: Filters, background: Filters | None = None, size: int = 10
+    ) -> list[TermCount]:
         fg = self._doc_frequencies(filters)
         fg_total = max(self.count(filters), 1)
         if background is None:
@@ -378,7 +395,9 @@ class SqliteStore(Store):
     def get_doc(self, collection: str, doc_id: str) -> dict[str, Any] | None:
         check_collection(collection)
         with self._lock:
-            row = self._db.execute("SELECT doc FROM docs WHERE collection=? AND id=?", (collection, doc_id)).fetchone()
+            row = self._db.execute(
+                "SELECT doc FROM docs WHERE collection=? AND id=?", (collection, doc_id)
+            ).fetchone()
         return None if row is None else json.loads(row[0])
 
     def query_docs(
@@ -408,7 +427,8 @@ class SqliteStore(Store):
             order = f"json_extract(doc, '$.{order_by}') {'DESC' if descending else 'ASC'}, id"
         with self._lock:
             rows = self._db.execute(
-                f"SELECT doc FROM docs WHERE {' AND '.join(clauses)} ORDER BY {order} LIMIT ?", (*params, limit)
+                f"SELECT doc FROM docs WHERE {' AND '.join(clauses)} ORDER BY {order} LIMIT ?",
+                (*params, limit),
             ).fetchall()
         return [json.loads(r[0]) for r in rows]
 

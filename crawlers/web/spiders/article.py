@@ -37,7 +37,9 @@ class ArticleSpider(GroundswellSpider):
         else:
             query = self.selectors.get("article_link")
             if not query:
-                self.error(response.url, "no_article_link_selector", "set selectors.article_link for listing pages")
+                self.error(
+                    response.url, "no_article_link_selector", "set selectors.article_link for listing pages"
+                )
                 return
             links = [a.attrib.get("href", "") for a in response.css(query)]
         new = 0
@@ -88,7 +90,12 @@ class ArticleSpider(GroundswellSpider):
 
         assert isinstance(response, TextResponse)
         extracted = trafilatura.bare_extraction(
-            response.text, url=response.url, with_metadata=True, include_comments=False, favor_precision=True, as_dict=True
+            response.text,
+            url=response.url,
+            with_metadata=True,
+            include_comments=False,
+            favor_precision=True,
+            as_dict=True,
         )
         document: dict[str, Any] = extracted if isinstance(extracted, dict) else {}
         text = str(document.get("text") or "")
@@ -119,5 +126,8 @@ class ArticleSpider(GroundswellSpider):
             published=published,
             title=title,
             text=text.strip(),
-            raw={"sitename": document.get("sitename") or "", "description": document.get("description") or ""},
+            raw={
+                "sitename": document.get("sitename") or "",
+                "description": document.get("description") or "",
+            },
         )

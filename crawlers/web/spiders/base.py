@@ -31,7 +31,13 @@ from groundswell.mention import Mention, SourceKind
 
 logger = logging.getLogger(__name__)
 
-_MENTION_KIND = {"forum": SourceKind.forum, "review": SourceKind.review, "news": SourceKind.news, "blog": SourceKind.blog, "sitemap": SourceKind.news}
+_MENTION_KIND = {
+    "forum": SourceKind.forum,
+    "review": SourceKind.review,
+    "news": SourceKind.news,
+    "blog": SourceKind.blog,
+    "sitemap": SourceKind.news,
+}
 
 
 class SelectorError(ConfigError):
@@ -117,8 +123,12 @@ class GroundswellSpider(scrapy.Spider):
             return self.error(request.url, "data_loss", message)
         return self.error(request.url, f"download:{type(failure.value).__name__}", message)
 
-    def request(self, url: str, callback: Any, *, meta: dict[str, Any] | None = None, priority: int = 0) -> scrapy.Request:
-        return scrapy.Request(url, callback=callback, errback=self.on_error, meta=meta or {}, priority=priority)
+    def request(
+        self, url: str, callback: Any, *, meta: dict[str, Any] | None = None, priority: int = 0
+    ) -> scrapy.Request:
+        return scrapy.Request(
+            url, callback=callback, errback=self.on_error, meta=meta or {}, priority=priority
+        )
 
     def html_ok(self, response: Response) -> bool:
         """Only text responses are parsed; anything else (images, binaries) is counted."""

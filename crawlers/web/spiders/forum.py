@@ -50,7 +50,11 @@ class ForumSpider(GroundswellSpider):
                 self.count("threads_unchanged")
                 continue
             start = known.get("last_page", thread_url) if known else thread_url
-            meta = {"thread_url": thread_url, "replies": replies, "seen": set(known.get("seen", [])) if known else set()}
+            meta = {
+                "thread_url": thread_url,
+                "replies": replies,
+                "seen": set(known.get("seen", [])) if known else set(),
+            }
             yield self.request(start, self.parse_thread, meta=meta, priority=1)
         if rows and not new_links:
             self.error(response.url, "pagination_loop", "no thread on this list page is new in this run")
@@ -75,12 +79,18 @@ class ForumSpider(GroundswellSpider):
                 meta = {"thread_url": thread_url, "replies": response.meta.get("replies"), "seen": seen}
                 yield self.request(response.urljoin(next_href), self.parse_thread, meta=meta, priority=1)
             else:
-                self.state.threads.setdefault(thread_url, {}).update(replies=response.meta.get("replies"), complete=True)
+                self.state.threads.setdefault(thread_url, {}).update(
+                    replies=response.meta.get("replies"), complete=True
+                )
             return
         title = self.first_text(response, "thread_title")
         posts = response.css(self.sel("post"))
         if not posts:
-            self.error(response.url, "no_posts", "the post selector matched nothing (layout change or malformed page?)")
+            self.error(
+                response.url,
+                "no_posts",
+                "the post selector matched nothing (layout change or malformed page?)",
+            )
             return
         new = 0
         first_key = self.state.threads.get(thread_url, {}).get("first_post")
@@ -92,14 +102,18 @@ class ForumSpider(GroundswellSpider):
             new += 1
             if first_key is None:
                 first_key = post_id
-            mention = self.build(response, post, post_id=post_id, title=title, thread_url=thread_url, first_post=first_key)
+            mention = self.build(
+                response, post, post_id=post_id, title=title, thread_url=thread_url, first_post=first_key
+            )
             if mention is not None:
                 yield from self.emit(mention)
         record = self.state.threads.setdefault(thread_url, {})
         record.update(first_post=first_key, last_page=response.url, seen=sorted(seen), complete=False)
         next_href = self.link(response, "page_next")
         if next_href and new == 0:
-            self.error(response.url, "pagination_loop", "a thread page with no new post links to another page")
+            self.error(
+                response.url, "pagination_loop", "a thread page with no new post links to another page"
+            )
             next_href = None
         if next_href:
             meta = {"thread_url": thread_url, "replies": response.meta.get("replies"), "seen": seen}
@@ -107,7 +121,9 @@ class ForumSpider(GroundswellSpider):
         else:
             record.update(replies=response.meta.get("replies"), complete=True)
 
-    def build(self, response: Response, post: Any, *, post_id: str, title: str, thread_url: str, first_post: str) -> Mention | None:
+    def build(
+        self, response: Response, post: Any, *, post_id: str, title: str, thread_url: str, first_post: str
+    ) -> Mention | None:
         date_text = self.first_text(post, "post_date")
         published = self.published(response.url, date_text)
         if published is None:
@@ -126,7 +142,9 @@ class ForumSpider(GroundswellSpider):
         text = clean_text(body.get())
         author = self.first_text(post, "post_author")
         reach = self.number(self.first_text(post, "post_author_reach"))
-        anchor = f"{canonical_url(response.url)}#post-{post_id}" if not post_id.startswith("http") else post_id
+        anchor = (
+            f"{canonical_url(response.url)}#post-{post_id}" if not post_id.startswith("http") else post_id
+        )
         is_first = post_id == first_post
         return Mention(
             source=self.source.name,

@@ -57,7 +57,9 @@ class ReviewSpider(GroundswellSpider):
             review_id = self.first_text(block, "review_id") or f"{canonical_url(response.url)}#{index}"
             if review_id in known:
                 continue
-            mention = self.build(response, block, review_id=review_id, product=product, product_url=product_url)
+            mention = self.build(
+                response, block, review_id=review_id, product=product, product_url=product_url
+            )
             if mention is None:
                 continue
             known.add(review_id)
@@ -69,9 +71,15 @@ class ReviewSpider(GroundswellSpider):
             self.count("pagination_stopped_at_known")
             return
         if next_href:
-            yield self.request(response.urljoin(next_href), self.parse_product, meta={"product_url": product_url, "page_next": True})
+            yield self.request(
+                response.urljoin(next_href),
+                self.parse_product,
+                meta={"product_url": product_url, "page_next": True},
+            )
 
-    def build(self, response: Response, block: Any, *, review_id: str, product: str, product_url: str) -> Mention | None:
+    def build(
+        self, response: Response, block: Any, *, review_id: str, product: str, product_url: str
+    ) -> Mention | None:
         published = self.published(response.url, self.first_text(block, "review_date"))
         if published is None:
             return None
@@ -94,5 +102,10 @@ class ReviewSpider(GroundswellSpider):
             text=self.first_text(block, "review_body"),
             rating=rating,
             thread_id=product_url,
-            raw={"product": product, "product_url": product_url, "rating_text": rating_text, "page": response.url},
+            raw={
+                "product": product,
+                "product_url": product_url,
+                "rating_text": rating_text,
+                "page": response.url,
+            },
         )
