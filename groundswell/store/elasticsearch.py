@@ -21,7 +21,6 @@ import re
 import threading
 import time
 from collections.abc import Callable, Iterable, Iterator, Sequence
-from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, Literal, Self, TypeVar
@@ -45,6 +44,7 @@ from groundswell.store.base import (
     check_collection,
     check_term_field,
 )
+from groundswell.store.query import ParsedQuery, Term, parse_query
 from groundswell.text import significance, tokens
 from index_mappings.templates import (
     PROJECTED_FIELDS,
@@ -349,7 +349,7 @@ class ElasticsearchStore(Store):
         if sort not in ("relevance", "newest", "oldest"):
             raise StoreError(f"unknown sort '{sort}'; allowed: relevance, newest, oldest")
         parsed = parse_query(query)
-        positive = parsed.positive_query()
+        positive = _positive_query(parsed)
         bool_query: dict[str, Any] = {"filter": _filter_clauses(filters)}
         if positive is not None:
             bool_query["must"] = [positive]
@@ -796,110 +796,44 @@ def client_from_settings(config: Config) -> Elasticsearch:
 
 
 # ---- query translation -------------------------------------------------------------------------
-@dataclass(frozen=True)
-class Term:
-    words: tuple[str, ...]
-    prefix: bool = False
+def _positive_query(parsed: ParsedQuery) -> dict[str, Any] | None:
+    """The positive part of a parsed query as an Elasticsearch bool query (None: match everything)."""
+    if not parsed.positive:
+        return None
+    tokens_ = list(parsed.positive)
+    position = 0
 
-
-_QUERY_TOKEN = re.compile(r'"[^"]*"|\(|\)|[^\s()"]+')
-
-
-@dataclass
-class ParsedQuery:
-    """The user's query: a positive expression (terms, AND, OR, parentheses) and terms to exclude."""
-
-    positive: list[Term | str]
-    negative: list[Term]
-
-    def positive_query(self) -> dict[str, Any] | None:
-        if not self.positive:
-            return None
-        tokens_ = list(self.positive)
-        position = 0
-
-        def parse_or() -> dict[str, Any]:
-            nonlocal position
-            parts = [parse_and()]
-            while position < len(tokens_) and tokens_[position] == "OR":
-                position += 1
-                parts.append(parse_and())
-            return parts[0] if len(parts) == 1 else {"bool": {"should": parts, "minimum_should_match": 1}}
-
-        def parse_and() -> dict[str, Any]:
-            nonlocal position
-            parts = [parse_atom()]
-            while position < len(tokens_) and tokens_[position] not in ("OR", ")"):
-                if tokens_[position] == "AND":
-                    position += 1
-                parts.append(parse_atom())
-            return parts[0] if len(parts) == 1 else {"bool": {"must": parts}}
-
-        def parse_atom() -> dict[str, Any]:
-            nonlocal position
-            token = tokens_[position]
+    def parse_or() -> dict[str, Any]:
+        nonlocal position
+        parts = [parse_and()]
+        while position < len(tokens_) and tokens_[position] == "OR":
             position += 1
-            if token == "(":
-                inner = parse_or()
-                if position < len(tokens_) and tokens_[position] == ")":
-                    position += 1
-                return inner
-            if not isinstance(token, Term):
-                raise StoreError(f"unexpected {token!r} in the query")
-            return _term_query(token)
+            parts.append(parse_and())
+        return parts[0] if len(parts) == 1 else {"bool": {"should": parts, "minimum_should_match": 1}}
 
-        return parse_or()
+    def parse_and() -> dict[str, Any]:
+        nonlocal position
+        parts = [parse_atom()]
+        while position < len(tokens_) and tokens_[position] not in ("OR", ")"):
+            if tokens_[position] == "AND":
+                position += 1
+            parts.append(parse_atom())
+        return parts[0] if len(parts) == 1 else {"bool": {"must": parts}}
 
+    def parse_atom() -> dict[str, Any]:
+        nonlocal position
+        token = tokens_[position]
+        position += 1
+        if token == "(":
+            inner = parse_or()
+            if position < len(tokens_) and tokens_[position] == ")":
+                position += 1
+            return inner
+        if not isinstance(token, Term):
+            raise StoreError(f"unexpected {token!r} in the query")
+        return _term_query(token)
 
-def parse_query(query: str) -> ParsedQuery:
-    """Parse the common query syntax exactly as the embedded store does (see `sqlite.fts_expression`).
-
-    Words and phrases keep only their word characters, so punctuation never breaks the query;
-    AND/OR/NOT and parentheses keep their meaning; `-word` and `NOT word` exclude; `word*` is a prefix.
-    """
-    positive: list[Term | str] = []
-    negative: list[Term] = []
-    negate = False
-    depth = 0
-    for raw in _QUERY_TOKEN.findall(query or ""):
-        if raw in ("AND", "OR"):
-            if positive and positive[-1] not in ("AND", "OR", "("):
-                positive.append(raw)
-            continue
-        if raw == "NOT":
-            negate = True
-            continue
-        if raw == "(":
-            depth += 1
-            positive.append("(")
-            continue
-        if raw == ")":
-            if depth > 0:
-                depth -= 1
-                while positive and positive[-1] in ("AND", "OR"):
-                    positive.pop()
-                if positive and positive[-1] == "(":
-                    positive.pop()
-                else:
-                    positive.append(")")
-            continue
-        text = raw
-        if text.startswith("-") and len(text) > 1:
-            negate, text = True, text[1:]
-        prefix = text.endswith("*") and not text.startswith('"')
-        words = tuple(re.findall(r"\w+", text.strip('"').rstrip("*")))
-        if not words:
-            negate = False
-            continue
-        if negate:
-            negative.append(Term(words, prefix))
-            negate = False
-        else:
-            positive.append(Term(words, prefix))
-    while positive and positive[-1] in ("AND", "OR", "("):
-        positive.pop()
-    positive.extend(")" * (positive.count("(") - positive.count(")")))
-    return ParsedQuery(positive=positive, negative=negative)
+    return parse_or()
 
 
 def _term_query(term: Term) -> dict[str, Any]:

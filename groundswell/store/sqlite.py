@@ -35,6 +35,7 @@ from groundswell.store.base import (
     check_collection,
     check_term_field,
 )
+from groundswell.store.query import Term, parse_query
 from groundswell.text import significance, tokens
 
 logger = logging.getLogger(__name__)
@@ -499,72 +500,24 @@ def _escape_highlight(fragment: str) -> str:
     return escaped.replace(_HL_OPEN, "<mark>").replace(_HL_CLOSE, "</mark>")
 
 
-_QUERY_TOKEN = re.compile(r'"[^"]*"|\(|\)|[^\s()"]+')
-
-
 def fts_expression(query: str) -> tuple[str, str]:
-    """Translate the user's query syntax into FTS5 (positive expression, negative expression).
+    """Render the user's query (`groundswell.store.query`) as FTS5: (positive expression, negative expression).
 
-    Words and phrases are quoted so that punctuation never breaks FTS5's parser; AND/OR/NOT and
-    parentheses keep their meaning; `-word` and `NOT word` exclude; `word*` is a prefix.
+    Terms become quoted phrases (a prefix keeps its `*`); FTS5 joins two phrases implicitly but not
+    a phrase and a group, so adjacent operands get an explicit AND.
     """
-    positive: list[str] = []
-    negative: list[str] = []
-    negate = False
-    depth = 0
-    for raw in _QUERY_TOKEN.findall(query or ""):
-        if raw in ("AND", "OR"):
-            if positive and positive[-1] not in ("AND", "OR", "("):
-                positive.append(raw)
-            continue
-        if raw == "NOT":
-            negate = True
-            continue
-        if raw == "(":
-            depth += 1
-            _join_and(positive)
-            positive.append("(")
-            continue
-        if raw == ")":
-            if depth > 0:
-                depth -= 1
-                while positive and positive[-1] in ("AND", "OR"):
-                    positive.pop()
-                if positive and positive[-1] == "(":
-                    positive.pop()
-                else:
-                    positive.append(")")
-            continue
-        term = raw
-        if term.startswith("-") and len(term) > 1:
-            negate, term = True, term[1:]
-        quoted = _quote_term(term)
-        if not quoted:
-            negate = False
-            continue
-        if negate:
-            negative.append(quoted)
-            negate = False
+    parsed = parse_query(query)
+    parts: list[str] = []
+    for token in parsed.positive:
+        if isinstance(token, Term) or token == "(":
+            if parts and parts[-1] not in ("AND", "OR", "("):
+                parts.append("AND")
+            parts.append(_fts_term(token) if isinstance(token, Term) else "(")
         else:
-            _join_and(positive)
-            positive.append(quoted)
-    while positive and positive[-1] in ("AND", "OR", "("):
-        positive.pop()
-    positive.extend(")" * (positive.count("(") - positive.count(")")))
-    return " ".join(positive), " OR ".join(negative)
+            parts.append(token)
+    return " ".join(parts), " OR ".join(_fts_term(t) for t in parsed.negative)
 
 
-def _join_and(positive: list[str]) -> None:
-    """FTS5 only joins two phrases implicitly; `(a OR b) c` needs an explicit AND."""
-    if positive and positive[-1] not in ("AND", "OR", "("):
-        positive.append("AND")
-
-
-def _quote_term(term: str) -> str:
-    prefix = term.endswith("*") and not term.startswith('"')
-    body = term.strip('"').rstrip("*")
-    words = re.findall(r"\w+", body)
-    if not words:
-        return ""
-    phrase = '"' + " ".join(words) + '"'
-    return phrase + "*" if prefix else phrase
+def _fts_term(term: Term) -> str:
+    phrase = '"' + " ".join(term.words) + '"'
+    return phrase + "*" if term.prefix else phrase
