@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import logging
 import os
+import warnings
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
@@ -67,6 +68,8 @@ def _setup_logging(verbose: bool) -> None:
         "huggingface_hub",
     ):
         logging.getLogger(noisy).setLevel(logging.WARNING)
+    # peft calls a deprecated transformers API when it wraps the offline models: not the user's concern
+    warnings.filterwarnings("ignore", message=".*is_gradient_checkpointing.*", category=FutureWarning)
     # transformers prints model load reports and progress bars unless told to be quiet
     os.environ.setdefault("TRANSFORMERS_VERBOSITY", "error")
     os.environ.setdefault("HF_HUB_DISABLE_PROGRESS_BARS", "1")
