@@ -10,27 +10,21 @@ from __future__ import annotations
 import os
 import re
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any, Literal, get_args
 
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
-SOURCE_KINDS = (
-    "forum",
-    "review",
-    "news",
-    "blog",
-    "sitemap",
-    "rss",
-    "reddit",
-    "mastodon",
-    "hackernews",
-    "youtube",
-    "x",
-)
-SEVERITIES = ("low", "medium", "high", "critical")
-TICKET_TYPES = ("product", "competitor", "opinion_leader")
-CHANNEL_KINDS = ("email", "slack", "teams", "webhook")
+SourceKindName = Literal[
+    "forum", "review", "news", "blog", "sitemap", "rss", "reddit", "mastodon", "hackernews", "youtube", "x"
+]
+SOURCE_KINDS: tuple[str, ...] = get_args(SourceKindName)
+SeverityName = Literal["low", "medium", "high", "critical"]
+SEVERITIES: tuple[str, ...] = get_args(SeverityName)
+TicketKind = Literal["product", "competitor", "opinion_leader"]
+TICKET_TYPES: tuple[str, ...] = get_args(TicketKind)
+ChannelKind = Literal["email", "slack", "teams", "webhook"]
+CHANNEL_KINDS: tuple[str, ...] = get_args(ChannelKind)
 
 _ID = re.compile(r"^[a-z0-9][a-z0-9_-]*$")
 
@@ -57,19 +51,7 @@ class Budget(_Strict):
 
 class SourceConfig(_Strict):
     name: str
-    kind: Literal[
-        "forum",
-        "review",
-        "news",
-        "blog",
-        "sitemap",
-        "rss",
-        "reddit",
-        "mastodon",
-        "hackernews",
-        "youtube",
-        "x",
-    ]
+    kind: SourceKindName
     url: str = Field(description="start URL (web sources) or API base URL (API sources)")
     enabled: bool = True
     budget: Budget = Field(default_factory=Budget)
@@ -121,12 +103,12 @@ class OpinionLeaderConfig(_Strict):
 
 
 class ChannelConfig(_Strict):
-    kind: Literal["email", "slack", "teams", "webhook"]
+    kind: ChannelKind
     to: list[str] = Field(default_factory=list, description="email recipients")
     url_env: str | None = Field(
         default=None, description="environment variable holding the webhook URL (it may carry a token)"
     )
-    min_severity: Literal["low", "medium", "high", "critical"] = "low"
+    min_severity: SeverityName = "low"
 
 
 class TeamConfig(_Strict):
@@ -191,10 +173,6 @@ class TrendsConfig(_Strict):
     )
     false_discovery_rate: float = Field(default=0.01, gt=0, lt=1)
     weekly_rhythm: bool = True
-
-
-TicketKind = Literal["product", "competitor", "opinion_leader"]
-SeverityName = Literal["low", "medium", "high", "critical"]
 
 
 def _default_routing() -> dict[TicketKind, str]:
