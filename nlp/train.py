@@ -257,16 +257,7 @@ def train_classifier(
     }
     if val is not None:
         preds = _predict(model, tokenizer, [normalise_tweet(t) for t in val.texts], dev, max_length)
-        metrics["val_macro_recall"] = round(macro_recall(val.labels, preds, len(labels)), 4)
-        metrics["val_accuracy"] = round(
-            sum(p == y for p, y in zip(preds, val.labels, strict=True)) / len(preds), 4
-        )
-        logger.info(
-            "%s val macro-recall %.4f accuracy %.4f",
-            task,
-            metrics["val_macro_recall"],
-            metrics["val_accuracy"],
-        )
+        metrics.update(_val_metrics(task, val.labels, preds, len(labels)))
 
     out.mkdir(parents=True, exist_ok=True)
     encoder.save_pretrained(str(out / "adapter"))
@@ -375,16 +366,7 @@ def train_head(
     if val is not None:
         with torch.inference_mode():
             preds = head(embed([normalise_tweet(t) for t in val.texts])).argmax(-1).tolist()
-        metrics["val_macro_recall"] = round(macro_recall(val.labels, preds, len(labels)), 4)
-        metrics["val_accuracy"] = round(
-            sum(p == t for p, t in zip(preds, val.labels, strict=True)) / len(preds), 4
-        )
-        logger.info(
-            "%s val macro-recall %.4f accuracy %.4f",
-            task,
-            metrics["val_macro_recall"],
-            metrics["val_accuracy"],
-        )
+        metrics.update(_val_metrics(task, val.labels, preds, len(labels)))
     out.mkdir(parents=True, exist_ok=True)
     save_file(
         {k: v.detach().cpu().contiguous() for k, v in head.state_dict().items()},
@@ -482,3 +464,15 @@ def _predict(model: object, tokenizer: object, texts: list[str], dev: str, max_l
             ).to(dev)  # type: ignore[operator]
             preds.extend(model(enc["input_ids"], enc["attention_mask"]).argmax(-1).tolist())  # type: ignore[operator]
     return preds
+
+
+def _val_metrics(task: str, gold: list[int], preds: list[int], n_labels: int) -> dict[str, float]:
+    """Macro-recall (TweetEval's official metric) and accuracy on the validation split, logged."""
+    result = {
+        "val_macro_recall": round(macro_recall(gold, preds, n_labels), 4),
+        "val_accuracy": round(sum(p == y for p, y in zip(preds, gold, strict=True)) / len(preds), 4),
+    }
+    logger.info(
+        "%s val macro-recall %.4f accuracy %.4f", task, result["val_macro_recall"], result["val_accuracy"]
+    )
+    return result
