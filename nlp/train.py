@@ -20,10 +20,11 @@ import logging
 import math
 import random
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 from groundswell.mention import EMOTIONS, SENTIMENTS
 from groundswell.paths import shared_data_dir
@@ -414,14 +415,7 @@ class _LowerCache:
         was_training = bert.training
         bert.eval()
         with torch.inference_mode():
-            for start in range(0, len(texts), 64):
-                enc = tokenizer(
-                    texts[start : start + 64],
-                    padding=True,
-                    truncation=True,
-                    max_length=max_length,
-                    return_tensors="pt",
-                ).to(dev)  # type: ignore[operator]
+            for enc in _encoded_batches(tokenizer, texts, max_length, dev):
                 out = bert(
                     input_ids=enc["input_ids"],
                     attention_mask=enc["attention_mask"],
@@ -449,19 +443,26 @@ class _LowerCache:
         return (hidden * m).sum(1) / m.sum(1).clamp(min=1e-9)
 
 
+def _encoded_batches(
+    tokenizer: object, texts: list[str], max_length: int, dev: str, size: int = 64
+) -> Iterator[Any]:
+    """The texts tokenised in padded batches of `size`, on the training device."""
+    for start in range(0, len(texts), size):
+        yield tokenizer(  # type: ignore[operator]
+            texts[start : start + size],
+            padding=True,
+            truncation=True,
+            max_length=max_length,
+            return_tensors="pt",
+        ).to(dev)
+
+
 def _predict(model: object, tokenizer: object, texts: list[str], dev: str, max_length: int) -> list[int]:
     import torch
 
     preds: list[int] = []
     with torch.inference_mode():
-        for start in range(0, len(texts), 64):
-            enc = tokenizer(
-                texts[start : start + 64],
-                padding=True,
-                truncation=True,
-                max_length=max_length,
-                return_tensors="pt",
-            ).to(dev)  # type: ignore[operator]
+        for enc in _encoded_batches(tokenizer, texts, max_length, dev):
             preds.extend(model(enc["input_ids"], enc["attention_mask"]).argmax(-1).tolist())  # type: ignore[operator]
     return preds
 
