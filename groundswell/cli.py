@@ -19,6 +19,7 @@ import os
 import warnings
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import typer
 import yaml
@@ -33,6 +34,11 @@ import nlp.cli
 import trends.cli
 import web.cli
 from groundswell.config import Config, ConfigError, load_config, parse_config
+
+if TYPE_CHECKING:
+    from groundswell.demo.truth import MarketTruth
+    from groundswell.pipeline import RunSummary
+    from groundswell.store import Store
 
 app = typer.Typer(
     help="Groundswell: social listening and market intelligence. Collect, understand, index, detect, act, report.",
@@ -232,7 +238,14 @@ def _utc(value: datetime) -> datetime:
     return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
 
 
-def _run_with_progress(cfg: Config, store, *, sources=None, now=None, week_start: date | None = None):  # type: ignore[no-untyped-def]
+def _run_with_progress(
+    cfg: Config,
+    store: Store,
+    *,
+    sources: list[str] | None = None,
+    now: datetime | None = None,
+    week_start: date | None = None,
+) -> RunSummary:
     from rich.progress import BarColumn, Progress, SpinnerColumn, TaskID, TextColumn, TimeElapsedColumn
 
     from groundswell.pipeline import run_pipeline
@@ -269,7 +282,7 @@ def _run_with_progress(cfg: Config, store, *, sources=None, now=None, week_start
     return summary
 
 
-def _print_run_summary(summary) -> None:  # type: ignore[no-untyped-def]
+def _print_run_summary(summary: RunSummary) -> None:
     table = Table(title="pipeline run", show_lines=False)
     table.add_column("step")
     table.add_column("result")
@@ -291,7 +304,7 @@ def _print_run_summary(summary) -> None:  # type: ignore[no-untyped-def]
     console.print(sources)
 
 
-def _print_truth_check(truth, store) -> None:  # type: ignore[no-untyped-def]
+def _print_truth_check(truth: MarketTruth, store: Store) -> None:
     """Compare the planted scenarios with what the detector and the ticketing made of them."""
     events = store.query_docs("trends", limit=100000)
     tickets = store.query_docs("tickets", limit=100000)
