@@ -19,7 +19,8 @@ from typing import TYPE_CHECKING, Any, Protocol
 
 if TYPE_CHECKING:  # torch is slow to import; the CLI imports this module lazily.
     import numpy as np
-    import torch
+
+    from nlp.pooling import PooledClassifier
 
 logger = logging.getLogger(__name__)
 
@@ -68,24 +69,11 @@ class Classifier(Protocol):
     def predict_proba(self, texts: list[str], *, batch_size: int) -> np.ndarray: ...
 
 
-def build_pooled_model(encoder: Any, num_labels: int, dropout: float = 0.1) -> torch.nn.Module:
+def build_pooled_model(encoder: Any, num_labels: int, dropout: float = 0.1) -> PooledClassifier:
     """Encoder + attention-masked mean pooling (how MiniLM was trained) + dropout + linear head."""
-    from torch import nn
+    from nlp.pooling import PooledClassifier
 
-    class PooledClassifier(nn.Module):
-        def __init__(self) -> None:
-            super().__init__()
-            self.encoder = encoder
-            self.dropout = nn.Dropout(dropout)
-            self.head = nn.Linear(encoder.config.hidden_size, num_labels)
-
-        def forward(self, input_ids: torch.Tensor, attention_mask: torch.Tensor) -> torch.Tensor:
-            hidden = self.encoder(input_ids=input_ids, attention_mask=attention_mask).last_hidden_state
-            mask = attention_mask.unsqueeze(-1).to(hidden.dtype)
-            pooled = (hidden * mask).sum(1) / mask.sum(1).clamp(min=1e-9)
-            return self.head(self.dropout(pooled))
-
-    return PooledClassifier()
+    return PooledClassifier(encoder, num_labels, dropout)
 
 
 @dataclass

@@ -24,11 +24,14 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from groundswell.mention import EMOTIONS, SENTIMENTS
 from groundswell.paths import shared_data_dir
 from nlp.classifier import PACKAGED_MINILM, build_pooled_model, normalise_tweet, pick_device, resolve_base
+
+if TYPE_CHECKING:  # torch is imported inside the training functions
+    from nlp.pooling import PooledClassifier
 
 logger = logging.getLogger(__name__)
 
@@ -191,8 +194,9 @@ def train_classifier(
 
     step = 0
     started = time.monotonic()
-    lower = _LowerCache(encoder, layers[0], tokenizer, texts, max_length, dev) if layers else None
-    if lower is not None:
+    lower: _LowerCache | None = None
+    if layers:
+        lower = _LowerCache(encoder, layers[0], tokenizer, texts, max_length, dev)
         logger.info(
             "cached the frozen lower %d layers for %d texts (%.0fs)",
             layers[0],
@@ -457,13 +461,15 @@ def _encoded_batches(
         ).to(dev)
 
 
-def _predict(model: object, tokenizer: object, texts: list[str], dev: str, max_length: int) -> list[int]:
+def _predict(
+    model: PooledClassifier, tokenizer: object, texts: list[str], dev: str, max_length: int
+) -> list[int]:
     import torch
 
     preds: list[int] = []
     with torch.inference_mode():
         for enc in _encoded_batches(tokenizer, texts, max_length, dev):
-            preds.extend(model(enc["input_ids"], enc["attention_mask"]).argmax(-1).tolist())  # type: ignore[operator]
+            preds.extend(model(enc["input_ids"], enc["attention_mask"]).argmax(-1).tolist())
     return preds
 
 
