@@ -22,7 +22,7 @@ from pathlib import Path
 
 from brief.build import BriefBuilder
 from brief.data import collect_brief_data
-from brief.synthetic import make_market, synthetic_config
+from groundswell.sample import make_market, synthetic_config
 from groundswell.store.sqlite import SqliteStore
 
 WEEK = date(2026, 11, 16)

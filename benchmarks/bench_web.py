@@ -3,7 +3,7 @@
     .venv/bin/python benchmarks/bench_web.py              # 100k mentions (about 2 minutes on 2 cores)
     .venv/bin/python benchmarks/bench_web.py --n 20000    # quicker
 
-Builds a SQLite store in a temporary folder with `web.sample.synthetic_mentions(n)` (enriched,
+Builds a SQLite store in a temporary folder with `groundswell.sample.synthetic_mentions(n)` (enriched,
 with a planted shift, trend events and tickets), then times each page through the whole app
 (routing, store queries, template rendering) with FastAPI's TestClient: median and p95 over
 --repeat runs after one warm-up. Baseline, in the same run: the bare store call behind each
@@ -28,10 +28,10 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from fastapi.testclient import TestClient
 
+from groundswell.sample import sample_config, sample_records, synthetic_mentions, write_records
 from groundswell.store.sqlite import SqliteStore
 from web.app import PAGE_SIZE, create_app
 from web.query import parse_query
-from web.sample import sample_config, sample_records, synthetic_mentions
 
 SEARCHES = {
     "search: empty (newest)": {"q": ""},
@@ -76,10 +76,7 @@ def main() -> int:
             store.upsert_mentions(mentions[i : i + 5000])
         insert_s = time.perf_counter() - t0
         events, tickets = sample_records(mentions, truth)
-        for e in events:
-            store.put_doc("trends", e.id, e.model_dump(mode="json"))
-        for t in tickets:
-            store.put_doc("tickets", t.id, t.model_dump(mode="json"))
+        write_records(store, events, tickets)
         total = store.count()
         print(
             f"mentions: {total:,} (generated in {gen_s:.1f} s; inserted in {insert_s:.1f} s = {total / insert_s:,.0f} mentions/s)"

@@ -9,7 +9,7 @@ import pytest
 
 from brief.build import build_brief
 from brief.data import collect_brief_data
-from brief.synthetic import make_market, synthetic_config
+from groundswell.sample import make_market, synthetic_config
 from tests.es_fixtures import both_stores_fixture, es_client_fixture, osmem_base_fixture  # noqa: F401
 
 pytestmark = [pytest.mark.es, pytest.mark.slow]  # starts osmem-server: a few seconds

@@ -15,7 +15,7 @@ from brief.build import BriefResult, build_brief, delta, pts, signed
 from brief.cli import brief as brief_command
 from brief.cli import parse_week
 from brief.data import BriefData, collect_brief_data, kibana_discover_url, safe_url, week_bounds
-from brief.synthetic import HOSTILE, MarketTruth, make_market, synthetic_config
+from groundswell.sample import HOSTILE, MarketTruth, make_market, synthetic_config
 from groundswell.store.base import Filters
 from groundswell.store.sqlite import SqliteStore
 

@@ -18,9 +18,9 @@ from pathlib import Path
 import pytest
 
 from groundswell.mention import Mention
+from groundswell.sample import load_sample, sample_config
 from groundswell.store.sqlite import SqliteStore
 from web.app import create_app
-from web.sample import load_sample, sample_config
 
 CHROMIUM = Path(os.environ.get("GROUNDSWELL_CHROMIUM", "/usr/bin/chromium"))
 ARGS = [
