@@ -143,6 +143,7 @@ def _saved_search(
 def _dashboard(
     prefix: str, key: str, title: str, description: str, panels: list[dict[str, Any]]
 ) -> dict[str, Any]:
+    """A dashboard showing `panels` (saved visualizations and searches) two to a row, in order."""
     panels_json, references = [], []
     for n, panel in enumerate(panels):
         panel_id = _id(prefix, "panel", key, str(n))
@@ -413,21 +414,13 @@ def saved_objects(prefix: str = "groundswell") -> list[dict[str, Any]]:
         ),
     }
 
-    def panel(kind: str, obj: dict[str, Any]) -> dict[str, Any]:
-        return {"type": kind, "id": obj["id"]}
-
     dashboards = [
         _dashboard(
             prefix,
             "share_of_voice",
             "Share of voice",
             "Mentions per brand, product and competitor, and how the split moves.",
-            [
-                panel("visualization", vis["sov_pie"]),
-                panel("visualization", vis["sov_time"]),
-                panel("visualization", vis["words"]),
-                panel("search", searches["negative"]),
-            ],
+            [vis["sov_pie"], vis["sov_time"], vis["words"], searches["negative"]],
         ),
         _dashboard(
             prefix,
@@ -435,11 +428,11 @@ def saved_objects(prefix: str = "groundswell") -> list[dict[str, Any]]:
             "Sentiment over time",
             "Sentiment and emotion per day; mean sentiment per entity uses the mention-level score.",
             [
-                panel("visualization", vis["sentiment_time"]),
-                panel("visualization", vis["sentiment_avg"]),
-                panel("visualization", vis["emotions"]),
-                panel("visualization", vis["voc"]),
-                panel("search", searches["complaints"]),
+                vis["sentiment_time"],
+                vis["sentiment_avg"],
+                vis["emotions"],
+                vis["voc"],
+                searches["complaints"],
             ],
         ),
         _dashboard(
@@ -447,29 +440,21 @@ def saved_objects(prefix: str = "groundswell") -> list[dict[str, Any]]:
             "topics",
             "Topics",
             "What people talk about, and how topics rise and fall.",
-            [
-                panel("visualization", vis["topics_table"]),
-                panel("visualization", vis["topics_time"]),
-                panel("visualization", vis["words"]),
-            ],
+            [vis["topics_table"], vis["topics_time"], vis["words"]],
         ),
         _dashboard(
             prefix,
             "safety",
             "Safety signals",
             "Mentions that describe injuries, burns, fires, choking, defects, illness or recalls.",
-            [
-                panel("visualization", vis["safety_time"]),
-                panel("visualization", vis["safety_products"]),
-                panel("search", searches["safety"]),
-            ],
+            [vis["safety_time"], vis["safety_products"], searches["safety"]],
         ),
         _dashboard(
             prefix,
             "opinion_leaders",
             "Opinion leaders",
             "Who is heard: reach and engagement, and the opinion-leader score computed by the NLP stage.",
-            [panel("visualization", vis["leaders_reach"]), panel("visualization", vis["leaders_score"])],
+            [vis["leaders_reach"], vis["leaders_score"]],
         ),
         _dashboard(
             prefix,
@@ -477,13 +462,13 @@ def saved_objects(prefix: str = "groundswell") -> list[dict[str, Any]]:
             "Tickets",
             "Action tickets by state, team and severity, the shifts that opened them, and what drove those shifts.",
             [
-                panel("visualization", vis["tickets_state"]),
-                panel("visualization", vis["tickets_team"]),
-                panel("visualization", vis["tickets_time"]),
-                panel("visualization", vis["trends_time"]),
-                panel("visualization", vis["trend_drivers"]),
-                panel("search", searches["open_tickets"]),
-                panel("search", searches["shifts"]),
+                vis["tickets_state"],
+                vis["tickets_team"],
+                vis["tickets_time"],
+                vis["trends_time"],
+                vis["trend_drivers"],
+                searches["open_tickets"],
+                searches["shifts"],
             ],
         ),
     ]
