@@ -8,6 +8,7 @@ would), so the figures include what a live deployment would have alerted on at a
 - detection delay: periods from the planted start to the first run that reports it;
 - blip-reported-as-shift rate: planted blips (spikes, single-author bursts, bot bursts) that any
   run reported as a shift overlapping them (target < 2%); false alarms on untouched series;
+- planted blips the last run records as blips (for the brief), and blips recorded on untouched series;
 
 beside the 3-sigma spike alert (the commercial baseline) scored the same way. Exits 1 when the
 detector misses its pinned floors.
@@ -67,6 +68,8 @@ def main() -> int:
     blip_as_shift: set[str] = set()
     false_alarm: set[str] = set()
     final_blip_as_shift: set[str] = set()
+    recorded_blip: set[str] = set()  # planted blips the last run records as blips
+    blip_on_untouched: set[str] = set()
     t0 = time.perf_counter()
     first_t = min(t.start for t in data.truth if t.start >= 0) - 1
     runs = 0
@@ -76,6 +79,12 @@ def main() -> int:
         runs += 1
         for f in findings:
             if f.kind != "shift":
+                if last == args.periods - 1:
+                    tr = truth[f.key]
+                    if tr.kind == "blip" and _overlaps_blip(tr, f.start, f.end):
+                        recorded_blip.add(f.key)
+                    elif tr.kind == "none":
+                        blip_on_untouched.add(f.key)
                 continue
             tr = truth[f.key]
             if (
@@ -150,6 +159,13 @@ def main() -> int:
         ours = sum(t.key in blip_as_shift for t in sub) / max(len(sub), 1)
         base = sum(t.key in base_blip for t in sub) / max(len(sub), 1)
         print(f"{'  ' + name:34s} {ours:12.3f} {base:12.3f}")
+    print(
+        f"{'planted blip recorded as a blip':34s} {len(recorded_blip) / max(len(blips), 1):12.3f} {'n/a':>12s}"
+    )
+    for name in BLIP_SCENARIOS:
+        sub = [t for t in blips if t.scenario == name]
+        print(f"{'  ' + name:34s} {sum(t.key in recorded_blip for t in sub) / max(len(sub), 1):12.3f}")
+    print(f"{'blip recorded on untouched series':34s} {len(blip_on_untouched) / max(len(nones), 1):12.3f}")
     print(
         f"{'false alarm on untouched (any run)':34s} {len(false_alarm) / max(len(nones), 1):12.3f} "
         f"{len(base_false) / max(len(nones), 1):12.3f}"

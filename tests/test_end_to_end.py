@@ -77,6 +77,29 @@ def test_demo_safety_problem_becomes_a_product_ticket(demo_run: dict[str, Any]) 
     assert ticket["evidence"]["threads"], "a ticket lists the threads behind it for outreach"
 
 
+def test_demo_opinion_leader_shift_becomes_her_ticket(demo_run: dict[str, Any]) -> None:
+    cfg = load_config(demo_run["out"] / "groundswell.yaml")
+    leader = _scenario(demo_run["truth"], "leader-cleanbot-subscription")
+    with open_store(cfg) as store:
+        shifts = store.query_docs("trends", where={"key": leader.entity, "kind": "shift"})
+        tickets = store.query_docs("tickets", where={"subject": leader.entity})
+    assert [(e["metric"], e["direction"]) for e in shifts] == [("volume", "up")]
+    assert abs(datetime.fromisoformat(shifts[0]["start"]) - leader.start) <= timedelta(days=2)
+    assert [t["type"] for t in tickets] == ["opinion_leader"]
+    assert tickets[0]["team"] == cfg.alerts.routing["opinion_leader"]
+
+
+def test_demo_rant_and_bot_burst_are_recorded_as_blips(demo_run: dict[str, Any]) -> None:
+    cfg = load_config(demo_run["out"] / "groundswell.yaml")
+    with open_store(cfg) as store:
+        for name, reasons in (("breezefan-rant", {"single_author"}), ("robovac-bot-burst", {"bot_burst"})):
+            sc = _scenario(demo_run["truth"], name)
+            events = store.query_docs("trends", where={"key": sc.entity, "metric": sc.metric})
+            assert [e["kind"] for e in events] == ["blip"], name
+            assert events[0]["reason"] in reasons, name
+            assert datetime.fromisoformat(events[0]["start"]).date() == sc.start.date(), name
+
+
 def test_demo_rant_and_bot_burst_open_no_ticket(demo_run: dict[str, Any]) -> None:
     cfg = load_config(demo_run["out"] / "groundswell.yaml")
     truth = demo_run["truth"]

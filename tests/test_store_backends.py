@@ -63,6 +63,7 @@ def corpus(n: int = 48) -> list[Mention]:
                 safety_hazards=["fire_burn"] if i % 5 == 0 else [],
                 safety_severity=2 if i % 5 == 0 else 0,
                 enriched=i % 8 != 0,
+                duplicate_count=1 + (i % 6 == 0) * (i % 5 + 2),  # collapsed copies, summed by series
             )
         )
     return mentions
@@ -313,6 +314,7 @@ def expected_series(mentions: list[Mention], bucket: str, group_by: str) -> list
             safety=sum(1 for m, _, _ in r if m.safety_severity > 0),
             authors=len({m.author for m, _, _ in r}),
             sources=len({m.source for m, _, _ in r}),
+            copies=sum(m.duplicate_count for m, _, _ in r),
         )
         for (k, b), r in sorted(rows.items())
     ]
@@ -331,6 +333,7 @@ def _rounded(points: list[SeriesPoint]) -> list[tuple]:  # type: ignore[type-arg
             p.safety,
             p.authors,
             p.sources,
+            p.copies,
         )
         for p in points
     ]

@@ -88,11 +88,22 @@ def test_demo_market_scenarios_are_classified(tmp_path: Path) -> None:
         "the AirChef X launch is a volume shift"
     )
 
+    def blips(entity: str, metric: str) -> list[TrendEvent]:
+        return [e for e in events if e.kind == "blip" and e.key == entity and e.metric == metric]
+
     rant = by_name["breezefan-rant"]
     assert not shifts(rant.entity), "one angry owner's evening is not a shift"
+    recorded = blips(rant.entity, rant.metric)
+    assert [(e.reason, e.start.date()) for e in recorded] == [("single_author", rant.start.date())], (
+        "... but it is recorded as a blip carried by one author"
+    )
+    assert recorded[0].top_authors[0] == rant.authors[0]
 
     bots = by_name["robovac-bot-burst"]
     assert not shifts(bots.entity, "volume"), "a bot burst is not a shift"
+    burst = blips(bots.entity, "volume")
+    assert len(burst) == 1 and burst[0].reason in ("bot_burst", "single_author")
+    assert burst[0].start.date() == bots.start.date()
 
     weekly = by_name["weekend-rhythm"]
     assert not shifts(weekly.entity, "volume"), "the weekend rhythm is not a shift"

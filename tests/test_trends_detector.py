@@ -202,3 +202,61 @@ def test_seasonal_factors_quiet_phases_give_ones_without_warnings() -> None:
         factors = seasonal_factors(counts, 7)
     assert np.isfinite(factors).all()
     assert (factors[0] == 1.0).all()
+
+
+# ---- one-bucket spikes (blips the segmentation leaves alone) and sparse series --------------
+def _quiet_neighbours(n: int, seed: int, rate: float = 5.0) -> list[CountSeries]:
+    return [_series(_poisson(np.full(N, rate), seed + i), key=f"n{i}", seed=seed + i) for i in range(n)]
+
+
+def test_spike_scan_records_a_one_evening_rant_as_a_single_author_blip() -> None:
+    count = _poisson(np.full(N, 5.0), 20)
+    neg = np.random.default_rng(20).binomial(count.astype(int), 0.15).astype(float)
+    authors = count.copy()
+    count[40], neg[40], authors[40] = 9, 8, 2  # one owner posts 8 furious messages in one evening
+    series = _series(count, negative=neg, authors=authors, key="fan")
+    findings = ShiftDetector().fit([series, *_quiet_neighbours(20, 300)]).predict()
+    assert not [f for f in findings if f.kind == "shift"]
+    rant = [f for f in findings if f.key == "fan" and f.metric == "negative_share"]
+    assert len(rant) == 1 and rant[0].kind == "blip" and rant[0].reason == "single_author"
+    assert rant[0].start == rant[0].end == 40 and rant[0].q_value <= 0.05
+
+
+def test_spike_scan_calls_collapsed_copies_a_bot_burst() -> None:
+    series = _series(_poisson(np.full(N, 4.0), 21), key="robovac")
+    series.copies[30] += 27  # 28 near-identical deal posts that dedup collapsed into one mention
+    findings = ShiftDetector().fit([series, *_quiet_neighbours(20, 400)]).predict()
+    burst = [f for f in findings if f.key == "robovac"]
+    assert [(f.kind, f.metric, f.reason, f.start) for f in burst] == [("blip", "volume", "bot_burst", 30)]
+
+
+def test_spike_scan_leaves_recent_and_lasting_rises_to_the_segmentation() -> None:
+    count = _poisson(np.full(N, 20.0), 22)
+    count[N - 1] += 60  # yesterday's spike: not judged until it has had time to revert
+    recent = ShiftDetector().fit([_series(count), *_quiet_neighbours(20, 500, 20.0)]).predict()
+    assert not [f for f in recent if f.key == "acme"]
+    count = _poisson(np.full(N, 20.0), 23)
+    count[40] += 60
+    count[41:] += 25  # a spike that opens a lasting rise is the start of a shift, not a blip
+    lasting = ShiftDetector().fit([_series(count), *_quiet_neighbours(20, 600, 20.0)]).predict()
+    assert not [f for f in lasting if f.key == "acme" and f.kind == "blip" and f.metric == "volume"]
+    assert [f for f in lasting if f.key == "acme" and f.kind == "shift" and f.metric == "volume"]
+
+
+def test_spike_scan_keeps_null_series_quiet() -> None:
+    detector = ShiftDetector()
+    findings = detector.fit(_quiet_neighbours(200, 700, 8.0)).predict()
+    assert detector.spike_tests > 200 * 40  # every bucket with a full baseline was tested
+    assert len([f for f in findings if f.kind == "blip"]) <= 1
+
+
+def test_sparse_series_rise_is_a_shift_and_sparse_noise_is_not() -> None:
+    rate = np.full(N, 0.25)  # a watched person: named about twice a week ...
+    rate[44:] = 2.5  # ... until a post of theirs draws a crowd that keeps talking about it
+    count = _poisson(rate, 24)
+    leader = _series(count, authors=count, key="leader")  # every echo from someone new
+    sparse = [_series(_poisson(np.full(N, 0.3), 800 + i), key=f"s{i}", seed=i) for i in range(300)]
+    findings = ShiftDetector().fit([leader, *sparse]).predict()
+    found = _shifts([f for f in findings if f.key == "leader"])
+    assert found and found[0].direction == "up" and abs(found[0].start - 44) <= 2
+    assert len([f for f in findings if f.kind == "shift" and f.key != "leader"]) <= 1

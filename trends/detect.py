@@ -3,9 +3,11 @@
 `detect(config, store)` is what the pipeline, the DAG and `groundswell trends detect` call. It
 reads `store.series(...)` per group (entities, sources, topics, watched and high-score authors),
 runs one `ShiftDetector` over all series together (so false-discovery control spans all of
-them), checks every shift's authors against the store (a shift carried by fewer than
-`min_authors` distinct people, or mostly by one account, becomes a blip), gathers the evidence
-and upserts one `TrendEvent` document per event in the `trends` collection.
+them), checks every event's authors against the store (a shift carried by fewer than
+`min_authors` distinct people, or mostly by one account, becomes a blip; a blip whose moving
+mentions are mostly one account's is a 'single_author' one), gathers the evidence and upserts
+one `TrendEvent` document per event in the `trends` collection. Blips include the one-bucket
+spikes the detector's spike scan finds (a rant, a bot burst that dedup collapsed into copies).
 
 Event ids are `TrendEvent.make_id(group_by, key, metric, direction, start)`: a re-run writes the
 same documents again. An ongoing shift whose detected start moves by a few buckets as data
@@ -220,13 +222,15 @@ def _event(
     author_terms = store.terms("author", movers, size=10_000)
     n_authors = len(author_terms)
     moved = sum(t.count for t in author_terms)
-    if kind == "shift" and f.direction == "up" and moved > 0:
+    if f.direction == "up" and moved > 0:
         top_share = author_terms[0].count / moved
-        if n_authors < config.trends.min_authors or top_share >= DOMINANT_AUTHOR_SHARE:
+        if kind == "shift" and (n_authors < config.trends.min_authors or top_share >= DOMINANT_AUTHOR_SHARE):
             kind, reason = (
                 "blip",
                 "single_author" if n_authors <= 1 or top_share >= DOMINANT_AUTHOR_SHARE else "bot_burst",
             )
+        elif kind == "blip" and top_share >= DOMINANT_AUTHOR_SHARE:
+            reason = "single_author"  # the mentions that moved the metric are mostly one account's
     sources = store.terms("source", movers, size=100)
     drivers = store.top_terms(movers, background=_metric_filter(f.metric, f.direction, baseline), size=10)
     topics = store.terms("topic_label", movers, size=5)

@@ -19,7 +19,18 @@ For every (series, metric):
    ('one_off', 'reverted', 'single_author', 'bot_burst', 'low_volume');
 5. the p-values of all excursions of the run go through Benjamini-Hochberg at
    `false_discovery_rate` (the untested series counting as hypotheses too); confidence = 1 - q.
-   Blips, which open no ticket, are kept up to q = 0.05.
+   Blips, which open no ticket, are kept up to q = 0.05;
+6. a spike scan finds the one-bucket blips a segmentation with a penalty leaves alone (one
+   owner's furious evening, a bot burst that dedup collapsed into copies): every bucket is
+   tested once, one-sided, against the `baseline_periods` before it (posts including collapsed
+   copies and safety mentions against a quasi-Poisson rate; negatives and complaints against an
+   overdispersed binomial share), the bucket tests form their own Benjamini-Hochberg family at
+   q = 0.05, and a spike counts only once the `confirm_periods` after it show it reverted.
+
+Counts are judged on Student's t with the baseline's degrees of freedom, as their dispersion is
+estimated there; a sparse baseline (under one mention a bucket) that shows no overdispersion
+cannot estimate it, and its Poisson variance is taken as known (normal distribution), so that a
+quiet watched person named twice a week who suddenly draws a crowd is not lost to the t's tails.
 
 `ThreeSigmaAlert` is the spike-over-baseline alert commercial tools use, kept as the baseline
 the benchmarks compare against.
@@ -36,7 +47,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Literal, Self
 
 import numpy as np
-from scipy.special import stdtr
+from scipy.special import betainc, gammainc, ndtr, stdtr
 from statsmodels.stats.multitest import multipletests
 
 from trends.changepoint import noise_scale, segment_batch
@@ -49,8 +60,19 @@ logger = logging.getLogger(__name__)
 
 METHOD = "groundswell-trends@1"
 BLIP_FDR = 0.05
+SPARSE_RATE = 1.0  # below this many mentions per bucket a baseline cannot estimate its own dispersion
 _COUNT_METRICS = ("volume", "safety_count")
 _SHARE_METRICS = ("negative_share", "complaint_share")
+_SPIKE_METRICS = (*_COUNT_METRICS, *_SHARE_METRICS)
+
+
+def _trailing(values: np.ndarray, window: int) -> np.ndarray:
+    """Sum of the `window` buckets before each bucket (not including it), along the last axis."""
+    cs = np.concatenate([np.zeros((*values.shape[:-1], 1)), np.cumsum(values, axis=-1)], axis=-1)
+    n = values.shape[-1]
+    hi = np.arange(n)
+    lo = np.maximum(hi - window, 0)
+    return cs[..., hi] - cs[..., lo]
 
 
 @dataclass
@@ -82,11 +104,13 @@ class Finding:
         return max(0.0, min(1.0, 1.0 - self.q_value))
 
 
-def _p_two_sided(z: float, df: int) -> float:
+def _p_two_sided(z: float, df: float) -> float:
     """Two-sided p-value of z whose dispersion was estimated on `df` degrees of freedom (Student t)."""
     if not math.isfinite(z):
         return 0.0
-    return float(2.0 * stdtr(max(df, 1), -abs(z)))
+    if not math.isfinite(df):
+        return float(2.0 * ndtr(-abs(z)))
+    return float(2.0 * stdtr(max(df, 1.0), -abs(z)))
 
 
 def _ffill(values: np.ndarray, valid: np.ndarray, default: float) -> np.ndarray:
@@ -166,14 +190,20 @@ class _MetricData:
         sum_r, sum_w = y_r.sum() + 0.5, y_w.sum() + 0.5
         mu_r, mu_w = sum_r / f_r.sum(), sum_w / f_w.sum()
         expected = mu_r * f_r
-        phi_r = max(1.0, float(((y_r - expected) ** 2 / expected).sum()) / max(len(ref) - 1, 1))
+        df: float = max(len(ref) - 1, 1)
+        phi_r = float(((y_r - expected) ** 2 / expected).sum()) / df
+        if phi_r <= 1.0 and mu_r < SPARSE_RATE:
+            # a sparse baseline (mostly 0s and 1s) shows no overdispersion and cannot estimate it:
+            # its Poisson variance is taken as known, so z is judged on the normal distribution
+            df = math.inf
+        phi_r = max(1.0, phi_r)
         # score test: the log-rate ratio's variance under the null (one common rate), so that a
         # silent baseline (0 mentions) is strong evidence rather than an infinite variance;
         # negative binomial: the dispersion grows with the mean (capped at 10x the baseline's)
         mu0 = (y_r.sum() + y_w.sum() + 0.5) / (f_r.sum() + f_w.sum())
         phi0 = 1.0 + (phi_r - 1.0) * min(max(1.0, mu0 / mu_r), 10.0)
         z = (math.log(mu_w) - math.log(mu_r)) / math.sqrt(phi0 / (mu0 * f_w.sum()) + phi0 / (mu0 * f_r.sum()))
-        return z, _p_two_sided(z, len(ref) - 1), float(y_r.sum() / f_r.sum()), float(y_w.sum() / f_w.sum())
+        return z, _p_two_sided(z, df), float(y_r.sum() / f_r.sum()), float(y_w.sum() / f_w.sum())
 
     def _share_test(self, ref: np.ndarray, win: np.ndarray) -> tuple[float, float, float, float]:
         k_r, n_r, k_w, n_w = self.num[ref], self.den[ref], self.num[win], self.den[win]
@@ -268,7 +298,8 @@ class ShiftDetector:
             return []
         n = len(self._series[0])
         candidates: list[Finding] = []
-        tests = 0
+        spikes: list[Finding] = []
+        tests = spike_tests = 0
         counts = np.stack([s.count for s in self._series])
         factors = seasonal_factors(counts, self.season_period) if self.season_period else np.ones_like(counts)
         for metric in METRICS:
@@ -282,14 +313,28 @@ class ShiftDetector:
             sigma = np.maximum(sigma, self._min_sigma(metric, rows))
             z = (signal - signal.mean(axis=1, keepdims=True)) / sigma[:, None]
             cps_all = segment_batch(z, self.penalty * math.log(max(n, 2)), min_size=1)
-            for row, cps, sig in zip(rows, cps_all, signal, strict=True):
+            covered = np.zeros((len(rows), n), dtype=bool)
+            for r, (row, cps, sig) in enumerate(zip(rows, cps_all, signal, strict=True)):
                 series = self._series[row]
                 data = _MetricData(metric, series, factors[row], sig)
                 found = self._excursions(series, data, cps)
                 tests += max(1, len(found))
                 candidates.extend(found)
-        self.tests = tests
-        return self._fdr(candidates, tests)
+                for f in found:
+                    if f.kind == "shift":  # a shift's buckets are its own; a blip's may hold a spike
+                        covered[r, f.start : f.end + 1] = True
+            if metric in _SPIKE_METRICS:
+                found_spikes, m = self._spike_scan(metric, rows, factors, signal, covered)
+                spikes.extend(found_spikes)
+                spike_tests += m
+        self.tests, self.spike_tests = tests, spike_tests
+        kept = self._fdr(candidates, tests)
+        blips = {(f.group_by, f.key, f.metric): f for f in kept if f.kind == "blip"}
+        for spike in self._fdr_spikes(spikes, spike_tests):
+            other = blips.get((spike.group_by, spike.key, spike.metric))
+            if other is None or spike.end < other.start or spike.start > other.end:
+                kept.append(spike)  # not the blip the excursion walk already reported
+        return kept
 
     def _signals(self, metric: str, rows: list[int], factors: np.ndarray) -> np.ndarray:
         ss = [self._series[i] for i in rows]
@@ -474,6 +519,134 @@ class ShiftDetector:
         if moved < self.min_authors:
             return True
         return sign > 0 and float(data.authors[win].sum()) < self.min_authors
+
+    # ---- one-bucket spikes ------------------------------------------------------------------
+    def _spike_scan(
+        self, metric: str, rows: list[int], factors: np.ndarray, signal: np.ndarray, covered: np.ndarray
+    ) -> tuple[list[Finding], int]:
+        """Spikes of one or a few buckets that the segmentation leaves alone: blip candidates.
+
+        Every bucket with a full reference is tested once against the `baseline_periods` buckets
+        before it, one-sided and count-aware: posts including collapsed copies (volume) and safety
+        mentions against a quasi-Poisson rate, negatives and complaints against an overdispersed
+        binomial share of the bucket's mentions. Buckets inside an excursion the segmentation
+        judged are left to it; a spike still elevated in the `confirm_periods` buckets after it, or
+        too recent to know, is not judged yet. Returns the candidates (with their smallest
+        per-bucket p-value) and the number of bucket tests, the size of their own BH family.
+        """
+        ss = [self._series[i] for i in rows]
+        n = len(ss[0])
+        min_ref = max(3, self.confirm_periods, self.baseline_periods // 2)
+        first = np.array(
+            [int(np.argmax(s.count > 0)) if s.group_by == "source" and s.count.any() else 0 for s in ss]
+        )
+        t_idx = np.arange(n)
+        valid = (t_idx[None, :] - first[:, None] >= min_ref) & ~covered
+        if metric in _COUNT_METRICS:
+            y = np.stack([s.copies if metric == "volume" else s.safety for s in ss])
+            f = factors[rows] if metric == "volume" else np.ones_like(y)
+            ref_y, ref_f = _trailing(y, self.baseline_periods), _trailing(f, self.baseline_periods)
+            with np.errstate(invalid="ignore", divide="ignore"):
+                rate = (ref_y + 0.5) / np.maximum(ref_f, 1e-9)
+                d = y / f
+                k = _trailing(np.ones_like(d), self.baseline_periods)
+                m1 = _trailing(d, self.baseline_periods) / np.maximum(k, 1)
+                var = (_trailing(d * d, self.baseline_periods) - k * m1 * m1) / np.maximum(k - 1, 1)
+                phi = np.where(m1 > 0, np.maximum(1.0, var / np.maximum(m1, 1e-9)), 1.0)
+            expected = rate * f
+            excess = y - expected
+            candidate = valid & (excess >= self.min_authors)
+            p = np.ones_like(y)
+            p[candidate] = gammainc(y[candidate] / phi[candidate], expected[candidate] / phi[candidate])
+        else:
+            k_num = np.stack([s.numerator(metric) for s in ss])
+            m_den = np.stack([s.count for s in ss])
+            ref_k, ref_m = _trailing(k_num, self.baseline_periods), _trailing(m_den, self.baseline_periods)
+            share = (ref_k + 0.5) / (ref_m + 1.0)
+            has = (m_den > 0).astype(float)
+            with np.errstate(invalid="ignore", divide="ignore"):
+                k2m = np.where(m_den > 0, k_num * k_num / np.maximum(m_den, 1), 0.0)
+            chi = (_trailing(k2m, self.baseline_periods) - 2 * share * ref_k + share * share * ref_m) / (
+                share * (1 - share)
+            )
+            dof = _trailing(has, self.baseline_periods) - 1
+            phi = np.where(dof >= 1, np.maximum(1.0, chi / np.maximum(dof, 1)), 1.0)
+            excess = k_num - m_den * share
+            candidate = valid & (excess >= self.min_authors)
+            p = np.ones_like(k_num)
+            kk, mm, ph = k_num[candidate], m_den[candidate], phi[candidate]
+            p[candidate] = betainc(kk / ph, (mm - kk) / ph + 1.0, share[candidate])
+        tests = int(valid.sum())
+        out: list[Finding] = []
+        for r, t in zip(*np.nonzero(candidate & (p <= BLIP_FDR)), strict=True):
+            # the run of elevated buckets this one starts; later buckets of the run are skipped
+            if t > 0 and candidate[r, t - 1] and p[r, t - 1] <= BLIP_FDR:
+                continue
+            end = t
+            while end + 1 < n and candidate[r, end + 1] and p[r, end + 1] <= BLIP_FDR:
+                end += 1
+            finding = self._spike_finding(metric, rows[r], factors[rows[r]], signal[r], t, end, p[r])
+            if finding is not None:
+                out.append(finding)
+        return out, tests
+
+    def _spike_finding(
+        self,
+        metric: str,
+        row: int,
+        factor: np.ndarray,
+        signal: np.ndarray,
+        start: int,
+        end: int,
+        p: np.ndarray,
+    ) -> Finding | None:
+        series = self._series[row]
+        n = len(series)
+        after = np.arange(end + 1, end + 1 + self.confirm_periods)
+        if end - start + 1 > self.max_blip_periods or after[-1] >= n:
+            return None  # a long excursion is the segmentation's; a recent spike is not judged yet
+        data = _MetricData(metric, series, factor, signal)
+        ref = np.arange(max(0, start - self.baseline_periods), start)
+        z, p_after, _, _ = data.test(ref, after)
+        if z > 0 and p_after <= self.segment_alpha:
+            return None  # still elevated after the spike: not a blip (yet)
+        win = np.arange(start, end + 1)
+        _, _, base_level, level = data.test(ref, win)
+        reason = self._crowd_reason(data, ref, win, 1)
+        if metric == "volume":
+            collapsed = float((series.copies[win] - series.count[win]).sum())
+            extra = float(series.copies[win].sum() - series.copies[ref].mean() * len(win))
+            if collapsed >= 0.5 * extra:
+                reason = "bot_burst"  # most of the spike is near-identical copies that dedup collapsed
+        return Finding(
+            group_by=series.group_by,
+            key=series.key,
+            metric=metric,
+            kind="blip",
+            reason=reason or ("one_off" if start == end else "reverted"),
+            direction="up",
+            start=start,
+            end=end,
+            ongoing=False,
+            baseline=base_level,
+            level=level,
+            p_value=float(p[start : end + 1].min()),
+            authors=int(series.authors[win].sum()),
+            sources=int(series.sources[win].max()),
+        )
+
+    def _fdr_spikes(self, spikes: list[Finding], tests: int) -> list[Finding]:
+        """Spikes are their own family: Benjamini-Hochberg at BLIP_FDR over every bucket tested."""
+        if not spikes:
+            return []
+        pvals = np.array([s.p_value for s in spikes] + [1.0] * max(0, tests - len(spikes)))
+        _, q, _, _ = multipletests(pvals, method="fdr_bh")
+        kept = []
+        for spike, qv in zip(spikes, q[: len(spikes)], strict=True):
+            spike.q_value = float(qv)
+            if qv <= BLIP_FDR:
+                kept.append(spike)
+        return kept
 
     def _fdr(self, candidates: list[Finding], tests: int) -> list[Finding]:
         if not candidates:

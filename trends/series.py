@@ -64,6 +64,7 @@ class CountSeries:
     safety: np.ndarray
     authors: np.ndarray
     sources: np.ndarray
+    copies: np.ndarray  # posts including the near-identical copies dedup collapsed into them
     metrics: tuple[str, ...] = field(default=METRICS)
 
     def __len__(self) -> int:
@@ -86,6 +87,7 @@ class CountSeries:
             safety=np.zeros(n),
             authors=np.zeros(n),
             sources=np.zeros(n),
+            copies=np.zeros(n),
             metrics=metrics,
         )
 
@@ -104,6 +106,7 @@ class CountSeries:
         safety: ArrayLike | None = None,
         authors: ArrayLike | None = None,
         sources: ArrayLike | None = None,
+        copies: ArrayLike | None = None,
         metrics: tuple[str, ...] = METRICS,
     ) -> CountSeries:
         n = len(times)
@@ -130,6 +133,7 @@ class CountSeries:
             arr(safety, zeros),
             arr(authors, c),
             arr(sources, np.minimum(c, 1.0)),
+            arr(copies, c),
             metrics=metrics,
         )
 
@@ -180,6 +184,7 @@ class CountSeries:
             self.safety[part],
             self.authors[part],
             self.sources[part],
+            self.copies[part],
             metrics=self.metrics,
         )
 
@@ -209,4 +214,5 @@ def series_from_points(
         s.safety[i] = p.safety
         s.authors[i] = p.authors
         s.sources[i] = p.sources
+        s.copies[i] = p.copies
     return out

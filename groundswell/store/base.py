@@ -103,6 +103,7 @@ class SeriesPoint:
     safety: int
     authors: int  # distinct authors in the bucket
     sources: int  # distinct sources in the bucket
+    copies: int  # posts including the near-identical copies dedup collapsed (sum of duplicate_count)
 
 
 @dataclass(frozen=True)

@@ -423,6 +423,7 @@ class ElasticsearchStore(Store):
             "safety": {"filter": {"range": {"safety_severity": {"gt": 0}}}},
             "authors": {"cardinality": {"field": "author", "precision_threshold": 40000}},
             "sources": {"cardinality": {"field": "source", "precision_threshold": 40000}},
+            "copies": {"sum": {"field": "duplicate_count"}},
         }
         if group_by == "entity":
             subs["targets"] = {
@@ -465,6 +466,7 @@ class ElasticsearchStore(Store):
                     safety=int(b["safety"]["doc_count"]),
                     authors=int(b["authors"]["value"]),
                     sources=int(b["sources"]["value"]),
+                    copies=int(b["copies"]["value"] or b["doc_count"]),
                 )
             )
         points.sort(key=lambda p: (p.key, p.bucket))

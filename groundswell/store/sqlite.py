@@ -317,7 +317,8 @@ class SqliteStore(Store):
                     SUM({sent} = 'negative') AS neg, SUM({sent} = 'positive') AS pos,
                     TOTAL({score}) AS ssum, SUM(m.voc_kind = 'complaint') AS compl,
                     SUM(m.safety_severity > 0) AS safety,
-                    COUNT(DISTINCT m.author) AS authors, COUNT(DISTINCT m.source) AS sources
+                    COUNT(DISTINCT m.author) AS authors, COUNT(DISTINCT m.source) AS sources,
+                    TOTAL(COALESCE(json_extract(m.doc, '$.duplicate_count'), 1)) AS copies
                   FROM {sql_from} WHERE {where} GROUP BY k, b ORDER BY k, b"""
         with self._lock:
             rows = self._db.execute(sql, params).fetchall()
@@ -333,6 +334,7 @@ class SqliteStore(Store):
                 safety=int(r["safety"] or 0),
                 authors=int(r["authors"]),
                 sources=int(r["sources"]),
+                copies=int(r["copies"]),
             )
             for r in rows
         ]
