@@ -9,6 +9,7 @@ would), so the figures include what a live deployment would have alerted on at a
 - blip-reported-as-shift rate: planted blips (spikes, single-author bursts, bot bursts) that any
   run reported as a shift overlapping them (target < 2%); false alarms on untouched series;
 - planted blips the last run records as blips (for the brief), and blips recorded on untouched series;
+- a complete null (only untouched series): the shifts and blips one run reports there;
 
 beside the 3-sigma spike alert (the commercial baseline) scored the same way. Exits 1 when the
 detector misses its pinned floors.
@@ -169,6 +170,14 @@ def main() -> int:
     print(
         f"{'false alarm on untouched (any run)':34s} {len(false_alarm) / max(len(nones), 1):12.3f} "
         f"{len(base_false) / max(len(nones), 1):12.3f}"
+    )
+    null = generate(args.seed + 1000, n_series=args.series, n_periods=args.periods, scenarios={"none": 1.0})
+    null_detector = ShiftDetector()
+    null_findings = null_detector.fit(null.series).predict()
+    print(
+        f"complete null ({len(null.series)} untouched series, one run): "
+        f"{sum(f.kind == 'shift' for f in null_findings)} shifts, "
+        f"{sum(f.kind == 'blip' for f in null_findings)} blips from {null_detector.spike_tests} bucket tests"
     )
     ours_recall = sum(t.key in first_found for t in shifts) / max(len(shifts), 1)
     ok = ours_recall >= FLOOR_RECALL and ours_blip < CEILING_BLIP_AS_SHIFT

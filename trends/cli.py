@@ -55,36 +55,23 @@ def list_events(
         if entity:
             where["key"] = entity
         docs = store.query_docs("trends", where=where, order_by="start", descending=True, limit=limit)
-    table = Table(title=f"{len(docs)} trend events")
-    for col in (
-        "kind",
-        "reason",
-        "series",
-        "metric",
-        "dir",
-        "start",
-        "end",
-        "baseline",
-        "level",
-        "conf",
-        "authors",
-        "drivers",
-    ):
-        table.add_column(col)
+    table = Table(title=f"{len(docs)} trend events, newest first")
+    for col, width in (("event", 12), ("series", 14), ("metric", 10), ("start", 10), ("change", 10)):
+        table.add_column(col, min_width=width, overflow="fold")
+    table.add_column("conf", min_width=4)
+    table.add_column("authors", justify="right", min_width=3)
+    table.add_column("drivers", min_width=10, overflow="fold")
+    arrows = {"up": "↑", "down": "↓"}
     for d in docs:
         table.add_row(
-            d["kind"],
-            d["reason"],
+            f"{d['kind']} ({d['reason'].replace('_', ' ')})",
             escape(f"{d['group_by']}:{d['key']}"),
-            d["metric"],
-            d["direction"],
-            d["start"][:16],
-            d["end"][:16],
-            f"{d['baseline']:.3g}",
-            f"{d['level']:.3g}",
+            f"{d['metric']} {arrows.get(d['direction'], d['direction'])}",
+            d["start"][:10],
+            f"{d['baseline']:.3g} -> {d['level']:.3g}",
             f"{d['confidence']:.2f}",
             str(d["authors"]),
-            escape(", ".join(d.get("drivers", [])[:5])),
+            escape(", ".join(d.get("drivers", [])[:3])),
         )
     console.print(table)
 
