@@ -310,7 +310,7 @@ def _print_truth_check(truth: MarketTruth, store: Store) -> None:
     tickets = store.query_docs("tickets", limit=100000)
     table = Table(title="planted scenarios vs. what Groundswell found")
     for col in ("scenario", "planted", "detected", "ticket"):
-        table.add_column(col)
+        table.add_column(col, overflow="fold")
     for sc in truth.scenarios:
         about = [e for e in events if e["key"] == sc.entity and e["metric"] == sc.metric]
         found = [e for e in about if e["kind"] == "shift"]
