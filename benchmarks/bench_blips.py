@@ -9,7 +9,8 @@ would), so the figures include what a live deployment would have alerted on at a
 - blip-reported-as-shift rate: planted blips (spikes, single-author bursts, bot bursts) that any
   run reported as a shift overlapping them (target < 2%); false alarms on untouched series;
 - planted blips the last run records as blips (for the brief), and blips recorded on untouched series;
-- a complete null (only untouched series): the shifts and blips one run reports there;
+- a complete null (only untouched series): the shifts and blips one run reports there, and the
+  spike tests' calibration (buckets flagged at p <= x against the x * tests a calibrated test flags);
 
 beside the 3-sigma spike alert (the commercial baseline) scored the same way. Exits 1 when the
 detector misses its pinned floors.
@@ -179,6 +180,13 @@ def main() -> int:
         f"{sum(f.kind == 'shift' for f in null_findings)} shifts, "
         f"{sum(f.kind == 'blip' for f in null_findings)} blips from {null_detector.spike_tests} bucket tests"
     )
+    for metric in ("volume", "negative_share"):
+        p, valid = null_detector.spike_pvalues(metric)
+        tested = int(valid.sum())
+        ratios = ", ".join(
+            f"p<={x:g}: {int((p[valid] <= x).sum())}/{tested * x:.0f}" for x in (1e-2, 1e-3, 1e-4)
+        )
+        print(f"  spike test calibration, {metric} (flagged/expected): {ratios}")
     ours_recall = sum(t.key in first_found for t in shifts) / max(len(shifts), 1)
     ok = ours_recall >= FLOOR_RECALL and ours_blip < CEILING_BLIP_AS_SHIFT
     print(

@@ -260,3 +260,13 @@ def test_sparse_series_rise_is_a_shift_and_sparse_noise_is_not() -> None:
     found = _shifts([f for f in findings if f.key == "leader"])
     assert found and found[0].direction == "up" and abs(found[0].start - 44) <= 2
     assert len([f for f in findings if f.kind == "shift" and f.key != "leader"]) <= 1
+
+
+def test_spike_pvalues_are_calibrated_on_untouched_series() -> None:
+    detector = ShiftDetector().fit(_quiet_neighbours(300, 900, 12.0))
+    for metric in ("volume", "negative_share"):
+        p, valid = detector.spike_pvalues(metric)
+        assert valid.sum() > 300 * 40
+        assert (p[valid] <= 0.01).mean() <= 0.02  # a calibrated test flags about 1%
+    with pytest.raises(ValueError, match="no spike test"):
+        detector.spike_pvalues("mean_sentiment")
