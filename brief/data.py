@@ -54,6 +54,7 @@ BLIP_REASONS = {
     "weekly_rhythm": "known weekly pattern",
     "low_volume": "too few mentions to mean anything",
     "one_off": "one-off commentary",
+    "withdrawn": "reported as a shift, not supported by later data",
 }
 AREA_LABELS = {
     "product": "Product",

@@ -130,7 +130,10 @@ def run_pipeline(
     summary.detected = timed(
         "detect",
         lambda: detect(config, store, now=now),
-        lambda r: f"{r.shifts} shifts, {r.blips} blips in {r.series_tested} series",
+        lambda r: (
+            f"{r.shifts} shifts, {r.blips} blips in {r.series_tested} series"
+            + (f", {r.withdrawn} earlier shifts withdrawn" if r.withdrawn else "")
+        ),
     )
     summary.tickets = timed(
         "act",

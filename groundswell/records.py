@@ -49,7 +49,7 @@ class TrendEvent(_Record):
     id: str = Field(description="stable: series + metric + direction + start bucket")
     kind: EventKind
     reason: str = Field(
-        description="shift: 'level' or 'slope'; blip: 'reverted', 'single_author', 'bot_burst', 'weekly_rhythm', 'low_volume', 'one_off'"
+        description="shift: 'level' or 'slope'; blip: 'reverted', 'single_author', 'bot_burst', 'weekly_rhythm', 'low_volume', 'one_off', 'withdrawn' (a shift later data no longer supports)"
     )
     group_by: Literal["entity", "source", "topic", "author"]
     key: str = Field(description="the series key: entity id, source name, topic id or author")

@@ -101,3 +101,36 @@ def test_detect_empty_store_tests_nothing(config: Config) -> None:
 def test_detect_rejects_inverted_window(config: Config, store: SqliteStore) -> None:
     with pytest.raises(ValueError, match="must be before"):
         detect(config, store, start=NOW, end=DAY0)
+
+
+def test_detect_withdraws_a_stored_shift_the_data_no_longer_supports(
+    config: Config, store: SqliteStore
+) -> None:
+    real = [e for e in detect(config, store, now=NOW).events if e.kind == "shift"]
+    assert real
+    template = real[0].model_dump(mode="json")
+
+    def stored_shift(key: str, days: int) -> str:
+        start = DAY0 + timedelta(days=days)
+        event_id = TrendEvent.make_id("entity", key, "volume", "up", start)
+        store.put_doc(
+            "trends",
+            event_id,
+            {**template, "id": event_id, "key": key, "metric": "volume", "start": start.isoformat()},
+        )
+        return event_id
+
+    # an earlier run called a volume rise on the phone a shift; today's data does not support it
+    unsupported = stored_shift("acme-phone", SHIFT_DAY - 10)
+    # a shift on a series this run does not test, and one older than a full baseline: left alone
+    untested = stored_shift("initech", SHIFT_DAY - 10)
+    too_old = stored_shift("acme-phone", 2)
+    summary = detect(config, store, now=NOW)
+    assert summary.withdrawn == 1
+    assert (store.get_doc("trends", unsupported) or {})["kind"] == "blip"
+    assert (store.get_doc("trends", unsupported) or {})["reason"] == "withdrawn"
+    assert (store.get_doc("trends", untested) or {})["kind"] == "shift"
+    assert (store.get_doc("trends", too_old) or {})["kind"] == "shift"
+    for event in real:  # what the data still supports stays a shift
+        assert (store.get_doc("trends", event.id) or {})["kind"] == "shift"
+    assert detect(config, store, now=NOW).withdrawn == 0  # a re-run changes nothing more

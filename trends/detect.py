@@ -50,6 +50,7 @@ class DetectSummary:
     events: list[TrendEvent] = field(default_factory=list)
     shifts: int = 0
     blips: int = 0
+    withdrawn: int = 0  # stored shifts this run's data no longer supports
     series_tested: int = 0
     start: datetime | None = None
     end: datetime | None = None
@@ -111,17 +112,42 @@ def detect(
         summary.events.append(event)
     summary.shifts = sum(e.kind == "shift" for e in summary.events)
     summary.blips = sum(e.kind == "blip" for e in summary.events)
+    settled = times[0] + config.trends.baseline_periods * BUCKET_STEP[bucket]
+    summary.withdrawn = _withdraw_unsupported(store, summary, set(by_key), settled, window_end)
     logger.info(
-        "trends: %d series (%d tests), %d shifts, %d blips in %s .. %s",
+        "trends: %d series (%d tests), %d shifts, %d blips, %d withdrawn in %s .. %s",
         len(all_series),
         detector.tests,
         summary.shifts,
         summary.blips,
+        summary.withdrawn,
         window_start.date(),
         window_end.date(),
     )
     _save_state(store, summary, backfill)
     return summary
+
+
+def _withdraw_unsupported(
+    store: Store, summary: DetectSummary, tested: set[tuple[str, str]], settled: datetime, end: datetime
+) -> int:
+    """Stored shifts this run re-judged with a full baseline and did not find again become blips.
+
+    A shift reported on thin evidence (found one day at q 0.009, gone the next as data arrives)
+    would otherwise stay a shift for ever. It is kept, with reason 'withdrawn', so the brief and any
+    ticket opened for it can still point at it; if later data supports it again, the same id
+    comes back as a shift.
+    """
+    found = {e.id for e in summary.events}
+    withdrawn = 0
+    for doc in store.query_docs("trends", where={"kind": "shift"}, limit=100_000):
+        if doc["id"] in found or (doc["group_by"], doc["key"]) not in tested:
+            continue
+        if not settled <= datetime.fromisoformat(doc["start"]) < end:
+            continue  # outside what this run could judge with a full baseline
+        store.put_doc("trends", doc["id"], {**doc, "kind": "blip", "reason": "withdrawn"})
+        withdrawn += 1
+    return withdrawn
 
 
 def _utc(t: datetime) -> datetime:
