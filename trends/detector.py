@@ -271,7 +271,8 @@ class ShiftDetector:
         self.segment_alpha = segment_alpha
         self.bot_ratio = bot_ratio
         self._series: list[CountSeries] = []
-        self.tests = 0
+        self.tests = 0  # excursion tests of the last predict(), the shifts' BH family
+        self.spike_tests = 0  # bucket tests of the last predict(), the spikes' BH family
 
     @classmethod
     def from_settings(cls, config: Config) -> Self:
@@ -548,10 +549,12 @@ class ShiftDetector:
         reference's overdispersion at its upper 80% bound. On 1,000 untouched synthetic
         (negative-binomial, beta-binomial) series the share tests flag about as many buckets as
         their p-values promise down to 1e-4 and the count tests up to about twice as many
-        (`benchmarks/bench_blips.py` prints this calibration and the blips on untouched series). Buckets inside
-        a shift the segmentation found are left to it; a spike still elevated in the `confirm_periods` buckets after it, or
-        too recent to know, is not judged yet. Returns the one-sided p-values (1 where the
-        bucket rose by fewer than `min_authors` mentions) and the buckets tested, (rows, n) each.
+        (`benchmarks/bench_blips.py` prints this calibration and the blips on untouched series).
+
+        Buckets inside a shift the segmentation found are left to it; `_spike_finding` leaves a
+        spike still elevated in the `confirm_periods` buckets after it, or too recent to know, for
+        later. Returns the one-sided p-values (1 where the bucket rose by fewer than `min_authors`
+        mentions) and the buckets tested, each (rows, buckets).
         """
         ss = [self._series[i] for i in rows]
         n = len(ss[0])
