@@ -302,8 +302,7 @@ class ShiftDetector:
         candidates: list[Finding] = []
         scans: list[tuple[str, list[int], np.ndarray, np.ndarray, np.ndarray]] = []
         tests = 0
-        counts = np.stack([s.count for s in self._series])
-        factors = seasonal_factors(counts, self.season_period) if self.season_period else np.ones_like(counts)
+        factors = self._factors()
         for metric in METRICS:
             rows = [
                 i for i, s in enumerate(self._series) if metric in s.metrics and s.numerator_total(metric) > 0
@@ -337,6 +336,11 @@ class ShiftDetector:
             if other is None or spike.end < other.start or spike.start > other.end:
                 kept.append(spike)  # not the blip the excursion walk already reported
         return kept
+
+    def _factors(self) -> np.ndarray:
+        """The weekly (or daily) rhythm of every fitted series' volume, (series, buckets); ones without one."""
+        counts = np.stack([s.count for s in self._series])
+        return seasonal_factors(counts, self.season_period) if self.season_period else np.ones_like(counts)
 
     def _signals(self, metric: str, rows: list[int], factors: np.ndarray) -> np.ndarray:
         ss = [self._series[i] for i in rows]
@@ -532,10 +536,9 @@ class ShiftDetector:
         """
         if metric not in _SPIKE_METRICS:
             raise ValueError(f"no spike test for {metric!r}; allowed: {', '.join(_SPIKE_METRICS)}")
-        counts = np.stack([s.count for s in self._series])
-        factors = seasonal_factors(counts, self.season_period) if self.season_period else np.ones_like(counts)
+        factors = self._factors()
         rows = list(range(len(self._series)))
-        return self._spike_scan(metric, rows, factors, np.zeros(counts.shape, dtype=bool))
+        return self._spike_scan(metric, rows, factors, np.zeros(factors.shape, dtype=bool))
 
     def _spike_scan(
         self, metric: str, rows: list[int], factors: np.ndarray, covered: np.ndarray
@@ -647,9 +650,10 @@ class ShiftDetector:
         if z > 0 and p_after <= self.segment_alpha:
             return None  # still elevated after the spike: not a blip (yet)
         win = np.arange(start, end + 1)
-        _, _, base_level, level = data.test(ref, win)
         reason = self._crowd_reason(data, ref, win, 1)
-        if metric == "volume":
+        if metric != "volume":
+            _, _, base_level, level = data.test(ref, win)
+        else:
             # the spike is measured in posts, copies included: what a reader of the feeds saw
             base_level, level = float(series.copies[ref].mean()), float(series.copies[win].mean())
             collapsed = float((series.copies[win] - series.count[win]).sum())
