@@ -1,6 +1,6 @@
-"""Records that stages hand to each other besides mentions: trend events and tickets.
+"""Records that stages hand to each other besides mentions: trend events, tickets, the collection ledger.
 
-Both are stored as JSON documents through the store interface (`trends` and `tickets`
+All are stored as JSON documents through the store interface (`trends`, `tickets` and `ledger`
 collections), keyed by stable ids so re-runs update instead of duplicating.
 """
 
@@ -17,6 +17,7 @@ Metric = Literal["volume", "negative_share", "mean_sentiment", "complaint_share"
 TicketType = Literal["product", "competitor", "opinion_leader"]
 Severity = Literal["low", "medium", "high", "critical"]
 TicketState = Literal["open", "acknowledged", "in_progress", "resolved", "dismissed"]
+CoverageStatus = Literal["ok", "partial", "failed"]
 SEVERITY_ORDER: dict[str, int] = {"low": 0, "medium": 1, "high": 2, "critical": 3}
 
 
@@ -121,3 +122,45 @@ class Ticket(_Record):
     dismiss_reason: str | None = None
     evidence: Evidence = Field(default_factory=Evidence)
     history: list[HistoryEntry] = Field(default_factory=list)
+
+
+class LedgerEntry(_Record):
+    """What one collection run of one source covered (the collection ledger).
+
+    Written by collect for every source of every run, success or not. The detector reads it to tell
+    buckets a source did not cover (missing) from buckets where nobody wrote (zero); operators read
+    it as source health (last success, gaps, errors by reason).
+
+    Coverage: an `ok` or `partial` run covers ``[covered_start, covered_end)``; ``covered_start`` is
+    the previous covered run's ``covered_end`` for the same source (None on a source's first run:
+    everything published before ``covered_end`` was in reach). A `failed` run covers nothing.
+    """
+
+    id: str = Field(description="stable: source + run id, so re-recording a run replaces its entry")
+    source: str
+    kind: str = Field(default="", description="the source's kind (forum, rss, reddit, ...)")
+    run_id: str = Field(description="the collection run this entry belongs to (one per `collect_all`)")
+    started: datetime
+    finished: datetime
+    status: CoverageStatus
+    covered_start: datetime | None = None
+    covered_end: datetime | None = Field(default=None, description="None when the run failed")
+    pages: int = 0
+    items: int = 0
+    new: int = 0
+    errors: int = 0
+    errors_by_reason: dict[str, int] = Field(default_factory=dict)
+    empty_reason: str | None = Field(
+        default=None, description="why a source that answered yielded nothing (None when it yielded items)"
+    )
+    message: str = Field(default="", description="one line for operators: what failed or was partial")
+
+    @staticmethod
+    def make_id(source: str, run_id: str) -> str:
+        return stable_id("ledger", source, run_id)
+
+    def covers(self, start: datetime, end: datetime) -> bool:
+        """True when this run covered the whole interval ``[start, end)``."""
+        if self.status == "failed" or self.covered_end is None:
+            return False
+        return (self.covered_start is None or self.covered_start <= start) and end <= self.covered_end

@@ -14,6 +14,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from groundswell.mention import Mention, TargetSentiment
+from groundswell.records import LedgerEntry
 from groundswell.store.base import Filters, SeriesPoint, Store, StoreError
 from groundswell.text import tokens
 from tests.es_fixtures import both_stores_fixture, es_client_fixture, osmem_base_fixture, store_fixture  # noqa: F401
@@ -583,6 +584,44 @@ def test_state_values_of_any_type(store: Store) -> None:
     assert store.get_state("names") == ["a", "b"]
     assert store.get_state("missing", default=42) == 42
     assert [d["key"] for d in store.query_docs("state", {"key": ["count", "names"]})] == ["count", "names"]
+
+
+def test_collection_ledger_round_trips_and_filters(store: Store) -> None:
+    def entry(source: str, run: str, day: int, status: str) -> LedgerEntry:
+        finished = MONDAY + timedelta(days=day)
+        return LedgerEntry(
+            id=LedgerEntry.make_id(source, run),
+            source=source,
+            kind="forum",
+            run_id=run,
+            started=finished - timedelta(minutes=5),
+            finished=finished,
+            status=status,  # type: ignore[arg-type]
+            covered_start=None if day == 0 else MONDAY + timedelta(days=day - 1),
+            covered_end=None if status == "failed" else finished,
+            pages=3,
+            items=0 if status == "failed" else 7,
+            errors=2 if status != "ok" else 0,
+            errors_by_reason={"http_503": 2} if status != "ok" else {},
+            message="" if status == "ok" else "503 from the server",
+        )
+
+    entries = [
+        entry("forum-a", "r1", 0, "ok"),
+        entry("forum-a", "r2", 1, "failed"),
+        entry("news-c", "r3", 2, "partial"),
+    ]
+    for e in entries:
+        store.record_collection(e)
+    store.record_collection(entries[0])  # re-recording a run replaces its entry
+    assert store.collection_ledger() == entries
+    assert [e.run_id for e in store.collection_ledger(["forum-a"])] == ["r1", "r2"]
+    assert store.collection_ledger(["forum-a"])[1].errors_by_reason == {"http_503": 2}
+    assert [e.run_id for e in store.collection_ledger(since=MONDAY + timedelta(days=1))] == ["r2", "r3"]
+    first = store.collection_ledger(["forum-a"])[0]
+    assert first.covers(MONDAY - timedelta(days=30), MONDAY)
+    assert not first.covers(MONDAY, MONDAY + timedelta(days=1))
+    assert not store.collection_ledger(["forum-a"])[1].covers(MONDAY, MONDAY + timedelta(hours=1))
 
 
 def test_documents_reject_unknown_collection_and_bad_field(store: Store) -> None:

@@ -19,10 +19,11 @@ from datetime import datetime
 from typing import Any, Literal
 
 from groundswell.mention import Mention
+from groundswell.records import LedgerEntry
 
 Bucket = Literal["hour", "day", "week"]
 GroupBy = Literal["entity", "source", "topic", "author", "none"]
-COLLECTIONS = ("tickets", "trends", "authors", "notifications", "state", "queries", "briefs")
+COLLECTIONS = ("tickets", "trends", "authors", "notifications", "state", "queries", "briefs", "ledger")
 TERM_FIELDS = (
     "source",
     "source_kind",
@@ -216,6 +217,21 @@ class Store(abc.ABC):
 
     def set_state(self, key: str, value: Any) -> None:
         self.put_doc("state", key, {"key": key, "value": value})
+
+    def record_collection(self, entry: LedgerEntry) -> None:
+        """Write one collection-ledger entry (upsert by its id: re-recording a run replaces it)."""
+        self.put_doc("ledger", entry.id, entry.model_dump(mode="json"))
+
+    def collection_ledger(
+        self, sources: Sequence[str] = (), since: datetime | None = None, limit: int = 10_000
+    ) -> list[LedgerEntry]:
+        """Ledger entries, oldest run first; only these sources when given, only runs finished at or after `since`."""
+        where: dict[str, Any] | None = {"source": list(sources)} if sources else None
+        docs = self.query_docs("ledger", where, order_by="finished", limit=limit)
+        entries = [LedgerEntry.model_validate(doc) for doc in docs]
+        if since is not None:
+            entries = [e for e in entries if e.finished >= since]
+        return entries
 
 
 def check_collection(collection: str) -> None:
