@@ -173,6 +173,10 @@ class TrendsConfig(_Strict):
     )
     false_discovery_rate: float = Field(default=0.01, gt=0, lt=1)
     weekly_rhythm: bool = True
+    health_team: str = Field(
+        default="operations",
+        description="team that owns source-health events (a source failing or no longer delivering); they open no ticket",
+    )
 
 
 def _default_routing() -> dict[TicketKind, str]:

@@ -12,7 +12,11 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
-EventKind = Literal["shift", "blip"]
+# shift: a confirmed change (opens work); blip: recorded only; developing: a change under way whose
+# evidence is strong and many-authored but not confirmed yet (watch notification, no ticket; keeps
+# its id when confirmed as a shift); health: a source stopped delivering or keeps failing (for the
+# operators' health team, never a market shift or a ticket)
+EventKind = Literal["shift", "blip", "developing", "health"]
 Metric = Literal["volume", "negative_share", "mean_sentiment", "complaint_share", "safety_count"]
 TicketType = Literal["product", "competitor", "opinion_leader"]
 Severity = Literal["low", "medium", "high", "critical"]
@@ -50,7 +54,7 @@ class TrendEvent(_Record):
     id: str = Field(description="stable: series + metric + direction + start bucket")
     kind: EventKind
     reason: str = Field(
-        description="shift: 'level' or 'slope'; blip: 'reverted', 'single_author', 'bot_burst', 'weekly_rhythm', 'low_volume', 'one_off', 'withdrawn' (a shift later data no longer supports)"
+        description="shift: 'level' or 'slope'; blip: 'reverted', 'single_author', 'bot_burst', 'weekly_rhythm', 'low_volume', 'one_off', 'withdrawn' (a shift later data no longer supports); developing: 'developing'; health: 'failing' (the source's collection runs fail), 'stopped_delivering' (it answers but yields nothing)"
     )
     group_by: Literal["entity", "source", "topic", "author"]
     key: str = Field(description="the series key: entity id, source name, topic id or author")
@@ -76,6 +80,9 @@ class TrendEvent(_Record):
     mention_ids: list[str] = Field(default_factory=list, description="most representative mentions")
     series: list[SeriesValue] = Field(default_factory=list, description="chart data around the event")
     method: str = Field(default="", description="detector name@version")
+    team: str = Field(
+        default="", description="health: the configured health team; developing: the team it is watched by"
+    )
 
     @staticmethod
     def make_id(group_by: str, key: str, metric: str, direction: str, start: datetime) -> str:
