@@ -9,21 +9,25 @@
 
 from __future__ import annotations
 
-from alerts.lifecycle import (
-    TRANSITIONS,
-    IllegalTransition,
-    TicketNotFound,
-    allowed_actions,
-    assign,
-    dismissal_feedback,
-    escalate_overdue,
-    list_tickets,
-    load_ticket,
-    transition,
-)
-from alerts.notify import DeliveryReport, Notifier
-from alerts.rules import Decision, NotActionable, classify
-from alerts.tickets import TicketSummary, process_events
+import importlib
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from alerts.lifecycle import (
+        TRANSITIONS,
+        IllegalTransition,
+        TicketNotFound,
+        allowed_actions,
+        assign,
+        dismissal_feedback,
+        escalate_overdue,
+        list_tickets,
+        load_ticket,
+        transition,
+    )
+    from alerts.notify import DeliveryReport, Notifier
+    from alerts.rules import Decision, NotActionable, classify
+    from alerts.tickets import TicketSummary, process_events
 
 __all__ = [
     "TRANSITIONS",
@@ -44,3 +48,31 @@ __all__ = [
     "process_events",
     "transition",
 ]
+
+# imported on first use so that `import alerts.cli` (the command line) stays fast
+_LAZY = {
+    "Decision": "alerts.rules",
+    "DeliveryReport": "alerts.notify",
+    "IllegalTransition": "alerts.lifecycle",
+    "NotActionable": "alerts.rules",
+    "Notifier": "alerts.notify",
+    "TRANSITIONS": "alerts.lifecycle",
+    "TicketNotFound": "alerts.lifecycle",
+    "TicketSummary": "alerts.tickets",
+    "allowed_actions": "alerts.lifecycle",
+    "assign": "alerts.lifecycle",
+    "classify": "alerts.rules",
+    "dismissal_feedback": "alerts.lifecycle",
+    "escalate_overdue": "alerts.lifecycle",
+    "list_tickets": "alerts.lifecycle",
+    "load_ticket": "alerts.lifecycle",
+    "process_events": "alerts.tickets",
+    "transition": "alerts.lifecycle",
+}
+
+
+def __getattr__(name: str) -> Any:
+    module = _LAZY.get(name)
+    if module is None:
+        raise AttributeError(f"module 'alerts' has no attribute {name!r}")
+    return getattr(importlib.import_module(module), name)

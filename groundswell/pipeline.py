@@ -39,6 +39,21 @@ class RunSummary:
     tickets: Any = None  # alerts.TicketSummary
     brief: Any = None  # brief.BriefResult
     timings: list[StepTiming] = field(default_factory=list)
+    failed_sources: list[str] = field(default_factory=list)  # collected nothing and reported errors
+    partial_sources: list[str] = field(default_factory=list)  # collected, with errors
+    problems: list[str] = field(default_factory=list)  # why the run did not fully succeed, one line each
+
+    @property
+    def exit_code(self) -> int:
+        """0 when the run did its job; 1 when every source failed or notifications could not be delivered."""
+        return 1 if self.problems else 0
+
+
+def source_outcomes(collected: list[Any]) -> tuple[list[str], list[str]]:
+    """(failed, partial) source names from the collect summaries."""
+    failed = [s.source for s in collected if s.errors and not s.items]
+    partial = [s.source for s in collected if s.errors and s.items]
+    return failed, partial
 
 
 def last_complete_week(today: date) -> date:
@@ -66,9 +81,9 @@ def score_authors(config: Config, store: Store) -> int:
 
 
 def detect(config: Config, store: Store, *, now: datetime | None = None) -> Any:
-    import trends
+    from trends.detect import detect as _detect
 
-    return trends.detect(config, store, now=now)
+    return _detect(config, store, now=now)
 
 
 def act(config: Config, store: Store, events: list[Any], *, now: datetime | None = None) -> Any:
@@ -84,6 +99,18 @@ def report(config: Config, store: Store, *, week_start: date, out_dir: Path | No
     from brief import build_brief
 
     return build_brief(config, store, week_start=week_start, out_dir=out_dir, pdf=config.brief.pdf)
+
+
+def source_health(config: Config, store: Store, *, now: datetime | None = None) -> list[Any]:
+    from trends.coverage import source_health as _health
+
+    return _health(config, store, now=now)
+
+
+def _health_only(health: list[Any]) -> Any:
+    from trends.detect import DetectSummary
+
+    return DetectSummary(health=health)
 
 
 def run_pipeline(
@@ -116,6 +143,21 @@ def run_pipeline(
         lambda: collect(config, store, sources=sources),
         lambda r: f"{sum(s.items for s in r)} items from {len(r)} sources, {sum(s.errors for s in r)} errors",
     )
+    summary.failed_sources, summary.partial_sources = source_outcomes(summary.collected)
+    if summary.collected and len(summary.failed_sources) == len(summary.collected):
+        # nothing new was observed: judging the series now would read the outage as a collapse,
+        # acting would escalate tickets on no news, and a brief would describe an empty week.
+        # Only the sources' health is recorded, and the run fails visibly.
+        summary.problems.append(
+            f"every source failed ({', '.join(summary.failed_sources)}): nothing detected, no tickets, no brief"
+        )
+        health = timed(
+            "detect",
+            lambda: source_health(config, store, now=now),
+            lambda r: f"skipped (no source delivered); {len(r)} source-health events",
+        )
+        summary.detected = _health_only(health)
+        return summary
 
     def enrich_progress(done: int) -> None:
         if progress:
@@ -133,6 +175,8 @@ def run_pipeline(
         lambda r: (
             f"{r.shifts} shifts, {r.blips} blips in {r.series_tested} series"
             + (f", {r.withdrawn} earlier shifts withdrawn" if r.withdrawn else "")
+            + (f", {r.missing} uncovered buckets left out" if r.missing else "")
+            + (f", {len(r.health)} source-health events" if r.health else "")
         ),
     )
     summary.tickets = timed(
@@ -142,6 +186,10 @@ def run_pipeline(
             f"{r.opened} opened, {r.updated} updated, {r.reopened} reopened, {r.escalated} escalated, {r.notified} notified"
         ),
     )
+    if summary.tickets.notify_failed:
+        summary.problems.append(
+            f"{summary.tickets.notify_failed} notifications could not be delivered (retried on the next run)"
+        )
     summary.brief = timed(
         "report",
         lambda: report(config, store, week_start=week_start),

@@ -148,11 +148,11 @@ def week_of(moment: datetime) -> date:
 def backfill(path: str, start: datetime, end: datetime) -> dict[str, Any]:
     """Recompute trend events deterministically over [start, end) and update tickets."""
     import alerts
-    import trends
+    from trends.detect import detect
 
     cfg = _load(path)
     with open_store(cfg) as store:
-        summary = trends.detect(cfg, store, now=end, start=start, end=end)
+        summary = detect(cfg, store, now=end, start=start, end=end)
         tickets = alerts.process_events(cfg, store, summary.events, now=end)
     return {"shifts": summary.shifts, "blips": summary.blips, **_small(tickets)}
 

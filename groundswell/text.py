@@ -3,8 +3,7 @@
 from __future__ import annotations
 
 import re
-
-from sklearn.feature_extraction.text import ENGLISH_STOP_WORDS
+from functools import cache
 
 # Words that carry no signal in social text on top of the usual English stop words.
 _SOCIAL_STOP = {
@@ -47,17 +46,25 @@ _SOCIAL_STOP = {
     "day",
     "today",
 }
-STOP_WORDS = frozenset(ENGLISH_STOP_WORDS) | _SOCIAL_STOP
+
+
+@cache
+def stop_words() -> frozenset[str]:
+    """scikit-learn's English stop words plus the social ones; imported on first use (sklearn is slow to import)."""
+    from sklearn.feature_extraction.text import ENGLISH_STOP_WORDS
+
+    return frozenset(ENGLISH_STOP_WORDS) | _SOCIAL_STOP
+
+
 _WORD = re.compile(r"[a-z][a-z0-9'-]{2,}")
 
 
 def tokens(text: str) -> list[str]:
     """Lower-cased words of three letters or more, without stop words or URLs."""
     text = re.sub(r"https?://\S+", " ", text.lower())
+    stop = stop_words()
     return [
-        w.strip("'-")
-        for w in _WORD.findall(text)
-        if w.strip("'-") not in STOP_WORDS and len(w.strip("'-")) > 2
+        w.strip("'-") for w in _WORD.findall(text) if w.strip("'-") not in stop and len(w.strip("'-")) > 2
     ]
 
 

@@ -12,6 +12,24 @@ Heavy libraries (torch, spaCy, sentence-transformers) are imported only when mod
 
 from __future__ import annotations
 
-from nlp.enricher import Enricher, EnrichSummary, enrich_store
+import importlib
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from nlp.enricher import Enricher, EnrichSummary, enrich_store
 
 __all__ = ["EnrichSummary", "Enricher", "enrich_store"]
+
+# imported on first use so that `import nlp.cli` (the command line) stays fast
+_LAZY = {
+    "EnrichSummary": "nlp.enricher",
+    "Enricher": "nlp.enricher",
+    "enrich_store": "nlp.enricher",
+}
+
+
+def __getattr__(name: str) -> Any:
+    module = _LAZY.get(name)
+    if module is None:
+        raise AttributeError(f"module 'nlp' has no attribute {name!r}")
+    return getattr(importlib.import_module(module), name)

@@ -1,15 +1,20 @@
 """Detect: time series per entity and the detector that tells real shifts from blips.
 
-The pipeline calls `detect(config, store)`; the detectors (`ShiftDetector`,
+The pipeline calls `trends.detect.detect(config, store)` (the submodule `trends.detect` shares the
+function's name, so the package does not re-export the function); the detectors (`ShiftDetector`,
 `ChangePointDetector`, `ThreeSigmaAlert`) follow `fit(series) -> Self` / `predict()`.
 """
 
 from __future__ import annotations
 
-from trends.changepoint import ChangePointDetector, NoChange, RupturesDetector
-from trends.detect import DetectSummary, detect
-from trends.detector import Finding, ShiftDetector, ThreeSigmaAlert
-from trends.series import CountSeries
+import importlib
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from trends.changepoint import ChangePointDetector, NoChange, RupturesDetector
+    from trends.detect import DetectSummary
+    from trends.detector import Finding, ShiftDetector, ThreeSigmaAlert
+    from trends.series import CountSeries
 
 __all__ = [
     "ChangePointDetector",
@@ -20,5 +25,23 @@ __all__ = [
     "RupturesDetector",
     "ShiftDetector",
     "ThreeSigmaAlert",
-    "detect",
 ]
+
+# imported on first use: ruptures, SciPy and statsmodels are slow to import
+_LAZY = {
+    "ChangePointDetector": "trends.changepoint",
+    "CountSeries": "trends.series",
+    "DetectSummary": "trends.detect",
+    "Finding": "trends.detector",
+    "NoChange": "trends.changepoint",
+    "RupturesDetector": "trends.changepoint",
+    "ShiftDetector": "trends.detector",
+    "ThreeSigmaAlert": "trends.detector",
+}
+
+
+def __getattr__(name: str) -> Any:
+    module = _LAZY.get(name)
+    if module is None:
+        raise AttributeError(f"module 'trends' has no attribute {name!r}")
+    return getattr(importlib.import_module(module), name)
