@@ -49,7 +49,7 @@ from typing import TYPE_CHECKING, Literal, Self
 
 import numpy as np
 from scipy.special import betainc, chdtri, ndtr, stdtr
-from statsmodels.stats.multitest import multipletests
+from scipy.stats import false_discovery_control
 
 from trends.changepoint import noise_scale, segment_batch
 from trends.series import METRICS, SEASON_PERIOD, CountSeries
@@ -680,7 +680,7 @@ class ShiftDetector:
         if not candidates:
             return []
         pvals = np.array([c.p_value for c in candidates] + [1.0] * max(0, tests - len(candidates)))
-        _, q, _, _ = multipletests(pvals, method="fdr_bh")
+        q = false_discovery_control(pvals, method="bh")  # Benjamini-Hochberg adjusted p-values
         kept = []
         for c, qv in zip(candidates, q[: len(candidates)], strict=True):
             c.q_value = float(qv)
