@@ -108,7 +108,8 @@ def classify(
 
     `entities`: `entity_index(config)`, when the caller classifies many events."""
     if event.kind != "shift":
-        raise NotActionable(f"event {event.id} is a blip ({event.reason}); blips never open tickets")
+        # blips, developing signals and source-health events (an outage) never open or escalate one
+        raise NotActionable(f"event {event.id} is a {event.kind} ({event.reason}); only shifts open tickets")
     if event.group_by == "author":
         return _opinion_leader(config, event, mentions, author=event.key)
     entities = entities if entities is not None else entity_index(config)

@@ -159,9 +159,13 @@ def run_pipeline(
         summary.detected = _health_only(health)
         return summary
 
-    def enrich_progress(done: int) -> None:
+    enriched_so_far = 0  # enrich_store reports each batch; the callback gets the running total
+
+    def enrich_progress(n: int) -> None:
+        nonlocal enriched_so_far
+        enriched_so_far += n
         if progress:
-            progress("enrich", done, None)
+            progress("enrich", enriched_so_far, None)
 
     summary.enriched = timed(
         "enrich",

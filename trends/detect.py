@@ -27,6 +27,7 @@ import numpy as np
 from groundswell.config import Config
 from groundswell.records import SeriesValue, TrendEvent
 from groundswell.store.base import Filters, Store
+from trends.coverage import coverage, source_health
 from trends.detector import METHOD, Finding, ShiftDetector
 from trends.series import BUCKET_STEP, CountSeries, bucket_range, floor_bucket, series_from_points
 
@@ -51,6 +52,8 @@ class DetectSummary:
     shifts: int = 0
     blips: int = 0
     withdrawn: int = 0  # stored shifts this run's data no longer supports
+    missing: int = 0  # buckets of the window collection did not cover (left out, not zeros)
+    health: list[TrendEvent] = field(default_factory=list)  # sources failing or no longer delivering
     series_tested: int = 0
     start: datetime | None = None
     end: datetime | None = None
@@ -90,6 +93,15 @@ def detect(
     base = Filters(start=window_start, end=window_end)
 
     all_series = _build_series(config, store, times, base)
+    # buckets collection did not cover (an outage, the unfinished last bucket) are missing, not
+    # zeros: they are left out, so no shift or blip is judged on them
+    cov = coverage(store, times, step, [s.name for s in config.sources if s.enabled])
+    missing = cov.missing if cov.known else 0
+    if missing:
+        keep = np.flatnonzero(cov.overall)
+        all_series = [s.taken(keep) for s in all_series] if len(keep) else []
+        times = [times[i] for i in keep]
+        logger.info("trends: %d of %d buckets not covered by collection, left out", missing, len(cov.overall))
     if all_series:
         # the store's history may begin inside the window: buckets before its first mention are
         # not silence, they are before collection started
@@ -97,7 +109,11 @@ def detect(
         if first > 0:
             all_series = [s.sliced(first, len(times)) for s in all_series]
             times = times[first:]
-    summary = DetectSummary(series_tested=len(all_series), start=window_start, end=window_end)
+    summary = DetectSummary(
+        series_tested=len(all_series), start=window_start, end=window_end, missing=missing
+    )
+    detected_at = window_end if backfill else now
+    summary.health = source_health(config, store, now=detected_at)
     if not all_series:
         logger.info("trends: no series in %s .. %s", window_start, window_end)
         _save_state(store, summary, backfill)
@@ -105,7 +121,6 @@ def detect(
     detector = ShiftDetector.from_settings(config).fit(all_series)
     findings = detector.predict()
     by_key = {(s.group_by, s.key): s for s in all_series}
-    detected_at = window_end if backfill else now
     for f in findings:
         event = _event(config, store, f, by_key[(f.group_by, f.key)], times, detected_at)
         store.put_doc("trends", event.id, event.model_dump(mode="json"))
@@ -257,6 +272,17 @@ def _event(
             )
         elif kind == "blip" and top_share >= DOMINANT_AUTHOR_SHARE:
             reason = "single_author"  # the mentions that moved the metric are mostly one account's
+    if kind == "shift" and f.direction == "down":
+        # a fall is carried by the people who stopped: the baseline's authors, and a fall that
+        # fewer than min_authors people made is no shift (nor is silence nobody was there to break)
+        before = _metric_filter(f.metric, f.direction, baseline)
+        base_authors = store.terms("author", before, size=10_000)
+        if len(base_authors) < config.trends.min_authors:
+            kind, reason = "blip", "low_volume"
+        if n_authors < len(base_authors):
+            author_terms, n_authors = base_authors, len(base_authors)
+        if not store.terms("source", movers, size=1):
+            movers = before  # nothing left in the window: the evidence is what stopped
     sources = store.terms("source", movers, size=100)
     drivers = store.top_terms(movers, background=_metric_filter(f.metric, f.direction, baseline), size=10)
     topics = store.terms("topic_label", movers, size=5)
@@ -336,6 +362,8 @@ def _ongoing_event(
     )
     best = None
     for doc in docs:
+        if doc.get("kind") == "health":
+            continue  # a source's outage is not the continuation of a market event
         d_start, d_end = datetime.fromisoformat(doc["start"]), datetime.fromisoformat(doc["end"])
         if d_start == start:
             return None  # the same id: a plain re-run

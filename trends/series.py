@@ -169,6 +169,25 @@ class CountSeries:
         """The first n buckets (what an earlier online run saw)."""
         return self.sliced(0, n)
 
+    def taken(self, index: np.ndarray) -> CountSeries:
+        """Only the buckets at `index` (the observed ones, when collection missed some)."""
+        idx = np.asarray(index, dtype=int)
+        return CountSeries(
+            self.group_by,
+            self.key,
+            [self.times[i] for i in idx],
+            self.count[idx],
+            self.negative[idx],
+            self.positive[idx],
+            self.sentiment_sum[idx],
+            self.complaints[idx],
+            self.safety[idx],
+            self.authors[idx],
+            self.sources[idx],
+            self.copies[idx],
+            metrics=self.metrics,
+        )
+
     def sliced(self, start: int, stop: int) -> CountSeries:
         """Buckets start..stop-1."""
         part = slice(start, stop)
