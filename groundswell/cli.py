@@ -251,6 +251,8 @@ def _run_with_progress(
     from groundswell.pipeline import run_pipeline
     from groundswell.store import Filters
 
+    if not console.is_terminal:  # Airflow, cron, a pipe: progress as log lines instead of a bar
+        return _run_with_log_progress(cfg, store, sources=sources, now=now, week_start=week_start)
     steps = ["collect", "enrich", "authors", "detect", "act", "report"]
     with Progress(
         SpinnerColumn(),
@@ -279,6 +281,39 @@ def _run_with_progress(
         for task_id in tasks.values():
             task = bar.tasks[task_id]
             bar.update(task_id, total=task.completed or 1, completed=task.completed or 1)
+    return summary
+
+
+def _run_with_log_progress(
+    cfg: Config,
+    store: Store,
+    *,
+    sources: list[str] | None = None,
+    now: datetime | None = None,
+    week_start: date | None = None,
+) -> RunSummary:
+    """The pipeline with done/total, rate and ETA logged every few seconds (stdout is not a terminal)."""
+    from groundswell.pipeline import run_pipeline
+    from groundswell.progress import ProgressLog
+    from groundswell.store import Filters
+
+    totals = {"enrich": store.count(Filters(enriched=False))}
+    logs: dict[str, ProgressLog] = {}
+
+    def progress(step: str, done: int, total: int | None) -> None:
+        for other, log in logs.items():  # a step that has ended logs its last line
+            if other != step:
+                log.finish()
+        if not done:
+            return
+        if step not in logs:
+            logs[step] = ProgressLog(step, total=total or totals.get(step))
+        log = logs[step]
+        log.advance(max(done - log.done, 0))
+
+    summary = run_pipeline(cfg, store, sources=sources, now=now, week_start=week_start, progress=progress)
+    for log in logs.values():
+        log.finish()
     return summary
 
 

@@ -66,9 +66,14 @@ def collect_source(path: str, source: str) -> dict[str, Any]:
 
 
 def enrich(path: str) -> dict[str, Any]:
+    from groundswell.progress import ProgressLog
+    from groundswell.store import Filters
+
     cfg = _load(path)
     with open_store(cfg) as store:
-        summary = pipeline.enrich(cfg, store)
+        # a task's log has no terminal: done/total, rate and ETA every few seconds
+        with ProgressLog("enrich", total=store.count(Filters(enriched=False))) as progress:
+            summary = pipeline.enrich(cfg, store, progress=progress)
         authors = pipeline.score_authors(cfg, store)
     return {**_small(summary), "authors": authors}
 

@@ -1,0 +1,72 @@
+"""Progress without a terminal: long steps log done/total, rate and ETA every few seconds."""
+
+from __future__ import annotations
+
+import io
+import logging
+
+import pytest
+
+from groundswell.progress import ProgressLog, format_duration, is_terminal
+
+
+class FakeClock:
+    def __init__(self) -> None:
+        self.now = 100.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
+def _lines(caplog: pytest.LogCaptureFixture) -> list[str]:
+    return [r.getMessage() for r in caplog.records if r.name == "groundswell.progress"]
+
+
+def test_logs_done_total_rate_and_eta_at_most_every_interval(caplog: pytest.LogCaptureFixture) -> None:
+    clock = FakeClock()
+    caplog.set_level(logging.INFO, logger="groundswell.progress")
+    with ProgressLog("enrich", total=1000, every=5.0, clock=clock) as progress:
+        for _ in range(10):  # 100 items a second, a batch of 50 every half second
+            clock.now += 0.5
+            progress.advance(50)
+        assert _lines(caplog) == ["enrich: 500/1000 (50%), 100.0/s, ETA 5s"]
+        for _ in range(10):
+            clock.now += 0.5
+            progress(50)  # usable as a `progress(n)` callback
+    assert _lines(caplog) == [
+        "enrich: 500/1000 (50%), 100.0/s, ETA 5s",
+        "enrich: 1000/1000 (100%), 100.0/s, ETA 0s",
+        "enrich: 1000/1000 (100%), 100.0/s, done in 10s",
+    ]
+
+
+def test_unknown_total_logs_count_and_rate_without_eta(caplog: pytest.LogCaptureFixture) -> None:
+    clock = FakeClock()
+    caplog.set_level(logging.INFO, logger="groundswell.progress")
+    progress = ProgressLog("collect", every=1.0, clock=clock)
+    clock.now += 2
+    progress.advance(30)
+    progress.finish()
+    progress.finish()  # the last line is logged once
+    assert _lines(caplog) == ["collect: 30, 15.0/s", "collect: 30, 15.0/s, done in 2s"]
+
+
+def test_no_final_line_when_the_step_fails(caplog: pytest.LogCaptureFixture) -> None:
+    caplog.set_level(logging.INFO, logger="groundswell.progress")
+    with pytest.raises(RuntimeError), ProgressLog("enrich", total=10, clock=FakeClock()) as progress:
+        progress.advance(3)
+        raise RuntimeError("model failed")
+    assert _lines(caplog) == []
+
+
+def test_rejects_a_non_positive_interval() -> None:
+    with pytest.raises(ValueError, match="every=0"):
+        ProgressLog("enrich", every=0)
+
+
+def test_durations_read_naturally() -> None:
+    assert [format_duration(s) for s in (0.4, 59, 92, 3600 + 5 * 60 + 9)] == ["0s", "59s", "1m32s", "1h05m"]
+
+
+def test_a_pipe_is_not_a_terminal() -> None:
+    assert is_terminal(io.StringIO()) is False
