@@ -108,6 +108,8 @@ def run(
     with open_store(cfg) as store:
         summary = _run_with_progress(cfg, store, sources=source or None, now=_utc(now) if now else None)
     _print_run_summary(summary)
+    if summary.exit_code:  # the DAG task / cron job fails visibly
+        raise typer.Exit(summary.exit_code)
 
 
 @app.command()
@@ -326,17 +328,27 @@ def _print_run_summary(summary: RunSummary) -> None:
         table.add_row(t.step, t.summary, f"{t.seconds:.1f}")
     console.print(table)
     sources = Table(title="collected per source")
-    for col in ("source", "items", "new", "duplicates", "errors"):
+    for col in ("source", "status", "items", "new", "duplicates", "errors"):
         sources.add_column(col)
     for s in summary.collected:
+        status = (
+            "failed"
+            if s.source in summary.failed_sources
+            else "partial"
+            if s.source in summary.partial_sources
+            else "ok"
+        )
         sources.add_row(
             s.source,
+            status,
             str(s.items),
             str(getattr(s, "new", "")),
             str(getattr(s, "duplicates", "")),
             str(s.errors),
         )
     console.print(sources)
+    for problem in summary.problems:
+        console.print(f"[bold red]run failed[/bold red]: {problem}")
 
 
 def _print_truth_check(truth: MarketTruth, store: Store) -> None:
