@@ -1,12 +1,27 @@
 #!/usr/bin/env bash
-# Re-resolve requirements.lock after changing dependencies in pyproject.toml.
-# torch is resolved against its CPU build (so no CUDA packages enter the lock) and left out of
-# the lock; scripts/setup.sh installs it separately, portably.
+# Re-resolve the locks after changing dependencies in pyproject.toml.
+#
+#   requirements-dev.lock  core + airflow + test extras: what scripts/setup.sh installs (development,
+#                          tests, CI); torch left out (setup.sh installs a portable build of it).
+#   requirements.lock      production: core + airflow extra, no test tools, every package pinned WITH
+#                          hashes, torch as its CPU build (torch==X+cpu, hash of that wheel); what
+#                          docker/Dockerfile installs with --require-hashes and nothing else.
+#
+# The production lock is resolved under the development lock as constraints, so production runs the
+# versions the tests ran. torch is resolved against its CPU build (no CUDA packages enter either
+# lock): the CPU wheel comes from PIP_FIND_LINKS (default /opt/wheels).
 set -euo pipefail
 cd "$(dirname "$0")/.."
+UV=${UV:-.venv/bin/uv}
+TORCH_VERSION=${TORCH_VERSION:-2.13.0}
 override=$(mktemp)
-echo "torch==2.13.0+cpu" > "$override"
-.venv/bin/uv pip compile pyproject.toml --extra test --python 3.11 --find-links "${PIP_FIND_LINKS:-/opt/wheels}" \
-    --override "$override" --no-emit-package torch --no-header -o requirements.lock --quiet
-rm -f "$override"
-echo "lock: requirements.lock updated; run scripts/setup.sh to install"
+trap 'rm -f "$override"' EXIT
+echo "torch==${TORCH_VERSION}+cpu" > "$override"
+common=(--python 3.11 --find-links "${PIP_FIND_LINKS:-/opt/wheels}"
+        --override "$override" --no-header --quiet)
+
+"$UV" pip compile pyproject.toml --extra airflow --extra test "${common[@]}" \
+    --no-emit-package torch -o requirements-dev.lock
+"$UV" pip compile pyproject.toml --extra airflow "${common[@]}" \
+    --constraint requirements-dev.lock --generate-hashes -o requirements.lock
+echo "lock: requirements-dev.lock and requirements.lock updated; run scripts/setup.sh to install"

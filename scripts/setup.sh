@@ -1,5 +1,7 @@
 #!/usr/bin/env bash
-# Install Groundswell into ./.venv from the committed lock (requirements.lock).
+# Install Groundswell into ./.venv from the committed development lock (requirements-dev.lock: the
+# core, the airflow and test extras, everything the demo and the tests need). Production images
+# install requirements.lock instead (no test tools, hashes; see docker/Dockerfile and scripts/lock.sh).
 #
 # torch is kept out of the lock so the install stays portable: a local CPU wheel
 # is used where pip's find-links has one (PIP_FIND_LINKS), otherwise
@@ -33,7 +35,7 @@ if ! .venv/bin/python -c "import torch" 2>/dev/null; then
     "$UV" pip install --quiet "${torch_args[@]}" "torch==$TORCH_VERSION"
 fi
 
-echo "setup: installing locked dependencies (requirements.lock)"
-"$UV" pip install --quiet -r requirements.lock
+echo "setup: installing locked dependencies (requirements-dev.lock)"
+"$UV" pip install --quiet -r requirements-dev.lock
 "$UV" pip install --quiet --no-deps -e .
 echo "setup: done. Try: .venv/bin/groundswell demo"

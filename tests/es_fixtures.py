@@ -10,12 +10,18 @@ arguments do not shadow the import):
 - `store`: parametrized over "sqlite" and "elasticsearch", the same tests run against both backends;
 - `OsmemProcess`: a server on a fixed port that a test can stop and restart (fault tests).
 
-The elasticsearch 8/9 client sends `application/vnd.elasticsearch+json; compatible-with=N`, which
-osmem answers with 406; `CompatNode` rewrites those headers to plain JSON. In tests only.
+The elasticsearch client sends `application/vnd.elasticsearch+json; compatible-with=N`, which
+osmem answers with 406; `CompatNode` rewrites those headers to plain JSON. In tests only. Before
+rewriting it CHECKS them as a real server would: Elasticsearch M accepts `compatible-with` M or
+M-1 and answers anything else with 400 `media_type_header_exception`. M is the major of the
+Elasticsearch image docker-compose.yml starts by default (`STACK_VERSION`), so a client whose major
+the shipped server would reject fails every Elasticsearch test here instead of passing unseen.
 """
 
 from __future__ import annotations
 
+import json
+import re
 import socket
 import subprocess
 import time
@@ -24,7 +30,8 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from elastic_transport import Urllib3HttpNode
+from elastic_transport import ApiResponseMeta, HttpHeaders, Urllib3HttpNode
+from elastic_transport._node import NodeApiResponse
 from elasticsearch import Elasticsearch
 
 from groundswell.store.base import Store
@@ -33,10 +40,62 @@ from groundswell.store.sqlite import SqliteStore
 PREFIX = "gs-test"
 
 
+COMPOSE_FILE = Path(__file__).resolve().parents[1] / "docker-compose.yml"
+_COMPAT = re.compile(r"compatible-with=(\d+)")
+
+
+def compose_stack_version() -> str:
+    """The Elasticsearch version docker-compose.yml starts when STACK_VERSION is unset (e.g. '8.19.4')."""
+    match = re.search(
+        r"image:\s*docker\.elastic\.co/elasticsearch/elasticsearch:\$\{STACK_VERSION:-([0-9.]+)\}",
+        COMPOSE_FILE.read_text(),
+    )
+    if match is None:
+        raise AssertionError(f"{COMPOSE_FILE}: no elasticsearch image with a STACK_VERSION default")
+    return match.group(1)
+
+
+SERVER_MAJOR = int(compose_stack_version().split(".")[0])
+
+
+def media_type_problem(headers: dict[str, str], server_major: int = SERVER_MAJOR) -> str | None:
+    """What Elasticsearch `server_major` answers to these headers: None if accepted, else its 400 reason."""
+    for name, value in headers.items():
+        if name.lower() not in ("accept", "content-type") or "vnd.elasticsearch" not in value:
+            continue
+        match = _COMPAT.search(value)
+        if match is None:
+            return f"Invalid media-type value on headers [{name}]: {value!r} has no compatible-with"
+        wanted = int(match.group(1))
+        if wanted not in (server_major, server_major - 1):
+            return (
+                f"A compatible version is required on both Content-Type and Accept headers if either one "
+                f"has requested a compatible version. Accept={value}; compatible-with={wanted} is not "
+                f"supported by Elasticsearch {server_major} (it accepts {server_major - 1} or {server_major})"
+            )
+    return None
+
+
 class CompatNode(Urllib3HttpNode):
-    """Urllib3 node that sends plain `application/json` / `application/x-ndjson` (osmem rejects vendor types)."""
+    """Urllib3 node that sends plain `application/json` / `application/x-ndjson` (osmem rejects vendor types).
+
+    It first answers, as the shipped Elasticsearch major would, 400 `media_type_header_exception` to a
+    `compatible-with` that server would reject (see the module docstring).
+    """
 
     def perform_request(self, method, target, body=None, headers=None, request_timeout=None):  # type: ignore[no-untyped-def]
+        problem = media_type_problem(dict(headers or {}))
+        if problem is not None:
+            error = {"type": "media_type_header_exception", "reason": problem}
+            payload = {"error": {"root_cause": [error], **error}, "status": 400}
+            meta = ApiResponseMeta(
+                status=400,
+                http_version="1.1",
+                headers=HttpHeaders({"content-type": "application/json"}),
+                duration=0.0,
+                node=self.config,
+            )
+            return NodeApiResponse(meta, json.dumps(payload).encode())
         rewritten = {}
         for name, value in (headers or {}).items():
             if name.lower() in ("accept", "content-type") and "vnd.elasticsearch" in value:
