@@ -1,9 +1,20 @@
 """Deduplication: the same page under two URLs, syndicated copies and bot spam collapse into one mention.
 
 Two mentions are copies when they share a canonical URL (from different sources; within one source the
-canonical URL already gives the same id) or when their texts are near-identical: MinHash signatures of
-character 5-gram shingles over normalised text (lower-cased, URLs, @handles and digits masked,
-punctuation dropped), candidates from LSH, confirmed by estimated Jaccard >= `threshold` (0.75, 128 permutations).
+canonical URL already gives the same id) or when their texts are near-identical *including their facts*:
+MinHash signatures of character 5-gram shingles over normalised text (lower-cased, URLs, @handles and
+digits masked, punctuation dropped) give candidates from LSH, confirmed by estimated Jaccard >=
+`threshold` (0.75, 128 permutations), then by a fact guard: the two texts are aligned word by word
+(difflib) and a short substitution (at most `FACT_SPAN` words on each side) that swaps one number for
+another ("model 3" / "model 7", "$19.99" / "$24.99", "2-1" / "3-0") or one name for another (a
+capitalised word inside a sentence: "Arsenal" / "Chelsea", "March" / "April"; typos such as
+"Acme" / "Acem" excepted) makes them two documents. Boilerplate added or replaced at either end
+(a byline, "(c) 2026 Daily Bulletin", "Read more") is a long or one-sided change, not a substitution,
+so syndicated copies still collapse; bot spam whose links, handles, hashtags or emoji change still
+collapses. Quoted text (lines starting with ">", "X wrote:" headers) is not a post's own text and is
+dropped before comparing, so a forum reply quoting a post is not a copy of it.
+`Deduplicator(facts_count=False)` is the earlier behaviour (digits masked, no fact guard, quotes kept),
+kept for the benchmark's comparison.
 Texts shorter than `min_chars` (40) after normalisation are never merged on text: "Love it!" from fifty
 people is fifty mentions, not spam. An opinion guard keeps near-identical texts apart when what differs
 between them flips the opinion: the words one text has and the other lacks carry opposite polarity
@@ -33,6 +44,7 @@ from collections import Counter
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
+from difflib import SequenceMatcher
 from typing import Self
 
 import numpy as np
@@ -44,7 +56,16 @@ from groundswell.store.base import Filters, Store
 
 logger = logging.getLogger(__name__)
 
-__all__ = ["DedupResult", "Deduplicator", "normalise_for_dedup", "opinion_differs"]
+__all__ = [
+    "DedupResult",
+    "Deduplicator",
+    "FactToken",
+    "fact_tokens",
+    "facts_differ",
+    "normalise_for_dedup",
+    "opinion_differs",
+    "own_text",
+]
 
 _URL = re.compile(r"(?:https?://|www\.)\S+", re.I)
 _HANDLE = re.compile(r"[@#]\w+")
@@ -99,6 +120,79 @@ def opinion_differs(a: str, b: str) -> bool:
 
 
 MAX_LISTED_DUPLICATES = 20
+FACT_SPAN = 3  # longest substitution (words per side) read as a changed fact rather than changed boilerplate
+_QUOTE_LINE = re.compile(r"^\s*(?:>|&gt;).*$", re.M)
+_QUOTE_HEADER = re.compile(
+    r"^\s*(?:(?:quote|quoting)\b[^\n]{0,60}|[^\n]{1,60}\b(?:wrote|said|posted)\s*:)\s*$", re.M | re.I
+)
+_FACT_WORD = re.compile(r"[^\W_]+(?:[.,:/'’-][^\W_]+)*")
+_SENTENCE_END = frozenset('.!?:;\n"“”(—–|')
+FactToken = tuple[str, str, bool]  # (lower-cased word, "num" | "name" | "cap" | "", opens a sentence)
+
+
+def own_text(text: str) -> str:
+    """The text without quoted lines ("> ...") and quote headers ("alice wrote:"): what the author wrote."""
+    if ">" not in text and ":" not in text:
+        return text
+    return _QUOTE_HEADER.sub(" ", _QUOTE_LINE.sub(" ", text))
+
+
+def fact_tokens(text: str) -> list[FactToken]:
+    """Words of `text` (URLs and handles removed), each marked as a number, a name or neither.
+
+    A number is any word with a digit ("3", "x200", "19.99", "2-1"). A name is a capitalised word that
+    does not open a sentence ("cap" when it does: a name only where the sentence goes on after it),
+    read only when the text is not shouting (mostly upper case).
+    """
+    text = _HANDLE.sub(" ", _URL.sub(" ", text))
+    letters = [c for c in text if c.isalpha()]
+    shouting = bool(letters) and sum(c.isupper() for c in letters) > 0.6 * len(letters)
+    tokens: list[FactToken] = []
+    for match in _FACT_WORD.finditer(text):
+        word = match.group()
+        before = text[: match.start()].rstrip(" \t")
+        initial = not before or before[-1] in _SENTENCE_END
+        if any(c.isdigit() for c in word):
+            kind = "num"
+        elif not shouting and word[0].isupper():
+            kind = "cap" if initial else "name"
+        else:
+            kind = ""
+        tokens.append((word.lower(), kind, initial))
+    return tokens
+
+
+def _same_name(a: str, b: str) -> bool:
+    """Two spellings of one name (a typo), not two names."""
+    return SequenceMatcher(None, a, b, autojunk=False).ratio() >= 0.75
+
+
+def _names(tokens: Sequence[FactToken], i1: int, i2: int) -> list[str]:
+    goes_on = i2 < len(tokens) and not tokens[i2][2]  # the sentence continues after the span
+    return [w for w, k, _ in tokens[i1:i2] if k == "name" or (k == "cap" and goes_on)]
+
+
+def facts_differ(a: Sequence[FactToken], b: Sequence[FactToken], *, span: int = FACT_SPAN) -> bool:
+    """True when a short substitution between two aligned texts swaps a number or a name for another one.
+
+    Numbers count anywhere (a price at the end of a list is a fact); names count inside the text and at
+    its start when the sentence goes on ("Arlington beat ..."), not in a replaced byline or footer.
+    """
+    words_a, words_b = [t[0] for t in a], [t[0] for t in b]
+    matcher = SequenceMatcher(None, words_a, words_b, autojunk=False)
+    for tag, i1, i2, j1, j2 in matcher.get_opcodes():
+        if tag != "replace" or i2 - i1 > span or j2 - j1 > span:
+            continue
+        nums_a = "".join(c for w, k, _ in a[i1:i2] if k == "num" for c in w if c.isalnum())
+        nums_b = "".join(c for w, k, _ in b[j1:j2] if k == "num" for c in w if c.isalnum())
+        if nums_a and nums_b and nums_a != nums_b:  # "19.99" and "19!99" are one price split differently
+            return True
+        if i2 >= len(a) or j2 >= len(b) or (i1 == 0) != (j1 == 0):
+            continue  # a replaced tail (footer) or a byline on one side only
+        names_a, names_b = _names(a, i1, i2), _names(b, j1, j2)
+        if names_a and names_b and not all(any(_same_name(x, y) for y in names_b) for x in names_a):
+            return True
+    return False
 
 
 def shingle_hashes(text: str, k: int) -> np.ndarray:
@@ -173,6 +267,7 @@ class Deduplicator:
         min_chars: int = 40,
         window_days: float = 30.0,
         seed: int = 1,
+        facts_count: bool = True,
     ) -> None:
         if not 0.0 < threshold <= 1.0:
             raise ValueError(f"dedup threshold must be in (0, 1], got {threshold}")
@@ -184,9 +279,11 @@ class Deduplicator:
         self.min_chars = min_chars
         self.window = timedelta(days=window_days)
         self.seed = seed
+        self.facts_count = facts_count
         self._lsh = MinHashLSH(threshold=threshold, num_perm=num_perm)
         self._sigs: dict[str, MinHash] = {}
         self._texts: dict[str, str] = {}  # id -> normalised text, for the opinion guard
+        self._own: dict[str, str] = {}  # id -> the author's own text, for the fact guard
         self._urls: dict[str, str] = {}  # canonical URL -> id of the indexed mention
         self._stored: set[str] = set()  # ids known to be in the store
         self._rep: dict[str, str] = {}  # id of an absorbed copy indexed earlier -> its representative
@@ -199,11 +296,12 @@ class Deduplicator:
         return cls()
 
     # ---- signatures -----------------------------------------------------------------------
-    @staticmethod
-    def _normalised(mention: Mention) -> str:
-        return normalise_for_dedup(
-            f"{mention.title} {mention.text}" if mention.title not in mention.text else mention.text
-        )
+    def _own_text(self, mention: Mention) -> str:
+        text = f"{mention.title}\n{mention.text}" if mention.title not in mention.text else mention.text
+        return own_text(text) if self.facts_count else text
+
+    def _normalised(self, mention: Mention, own: str | None = None) -> str:
+        return normalise_for_dedup(self._own_text(mention) if own is None else own)
 
     def signature(self, mention: Mention, text: str | None = None) -> MinHash | None:
         """The MinHash of the mention's normalised title + text; None when the text is too short to judge."""
@@ -215,11 +313,13 @@ class Deduplicator:
         sig.update_batch(shingle_hashes(text, self.shingle_size).tolist())
         return sig
 
-    def _index(self, mention_id: str, canonical: str, sig: MinHash | None, text: str) -> None:
+    def _index(self, mention_id: str, canonical: str, sig: MinHash | None, text: str, own: str) -> None:
         self._urls.setdefault(canonical, mention_id)
         if sig is not None and mention_id not in self._sigs:
             self._sigs[mention_id] = sig
             self._texts[mention_id] = text
+            if self.facts_count:
+                self._own[mention_id] = own
             self._lsh.insert(mention_id, sig)
 
     def index_store(self, store: Store, *, now: datetime | None = None) -> int:
@@ -228,22 +328,30 @@ class Deduplicator:
         count = 0
         for mention in store.iter_mentions(Filters(start=start)):
             self._stored.add(mention.id)
-            text = self._normalised(mention)
-            self._index(mention.id, mention.canonical_url, self.signature(mention, text), text)
+            own = self._own_text(mention)
+            text = self._normalised(mention, own)
+            self._index(mention.id, mention.canonical_url, self.signature(mention, text), text, own)
             count += 1
         self._indexed_store = True
         logger.info("dedup: indexed %d stored mentions published since %s", count, start.date())
         return count
 
-    def _matches(self, mention: Mention, sig: MinHash | None, text: str) -> tuple[list[str], list[str]]:
+    def _matches(
+        self, mention: Mention, sig: MinHash | None, text: str, own: str
+    ) -> tuple[list[str], list[str]]:
         by_url = [i for i in [self._urls.get(mention.canonical_url)] if i is not None and i != mention.id]
         by_text: list[str] = []
+        facts: list[FactToken] | None = None
         if sig is not None:
             for cand in sorted(self._lsh.query(sig)):
                 if cand == mention.id or self._sigs[cand].jaccard(sig) < self.threshold:
                     continue
                 if opinion_differs(self._texts[cand], text):
                     continue
+                if self.facts_count:
+                    facts = fact_tokens(own) if facts is None else facts
+                    if facts_differ(fact_tokens(self._own[cand]), facts):
+                        continue
                 by_text.append(cand)
         return by_url, by_text
 
@@ -274,9 +382,10 @@ class Deduplicator:
         uf = _UnionFind()
         members: dict[str, Mention] = {}
         for m in new:
-            text = self._normalised(m)
+            own = self._own_text(m)
+            text = self._normalised(m, own)
             sig = self.signature(m, text)
-            by_url, by_text = self._matches(m, sig, text)
+            by_url, by_text = self._matches(m, sig, text, own)
             uf.find(m.id)
             members[m.id] = m
             for other in dict.fromkeys(self._rep.get(o, o) for o in (*by_url, *by_text)):
@@ -292,7 +401,7 @@ class Deduplicator:
                     result.by_url += 1
                 else:
                     result.by_text += 1
-            self._index(m.id, m.canonical_url, sig, text)
+            self._index(m.id, m.canonical_url, sig, text, own)
         clusters: dict[str, list[Mention]] = {}
         for m in new:
             clusters.setdefault(uf.find(m.id), []).append(m)

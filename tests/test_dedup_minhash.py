@@ -41,7 +41,8 @@ def test_dedup_collapses_syndicated_copies_into_the_earliest_with_a_count() -> N
 
 def test_dedup_representative_does_not_depend_on_input_order() -> None:
     copies = [
-        _m(str(i), f"{ARTICLE} Shared by reader {i}.", source=f"s{i}", hours=5) for i in range(6)
+        _m(str(i), f"{ARTICLE} Shared via https://s{i}.example/a{i} by @reader{i}.", source=f"s{i}", hours=5)
+        for i in range(6)
     ]  # same time
     chosen = set()
     for seed in range(4):
@@ -53,11 +54,12 @@ def test_dedup_representative_does_not_depend_on_input_order() -> None:
     assert chosen == {min(c.id for c in copies)}
 
 
-def test_dedup_collapses_bot_spam_with_varied_links_handles_and_numbers() -> None:
+def test_dedup_collapses_bot_spam_with_varied_links_handles_hashtags_and_emoji() -> None:
+    emoji = ["🔥", "👉", "!!!", "", "💥💥", "😍", "✅", "🚀"]
     spam = [
         _m(
             f"bot{i}",
-            f"@user{i} WOW get the Acme X200 blender for only ${19 + i}.99 today!!! limited offer https://deals{i}.example/x?id={i} #ad{i}",
+            f"@user{i} WOW get the Acme X200 blender for only $19.99 today{emoji[i]} limited offer https://deals{i}.example/x?id={i} #ad{i}",
             source="x",
             hours=i,
         )
@@ -65,6 +67,12 @@ def test_dedup_collapses_bot_spam_with_varied_links_handles_and_numbers() -> Non
     ]
     result = Deduplicator().dedup(spam)
     assert len(result.mentions) == 1 and result.mentions[0].duplicate_count == 8 and result.duplicates == 7
+
+
+def test_dedup_keeps_spam_with_a_different_price_apart() -> None:
+    offer = "WOW get the Acme X200 blender for only ${} today!!! limited offer, free shipping to your door"
+    result = Deduplicator().dedup([_m("a", offer.format("19.99")), _m("b", offer.format("24.99"), hours=1)])
+    assert result.duplicates == 0 and len(result.mentions) == 2
 
 
 def test_dedup_keeps_distinct_but_similar_texts_apart() -> None:
