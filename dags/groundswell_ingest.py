@@ -10,7 +10,8 @@ events (stable ids) and never a duplicate ticket. A source that fails does not s
 enrichment runs once every collection task is done, whatever its state.
 
 Configuration: the Airflow Variable `groundswell_config` (path of the YAML file), else
-`$GROUNDSWELL_CONFIG`, else `groundswell.yaml`.
+`$GROUNDSWELL_CONFIG`, else `groundswell.yaml`; a missing or invalid file fails the task at once
+(no retries) with the message. Lineage: enrich, detect and act update the mentions, trends and tickets Assets.
 """
 
 from __future__ import annotations
@@ -19,7 +20,7 @@ import os
 from datetime import timedelta
 
 import pendulum
-from airflow.sdk import dag, task
+from airflow.sdk import Asset, dag, task
 
 from groundswell import tasks
 
@@ -45,22 +46,27 @@ DEFAULT_ARGS = {
 )
 def groundswell_ingest() -> None:
     @task
+    @tasks.config_errors_fail
     def sources() -> list[str]:
         return tasks.enabled_sources(tasks.config_path())
 
     @task(max_active_tis_per_dag=4)
+    @tasks.config_errors_fail
     def collect(source: str) -> dict:
         return tasks.collect_source(tasks.config_path(), source)
 
-    @task(trigger_rule="all_done")
+    @task(trigger_rule="all_done", outlets=[Asset(tasks.MENTIONS_ASSET)])
+    @tasks.config_errors_fail
     def enrich() -> dict:
         return tasks.enrich(tasks.config_path())
 
-    @task
+    @task(outlets=[Asset(tasks.TRENDS_ASSET)])
+    @tasks.config_errors_fail
     def detect(data_interval_end: pendulum.DateTime | None = None) -> list[str]:
         return tasks.detect(tasks.config_path(), now=data_interval_end)
 
-    @task
+    @task(outlets=[Asset(tasks.TICKETS_ASSET)])
+    @tasks.config_errors_fail
     def act(event_ids: list[str], data_interval_end: pendulum.DateTime | None = None) -> dict:
         return tasks.act(tasks.config_path(), event_ids, now=data_interval_end)
 

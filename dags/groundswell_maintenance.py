@@ -3,7 +3,15 @@
 Daily (configurable with `GROUNDSWELL_MAINTENANCE_SCHEDULE`): roll over and expire time-based
 indices (Elasticsearch; a no-op on the embedded store), refresh the topic model on recent mentions,
 and, when triggered with the `backfill_start` / `backfill_end` parameters, recompute trend events
-and tickets deterministically over that date range.
+and tickets deterministically over that date range. A run without both parameters shows `backfill`
+as skipped, not as a success.
+
+This `backfill` recomputes Groundswell's own trend events over a range in one task; to re-run
+whole DAG runs over past intervals use Airflow 3's
+`airflow backfill create --dag-id groundswell_ingest --from-date 2026-11-01 --to-date 2026-11-08`.
+
+A configuration error (missing file, invalid YAML or keys) fails the task at once with the message,
+without retries.
 """
 
 from __future__ import annotations
@@ -13,6 +21,7 @@ from datetime import timedelta
 
 import pendulum
 from airflow.sdk import Param, dag, task
+from airflow.sdk.exceptions import AirflowSkipException
 
 from groundswell import tasks
 
@@ -44,18 +53,21 @@ DEFAULT_ARGS = {
 )
 def groundswell_maintenance() -> None:
     @task
+    @tasks.config_errors_fail
     def rollover() -> dict:
         return tasks.rollover(tasks.config_path())
 
     @task
+    @tasks.config_errors_fail
     def refresh_topics() -> dict:
         return tasks.refresh_topics(tasks.config_path())
 
     @task
+    @tasks.config_errors_fail
     def backfill(params: dict | None = None) -> dict:
         params = params or {}
         if not params.get("backfill_start") or not params.get("backfill_end"):
-            return {"skipped": "no backfill_start/backfill_end given"}
+            raise AirflowSkipException("no backfill: trigger with both backfill_start and backfill_end")
         start = pendulum.parse(params["backfill_start"]).in_timezone("UTC")
         end = pendulum.parse(params["backfill_end"]).in_timezone("UTC")
         return tasks.backfill(tasks.config_path(), start=start, end=end)

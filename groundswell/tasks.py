@@ -3,40 +3,92 @@
 Each takes a configuration path and plain values, opens the store itself, calls one stage of
 `groundswell.pipeline`, and returns a small JSON-able summary (never data) for XCom. All are
 idempotent: clearing and re-running a task writes the same documents and tickets.
+
+The tasks after collection take the store's writer lock (`Store.writer_lock`), the same one
+`groundswell run` takes, so a cron run and the DAG never enrich or notify at the same time: a task
+waits up to `TASK_LOCK_WAIT_S` (`$GROUNDSWELL_TASK_LOCK_WAIT_S`, 900 s) for the other writer, then
+fails with `StoreLocked` naming it (Airflow retries). Collection tasks run in parallel per source
+and do not take it: their writes are upserts by stable id and per-source state.
 """
 
 from __future__ import annotations
 
+import functools
 import logging
 import os
 import smtplib
+from collections.abc import Callable
 from dataclasses import asdict, is_dataclass
 from datetime import UTC, date, datetime, timedelta
 from email.message import EmailMessage
 from pathlib import Path
-from typing import Any
+from typing import Any, ParamSpec, TypeVar
 
 from groundswell import pipeline
-from groundswell.config import Config, load_config
+from groundswell.config import Config, ConfigError, load_config
 from groundswell.store import open_store
 
 logger = logging.getLogger(__name__)
 
+P = ParamSpec("P")
+R = TypeVar("R")
+
 DEFAULT_CONFIG = "groundswell.yaml"
+TASK_LOCK_WAIT_S = float(os.environ.get("GROUNDSWELL_TASK_LOCK_WAIT_S", "900"))
+
+
+# Airflow Assets (lineage) the DAGs declare: URIs only, so that this module never imports Airflow.
+MENTIONS_ASSET = "groundswell://store/mentions"
+TRENDS_ASSET = "groundswell://store/trends"
+TICKETS_ASSET = "groundswell://store/tickets"
+BRIEFS_ASSET = "groundswell://store/briefs"
 
 
 def config_path() -> str:
     """The configuration file: Airflow Variable `groundswell_config`, else $GROUNDSWELL_CONFIG, else ./groundswell.yaml.
 
-    Call only inside a task (reading a Variable is I/O).
+    Call only inside a task (reading a Variable is I/O). Raises ConfigError, naming where the path came
+    from, when the file does not exist; a failure to read the Variable fails the task (never a silent
+    fallback to another file).
     """
-    default = os.environ.get("GROUNDSWELL_CONFIG", DEFAULT_CONFIG)
+    env = os.environ.get("GROUNDSWELL_CONFIG")
+    default = env or DEFAULT_CONFIG
     try:
         from airflow.sdk import Variable
+    except ImportError:  # outside Airflow: the environment decides
+        path, origin = default, "$GROUNDSWELL_CONFIG" if env else "the default"
+    else:
+        path = str(Variable.get("groundswell_config", default=default))
+        origin = (
+            "the Airflow Variable groundswell_config"
+            if path != default
+            else ("$GROUNDSWELL_CONFIG" if env else "the default")
+        )
+    if not Path(path).is_file():
+        raise ConfigError(
+            f"configuration file not found: {path} (from {origin}); set the Airflow Variable "
+            "groundswell_config or $GROUNDSWELL_CONFIG to the path of the Groundswell YAML file"
+        )
+    return path
 
-        return str(Variable.get("groundswell_config", default=default))
-    except Exception:  # outside Airflow, or no metadata database: the environment decides
-        return default
+
+def config_errors_fail(fn: Callable[P, R]) -> Callable[P, R]:
+    """For DAG task callables: a configuration error fails the task at once, with its message.
+
+    ConfigError becomes Airflow's AirflowFailException (failed, no retries: retrying cannot fix a
+    file); Airflow is imported only then, so this module stays importable without it.
+    """
+
+    @functools.wraps(fn)
+    def wrapper(*args: P.args, **kwargs: P.kwargs) -> R:
+        try:
+            return fn(*args, **kwargs)
+        except ConfigError as err:
+            from airflow.sdk.exceptions import AirflowFailException
+
+            raise AirflowFailException(f"Groundswell configuration error: {err}") from None
+
+    return wrapper
 
 
 def _load(path: str) -> Config:
@@ -70,7 +122,7 @@ def enrich(path: str) -> dict[str, Any]:
     from groundswell.store import Filters
 
     cfg = _load(path)
-    with open_store(cfg) as store:
+    with open_store(cfg) as store, store.writer_lock("task enrich", wait_s=TASK_LOCK_WAIT_S):
         # a task's log has no terminal: done/total, rate and ETA every few seconds
         with ProgressLog("enrich", total=store.count(Filters(enriched=False))) as progress:
             summary = pipeline.enrich(cfg, store, progress=progress)
@@ -81,7 +133,7 @@ def enrich(path: str) -> dict[str, Any]:
 def detect(path: str, now: datetime) -> list[str]:
     """Run the detector with its clock at `now` (the data interval's end); returns the event ids."""
     cfg = _load(path)
-    with open_store(cfg) as store:
+    with open_store(cfg) as store, store.writer_lock("task detect", wait_s=TASK_LOCK_WAIT_S):
         summary = pipeline.detect(cfg, store, now=now)
     return [e.id for e in summary.events]
 
@@ -90,7 +142,7 @@ def act(path: str, event_ids: list[str], now: datetime) -> dict[str, Any]:
     from groundswell.records import TrendEvent
 
     cfg = _load(path)
-    with open_store(cfg) as store:
+    with open_store(cfg) as store, store.writer_lock("task act", wait_s=TASK_LOCK_WAIT_S):
         events = [
             TrendEvent.model_validate(d)
             for d in (store.get_doc("trends", i) for i in event_ids)
@@ -102,7 +154,7 @@ def act(path: str, event_ids: list[str], now: datetime) -> dict[str, Any]:
 
 def build_brief(path: str, week_start: date) -> dict[str, Any]:
     cfg = _load(path)
-    with open_store(cfg) as store:
+    with open_store(cfg) as store, store.writer_lock("task build_brief", wait_s=TASK_LOCK_WAIT_S):
         result = pipeline.report(cfg, store, week_start=week_start)
     return {
         "week_start": week_start.isoformat(),
@@ -156,7 +208,7 @@ def backfill(path: str, start: datetime, end: datetime) -> dict[str, Any]:
     from trends.detect import detect
 
     cfg = _load(path)
-    with open_store(cfg) as store:
+    with open_store(cfg) as store, store.writer_lock("task backfill", wait_s=TASK_LOCK_WAIT_S):
         summary = detect(cfg, store, now=end, start=start, end=end)
         tickets = alerts.process_events(cfg, store, summary.events, now=end)
     return {"shifts": summary.shifts, "blips": summary.blips, **_small(tickets)}
@@ -175,7 +227,7 @@ def refresh_topics(path: str) -> dict[str, Any]:
     from nlp.topics import refresh_topics as _refresh
 
     cfg = _load(path)
-    with open_store(cfg) as store:
+    with open_store(cfg) as store, store.writer_lock("task refresh_topics", wait_s=TASK_LOCK_WAIT_S):
         return _refresh(cfg, store, state_path=cfg.path(TOPIC_STATE_FILE))
 
 

@@ -49,3 +49,55 @@ def test_dags_are_documented_and_retry_with_backoff(dagbag) -> None:  # type: ig
                 f"{dag_id}.{t.task_id} must retry with backoff"
             )
             assert t.on_failure_callback, f"{dag_id}.{t.task_id} needs a failure callback"
+
+
+def test_ingest_and_brief_declare_their_assets(dagbag) -> None:  # type: ignore[no-untyped-def]
+    from groundswell import tasks
+
+    def uris(items) -> set[str]:  # type: ignore[no-untyped-def]
+        return {getattr(a, "uri", None) for a in items}
+
+    ingest = dagbag.dags["groundswell_ingest"]
+    assert uris(ingest.get_task("enrich").outlets) == {tasks.MENTIONS_ASSET}
+    assert uris(ingest.get_task("detect").outlets) == {tasks.TRENDS_ASSET}
+    assert uris(ingest.get_task("act").outlets) == {tasks.TICKETS_ASSET}
+    build = dagbag.dags["groundswell_brief"].get_task("build")
+    assert uris(build.inlets) == {tasks.MENTIONS_ASSET, tasks.TRENDS_ASSET}
+    assert uris(build.outlets) == {tasks.BRIEFS_ASSET}
+    # scheduled weekly by time, and the DAG says why not on the ingest's Asset
+    assert "not on the ingest's Asset" in dagbag.dags["groundswell_brief"].doc_md
+
+
+def test_backfill_without_a_range_is_skipped_not_successful(dagbag) -> None:  # type: ignore[no-untyped-def]
+    from airflow.sdk.exceptions import AirflowSkipException
+
+    backfill = dagbag.dags["groundswell_maintenance"].get_task("backfill")
+    for params in ({}, {"backfill_start": "2026-11-01", "backfill_end": None}):
+        with pytest.raises(AirflowSkipException, match="backfill_start and backfill_end"):
+            backfill.python_callable(params=params)
+
+
+def test_a_configuration_error_fails_the_task_without_retries(
+    dagbag, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:  # type: ignore[no-untyped-def]
+    from airflow.sdk.exceptions import AirflowFailException
+
+    missing = tmp_path / "nowhere.yaml"
+    monkeypatch.setenv("GROUNDSWELL_CONFIG", str(missing))
+    sources = dagbag.dags["groundswell_ingest"].get_task("sources")
+    with pytest.raises(AirflowFailException, match=r"configuration file not found: .*nowhere\.yaml"):
+        sources.python_callable()
+    invalid = tmp_path / "invalid.yaml"
+    invalid.write_text("sources:\n  - name: forum\n    kind: fourm\n    url: http://x\n")
+    monkeypatch.setenv("GROUNDSWELL_CONFIG", str(invalid))
+    with pytest.raises(AirflowFailException, match="fourm"):
+        sources.python_callable()
+
+
+def test_config_path_names_where_a_missing_file_came_from(monkeypatch: pytest.MonkeyPatch) -> None:
+    from groundswell import tasks
+    from groundswell.config import ConfigError
+
+    monkeypatch.setenv("GROUNDSWELL_CONFIG", "/nonexistent/groundswell.yaml")
+    with pytest.raises(ConfigError, match=r"/nonexistent/groundswell.yaml \(from \$GROUNDSWELL_CONFIG\)"):
+        tasks.config_path()
