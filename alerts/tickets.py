@@ -17,6 +17,8 @@ must shift too. This keeps entity-linking slips and broad topic moves from openi
 Every change appends a history entry; an event that adds nothing changes nothing, so re-running
 with the same events leaves tickets, history and the notification ledger as they are. Pending
 notifications are written before their ticket and delivered after all tickets are stored.
+Tickets are stored with a compare-and-set on their version: when a person changed a ticket while
+the run worked on it, the run's events are applied again to the fresh ticket (nothing is lost).
 """
 
 from __future__ import annotations
@@ -25,8 +27,17 @@ import logging
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from typing import Any
 
-from alerts.lifecycle import CLOSED_STATES, SYSTEM_USER, apply_transition, due_time, save_ticket
+from alerts.lifecycle import (
+    CAS_ATTEMPTS,
+    CLOSED_STATES,
+    SYSTEM_USER,
+    TicketConflict,
+    apply_transition,
+    due_time,
+    save_ticket_if,
+)
 from alerts.notify import NOTIFY_ACTIONS, Notifier
 from alerts.rules import Decision, NotActionable, classify, describe_change, entity_index, severity_max
 from groundswell.config import Config
@@ -73,6 +84,7 @@ def process_events(
     summary = TicketSummary()
     outcome: dict[str, str] = {}
     stored: dict[str, Ticket | None] = {}  # as loaded from the store
+    versions: dict[str, Any] = {}  # their store versions, for the compare-and-set
     working: dict[str, Ticket] = {}  # with this run's changes
     entities = entity_index(config)
     decided: list[tuple[TrendEvent, Evidence, Decision]] = []
@@ -100,10 +112,15 @@ def process_events(
     decided.sort(
         key=lambda d: (_rank(d[0], d[2]), _headline(d[0], d[2]), d[0].start, d[0].detected_at, d[0].id)
     )
-    for event, evidence, decision in decided:
+
+    def load(ticket_id: str) -> None:
+        found = store.get_doc_versioned("tickets", ticket_id)
+        stored[ticket_id] = None if found is None else Ticket.model_validate(found[0])
+        versions[ticket_id] = None if found is None else found[1]
+
+    def apply(event: TrendEvent, evidence: Evidence, decision: Decision) -> None:
         if decision.ticket_id not in stored:
-            doc = store.get_doc("tickets", decision.ticket_id)
-            stored[decision.ticket_id] = None if doc is None else Ticket.model_validate(doc)
+            load(decision.ticket_id)
         current = working.get(decision.ticket_id) or stored[decision.ticket_id]
         supporting = event.group_by in SUPPORTING_GROUPS
         if current is None and supporting:
@@ -119,7 +136,7 @@ def process_events(
                 decision.type,
                 decision.subject,
             )
-            continue
+            return
         if current is None:
             ticket, result = _open(config, decision, event, evidence, now), "opened"
         else:
@@ -129,18 +146,43 @@ def process_events(
             )
         working[ticket.id] = ticket
         outcome[ticket.id] = max(outcome.get(ticket.id, "unchanged"), result, key=_RANK.__getitem__)
-    for ticket_id, ticket in working.items():
-        old = stored[ticket_id]
-        if ticket is old:
-            continue
-        # one notification per ticket per run: its first notifiable change (opened, reopened,
-        # severity raised); the message shows the ticket as it stands after the whole run
-        new_entries = range(0 if old is None else len(old.history), len(ticket.history))
-        for index in new_entries:
-            if ticket.history[index].action in NOTIFY_ACTIONS:
-                notifier.enqueue(config, store, ticket, index, now=now)  # outbox first ...
+
+    for item in decided:
+        apply(*item)
+    for ticket_id in list(working):
+        for _attempt in range(CAS_ATTEMPTS):
+            ticket, old = working[ticket_id], stored[ticket_id]
+            if ticket is old:
                 break
-        save_ticket(store, ticket)  # ... then the ticket; delivery only after all are stored
+            # one notification per ticket per run: its first notifiable change (opened, reopened,
+            # severity raised); the message shows the ticket as it stands after the whole run
+            new_entries = range(0 if old is None else len(old.history), len(ticket.history))
+            enqueued: list[str] = []
+            for index in new_entries:
+                if ticket.history[index].action in NOTIFY_ACTIONS:
+                    enqueued = notifier.enqueue(config, store, ticket, index, now=now)  # outbox first ...
+                    break
+            # ... then the ticket (compare-and-set); delivery only after all are stored
+            if save_ticket_if(store, ticket, versions[ticket_id]):
+                break
+            logger.info("ticket %s changed while this run updated it; applying its events again", ticket_id)
+            for record_id in enqueued:
+                notifier.withdraw(store, record_id, created=now)
+            load(ticket_id)
+            del working[ticket_id]
+            outcome.pop(ticket_id, None)
+            skipped = summary.skipped  # counted on the first pass
+            for item in decided:
+                if item[2].ticket_id == ticket_id:
+                    apply(*item)
+            summary.skipped = skipped
+            if ticket_id not in working:
+                break
+        else:
+            raise TicketConflict(f"ticket {ticket_id} kept changing while the run updated it; run again")
+        if ticket_id not in working or working[ticket_id] is stored[ticket_id]:
+            continue
+        ticket = working[ticket_id]
         logger.info(
             "ticket %s %s: %s [%s, %s]",
             ticket.id,
@@ -259,7 +301,8 @@ def _apply(
             action="evidence",
             from_state=old.state,
             to_state=old.state,
-            note=f"{what} trend {event.id} ({describe_change(event)}): +{added} mentions, +{authors} authors",
+            note=f"{what} trend {event.id} ({event.series_name} {describe_change(event)}): "
+            f"+{added} mentions, +{authors} authors",
         )
     )
     if old.state not in CLOSED_STATES and SEVERITY_ORDER[raised] > SEVERITY_ORDER[old.severity]:

@@ -27,7 +27,9 @@ from brief import charts
 from brief.data import (
     BLIP_REASONS,
     HAZARD_LABELS,
+    MIN_SUPPORT,
     SENTIMENT_WEEKS,
+    STRENGTH_DEFINITION,
     BriefData,
     SentimentPoint,
     SentimentSeries,
@@ -123,6 +125,8 @@ def _environment() -> jinja2.Environment:
         hazard_label=lambda h: HAZARD_LABELS.get(h, h),
         severity_name=lambda s: SEVERITY_NAMES[max(0, min(int(s), 3))],
         one_day=timedelta(days=1),
+        min_support=MIN_SUPPORT,
+        strength_definition=STRENGTH_DEFINITION,
     )
     return env
 

@@ -11,6 +11,7 @@ The week is `[week_start, week_start + 7 days)` in UTC; "previous week" is the s
 from __future__ import annotations
 
 import logging
+import math
 from collections import defaultdict
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
@@ -39,6 +40,18 @@ OPEN_STATES = ("open", "acknowledged", "in_progress")
 TICKET_GRACE = timedelta(days=7)  # how long after the week a ticket for one of its shifts still counts
 STEADY = 0.05  # a change of mean sentiment smaller than this is reported as "held steady"
 COMPETITOR_NEWS = 0.15  # a competitor's change of mean sentiment that makes the headline
+MIN_SUPPORT = 10  # no percentage of fewer mentions than this unless it is labelled a small sample
+MAX_SHIFT_CLAIMS = 3  # shifts stated one by one in the headline (the rest are in the shifts table)
+
+# The headline is ordered by what a reader must act on: tier 1 safety signals and confirmed shifts
+# on our own products and brands, tier 2 competitor moves, tier 3 the rest (volume, share of voice,
+# sentiment, topics, complaints, tickets).
+TIER_ACT, TIER_COMPETITORS, TIER_CONTEXT = 1, 2, 3
+TIER_LABELS = {TIER_ACT: "act on", TIER_COMPETITORS: "competitors", TIER_CONTEXT: "context"}
+STRENGTH_DEFINITION = (
+    "strength = effect × distinct authors × confidence; effect is |ln(level / baseline)| for counts "
+    "and shares (+1 mention, +0.05 share smoothing) and the absolute change for mean sentiment"
+)
 
 METRIC_LABELS = {
     "volume": "volume",
@@ -64,6 +77,12 @@ AREA_LABELS = {
     "pricing": "Pricing",
     "marketing": "Marketing",
     "branding_pr": "Branding and PR",
+}
+SEVERITY_WORDS = {
+    3: "emergency care, hospital, a fire or a death reported",
+    2: "harm reported",
+    1: "a hazard or defect, no harm reported",
+    0: "none",
 }
 HAZARD_LABELS = {
     "injury": "injury",
@@ -105,6 +124,11 @@ class EvidenceItem:
 class Claim:
     text: str
     evidence: str  # anchor
+    tier: int = TIER_CONTEXT  # TIER_ACT / TIER_COMPETITORS / TIER_CONTEXT: the headline's order
+
+    @property
+    def tier_label(self) -> str:
+        return TIER_LABELS[self.tier]
 
 
 # ---- sections ---------------------------------------------------------------------------------
@@ -168,6 +192,14 @@ class EventRow:
     metric: str
     summary: str
     evidence: str | None
+    tier: int = TIER_CONTEXT  # whose series: ours (act on), a competitor's, or a topic/source/author
+    effect: float = 0.0
+    strength: float = 0.0  # effect x authors x confidence (STRENGTH_DEFINITION)
+
+    @property
+    def strength_text(self) -> str:
+        e = self.event
+        return f"{self.effect:.2f} × {e.authors} authors × {e.confidence:.2f} = {self.strength:.1f}"
 
 
 @dataclass
@@ -324,6 +356,33 @@ def mention_view(m: Mention, snippet_chars: int = 240) -> MentionView:
     )
 
 
+def shift_effect(event: TrendEvent) -> float:
+    """The size of a change on one scale for every metric (see STRENGTH_DEFINITION)."""
+    if event.metric in ("volume", "safety_count"):
+        return abs(math.log((event.level + 1.0) / (event.baseline + 1.0)))
+    if event.metric in ("negative_share", "complaint_share"):
+        return abs(math.log((event.level + 0.05) / (event.baseline + 0.05)))
+    return abs(event.level - event.baseline)
+
+
+def shift_strength(event: TrendEvent) -> float:
+    """effect x distinct authors x confidence: what "the strongest" shift means in the brief."""
+    return shift_effect(event) * max(event.authors, 0) * event.confidence
+
+
+def shift_order(row: EventRow) -> tuple[int, bool, float, str]:
+    """Our series first, then competitors', then topics/sources/authors; safety counts first within a
+    tier, then the strongest."""
+    return (row.tier, row.event.metric != "safety_count", -row.strength, row.event.id)
+
+
+def share_text(part: int, whole: int) -> str:
+    """'45% of 38 mentions'; below MIN_SUPPORT the counts, labelled: '2 of 4 mentions (small sample)'."""
+    if whole >= MIN_SUPPORT:
+        return f"{_pct(part / whole)} of {whole} mentions"
+    return f"{part} of {whole} mention(s) (small sample)"
+
+
 def _signed(value: float) -> str:
     return f"{round(value, 2) + 0.0:+.2f}"
 
@@ -368,6 +427,7 @@ class BriefCollector:
         self.products: list[Entity] = [e for e in entities if e.kind == "product"]
         ours = tuple(i for o in self.owners if o.ours for i in self.families[o.id])
         self.ours_filter = ours
+        self.competitor_ids = frozenset(i for o in self.owners if not o.ours for i in self.families[o.id])
         kibana = config.store.elasticsearch.kibana_url
         self.kibana = kibana if (config.store.backend == "elasticsearch" and kibana) else None
         self.data_view_id = (
@@ -585,6 +645,13 @@ class BriefCollector:
             return f"author {event.key}"
         return f"source {event.key}"
 
+    def _tier(self, event: TrendEvent) -> int:
+        if event.group_by == "entity" and event.key in self.ours_filter:
+            return TIER_ACT
+        if event.group_by == "entity" and event.key in self.competitor_ids:
+            return TIER_COMPETITORS
+        return TIER_CONTEXT
+
     def _load(self, collection: str, model: type[R], data: BriefData) -> list[R]:
         out: list[R] = []
         # newest first (by the end of the evidence window for trends, creation for tickets)
@@ -620,7 +687,16 @@ class BriefCollector:
                     else None
                 )
                 shifts.append(
-                    EventRow(event=ev, subject=subject, metric=metric, summary=summary, evidence=anchor)
+                    EventRow(
+                        event=ev,
+                        subject=subject,
+                        metric=metric,
+                        summary=summary,
+                        evidence=anchor,
+                        tier=self._tier(ev),
+                        effect=shift_effect(ev),
+                        strength=shift_strength(ev),
+                    )
                 )
             else:
                 reason = BLIP_REASONS.get(ev.reason, ev.reason.replace("_", " "))
@@ -635,7 +711,9 @@ class BriefCollector:
                 blips.append(
                     EventRow(event=ev, subject=subject, metric=metric, summary=summary, evidence=anchor)
                 )
-        shifts.sort(key=lambda r: (-r.event.confidence, -abs(r.event.relative_change or 0.0), r.event.id))
+        # what a reader must act on first: our series, then competitors', then the rest; the
+        # strongest first within each (safety counts before other metrics on the same tier)
+        shifts.sort(key=shift_order)
         blips.sort(key=lambda r: (r.event.start, r.event.id))
         return shifts, blips
 
@@ -789,6 +867,105 @@ class BriefCollector:
 
     # ---- the headline ---------------------------------------------------------------------
     def headline(self, data: BriefData) -> list[Claim]:
+        """The week's statements, ordered by what a reader must act on (TIER_ACT, then
+        TIER_COMPETITORS, then TIER_CONTEXT; the order within a tier is kept)."""
+        claims: list[Claim] = []
+        claims += self._safety_claims(data)
+        stated: set[str] = {c.evidence for c in claims}
+        for tier in (TIER_ACT, TIER_COMPETITORS):
+            rows = [r for r in data.shifts if r.tier == tier and r.evidence not in stated]
+            for r in rows[:MAX_SHIFT_CLAIMS]:
+                who = "" if tier == TIER_ACT else " at a competitor"
+                text = f"Confirmed shift{who}: {r.summary}; strength {r.strength_text}."
+                claims.append(Claim(text, r.evidence or self.evidence(text, self.week), tier))
+        claims += self._sentiment_claims(data, competitors=True)
+        claims += self._context_claims(data)
+        claims.sort(key=lambda c: c.tier)  # stable: the order within a tier is kept
+        return claims
+
+    def _safety_claims(self, data: BriefData) -> list[Claim]:
+        claims = []
+        tickets = (data.tickets.opened + data.tickets.overdue) if data.tickets else []
+        for row in data.safety:
+            if not row.ours and row.entity_id not in self.competitor_ids:
+                continue
+            f = self.week.replace(entities=(row.entity_id,), safety=True)
+            authors = len(self.store.terms("author", f, size=10_000))
+            hazards = ", ".join(
+                f"{HAZARD_LABELS.get(h, h)} {n}"
+                for h, n in sorted(row.hazards.items(), key=lambda kv: (-kv[1], kv[0]))[:3]
+            )
+            text = (
+                f"{row.name}{'' if row.ours else ' (competitor)'}: {row.total} mention(s) from {authors} "
+                f"author(s) carried product-safety signals ({hazards or 'hazard unspecified'}; highest "
+                f"severity {row.max_severity}, {SEVERITY_WORDS.get(row.max_severity, '')})"
+            )
+            shift = next(
+                (
+                    r
+                    for r in data.shifts
+                    if r.event.group_by == "entity"
+                    and r.event.key == row.entity_id
+                    and r.event.metric == "safety_count"
+                ),
+                None,
+            )
+            if shift is not None:
+                text += (
+                    f"; a confirmed shift since {shift.event.start:%a %d %b} (strength {shift.strength_text})"
+                )
+            ticket = next((t.ticket for t in tickets if t.ticket.subject == row.entity_id), None)
+            if ticket is not None:
+                text += f"; ticket '{ticket.title}' ({ticket.severity}, {ticket.state.replace('_', ' ')})"
+            claims.append(
+                Claim(
+                    text + ".",
+                    shift.evidence if shift and shift.evidence else row.evidence,
+                    TIER_ACT if row.ours else TIER_COMPETITORS,
+                )
+            )
+        return claims
+
+    def _sentiment_claims(self, data: BriefData, *, competitors: bool) -> list[Claim]:
+        claims = []
+        for s in data.sentiment:
+            if s.ours == competitors or not s.points or s.points[-1].week != self.week_start:
+                continue
+            cur = s.points[-1]
+            before = (
+                s.points[-2]
+                if len(s.points) > 1 and s.points[-2].week == self.week_start - timedelta(days=7)
+                else None
+            )
+            if not s.ours and (before is None or abs(cur.mean - before.mean) < COMPETITOR_NEWS):
+                continue  # a competitor's sentiment is headline news only when it moves a lot
+            small = "" if cur.count >= MIN_SUPPORT else f" (small sample: {cur.count} mentions)"
+            if before is None:
+                text = (
+                    f"Mean sentiment towards {s.name} was {_signed(cur.mean)}, "
+                    f"{share_text(round(cur.negative_share * cur.count), cur.count)} negative."
+                )
+                tone = ("negative",) if cur.mean < 0 else ("positive",)
+            else:
+                delta = cur.mean - before.mean
+                verb = "rose" if delta > STEADY else "fell" if delta < -STEADY else "held steady"
+                negative = (
+                    f"negative share {_pct(before.negative_share)} → {_pct(cur.negative_share)}"
+                    if min(cur.count, before.count) >= MIN_SUPPORT
+                    else f"negative {round(before.negative_share * before.count)} of {before.count} → "
+                    f"{round(cur.negative_share * cur.count)} of {cur.count}"
+                )
+                text = (
+                    f"Sentiment towards {s.name}{'' if s.ours else ' (competitor)'} {verb}: "
+                    f"mean {_signed(before.mean)} → {_signed(cur.mean)}, {negative}{small}."
+                )
+                tone = ("positive",) if delta > STEADY else ("negative",)
+            f = self.week.replace(entities=self.families[s.entity_id], sentiments=tone)
+            tier = TIER_CONTEXT if s.ours else TIER_COMPETITORS
+            claims.append(Claim(text, self.evidence(text, f), tier))
+        return claims
+
+    def _context_claims(self, data: BriefData) -> list[Claim]:
         claims = []
         n, p = data.mentions, data.prev_mentions
         if p:
@@ -802,63 +979,42 @@ class BriefCollector:
         claims.append(Claim(text, self.evidence(text, self.week, total=n)))
 
         sov = [r for r in data.share_of_voice if r.count]
+        total = sum(r.count for r in data.share_of_voice)
         if sov:
             lead = sov[0]
-            text = f"{lead.name} led the share of voice with {_pct(lead.share)} ({lead.count} mentions, {lead.delta_pts:+.0f} pts)."
+            share = _pct(lead.share) if total >= MIN_SUPPORT else f"{lead.count} of {total} (small sample)"
+            text = f"{lead.name} led the share of voice with {share} ({lead.count} mentions, {lead.delta_pts:+.0f} pts)."
             claims.append(Claim(text, lead.evidence))
             for r in sov[1:]:
                 if r.ours:
-                    text = f"{r.name} held {_pct(r.share)} of the voice ({r.count} mentions, {r.delta_pts:+.0f} pts)."
+                    share = _pct(r.share) if total >= MIN_SUPPORT else f"{r.count} of {total} (small sample)"
+                    text = f"{r.name} held {share} of the voice ({r.count} mentions, {r.delta_pts:+.0f} pts)."
                     claims.append(Claim(text, r.evidence))
 
-        for s in data.sentiment:
-            if not s.points or s.points[-1].week != self.week_start:
-                continue
-            cur = s.points[-1]
-            before = (
-                s.points[-2]
-                if len(s.points) > 1 and s.points[-2].week == self.week_start - timedelta(days=7)
-                else None
-            )
-            if not s.ours and (before is None or abs(cur.mean - before.mean) < COMPETITOR_NEWS):
-                continue  # a competitor's sentiment is headline news only when it moves a lot
-            if before is None:
-                text = f"Mean sentiment towards {s.name} was {_signed(cur.mean)} with {_pct(cur.negative_share)} negative."
-                tone = ("negative",) if cur.mean < 0 else ("positive",)
-            else:
-                delta = cur.mean - before.mean
-                verb = "rose" if delta > STEADY else "fell" if delta < -STEADY else "held steady"
-                text = (
-                    f"Sentiment towards {s.name}{'' if s.ours else ' (competitor)'} {verb}: "
-                    f"mean {_signed(before.mean)} → {_signed(cur.mean)}, "
-                    f"negative share {_pct(before.negative_share)} → {_pct(cur.negative_share)}."
-                )
-                tone = ("positive",) if delta > STEADY else ("negative",)
-            f = self.week.replace(entities=self.families[s.entity_id], sentiments=tone)
-            claims.append(Claim(text, self.evidence(text, f)))
+        claims += self._sentiment_claims(data, competitors=False)
 
         if data.shifts:
-            top = data.shifts[0]
-            text = f"{len(data.shifts)} real shift(s) confirmed; the strongest: {top.summary}."
+            rest = [r for r in data.shifts if r.tier == TIER_CONTEXT]
+            text = f"{len(data.shifts)} real shift(s) confirmed"
+            if not rest:
+                text += ", all stated above"
+            if rest:
+                top = max(rest, key=lambda r: r.strength)
+                text += f"; the strongest of the {len(rest)} on topics, sources and authors: {top.summary} (strength {top.strength_text})"
+                anchor = top.evidence or self.evidence(text, self.week)
+            else:
+                anchor = data.shifts[0].evidence or self.evidence(text, self.week)
+            text += "."
             if data.blips:
                 text += f" {len(data.blips)} blip(s) were filtered out."
-            claims.append(Claim(text, top.evidence or self.evidence(text, self.week)))
+            claims.append(Claim(text, anchor))
         elif data.blips:
             text = f"No real shift this week; {len(data.blips)} blip(s) were seen and filtered out."
             claims.append(Claim(text, self.evidence(text, self.week)))
 
-        if data.safety:
+        if data.safety and not any(r.ours or r.entity_id in self.competitor_ids for r in data.safety):
             top_s = data.safety[0]
-            total = data.safety_total
-            hazard = (
-                max(top_s.hazards.items(), key=lambda kv: (kv[1], kv[0]))[0]
-                if top_s.hazards
-                else "unspecified"
-            )
-            text = (
-                f"{total} mention(s) carried product-safety signals; most concern {top_s.name} "
-                f"({top_s.total}, mainly {HAZARD_LABELS.get(hazard, hazard)})."
-            )
+            text = f"{data.safety_total} mention(s) carried product-safety signals; most concern {top_s.name} ({top_s.total})."
             claims.append(Claim(text, top_s.evidence))
 
         if data.topics:
@@ -866,10 +1022,12 @@ class BriefCollector:
             text = f"Fastest-growing topic: '{t.label}' ({t.prev_count} → {t.count} mentions)."
             claims.append(Claim(text, t.evidence))
 
-        worst = [r for r in data.scorecard if r.complaint_share is not None and r.count >= 3]
+        # complaint shares only where an area has enough mentions to make a percentage mean something
+        worst = [r for r in data.scorecard if r.complaint_share is not None and r.count >= MIN_SUPPORT]
         if worst:
             w = max(worst, key=lambda r: (r.complaint_share or 0.0, r.count))
-            text = f"Complaints weighed most on {w.label.lower()}: {_pct(w.complaint_share or 0.0)} of its {w.count} mentions."
+            complaints = round((w.complaint_share or 0.0) * w.count)
+            text = f"Complaints weighed most on {w.label.lower()}: {share_text(complaints, w.count)}."
             f = self._scoped(self.week.replace(business_areas=(w.area,), voc_kinds=("complaint",)))
             claims.append(Claim(text, self.evidence(text, f)))
 

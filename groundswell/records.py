@@ -29,6 +29,15 @@ def stable_id(*parts: object) -> str:
     return hashlib.sha1("\x1f".join(str(p) for p in parts).encode()).hexdigest()[:20]
 
 
+def series_name(group_by: str, key: str, topics: list[str] | tuple[str, ...] = ()) -> str:
+    """A series as people read it: 'entity:steampro', and a topic with its label,
+    'topic:8 (battery / charger / overheating)'. `topics` are the event's topic labels (for a topic
+    series the first is the topic's own c-TF-IDF label)."""
+    if group_by == "topic" and topics:
+        return f"topic:{key} ({topics[0]})"
+    return f"{group_by}:{key}"
+
+
 class _Record(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
@@ -83,6 +92,11 @@ class TrendEvent(_Record):
     team: str = Field(
         default="", description="health: the configured health team; developing: the team it is watched by"
     )
+
+    @property
+    def series_name(self) -> str:
+        """'topic:8 (battery / charger / overheating)', 'entity:steampro' (see `series_name`)."""
+        return series_name(self.group_by, self.key, self.topics)
 
     @staticmethod
     def make_id(group_by: str, key: str, metric: str, direction: str, start: datetime) -> str:

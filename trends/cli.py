@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from datetime import datetime
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, get_args
 
 import typer
 from rich.console import Console
@@ -15,6 +15,7 @@ from rich.markup import escape
 from rich.table import Table
 
 from groundswell.config import ConfigError, load_config
+from groundswell.records import EventKind, series_name
 from groundswell.store import StoreError, open_store
 
 app = typer.Typer(help="Trend series, detected shifts and blips.", no_args_is_help=True)
@@ -34,15 +35,18 @@ def _fail(message: str) -> typer.Exit:
 @app.command("list")
 def list_events(
     config: ConfigOption = Path("groundswell.yaml"),
-    kind: Annotated[str | None, typer.Option("--kind", help="only 'shift' or 'blip'")] = None,
+    kind: Annotated[
+        str | None, typer.Option("--kind", help="only 'shift', 'blip', 'developing' or 'health' (sources)")
+    ] = None,
     entity: Annotated[
         str | None, typer.Option("--entity", help="only events of this series key (entity id, source, ...)")
     ] = None,
     limit: Annotated[int, typer.Option("--limit", help="most events shown")] = 50,
 ) -> None:
     """Print the detected events, newest first."""
-    if kind not in (None, "shift", "blip"):
-        raise _fail(f"--kind {kind!r} is not allowed; use 'shift' or 'blip'")
+    kinds = get_args(EventKind)
+    if kind is not None and kind not in kinds:
+        raise _fail(f"--kind {kind!r} is not allowed; use one of {', '.join(kinds)}")
     try:
         cfg = load_config(config)
         store = open_store(cfg)
@@ -65,7 +69,7 @@ def list_events(
     for d in docs:
         table.add_row(
             f"{d['kind']} ({d['reason'].replace('_', ' ')})",
-            escape(f"{d['group_by']}:{d['key']}"),
+            escape(series_name(d["group_by"], d["key"], d.get("topics") or ())),
             f"{d['metric']} {arrows.get(d['direction'], d['direction'])}",
             d["start"][:10],
             f"{d['baseline']:.3g} -> {d['level']:.3g}",
@@ -108,7 +112,7 @@ def detect_command(
         if e.kind == "shift":
             console.print(
                 escape(
-                    f"  shift {e.reason} {e.group_by}:{e.key} {e.metric} {e.direction} since {e.start:%Y-%m-%d} "
+                    f"  shift {e.reason} {e.series_name} {e.metric} {e.direction} since {e.start:%Y-%m-%d} "
                     f"({e.baseline:.3g} -> {e.level:.3g}, confidence {e.confidence:.2f}, {e.authors} authors)"
                 )
             )

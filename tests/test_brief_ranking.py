@@ -1,0 +1,98 @@
+"""The brief's headline is ordered by what a reader must act on, states no percentage of a handful of
+mentions without saying so, and says what "the strongest" shift means; topics are shown with labels."""
+
+from __future__ import annotations
+
+import math
+import tempfile
+from datetime import UTC, date, datetime
+from pathlib import Path
+
+import pytest
+
+from alerts.testing import make_event
+from brief.data import (
+    MIN_SUPPORT,
+    TIER_ACT,
+    TIER_COMPETITORS,
+    TIER_CONTEXT,
+    BriefData,
+    EventRow,
+    collect_brief_data,
+    share_text,
+    shift_effect,
+    shift_order,
+    shift_strength,
+)
+from groundswell.records import series_name
+from groundswell.sample import make_market, synthetic_config
+from groundswell.store.sqlite import SqliteStore
+
+WEEK = date(2026, 11, 16)
+NOW = datetime(2026, 11, 24, 9, tzinfo=UTC)
+
+
+@pytest.fixture(scope="module")
+def data() -> BriefData:
+    store = SqliteStore(":memory:")
+    make_market(store, week_start=WEEK, seed=7, per_week=100, weeks=3)
+    return collect_brief_data(synthetic_config(Path(tempfile.mkdtemp())), store, WEEK, now=NOW)
+
+
+def test_headline_puts_our_products_safety_signal_first_then_competitors_then_context(data) -> None:
+    tiers = [c.tier for c in data.claims]
+    assert tiers == sorted(tiers)
+    first = data.claims[0]
+    assert first.tier == TIER_ACT
+    assert first.text.startswith("Acme Kettle:") and "product-safety" in first.text
+    assert "confirmed shift" in first.text and "ticket" in first.text
+    assert any(c.tier == TIER_COMPETITORS and "(competitor)" in c.text for c in data.claims)
+    assert data.claims[-1].tier == TIER_CONTEXT
+
+
+def test_small_counts_are_labelled_instead_of_given_as_percentages() -> None:
+    assert share_text(2, 4) == "2 of 4 mention(s) (small sample)"
+    assert share_text(19, 38) == "50% of 38 mentions"
+    assert share_text(5, MIN_SUPPORT) == f"50% of {MIN_SUPPORT} mentions"
+
+
+def test_complaint_claim_only_names_areas_with_enough_mentions(data) -> None:
+    claims = [c.text for c in data.claims if c.text.startswith("Complaints weighed most")]
+    supported = {r.label.lower() for r in data.scorecard if r.count >= MIN_SUPPORT}
+    for text in claims:
+        area = text.removeprefix("Complaints weighed most on ").split(":")[0]
+        assert area in supported
+
+
+def test_strength_is_effect_times_authors_times_confidence() -> None:
+    ev = make_event("acme-kettle", metric="volume", baseline=3.0, level=15.0, authors=10)
+    assert shift_effect(ev) == pytest.approx(math.log(16 / 4))
+    assert shift_strength(ev) == pytest.approx(shift_effect(ev) * 10 * 0.99)
+
+
+def test_our_shift_ranks_before_a_stronger_topic_shift() -> None:
+    ours = make_event("acme-kettle", baseline=4.0, level=6.0, authors=5)
+    topic = make_event("8", group_by="topic", baseline=1.0, level=40.0, authors=60)
+    rows = [
+        EventRow(
+            topic, "topic", "volume", "", None, TIER_CONTEXT, shift_effect(topic), shift_strength(topic)
+        ),
+        EventRow(ours, "Acme Kettle", "volume", "", None, TIER_ACT, shift_effect(ours), shift_strength(ours)),
+    ]
+    assert rows[0].strength > rows[1].strength
+    assert [r.event.key for r in sorted(rows, key=shift_order)] == ["acme-kettle", "8"]
+
+
+def test_shift_table_and_headline_show_the_strength(data) -> None:
+    assert all(" authors × " in r.strength_text for r in data.shifts)
+    assert any("strength" in c.text for c in data.claims)
+
+
+def test_topic_series_are_named_with_their_label() -> None:
+    assert series_name("topic", "8", ["battery / charger / overheating"]) == (
+        "topic:8 (battery / charger / overheating)"
+    )
+    assert series_name("entity", "acme-kettle", ["x"]) == "entity:acme-kettle"
+    ev = make_event("8", group_by="topic")
+    ev.topics = ["lid / leak / kettle"]
+    assert ev.series_name == "topic:8 (lid / leak / kettle)"
