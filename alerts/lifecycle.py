@@ -12,14 +12,16 @@ its history) and `dismissal_feedback(store)` hands them to the detector's tuning
 
 History actions: `open`, `evidence`, `severity`, `reopen` (by the pipeline, who="groundswell"),
 `acknowledge`, `start`, `resolve`, `dismiss`, `reopen`, `assign` (by people), `escalate`
-(by `escalate_overdue`). Tickets are read-modify-written without a lock: run one writer at a time
-(the pipeline's act step and a person's CLI/web change racing on the same ticket can lose one
-history entry).
+(by `escalate_overdue`). Every change is a compare-and-set on the stored ticket's version
+(`Store.put_doc_if`): when another writer (the pipeline's act step, a person in the web UI or the
+CLI) changed the ticket in between, the change is re-applied to the fresh ticket, so no history
+entry is lost; an action that is no longer allowed then fails with `IllegalTransition`.
 """
 
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -27,6 +29,7 @@ from typing import Any
 from groundswell.config import Config
 from groundswell.records import SEVERITY_ORDER, HistoryEntry, Severity, Ticket, TicketState
 from groundswell.store import Store
+from groundswell.store.base import DocVersion
 
 logger = logging.getLogger(__name__)
 
@@ -68,6 +71,13 @@ class IllegalTransition(ValueError):
     """The action is not allowed in the ticket's current state; the message lists what is."""
 
 
+class TicketConflict(ValueError):
+    """The ticket kept changing under this update (compare-and-set failed every attempt)."""
+
+
+CAS_ATTEMPTS = 5
+
+
 def allowed_actions(state: TicketState) -> list[str]:
     actions = [a for a, t in TRANSITIONS.items() if state in t.sources]
     if state in ASSIGNABLE_STATES:
@@ -84,7 +94,33 @@ def load_ticket(store: Store, ticket_id: str) -> Ticket:
 
 
 def save_ticket(store: Store, ticket: Ticket) -> None:
+    """Write a ticket unconditionally (a new ticket, fixtures); changes go through `update_ticket`."""
     store.put_doc("tickets", ticket.id, ticket.model_dump(mode="json"))
+
+
+def load_ticket_versioned(store: Store, ticket_id: str) -> tuple[Ticket, DocVersion]:
+    found = store.get_doc_versioned("tickets", ticket_id)
+    if found is None:
+        raise TicketNotFound(f"no ticket with id '{ticket_id}' (list them with `groundswell tickets list`)")
+    return Ticket.model_validate(found[0]), found[1]
+
+
+def save_ticket_if(store: Store, ticket: Ticket, version: DocVersion | None) -> bool:
+    """Compare-and-set: store `ticket` only if the stored one is still at `version` (None: not stored yet)."""
+    return store.put_doc_if("tickets", ticket.id, ticket.model_dump(mode="json"), version)
+
+
+def update_ticket(store: Store, ticket_id: str, change: Callable[[Ticket], Ticket]) -> Ticket:
+    """Load, apply `change`, compare-and-set; on a concurrent change re-apply it to the fresh ticket."""
+    for _ in range(CAS_ATTEMPTS):
+        ticket, version = load_ticket_versioned(store, ticket_id)
+        new = change(ticket)
+        if save_ticket_if(store, new, version):
+            return new
+        logger.info("ticket %s changed while it was being updated; applying the change again", ticket_id)
+    raise TicketConflict(
+        f"ticket {ticket_id} kept changing while it was being updated ({CAS_ATTEMPTS} attempts); try again"
+    )
 
 
 def list_tickets(
@@ -192,12 +228,14 @@ def transition(
     now = now or datetime.now(UTC)
     if action == "assign":
         return assign(store, ticket_id, assignee or "", who=who, note=note, now=now)
-    ticket = apply_transition(
-        load_ticket(store, ticket_id), action, who=who, now=now, note=note, config=config
-    )
-    if assignee is not None and assignee != ticket.assignee:
-        ticket = _assigned(ticket, assignee, who=who, now=now, note="")
-    save_ticket(store, ticket)
+
+    def change(current: Ticket) -> Ticket:
+        ticket = apply_transition(current, action, who=who, now=now, note=note, config=config)
+        if assignee is not None and assignee != ticket.assignee:
+            ticket = _assigned(ticket, assignee, who=who, now=now, note="")
+        return ticket
+
+    ticket = update_ticket(store, ticket_id, change)
     logger.info("ticket %s: %s by %s -> %s", ticket_id, action, who, ticket.state)
     return ticket
 
@@ -207,16 +245,18 @@ def assign(
 ) -> Ticket:
     """Set the ticket's assignee (state unchanged). Allowed while the ticket is active."""
     now = now or datetime.now(UTC)
-    ticket = load_ticket(store, ticket_id)
-    if ticket.state not in ASSIGNABLE_STATES:
-        raise IllegalTransition(
-            f"cannot assign ticket {ticket.id}: it is '{ticket.state}'; "
-            f"allowed actions in state '{ticket.state}': {', '.join(allowed_actions(ticket.state))}"
-        )
-    if not assignee.strip():
-        raise ValueError(f"assigning ticket {ticket.id} needs a person's name; got an empty one")
-    ticket = _assigned(ticket, assignee.strip(), who=who, now=now, note=note)
-    save_ticket(store, ticket)
+
+    def change(ticket: Ticket) -> Ticket:
+        if ticket.state not in ASSIGNABLE_STATES:
+            raise IllegalTransition(
+                f"cannot assign ticket {ticket.id}: it is '{ticket.state}'; "
+                f"allowed actions in state '{ticket.state}': {', '.join(allowed_actions(ticket.state))}"
+            )
+        if not assignee.strip():
+            raise ValueError(f"assigning ticket {ticket.id} needs a person's name; got an empty one")
+        return _assigned(ticket, assignee.strip(), who=who, now=now, note=note)
+
+    ticket = update_ticket(store, ticket_id, change)
     logger.info("ticket %s: assigned to %s by %s", ticket_id, ticket.assignee, who)
     return ticket
 
@@ -255,7 +295,23 @@ def escalate_overdue(
     now = now or datetime.now(UTC)
     notifier = Notifier.from_settings(config)
     escalated: list[Ticket] = []
-    for ticket in list_tickets(store, overdue_at=now):
+    for listed in list_tickets(store, overdue_at=now):
+        new = _escalate_one(config, store, notifier, listed.id, now)
+        if new is not None:
+            escalated.append(new)
+    if deliver and escalated:
+        notifier.deliver_pending(store, now=now)
+    return escalated
+
+
+def _escalate_one(
+    config: Config, store: Store, notifier: Any, ticket_id: str, now: datetime
+) -> Ticket | None:
+    """Escalate one ticket if it is (still) overdue; compare-and-set, re-checked on a concurrent change."""
+    for _ in range(CAS_ATTEMPTS):
+        ticket, version = load_ticket_versioned(store, ticket_id)
+        if not is_overdue(ticket, now):
+            return None  # acknowledged, resolved or escalated by someone else meanwhile
         new = ticket.model_copy(deep=True)
         new.severity = SEVERITIES[min(SEVERITY_ORDER[ticket.severity] + 1, len(SEVERITIES) - 1)]
         new.escalated = True
@@ -272,15 +328,16 @@ def escalate_overdue(
                 note=f"overdue by {_hours(late)} (due {ticket.due.isoformat()}); severity {ticket.severity} -> {new.severity}",
             )
         )
-        notifier.enqueue(config, store, new, len(new.history) - 1, now=now)
-        save_ticket(store, new)
+        ids = notifier.enqueue(config, store, new, len(new.history) - 1, now=now)
+        if not save_ticket_if(store, new, version):
+            for record_id in ids:  # the fresh ticket gets its own records on the next attempt
+                notifier.withdraw(store, record_id, created=now)
+            continue
         logger.warning(
             "ticket %s escalated: overdue by %s, severity now %s", new.id, _hours(late), new.severity
         )
-        escalated.append(new)
-    if deliver and escalated:
-        notifier.deliver_pending(store, now=now)
-    return escalated
+        return new
+    raise TicketConflict(f"ticket {ticket_id} kept changing while it was being escalated; try again")
 
 
 def dismissal_feedback(store: Store) -> list[dict[str, Any]]:

@@ -10,15 +10,21 @@ Delivery goes through an outbox, the store's `notifications` collection:
    is stored. Writing the same record again is a no-op, so re-runs never add deliveries.
 2. `Notifier.deliver_pending` (called after the tickets are stored) sends every pending or failed
    record whose ticket event exists, retrying a few times with exponential backoff, and marks it
-   *sent*. A failure is recorded (attempts, redacted error) and retried on the next run; after
+   *sent*. Each record is first *claimed* with a compare-and-set on its version (status `sending`,
+   a claim token and an expiry), so two runs or two processes never both send it; every attempt is
+   counted in the record before it is made, so `attempts` is what the receiver may have seen. A
+   claim left by a crashed run lapses after `claim_s` and the record is sent again, with the same
+   key. A failure is recorded (attempts, redacted error) and retried on the next run; after
    `give_up_after` attempts the record is *abandoned* (kept, with its last error, for an operator).
    Nothing here raises into the pipeline: once a target (SMTP server, webhook) has failed in a run,
    its other records wait for the next run instead of each paying the retries, and a run spends
    at most `run_budget_s` on deliveries.
 
-The one duplicate window is a crash between a successful send and marking the record sent: the
-next run sends it again. Webhooks carry the ledger id as an `Idempotency-Key` header (and in the
-JSON body) and emails as their `Message-ID`, so receivers can drop the repeat.
+The duplicate windows are a crash between a successful send and marking the record sent, and a
+send that timed out after the receiver got it: both are sent again with the same key. Webhooks
+carry the ledger id as an `Idempotency-Key` header (and in the JSON body) and emails as their
+`Message-ID`, so receivers can drop the repeat. The HTTP timeout (`timeout_s`, 30 s) is longer than
+a slow receiver's answer, so a slow webhook is not sent the same payload again and again.
 
 Which events notify: a ticket opened, reopened, escalated, or its severity raised by new evidence.
 Each team channel has a `min_severity`; the ticket's severity at the event decides.
@@ -35,13 +41,14 @@ from __future__ import annotations
 import json
 import logging
 import os
+import secrets
 import smtplib
 import ssl
 import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from email.message import EmailMessage
 from email.utils import formatdate
 from typing import Any, Self
@@ -52,6 +59,7 @@ import jinja2
 from groundswell.config import ChannelConfig, Config, SmtpConfig
 from groundswell.records import SEVERITY_ORDER, Ticket
 from groundswell.store import Store
+from groundswell.store.base import DocVersion
 
 logger = logging.getLogger(__name__)
 
@@ -62,7 +70,7 @@ NOTIFY_ACTIONS: dict[str, str] = {
     "escalate": "escalated",
     "severity": "severity_raised",
 }
-PENDING, SENT, FAILED, ABANDONED = "pending", "sent", "failed", "abandoned"
+PENDING, SENDING, SENT, FAILED, ABANDONED = "pending", "sending", "sent", "failed", "abandoned"
 USER_AGENT = "Groundswell-Notifier/0.1"
 SEVERITY_COLORS = {"low": "2E7D32", "medium": "F9A825", "high": "EF6C00", "critical": "C62828"}
 MAX_QUOTE_CHARS = 280
@@ -362,6 +370,7 @@ class DeliveryReport:
     failed: int = 0
     abandoned: int = 0
     waiting: int = 0  # records whose ticket event is not stored (yet), or left for the next run
+    claimed_elsewhere: int = 0  # records another run is sending right now
 
 
 def ledger_id(ticket_id: str, entry_index: int, team: str, channel_index: int, kind: str) -> str:
@@ -380,7 +389,7 @@ class Notifier:
         max_attempts: int = 3,
         backoff_s: float = 0.5,
         max_backoff_s: float = 8.0,
-        timeout_s: float = 10.0,
+        timeout_s: float = 30.0,
         run_budget_s: float = 120.0,
         give_up_after: int = 30,
         quotes: int = 3,
@@ -401,6 +410,8 @@ class Notifier:
         self.give_up_after = give_up_after
         self.quotes = quotes
         self.sleep = sleep
+        # how long a claim protects a record: every attempt may take the whole timeout, plus the backoff
+        self.claim_s = max_attempts * (timeout_s + max_backoff_s) + 60.0
 
     @classmethod
     def from_settings(cls, config: Config) -> Self:
@@ -430,9 +441,7 @@ class Notifier:
                 continue
             record_id = ledger_id(ticket.id, entry_index, team.id, index, channel.kind)
             ids.append(record_id)
-            if store.get_doc("notifications", record_id) is not None:
-                continue
-            store.put_doc(
+            store.put_doc_if(  # create-only: an existing record (any status) is left as it is
                 "notifications",
                 record_id,
                 {
@@ -451,15 +460,30 @@ class Notifier:
                     "sent_at": None,
                     "last_error": None,
                 },
+                None,
             )
         return ids
+
+    def withdraw(self, store: Store, record_id: str, *, created: datetime) -> None:
+        """Drop a record this run enqueued for a ticket change that did not get stored (a lost
+        compare-and-set); records that were claimed, sent, or created by another run stay."""
+        found = store.get_doc_versioned("notifications", record_id)
+        if found is None:
+            return
+        record, _ = found
+        if (
+            record.get("status") == PENDING
+            and record.get("attempts") == 0
+            and record.get("created") == created.isoformat()
+        ):
+            store.delete_doc("notifications", record_id)
 
     # -- 2. deliver --------------------------------------------------------------------------------------
     def deliver_pending(self, store: Store, *, now: datetime | None = None) -> DeliveryReport:
         """Send every pending/failed record whose ticket event is stored. Never raises for a delivery."""
         report = DeliveryReport()
         records = store.query_docs(
-            "notifications", where={"status": [PENDING, FAILED]}, order_by="created", limit=100_000
+            "notifications", where={"status": [PENDING, FAILED, SENDING]}, order_by="created", limit=100_000
         )
         if not records:
             return report
@@ -477,7 +501,11 @@ class Notifier:
                 if message is None:
                     report.waiting += 1
                     continue
-                if not self._deliver_one(store, client, record, message, report, now):
+                claimed = self._claim(store, record["id"])
+                if claimed is None:
+                    report.claimed_elsewhere += 1
+                    continue
+                if not self._deliver_one(store, client, claimed[0], message, report, now, claimed[1]):
                     down.add(target)
         if report.waiting:
             logger.info("notifications: %s left pending for the next run", report.waiting)
@@ -485,6 +513,55 @@ class Notifier:
             "notifications: %s sent, %s failed, %s abandoned", report.sent, report.failed, report.abandoned
         )
         return report
+
+    def _claim(self, store: Store, record_id: str) -> tuple[dict[str, Any], DocVersion] | None:
+        """Take a record for sending (compare-and-set on its version), or None when it is not ours to
+        send: already sent or abandoned, or claimed by another run whose claim has not lapsed."""
+        found = store.get_doc_versioned("notifications", record_id)
+        if found is None:
+            return None
+        record, version = found
+        status = record.get("status")
+        if status == SENDING:
+            try:
+                lapsed = datetime.fromisoformat(record.get("claim_expires") or "") <= datetime.now(UTC)
+            except ValueError:
+                lapsed = True
+            if not lapsed:
+                return None
+            logger.warning(
+                "notification %s: the claim of an earlier run lapsed (it crashed or was killed mid-send); "
+                "sending again with the same idempotency key",
+                record_id,
+            )
+        elif status not in (PENDING, FAILED):
+            return None
+        claim = {
+            **record,
+            "status": SENDING,
+            "claim": secrets.token_hex(8),
+            "claim_expires": (datetime.now(UTC) + timedelta(seconds=self.claim_s)).isoformat(),
+            "previous_status": status if status != SENDING else record.get("previous_status", PENDING),
+        }
+        if not store.put_doc_if("notifications", record_id, claim, version):
+            return None
+        after = store.get_doc_versioned("notifications", record_id)
+        if after is None or after[0].get("claim") != claim["claim"]:
+            return None
+        return after
+
+    def _save(self, store: Store, record: dict[str, Any], version: DocVersion) -> DocVersion:
+        """Write our claimed record; the claim makes us its only writer, so a lost compare-and-set
+        means the claim lapsed and another run took it: say so loudly, and keep our count."""
+        if not store.put_doc_if("notifications", record["id"], record, version):
+            logger.error(
+                "notification %s: the claim lapsed and another run took the record over; it may be sent twice "
+                "(same idempotency key). Raise Notifier.claim_s if this repeats",
+                record["id"],
+            )
+            store.put_doc("notifications", record["id"], record)
+        found = store.get_doc_versioned("notifications", record["id"])
+        return found[1] if found is not None else version
 
     def _target(self, channel: dict[str, Any]) -> tuple[str, str]:
         if channel["kind"] == "email":
@@ -499,11 +576,13 @@ class Notifier:
         message: Message,
         report: DeliveryReport,
         now: datetime | None,
+        version: DocVersion,
     ) -> bool:
         error = ""
-        attempts = 0
         for attempt in range(self.max_attempts):
-            attempts += 1
+            record["attempts"] += 1  # counted before the send: a timed-out attempt may have arrived
+            record["updated"] = datetime.now(UTC).isoformat()
+            version = self._save(store, record, version)
             try:
                 self.send(client, record["channel"], message)
             except Exception as err:  # any failure of one delivery is recorded, never raised
@@ -514,14 +593,8 @@ class Notifier:
                     self.sleep(min(self.backoff_s * 2**attempt, self.max_backoff_s))
                 continue
             stamp = (now or datetime.now(UTC)).isoformat()
-            record.update(
-                status=SENT,
-                attempts=record["attempts"] + attempts,
-                sent_at=stamp,
-                updated=stamp,
-                last_error=None,
-            )
-            store.put_doc("notifications", record["id"], record)
+            record.update(status=SENT, sent_at=stamp, updated=stamp, last_error=None, claim_expires=None)
+            self._save(store, record, version)
             report.sent += 1
             logger.info(
                 "notified team %s by %s about ticket %s (%s)",
@@ -531,12 +604,15 @@ class Notifier:
                 record["event"],
             )
             return True
-        total = record["attempts"] + attempts
+        total = record["attempts"]
         status = ABANDONED if total >= self.give_up_after else FAILED
         record.update(
-            status=status, attempts=total, last_error=error, updated=(now or datetime.now(UTC)).isoformat()
+            status=status,
+            last_error=error,
+            updated=(now or datetime.now(UTC)).isoformat(),
+            claim_expires=None,
         )
-        store.put_doc("notifications", record["id"], record)
+        self._save(store, record, version)
         if status == ABANDONED:
             report.abandoned += 1
         else:

@@ -84,7 +84,7 @@ def main() -> int:
 
         config = sample_config()
         app = create_app(config, store)
-        client = TestClient(app)
+        client = TestClient(app, base_url="http://127.0.0.1")
         forum = next(m for m in mentions if m.thread_id)
         pages = {
             "trends (90 days, 3 brands), cold": "/trends",

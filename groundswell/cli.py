@@ -279,7 +279,16 @@ def _run_with_progress(
             elif done:
                 bar.update(tasks[step], completed=done)
 
-        summary = run_pipeline(cfg, store, sources=sources, now=now, week_start=week_start, progress=progress)
+        from groundswell.store.base import StoreLocked
+
+        try:  # one writer per store: an overlapping run (cron, the DAG) waits or stops here
+            with store.writer_lock("groundswell run"):
+                summary = run_pipeline(
+                    cfg, store, sources=sources, now=now, week_start=week_start, progress=progress
+                )
+        except StoreLocked as err:
+            console.print(f"[red]error:[/red] {err}")
+            raise typer.Exit(3) from None
         for task_id in tasks.values():
             task = bar.tasks[task_id]
             bar.update(task_id, total=task.completed or 1, completed=task.completed or 1)

@@ -268,15 +268,15 @@ def test_notify_crash_after_ledger_before_ticket_is_not_lost(
         monkeypatch.setenv("GS_HOOK_URL", hook.url)
         config = _webhook_config("webhook")
         event = _fire_shift(store)
-        real_put = SqliteStore.put_doc
+        real_put = SqliteStore.put_doc_if
 
-        def put_doc(self: SqliteStore, collection: str, doc_id: str, doc: dict) -> None:  # type: ignore[type-arg]
+        def put_doc_if(self: SqliteStore, collection: str, doc_id: str, doc: dict, version) -> bool:  # type: ignore[no-untyped-def,type-arg]
             if collection == "tickets":
                 raise Crash("killed between the outbox write and the ticket write")
-            real_put(self, collection, doc_id, doc)
+            return real_put(self, collection, doc_id, doc, version)
 
         with monkeypatch.context() as patch:
-            patch.setattr(SqliteStore, "put_doc", put_doc)
+            patch.setattr(SqliteStore, "put_doc_if", put_doc_if)
             with pytest.raises(Crash):
                 process_events(config, store, [event], now=NOW, notifier=_notifier(config, sleeps))
         assert list_tickets(store) == [] and len(store.query_docs("notifications")) == 1
@@ -295,17 +295,20 @@ def test_notify_crash_between_send_and_mark_resends_with_same_idempotency_key(
         monkeypatch.setenv("GS_HOOK_URL", hook.url)
         config = _webhook_config("webhook")
         event = _fire_shift(store)
-        real_put = SqliteStore.put_doc
+        real_put = SqliteStore.put_doc_if
 
-        def put_doc(self: SqliteStore, collection: str, doc_id: str, doc: dict) -> None:  # type: ignore[type-arg]
+        def put_doc_if(self: SqliteStore, collection: str, doc_id: str, doc: dict, version) -> bool:  # type: ignore[no-untyped-def,type-arg]
             if collection == "notifications" and doc.get("status") == "sent":
                 raise Crash("killed after sending, before marking sent")
-            real_put(self, collection, doc_id, doc)
+            return real_put(self, collection, doc_id, doc, version)
 
+        crashing = _notifier(config, sleeps)
+        crashing.claim_s = 0.0  # its claim lapses at once (normally after every attempt's timeout)
         with monkeypatch.context() as patch:
-            patch.setattr(SqliteStore, "put_doc", put_doc)
+            patch.setattr(SqliteStore, "put_doc_if", put_doc_if)
             with pytest.raises(Crash):
-                process_events(config, store, [event], now=NOW, notifier=_notifier(config, sleeps))
+                process_events(config, store, [event], now=NOW, notifier=crashing)
+        assert store.query_docs("notifications")[0]["status"] == "sending"
         process_events(config, store, [event], now=NOW, notifier=_notifier(config, sleeps))
         keys = [r.headers["Idempotency-Key"] for r in hook.requests]
         assert len(keys) == 2 and keys[0] == keys[1]

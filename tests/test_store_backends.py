@@ -16,6 +16,7 @@ import pytest
 from groundswell.mention import Mention, TargetSentiment
 from groundswell.records import LedgerEntry
 from groundswell.store.base import Filters, SeriesPoint, Store, StoreError
+from groundswell.store.query import QuerySyntaxError
 from groundswell.text import tokens
 from tests.es_fixtures import both_stores_fixture, es_client_fixture, osmem_base_fixture, store_fixture  # noqa: F401
 
@@ -200,9 +201,6 @@ def test_search_only_negative_words_matches_the_rest(loaded: tuple[Store, list[M
 @pytest.mark.parametrize(
     "query",
     [
-        '"unclosed',
-        "(kettle",
-        "kettle)",
         "AND OR NOT",
         "a:b",
         "kettle^2",
@@ -224,6 +222,15 @@ def test_search_punctuation_never_raises(loaded: tuple[Store, list[Mention]], qu
     page = store.search(query)
     assert page.total >= 0
     assert all("<script>" not in h.highlight for h in page.hits)
+
+
+@pytest.mark.parametrize("query", ['"unclosed', "(kettle", "kettle)", '"steam pro overheat'])
+def test_search_reports_unbalanced_syntax_instead_of_repairing_it(
+    loaded: tuple[Store, list[Mention]], query: str
+) -> None:
+    store, _ = loaded
+    with pytest.raises(QuerySyntaxError, match="unbalanced"):
+        store.search(query)
 
 
 def test_search_highlights_are_marked_and_escaped(loaded: tuple[Store, list[Mention]]) -> None:

@@ -48,7 +48,7 @@ def sample() -> Iterator[tuple[SqliteStore, object, list, list, list]]:
 @pytest.fixture
 def client(sample) -> TestClient:
     store = sample[0]
-    return TestClient(create_app(sample_config(), store))
+    return TestClient(create_app(sample_config(), store), base_url="http://127.0.0.1")
 
 
 def _csrf(page: str) -> str:
@@ -324,7 +324,10 @@ def test_tickets_board_groups_by_state_and_filters_by_team(client: TestClient, s
 def test_token_protects_every_page_and_names_the_user(sample) -> None:
     store = sample[0]
     ticket = _fresh_ticket(store, sample[4][0], "auth")
-    client = TestClient(create_app(sample_config(), store, token="alice=correct-horse,bob=battery-staple"))
+    client = TestClient(
+        create_app(sample_config(), store, token="alice=correct-horse,bob=battery-staple"),
+        base_url="http://127.0.0.1",
+    )
     r = client.get("/search?q=kettle", follow_redirects=False)
     assert r.status_code == 303 and r.headers["location"].startswith("/login?next=%2Fsearch%3Fq%3Dkettle")
     assert client.get("/static/style.css").status_code == 200

@@ -23,7 +23,7 @@ def _total(page: str) -> int:
 
 def test_web_pages_render_the_same_facts_on_each_backend(store: Store) -> None:
     mentions, truth, events, tickets = load_sample(store, n=300, seed=3)
-    client = TestClient(create_app(sample_config(), store))
+    client = TestClient(create_app(sample_config(), store), base_url="http://127.0.0.1")
 
     assert _total(client.get("/search", params={"q": "overheating"}).text) == len(truth.shift_mention_ids)
     negative_acme = sum(1 for m in mentions if "acme" in m.entities and m.sentiment == "negative")

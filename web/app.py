@@ -31,7 +31,8 @@ from starlette.middleware.sessions import SessionMiddleware
 from groundswell.config import Config
 from groundswell.mention import BUSINESS_AREAS, SENTIMENTS, VOC_KINDS, Mention
 from groundswell.records import SEVERITY_ORDER, Ticket, TrendEvent, stable_id
-from groundswell.store.base import Filters, SeriesPoint, Store, StoreError
+from groundswell.store.base import Filters, SearchTimeout, SeriesPoint, Store, StoreError
+from groundswell.store.query import QuerySyntaxError, check_query
 from web import charts
 from web.query import FORM_FIELDS, QueryError, filters_summary, parse_query
 from web.security import (
@@ -39,6 +40,8 @@ from web.security import (
     CSP,
     LOCAL_USER,
     SECURITY_HEADERS,
+    HostGuard,
+    LoginThrottle,
     bearer,
     csrf_guard,
     csrf_token,
@@ -56,18 +59,32 @@ TICKET_STATES = ("open", "acknowledged", "in_progress", "resolved", "dismissed")
 PUBLIC_PATHS = ("/login", "/healthz", "/static/")
 OPTIONS_TTL_S = 60.0
 SERIES_TTL_S = 300.0
+# what a brief folder may serve besides the brief's own HTML and PDF: the images its HTML links to
+BRIEF_ASSET_SUFFIXES = (".png", ".svg", ".jpg", ".jpeg", ".gif", ".webp")
+_SRC_ATTR = re.compile(r"""\bsrc\s*=\s*["']([^"'#?]+)["']""", re.IGNORECASE)
 
 
 def create_app(
-    config: Config, store: Store, *, token: str | None = None, secret_key: str | None = None
+    config: Config,
+    store: Store,
+    *,
+    token: str | None = None,
+    secret_key: str | None = None,
+    bind_host: str = "127.0.0.1",
+    allowed_hosts: tuple[str, ...] = (),
+    login_throttle: LoginThrottle | None = None,
 ) -> FastAPI:
     """The web application over `store`. With `token` set every page needs a login or a bearer token.
 
     `token`: one secret, or `name=secret` pairs separated by commas (the name is recorded in ticket
-    history). `secret_key` signs the session cookie; a random one is made when not given (sessions
-    then end when the server restarts).
+    history); a blank setting raises `WebSecurityError`. `secret_key` signs the session cookie; a
+    random one is made when not given (sessions then end when the server restarts).
+    `bind_host`/`allowed_hosts`: the names the `Host` and `Origin` headers may carry (loopback names
+    only by default). `login_throttle` limits failed logins per client address.
     """
     tokens = parse_tokens(token)
+    hosts = HostGuard(bind_host, allowed_hosts)
+    throttle = login_throttle or LoginThrottle()
     app = FastAPI(
         title=f"Groundswell: {config.name}",
         docs_url=None,
@@ -104,11 +121,26 @@ def create_app(
         request.state.via_bearer = False
         request.state.user = LOCAL_USER if not tokens else None
         path = request.url.path
+        if not hosts.allows_host(request.headers.get("host")):
+            logger.warning("refused a request for host %r (DNS rebinding?)", request.headers.get("host"))
+            return _headers(
+                PlainTextResponse(
+                    "this server does not answer to that host name (see `groundswell serve --allowed-host`)",
+                    status_code=421,
+                )
+            )
+        if not hosts.allows_origin(request.headers.get("origin")):
+            return _headers(PlainTextResponse("cross-origin request refused", status_code=403))
         if tokens:
             presented = bearer(request)
             if presented is not None:
+                client = _client(request)
+                wait = throttle.retry_after(client)
+                if wait > 0:
+                    return _headers(_too_many(wait))
                 user = match_token(tokens, presented)
                 if user is None:
+                    throttle.failed(client)
                     return _headers(
                         PlainTextResponse(
                             "invalid bearer token", status_code=401, headers={"WWW-Authenticate": "Bearer"}
@@ -151,12 +183,19 @@ def create_app(
 
     @app.post("/login", response_class=HTMLResponse)
     def login(request: Request, token: str = Form(""), next: str = Form("/search")) -> Response:
+        client = _client(request)
+        wait = throttle.retry_after(client)
+        if wait > 0:
+            logger.warning("web login from %s throttled for %.0f s after failed attempts", client, wait)
+            return _too_many(wait)
         user = match_token(tokens, token.strip()) if tokens else LOCAL_USER
         if user is None:
-            logger.warning("web login refused from %s", request.client.host if request.client else "?")
+            throttle.failed(client)
+            logger.warning("web login refused from %s", client)
             return render(
                 request, "login.html", {"next": _safe_next(next), "error": "That token is not valid."}, 401
             )
+        throttle.succeeded(client)
         request.session.clear()  # a fresh session (and CSRF token) after login
         request.session["user"] = user
         return RedirectResponse(_safe_next(next), status_code=303)
@@ -180,14 +219,18 @@ def create_app(
     ) -> Response:
         form = {f: request.query_params.get(f, "") for f in FORM_FIELDS}
         page = min(max(page, 1), MAX_PAGE)
-        error, result, parsed = None, None, None
+        error, result, parsed, status = None, None, None, 200
         try:
             parsed = parse_query(q, config, form=form)
             result = store.search(
                 parsed.text, parsed.filters, limit=PAGE_SIZE, offset=(page - 1) * PAGE_SIZE, sort=sort
             )
-        except (QueryError, StoreError) as err:
-            error = str(err)
+        except (QueryError, QuerySyntaxError) as err:
+            error, status = str(err), 400
+        except SearchTimeout as err:
+            error, status = str(err), 503
+        except StoreError as err:
+            error, status = str(err), 400
         params = {"q": q, **{k: v for k, v in form.items() if v}, "sort": sort}
         pages = 0 if result is None else min((result.total + PAGE_SIZE - 1) // PAGE_SIZE, MAX_PAGE)
         context = {
@@ -205,7 +248,7 @@ def create_app(
             "saved": store.query_docs("queries", order_by="name", limit=200),
             "query_url": _saved_query_url,
         }
-        return render(request, "search.html", context, 400 if error else 200)
+        return render(request, "search.html", context, status)
 
     @app.post("/queries")
     def save_query(
@@ -237,7 +280,8 @@ def create_app(
         form_values = {f: v.strip() for f, v in typed.items() if v.strip()}
         try:
             parse_query(q, config, form=form_values)
-        except QueryError as err:
+            check_query(q)
+        except (QueryError, QuerySyntaxError) as err:
             raise HTTPException(status_code=400, detail=f"not saved: {err}") from err
         doc = {
             "id": stable_id("query", name),
@@ -368,14 +412,12 @@ def create_app(
 
     @app.get("/briefs/{key}/{name:path}")
     def brief_asset(key: str, name: str) -> Response:
-        folder = ui.brief_file(key, "html_path").parent.resolve()
-        target = (folder / name).resolve()
-        if (
-            not target.is_relative_to(folder)
-            or not target.is_file()
-            or any(p.startswith(".") for p in Path(name).parts)
-        ):
-            raise HTTPException(status_code=404, detail=f"no file '{name}' in this brief")
+        """Only the images the brief's HTML links to: never the store, configuration or logs that
+        may share the brief's folder (`--out`, `brief.output_dir` inside the data folder)."""
+        html_file = ui.brief_file(key, "html_path")
+        target = _brief_asset(html_file, name)
+        if target is None:
+            raise HTTPException(status_code=404, detail="no such file in this brief")
         return _headers(FileResponse(target), csp=BRIEF_CSP)
 
     @app.exception_handler(StarletteHTTPException)
@@ -620,10 +662,9 @@ class _Ui:
         if doc is None:
             raise HTTPException(status_code=404, detail=f"no brief '{key}'")
         raw = doc.get(field)
-        if not raw:
-            raise HTTPException(
-                status_code=404, detail=f"brief '{key}' has no {field.split('_')[0].upper()} file"
-            )
+        kind = field.split("_")[0]
+        if not raw or not isinstance(raw, str) or "\x00" in raw or not raw.lower().endswith(f".{kind}"):
+            raise HTTPException(status_code=404, detail=f"brief '{key}' has no {kind.upper()} file")
         for candidate in (Path(raw), self.config.path(raw), self.config.base_dir / raw):
             if candidate.is_file():
                 return candidate
@@ -631,6 +672,46 @@ class _Ui:
 
 
 # ---- helpers ------------------------------------------------------------------------------------
+def _brief_asset(html_file: Path, name: str) -> Path | None:
+    """The file `name` of a brief when the brief's HTML links to it and it is an image, else None."""
+    if (
+        "\x00" in name
+        or "\\" in name
+        or name.startswith("/")
+        or not name.lower().endswith(BRIEF_ASSET_SUFFIXES)
+    ):
+        return None
+    parts = Path(name).parts
+    if not parts or any(p in ("", ".", "..") or p.startswith(".") for p in parts):
+        return None
+    try:
+        linked = {
+            src.removeprefix("./")
+            for src in _SRC_ATTR.findall(html_file.read_text(encoding="utf-8", errors="replace"))
+            if "://" not in src and not src.startswith(("data:", "/"))
+        }
+        if name not in linked:
+            return None
+        folder = html_file.parent.resolve()
+        target = (folder / name).resolve()
+        return target if target.is_relative_to(folder) and target.is_file() else None
+    except (OSError, ValueError):
+        return None
+
+
+def _client(request: Request) -> str:
+    return request.client.host if request.client else "?"
+
+
+def _too_many(wait: float) -> Response:
+    seconds = max(1, int(wait + 0.999))
+    return PlainTextResponse(
+        f"too many failed logins from this address; try again in {seconds} s",
+        status_code=429,
+        headers={"Retry-After": str(seconds)},
+    )
+
+
 def _headers(response: Response, csp: str = CSP) -> Response:
     response.headers.setdefault("Content-Security-Policy", csp)
     for name, value in SECURITY_HEADERS.items():

@@ -27,6 +27,14 @@ def serve(
         help="access token, or named tokens 'alice=SECRET,bob=SECRET' (names are recorded in ticket history)",
         show_default=False,
     ),
+    allowed_host: list[str] = typer.Option(
+        [],
+        "--allowed-host",
+        envvar="GROUNDSWELL_WEB_ALLOWED_HOSTS",
+        help="host name browsers use to reach the UI (repeatable; '*' accepts any, behind a proxy that checks Host); "
+        "loopback names are always allowed",
+        show_default=False,
+    ),
 ) -> None:
     """Serve the analyst web UI (search, trends, tickets, briefs) over the configured store."""
     import uvicorn
@@ -34,13 +42,15 @@ def serve(
     from groundswell.config import ConfigError, load_config
     from groundswell.store import StoreError, open_store
     from web.app import create_app
-    from web.security import WebSecurityError, check_bind
+    from web.security import WebSecurityError, check_allowed_hosts, check_bind
 
+    allowed = tuple(h.strip() for item in allowed_host for h in item.split(",") if h.strip())
     try:
         check_bind(host, token)
+        check_allowed_hosts(host, allowed)
         cfg = load_config(config)
         store = open_store(cfg)
-        app = create_app(cfg, store, token=token)
+        app = create_app(cfg, store, token=token, bind_host=host, allowed_hosts=allowed)
     except (WebSecurityError, ConfigError, StoreError) as err:
         typer.echo(f"error: {err}", err=True)
         raise typer.Exit(1) from None

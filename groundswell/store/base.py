@@ -8,11 +8,20 @@ collections, also upserted by id.
 The aggregations are the ones the trend detector, the brief and the web UI need:
 `series` (counts and sentiment sums per time bucket per key), `terms` (top values of a keyword
 field), `top_terms` (frequent or significant words against a background).
+
+Concurrency: `writer_lock` makes a pipeline run the only writer of a store (a file lock next to
+the SQLite file; a lease document with an expiry on Elasticsearch), so overlapping runs wait or
+exit with `StoreLocked`. `get_doc_versioned` / `put_doc_if` compare-and-set one document on its
+version, for records that several writers change (tickets, the notification outbox). A search
+has a time budget (`search_timeout_s`); one over it raises `SearchTimeout`.
 """
 
 from __future__ import annotations
 
 import abc
+import contextlib
+import os
+import socket
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -42,6 +51,40 @@ TERM_FIELDS = (
 
 class StoreError(RuntimeError):
     """A store operation failed; the message says which and why."""
+
+
+class StoreLocked(StoreError):
+    """Another process holds the store's writer lock; the message names the holder and how long it was waited for."""
+
+
+class SearchTimeout(StoreError):
+    """A search ran past its time budget and was stopped."""
+
+
+DocVersion = tuple[int, int]  # opaque: (counter, 0) on SQLite, (seq_no, primary_term) on Elasticsearch
+
+DEFAULT_LOCK_WAIT_S = float(os.environ.get("GROUNDSWELL_LOCK_WAIT_S", "0"))
+
+
+def lock_holder(what: str) -> dict[str, Any]:
+    """Who takes a writer lock: shown to the run that finds it taken."""
+    from datetime import UTC
+
+    return {
+        "what": what,
+        "pid": os.getpid(),
+        "host": socket.gethostname(),
+        "since": datetime.now(UTC).isoformat(timespec="seconds"),
+    }
+
+
+def describe_holder(holder: dict[str, Any] | None) -> str:
+    if not holder:
+        return "another process"
+    return (
+        f"'{holder.get('what', '?')}' (pid {holder.get('pid', '?')} on {holder.get('host', '?')}, "
+        f"since {holder.get('since', '?')})"
+    )
 
 
 @dataclass(frozen=True)
@@ -128,6 +171,18 @@ class Store(abc.ABC):
     def __exit__(self, *exc: object) -> None:
         self.close()
 
+    search_timeout_s: float = 10.0  # the time budget of one `search`
+
+    @contextlib.contextmanager
+    def writer_lock(self, what: str, *, wait_s: float | None = None) -> Iterator[None]:
+        """Be the only writer of this store inside the block (a pipeline run, a task that writes).
+
+        Waits up to `wait_s` seconds (default `$GROUNDSWELL_LOCK_WAIT_S`, else 0) for another holder
+        to finish, then raises `StoreLocked` naming the holder. Backends override this; the default
+        (a store only this process uses) needs no lock.
+        """
+        yield
+
     # ---- mentions ------------------------------------------------------------------------
     @abc.abstractmethod
     def upsert_mentions(self, mentions: Iterable[Mention]) -> WriteResult:
@@ -205,6 +260,17 @@ class Store(abc.ABC):
 
     @abc.abstractmethod
     def delete_doc(self, collection: str, doc_id: str) -> None: ...
+
+    def get_doc_versioned(self, collection: str, doc_id: str) -> tuple[dict[str, Any], DocVersion] | None:
+        """The document and its version (changes on every write), or None."""
+        raise NotImplementedError(f"{type(self).__name__} does not support versioned documents")
+
+    def put_doc_if(
+        self, collection: str, doc_id: str, doc: dict[str, Any], version: DocVersion | None
+    ) -> bool:
+        """Compare-and-set: write `doc` only if the stored version is still `version` (None: only if
+        no such document exists). Returns False, writing nothing, when another writer got there first."""
+        raise NotImplementedError(f"{type(self).__name__} does not support versioned documents")
 
     def maintain(self) -> dict[str, Any]:
         """Housekeeping (rollover/retention on Elasticsearch, optimisation on SQLite); returns what was done."""

@@ -9,40 +9,61 @@ Writes are retried with exponential backoff on 429, 5xx and connection errors; d
 for good (mapping conflicts, retries exhausted) go to a dead-letter NDJSON file with the reason and
 can be replayed with `replay_dead_letter()`. Results agree with the embedded SQLite store
 (`tests/test_store_backends.py` runs one suite against both).
+
+Concurrency: a search carries the server-side `timeout` of `search_timeout_s` (and a client-side
+request timeout a little longer); partial results past it raise `SearchTimeout`. Documents are
+compared-and-set on `_seq_no`/`_primary_term` (`put_doc_if`). `writer_lock` is a lease document
+(`state/writer-lock`) with an expiry that a background thread renews while the lock is held, so a
+crashed holder's lease lapses after `lease_s` seconds instead of blocking the store for ever.
 """
 
 from __future__ import annotations
 
+import contextlib
 import html
 import json
 import logging
 import os
 import re
+import secrets
 import threading
 import time
 from collections.abc import Callable, Iterable, Iterator, Sequence
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any, Literal, Self, TypeVar
 
 from elastic_transport.client_utils import DEFAULT
-from elasticsearch import ApiError, ConnectionError, ConnectionTimeout, Elasticsearch, NotFoundError
+from elasticsearch import (
+    ApiError,
+    ConflictError,
+    ConnectionError,
+    ConnectionTimeout,
+    Elasticsearch,
+    NotFoundError,
+)
 
 from groundswell.config import Config
 from groundswell.mention import Mention
 from groundswell.store.base import (
+    DEFAULT_LOCK_WAIT_S,
     Bucket,
+    DocVersion,
     Filters,
     GroupBy,
     Hit,
     SearchPage,
+    SearchTimeout,
     SeriesPoint,
     Store,
     StoreError,
+    StoreLocked,
     TermCount,
     WriteResult,
     check_collection,
     check_term_field,
+    describe_holder,
+    lock_holder,
 )
 from groundswell.store.query import ParsedQuery, Term, parse_query
 from groundswell.text import significance, tokens
@@ -71,6 +92,7 @@ _GROUP_FIELDS = {
 _FIELD_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
 _MARK_OPEN, _MARK_CLOSE = "<mark>", "</mark>"
 _MAX_WINDOW = 10000
+LOCK_DOC = "writer-lock"
 
 
 class ElasticsearchStore(Store):
@@ -106,6 +128,8 @@ class ElasticsearchStore(Store):
         self.retry_cap = retry_cap
         self.refresh = refresh
         self._dead_letter_lock = threading.Lock()
+        self.lease_s = 300.0
+        self._lease_depth = 0
         self.mentions = mentions_alias(index_prefix)
         if check_mapping:
             self._retrying("checking the index mappings", lambda: ensure_current(self._es, index_prefix))
@@ -123,6 +147,89 @@ class ElasticsearchStore(Store):
     def close(self) -> None:
         if self._owns_client:
             self._client.close()
+
+    # ---- concurrency ----------------------------------------------------------------------
+    @contextlib.contextmanager
+    def writer_lock(self, what: str, *, wait_s: float | None = None) -> Iterator[None]:
+        if self._lease_depth:  # this store already holds it (a task inside a run)
+            self._lease_depth += 1
+            try:
+                yield
+            finally:
+                self._lease_depth -= 1
+            return
+        wait = DEFAULT_LOCK_WAIT_S if wait_s is None else wait_s
+        token = secrets.token_hex(8)
+        deadline = time.monotonic() + wait
+        version = self._take_lease(what, token)
+        while version is None:
+            if time.monotonic() >= deadline:
+                current = self.get_doc("state", LOCK_DOC)
+                holder = (current or {}).get("value")
+                raise StoreLocked(
+                    f"Elasticsearch store '{self.prefix}' is being written by {describe_holder(holder)} "
+                    f"(lease until {(holder or {}).get('expires', '?')}); '{what}' waited {wait:.0f} s and gave up. "
+                    "Let that run finish (or set GROUNDSWELL_LOCK_WAIT_S to wait longer)"
+                )
+            time.sleep(min(1.0, max(0.05, deadline - time.monotonic())))
+            version = self._take_lease(what, token)
+        held = {"version": version}
+        stop = threading.Event()
+
+        def renew() -> None:
+            while not stop.wait(self.lease_s / 3):
+                renewed = self._write_lease(what, token, held["version"])
+                if renewed is None:
+                    logger.error(
+                        "the writer lease of '%s' was lost (expired and taken by another writer)", what
+                    )
+                    return
+                held["version"] = renewed
+
+        renewer = threading.Thread(target=renew, name="groundswell-lease", daemon=True)
+        renewer.start()
+        self._lease_depth = 1
+        try:
+            yield
+        finally:
+            self._lease_depth = 0
+            stop.set()
+            renewer.join(timeout=10)
+            current = self.get_doc_versioned("state", LOCK_DOC)
+            if current is not None and (current[0].get("value") or {}).get("token") == token:
+                with contextlib.suppress(ConflictError, NotFoundError):
+                    self._es.delete(
+                        index=collection_alias(self.prefix, "state"),
+                        id=LOCK_DOC,
+                        if_seq_no=current[1][0],
+                        if_primary_term=current[1][1],
+                        refresh=self.refresh,
+                    )
+
+    def _take_lease(self, what: str, token: str) -> DocVersion | None:
+        current = self.get_doc_versioned("state", LOCK_DOC)
+        if current is None:
+            return self._write_lease(what, token, None)
+        expires = (current[0].get("value") or {}).get("expires")
+        try:
+            lapsed = expires is None or datetime.fromisoformat(expires) <= datetime.now(UTC)
+        except ValueError:
+            lapsed = True
+        if not lapsed:
+            return None
+        logger.warning("taking over an expired writer lease: %s", describe_holder(current[0].get("value")))
+        return self._write_lease(what, token, current[1])
+
+    def _write_lease(self, what: str, token: str, version: DocVersion | None) -> DocVersion | None:
+        value = {
+            **lock_holder(what),
+            "token": token,
+            "expires": (datetime.now(UTC) + timedelta(seconds=self.lease_s)).isoformat(),
+        }
+        if not self.put_doc_if("state", LOCK_DOC, {"key": LOCK_DOC, "value": value}, version):
+            return None
+        current = self.get_doc_versioned("state", LOCK_DOC)
+        return current[1] if current is not None and current[0]["value"].get("token") == token else None
 
     # ---- mentions ------------------------------------------------------------------------
     def upsert_mentions(self, mentions: Iterable[Mention]) -> WriteResult:
@@ -378,8 +485,14 @@ class ElasticsearchStore(Store):
             highlight=highlight,
             track_total_hits=True,
             track_scores=True,
-            what=f"searching for {query!r}",
+            what=f"searching for {query[:80]!r}",
+            timeout_s=self.search_timeout_s,
         )
+        if response.get("timed_out"):
+            raise SearchTimeout(
+                f"the search for {query[:80]!r} took longer than its {self.search_timeout_s:g} s budget "
+                "and was stopped; narrow it (fewer OR'ed words, no short prefixes, a date range)"
+            )
         hits = []
         for hit in response["hits"]["hits"]:
             mention = _from_source(hit["_source"])
@@ -580,6 +693,58 @@ class ElasticsearchStore(Store):
             ),
         )
 
+    def get_doc_versioned(self, collection: str, doc_id: str) -> tuple[dict[str, Any], DocVersion] | None:
+        check_collection(collection)
+        alias = collection_alias(self.prefix, collection)
+        try:
+            response = self._retrying(
+                f"reading {collection}/{doc_id}", lambda: self._es.get(index=alias, id=doc_id)
+            )
+        except NotFoundError:
+            return None
+        return dict(response["_source"]["original"]), (
+            int(response["_seq_no"]),
+            int(response["_primary_term"]),
+        )
+
+    def put_doc_if(
+        self, collection: str, doc_id: str, doc: dict[str, Any], version: DocVersion | None
+    ) -> bool:
+        check_collection(collection)
+        original = json.loads(json.dumps(doc, default=_json_default, sort_keys=True))
+        body = {
+            "doc_id": doc_id,
+            "collection": collection,
+            "stored": datetime.now(UTC).isoformat(),
+            "original": original,
+            "doc": _project(collection, original),
+        }
+        alias = collection_alias(self.prefix, collection)
+        condition: dict[str, Any] = (
+            {"op_type": "create"}
+            if version is None
+            else {"if_seq_no": version[0], "if_primary_term": version[1]}
+        )
+        try:
+            self._retrying(
+                f"writing {collection}/{doc_id} (compare-and-set)",
+                lambda: self._es.index(
+                    index=alias,
+                    id=doc_id,
+                    document=body,
+                    refresh=self.refresh,
+                    require_alias=True,
+                    **condition,
+                ),
+            )
+        except ConflictError:
+            return False
+        except StoreError as err:
+            if isinstance(err.__cause__, ConflictError):
+                return False
+            raise
+        return True
+
     def get_doc(self, collection: str, doc_id: str) -> dict[str, Any] | None:
         check_collection(collection)
         alias = collection_alias(self.prefix, collection)
@@ -716,11 +881,30 @@ class ElasticsearchStore(Store):
         highlight: dict[str, Any] | None = None,
         track_total_hits: bool | None = None,
         track_scores: bool | None = None,
+        timeout_s: float | None = None,
     ) -> Any:
         if from_ is not None and from_ + size > _MAX_WINDOW:
             raise StoreError(
                 f"cannot page to offset {from_} + limit {size}: at most {_MAX_WINDOW} hits can be paged"
             )
+        client = self._es if timeout_s is None else self._es.options(request_timeout=timeout_s + 5)
+        if timeout_s is not None:
+            try:
+                return client.search(
+                    index=index or self.mentions,
+                    query=query,
+                    size=size,
+                    from_=from_,
+                    sort=sort,
+                    highlight=highlight,
+                    track_total_hits=track_total_hits,
+                    track_scores=track_scores,
+                    timeout=f"{int(timeout_s * 1000)}ms",
+                )
+            except ConnectionTimeout:
+                raise SearchTimeout(f"{what}: no answer within {timeout_s + 5:g} s") from None
+            except ApiError as err:
+                raise StoreError(f"{what} failed: {err.status_code} {_reason(err)}") from err
         return self._retrying(
             what,
             lambda: self._es.search(

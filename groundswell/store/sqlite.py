@@ -3,17 +3,25 @@
 Tables: `mentions` (the document as JSON plus the columns filters and aggregations need),
 `mention_entities` (one row per mention and entity, with the target-level sentiment),
 `mention_hazards`, `mentions_fts` (FTS5, porter stemming, diacritics folded) and `docs`
-(JSON documents per collection). Writes are upserts keyed by the stable id.
+(JSON documents per collection, each with a `version` that every write bumps, for compare-and-set).
+Writes are upserts keyed by the stable id.
+
+Concurrency: writes go through one connection; searches on a file store use one read connection
+per thread (WAL lets them read while another writes), each with a time budget enforced by a
+progress handler, so one slow query never holds up the others. `writer_lock` is a file lock
+(`<store>.lock`, `filelock`) with the holder described in `<store>.lock.json`.
 """
 
 from __future__ import annotations
 
+import contextlib
 import html
 import json
 import logging
 import re
 import sqlite3
 import threading
+import time
 from collections import Counter
 from collections.abc import Iterable, Iterator, Sequence
 from datetime import UTC, datetime
@@ -22,18 +30,24 @@ from typing import Any, Literal
 
 from groundswell.mention import Mention
 from groundswell.store.base import (
+    DEFAULT_LOCK_WAIT_S,
     Bucket,
+    DocVersion,
     Filters,
     GroupBy,
     Hit,
     SearchPage,
+    SearchTimeout,
     SeriesPoint,
     Store,
     StoreError,
+    StoreLocked,
     TermCount,
     WriteResult,
     check_collection,
     check_term_field,
+    describe_holder,
+    lock_holder,
 )
 from groundswell.store.query import Term, parse_query
 from groundswell.text import significance, tokens
@@ -88,6 +102,7 @@ CREATE TABLE IF NOT EXISTS docs (
     collection TEXT NOT NULL,
     id TEXT NOT NULL,
     doc TEXT NOT NULL,
+    version INTEGER NOT NULL DEFAULT 0,
     PRIMARY KEY (collection, id)
 );
 """
@@ -120,7 +135,12 @@ class SqliteStore(Store):
             raise StoreError(f"cannot open SQLite store at {self.path}: {err}") from err
         self._db.row_factory = sqlite3.Row
         self._lock = threading.RLock()
+        self._readers: list[sqlite3.Connection] = []
+        self._local = threading.local()
+        self._file_lock: Any = None
         self._db.executescript(_SCHEMA)
+        if "version" not in {r[1] for r in self._db.execute("PRAGMA table_info(docs)")}:
+            self._db.execute("ALTER TABLE docs ADD COLUMN version INTEGER NOT NULL DEFAULT 0")
         row = self._db.execute("SELECT value FROM meta WHERE key='schema_version'").fetchone()
         if row is None:
             self._db.execute("INSERT INTO meta VALUES ('schema_version', ?)", (str(SCHEMA_VERSION),))
@@ -132,7 +152,57 @@ class SqliteStore(Store):
 
     def close(self) -> None:
         with self._lock:
+            for reader in self._readers:
+                reader.close()
+            self._readers.clear()
             self._db.close()
+
+    # ---- concurrency ----------------------------------------------------------------------
+    @contextlib.contextmanager
+    def writer_lock(self, what: str, *, wait_s: float | None = None) -> Iterator[None]:
+        if self.path == ":memory:":  # nobody else can open it
+            yield
+            return
+        from filelock import FileLock, Timeout
+
+        if self._file_lock is None:
+            self._file_lock = FileLock(self.path + ".lock")
+        owner = Path(self.path + ".lock.json")
+        wait = DEFAULT_LOCK_WAIT_S if wait_s is None else wait_s
+        try:
+            self._file_lock.acquire(timeout=wait, poll_interval=0.2)
+        except Timeout:
+            try:
+                holder = json.loads(owner.read_text(encoding="utf-8"))
+            except (OSError, ValueError):
+                holder = None
+            raise StoreLocked(
+                f"{self.path} is being written by {describe_holder(holder)}; '{what}' waited {wait:.0f} s "
+                "and gave up. Let that run finish (or set GROUNDSWELL_LOCK_WAIT_S to wait longer)"
+            ) from None
+        reentered = self._file_lock.lock_counter > 1
+        if not reentered:
+            owner.write_text(json.dumps(lock_holder(what)), encoding="utf-8")
+        try:
+            yield
+        finally:
+            if not reentered:
+                owner.unlink(missing_ok=True)
+            self._file_lock.release()
+
+    def _reader(self) -> tuple[sqlite3.Connection, threading.RLock | contextlib.nullcontext[None]]:
+        """This thread's read connection (file stores) or the shared one with its lock (`:memory:`)."""
+        if self.path == ":memory:":
+            return self._db, self._lock
+        reader = getattr(self._local, "db", None)
+        if reader is None:
+            reader = sqlite3.connect(self.path, check_same_thread=False, isolation_level=None, timeout=30)
+            reader.row_factory = sqlite3.Row
+            reader.execute("PRAGMA query_only=1")
+            self._local.db = reader
+            with self._lock:
+                self._readers.append(reader)
+        return reader, contextlib.nullcontext()
 
     # ---- mentions ------------------------------------------------------------------------
     def upsert_mentions(self, mentions: Iterable[Mention]) -> WriteResult:
@@ -250,16 +320,17 @@ class SqliteStore(Store):
             clauses.append("m.rowid NOT IN (SELECT rowid FROM mentions_fts WHERE mentions_fts MATCH ?)")
             args.append(negative)
         order = {"newest": "m.published_ts DESC, m.id", "oldest": "m.published_ts, m.id"}.get(sort)
+        db, lock = self._reader()
+        deadline = time.monotonic() + self.search_timeout_s
         try:
-            with self._lock:
+            with lock:
+                db.set_progress_handler(lambda: int(time.monotonic() > deadline), 2000)
                 if positive:
                     sql_from = "mentions_fts f JOIN mentions m ON m.rowid = f.rowid"
                     cond = " AND ".join(["mentions_fts MATCH ?", *clauses])
                     cargs = [positive, *args]
-                    total = self._db.execute(
-                        f"SELECT COUNT(*) FROM {sql_from} WHERE {cond}", cargs
-                    ).fetchone()[0]
-                    rows = self._db.execute(
+                    total = db.execute(f"SELECT COUNT(*) FROM {sql_from} WHERE {cond}", cargs).fetchone()[0]
+                    rows = db.execute(
                         f"SELECT m.doc, bm25(mentions_fts, 2.0, 1.0) AS rank, "
                         f"snippet(mentions_fts, 1, '{_HL_OPEN}', '{_HL_CLOSE}', '…', 40) AS hl "
                         f"FROM {sql_from} WHERE {cond} ORDER BY {order or 'rank, m.id'} LIMIT ? OFFSET ?",
@@ -267,16 +338,22 @@ class SqliteStore(Store):
                     ).fetchall()
                 else:
                     cond = " AND ".join(clauses)
-                    total = self._db.execute(
-                        f"SELECT COUNT(*) FROM mentions m WHERE {cond}", args
-                    ).fetchone()[0]
-                    rows = self._db.execute(
+                    total = db.execute(f"SELECT COUNT(*) FROM mentions m WHERE {cond}", args).fetchone()[0]
+                    rows = db.execute(
                         f"SELECT m.doc, 0.0 AS rank, NULL AS hl FROM mentions m WHERE {cond} "
                         f"ORDER BY {order or 'm.published_ts DESC, m.id'} LIMIT ? OFFSET ?",
                         (*args, limit, offset),
                     ).fetchall()
         except sqlite3.OperationalError as err:
+            if "interrupt" in str(err).lower():
+                raise SearchTimeout(
+                    f"the search for {query[:80]!r} took longer than its {self.search_timeout_s:g} s budget "
+                    "and was stopped; narrow it (fewer OR'ed words, no short prefixes, a date range)"
+                ) from None
             raise StoreError(f"cannot search for {query!r}: {err}") from err
+        finally:
+            with lock:
+                db.set_progress_handler(None, 0)
         hits = []
         for r in rows:
             m = Mention.model_validate_json(r["doc"])
@@ -391,9 +468,36 @@ class SqliteStore(Store):
         payload = json.dumps(doc, default=_json_default, sort_keys=True)
         with self._lock:
             self._db.execute(
-                "INSERT INTO docs VALUES (?,?,?) ON CONFLICT(collection, id) DO UPDATE SET doc=excluded.doc",
+                "INSERT INTO docs (collection, id, doc) VALUES (?,?,?) "
+                "ON CONFLICT(collection, id) DO UPDATE SET doc=excluded.doc, version=docs.version+1",
                 (collection, doc_id, payload),
             )
+
+    def get_doc_versioned(self, collection: str, doc_id: str) -> tuple[dict[str, Any], DocVersion] | None:
+        check_collection(collection)
+        with self._lock:
+            row = self._db.execute(
+                "SELECT doc, version FROM docs WHERE collection=? AND id=?", (collection, doc_id)
+            ).fetchone()
+        return None if row is None else (json.loads(row[0]), (int(row[1]), 0))
+
+    def put_doc_if(
+        self, collection: str, doc_id: str, doc: dict[str, Any], version: DocVersion | None
+    ) -> bool:
+        check_collection(collection)
+        payload = json.dumps(doc, default=_json_default, sort_keys=True)
+        with self._lock:
+            if version is None:
+                cursor = self._db.execute(
+                    "INSERT INTO docs (collection, id, doc) VALUES (?,?,?) ON CONFLICT(collection, id) DO NOTHING",
+                    (collection, doc_id, payload),
+                )
+            else:
+                cursor = self._db.execute(
+                    "UPDATE docs SET doc=?, version=version+1 WHERE collection=? AND id=? AND version=?",
+                    (payload, collection, doc_id, version[0]),
+                )
+        return cursor.rowcount == 1
 
     def get_doc(self, collection: str, doc_id: str) -> dict[str, Any] | None:
         check_collection(collection)
