@@ -47,12 +47,15 @@ def run(
             typer.echo(json.dumps(s.as_dict()))
     else:
         table = Table(title="collected")
-        for col in ("source", "kind", "items", "new", "duplicates", "pages", "errors", "seconds"):
-            table.add_column(col, justify="left" if col in ("source", "kind") else "right")
+        from crawlers.collect import ledger_status
+
+        for col in ("source", "kind", "status", "items", "new", "duplicates", "pages", "errors", "seconds"):
+            table.add_column(col, justify="left" if col in ("source", "kind", "status") else "right")
         for s in summaries:
             table.add_row(
                 s.source,
                 s.kind,
+                ledger_status(s),
                 str(s.items),
                 str(s.new),
                 str(s.duplicates),
@@ -64,6 +67,12 @@ def run(
         for s in summaries:
             for reason in s.error_reasons[:10]:
                 typer.echo(f"  {s.source}: {reason}", err=True)
+            if s.empty_reason:
+                typer.echo(f"  {s.source}: yielded nothing: {s.empty_reason}", err=True)
+            for url, why in list(s.empty.items())[:10]:
+                typer.echo(f"  {s.source}: {url}: {why}", err=True)
+            for pair, n in s.charset.items():
+                typer.echo(f"  {s.source}: charset {pair} on {n} page(s)", err=True)
     if summaries and all(s.errors and not s.items for s in summaries):
         raise typer.Exit(1)
 

@@ -6,6 +6,14 @@ prints a final JSON stats line. Feed/API kinds (rss, reddit, mastodon, hackernew
 process; their cursors live in the store under `feeds:<source name>` and are saved only after the
 mentions they cover are written. A failing source is logged and reported in its `CollectSummary`; only
 configuration errors (an unknown source name) raise.
+
+Every source of every run also gets one `LedgerEntry` in the store's collection ledger
+(`Store.record_collection`), success or not, also when the source raised or its crawler process died:
+one `run_id` per `collect_all` call; status `ok` (no error), `partial` (errors, a budget stop or a
+crawler killed, but pages were read) or `failed` (nothing could be read); the covered interval runs
+from the source's previous covered end to the start of this run (a failed run covers nothing); the
+pages, items, new mentions, errors by reason, and `empty_reason` when a source that answered yielded
+nothing (per-URL reasons are in `CollectSummary.empty`).
 """
 
 from __future__ import annotations
@@ -17,7 +25,9 @@ import subprocess
 import sys
 import tempfile
 import time
+import uuid
 from dataclasses import asdict, dataclass, field
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -27,11 +37,12 @@ from pydantic import ValidationError
 from crawlers.dedup import Deduplicator
 from groundswell.config import Config, ConfigError, SourceConfig
 from groundswell.mention import Mention
+from groundswell.records import LedgerEntry
 from groundswell.store.base import Store
 
 logger = logging.getLogger(__name__)
 
-__all__ = ["WEB_KINDS", "CollectSummary", "collect_all", "collect_source", "state_key"]
+__all__ = ["WEB_KINDS", "CollectSummary", "collect_all", "collect_source", "ledger_entry", "state_key"]
 
 WEB_KINDS = ("forum", "review", "news", "blog", "sitemap")
 RUNNER_MODULE = "crawlers.web.run"
@@ -53,6 +64,20 @@ class CollectSummary:
     warnings: int = 0
     written: int = 0  # documents upserted (new + refreshed + representatives whose count grew)
     seconds: float = 0.0
+    errors_by_reason: dict[str, int] = field(default_factory=dict)
+    warnings_by_reason: dict[str, int] = field(default_factory=dict)
+    empty: dict[str, str] = field(default_factory=dict)  # URL whose response yielded nothing -> why
+    empty_reason: str | None = None  # why the source yielded nothing although it answered
+    charset: dict[str, int] = field(default_factory=dict)  # "declared->used": pages re-decoded
+    stopped: str = ""  # why the crawl ended early ("budget:pages", "crawler killed", ...); "" when it ran out
+    failed: bool = False  # the source raised, its crawler died before reading anything, or nothing was read
+    run_id: str = ""
+
+    def count_error(self, reason: str, message: str | None = None, n: int = 1) -> None:
+        self.errors += n
+        self.errors_by_reason[reason] = self.errors_by_reason.get(reason, 0) + n
+        if message is not None:
+            self.error_reasons.append(message)
 
     def as_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -97,17 +122,18 @@ def _run_web(config: Config, source: SourceConfig, state_dir: Path, summary: Col
                     check=False,
                 )
             except subprocess.TimeoutExpired as exc:
-                summary.errors += 1
-                summary.error_reasons.append(
-                    f"crawler process killed after {exc.timeout:.0f} s (log: {log_file})"
+                summary.count_error(
+                    "crawler_killed", f"crawler process killed after {exc.timeout:.0f} s (log: {log_file})"
                 )
+                summary.stopped = "crawler killed"
                 proc = None
         if proc is not None and proc.returncode != 0:
             tail = log_file.read_text(encoding="utf-8", errors="replace").strip().splitlines()[-3:]
-            summary.errors += 1
-            summary.error_reasons.append(
-                f"crawler exited with code {proc.returncode}: {' | '.join(tail)[:500]} (log: {log_file})"
+            summary.count_error(
+                "crawler_died",
+                f"crawler exited with code {proc.returncode}: {' | '.join(tail)[:500]} (log: {log_file})",
             )
+            summary.stopped = f"crawler exited with code {proc.returncode}"
         if proc is not None:
             _read_stats(proc.stdout, summary)
         if out.is_file():  # whatever was written before a failure is kept
@@ -118,9 +144,8 @@ def _run_web(config: Config, source: SourceConfig, state_dir: Path, summary: Col
                     try:
                         mentions.append(Mention.model_validate_json(line))
                     except ValidationError as exc:
-                        summary.errors += 1
-                        summary.error_reasons.append(
-                            f"{out.name}:{number}: not a Mention ({exc.error_count()} errors)"
+                        summary.count_error(
+                            "bad_item", f"{out.name}:{number}: not a Mention ({exc.error_count()} errors)"
                         )
     return mentions
 
@@ -136,10 +161,25 @@ def _read_stats(stdout: str, summary: CollectSummary) -> None:
         summary.pages += int(stats.get("pages", 0) or 0)
         summary.errors += int(stats.get("errors", 0) or 0)
         reasons = stats.get("error_reasons") or {}
+        urls = stats.get("error_urls") or {}
         if isinstance(reasons, dict):
-            summary.error_reasons.extend(f"{k}: {v}" for k, v in reasons.items())
+            for k, v in reasons.items():
+                count = v if isinstance(v, int) else 1  # older runners: {url: reason}
+                summary.errors_by_reason[str(k)] = summary.errors_by_reason.get(str(k), 0) + count
+                listed = ", ".join(urls.get(k, [])[:3]) if isinstance(urls, dict) else ""
+                summary.error_reasons.append(f"{k}: {v}" + (f" ({listed})" if listed else ""))
         elif isinstance(reasons, list):
             summary.error_reasons.extend(str(r) for r in reasons)
+        for k, v in (stats.get("warnings") or {}).items():
+            summary.warnings_by_reason[k] = summary.warnings_by_reason.get(k, 0) + int(v)
+            summary.warnings += int(v)
+        summary.empty.update(stats.get("empty") or {})
+        summary.charset.update(stats.get("charset") or {})
+        if stats.get("empty_reason"):
+            summary.empty_reason = str(stats["empty_reason"])
+        finish = str(stats.get("finish_reason") or "")
+        if finish.startswith("closespider_"):
+            summary.stopped = summary.stopped or f"budget:{finish.removeprefix('closespider_')}"
         return
     summary.warnings += 1
     logger.warning("source %s: the crawler printed no stats line", summary.source)
@@ -154,8 +194,8 @@ def _run_feed(
     try:
         client = client_for(config, source)
     except CredentialError as exc:
-        summary.errors += 1
-        summary.error_reasons.append(str(exc))
+        summary.count_error("credentials", str(exc))
+        summary.failed = True
         logger.error("source %s: %s", source.name, exc)
         return [], None
     try:
@@ -166,6 +206,11 @@ def _run_feed(
     summary.errors += run.errors
     summary.warnings += run.warnings
     summary.error_reasons.extend(run.error_reasons)
+    for k, v in run.errors_by_reason.items():
+        summary.errors_by_reason[k] = summary.errors_by_reason.get(k, 0) + v
+    summary.empty.update(run.empty)
+    if run.stopped.startswith("budget:") or run.stopped == "error":
+        summary.stopped = run.stopped
     return run.mentions, run.state
 
 
@@ -176,14 +221,20 @@ def collect_source(
     *,
     state_dir: Path | None = None,
     deduplicator: Deduplicator | None = None,
+    run_id: str | None = None,
 ) -> CollectSummary:
-    """Collect one source, dedup, upsert; never raises for source faults (ConfigError for unknown names)."""
+    """Collect one source, dedup, upsert, record it in the ledger; never raises for source faults.
+
+    Raises ConfigError for unknown names. `run_id` groups the ledger entries of one `collect_all` call
+    (a fresh id when None).
+    """
     try:
         source = config.source(source_name)
     except KeyError as exc:
         raise ConfigError(str(exc.args[0])) from None
     started = time.monotonic()
-    summary = CollectSummary(source=source.name, kind=source.kind)
+    started_at = datetime.now(UTC)
+    summary = CollectSummary(source=source.name, kind=source.kind, run_id=run_id or new_run_id())
     dedup = deduplicator or Deduplicator.from_settings(config)
     try:
         state: dict[str, Any] | None = None
@@ -200,15 +251,18 @@ def collect_source(
         summary.duplicates = result.duplicates
         summary.written = written.written
         if written.failed:
-            summary.errors += written.failed
+            summary.count_error("store_write", None, written.failed)
             summary.error_reasons.extend(written.errors)
         if state is not None:  # cursors advance only once what they cover is stored
             store.set_state(state_key(source), state)
     except Exception as exc:  # a source fault must not stop the other sources
         logger.exception("source %s failed", source.name)
-        summary.errors += 1
-        summary.error_reasons.append(f"{type(exc).__name__}: {exc}")
+        summary.count_error(f"exception:{type(exc).__name__}", f"{type(exc).__name__}: {exc}")
+        summary.failed = True
     summary.seconds = round(time.monotonic() - started, 3)
+    if not summary.items and summary.pages and summary.empty_reason is None:
+        summary.empty_reason = explain_empty(summary)
+    _record(store, summary, started_at)
     logger.info(
         "source %s: %d items, %d new, %d duplicates, %d pages, %d errors in %.1f s",
         source.name, summary.items, summary.new, summary.duplicates, summary.pages, summary.errors, summary.seconds,
@@ -229,4 +283,73 @@ def collect_all(config: Config, store: Store, *, sources: list[str] | None = Non
             )
         names = list(sources)
     dedup = Deduplicator.from_settings(config)
-    return [collect_source(config, name, store, deduplicator=dedup) for name in names]
+    run_id = new_run_id()
+    return [collect_source(config, name, store, deduplicator=dedup, run_id=run_id) for name in names]
+
+
+def new_run_id() -> str:
+    """A collection run id: UTC time (sortable) plus a random suffix."""
+    return f"{datetime.now(UTC):%Y%m%dT%H%M%SZ}-{uuid.uuid4().hex[:8]}"
+
+
+def explain_empty(summary: CollectSummary) -> str:
+    """Why a source that answered (pages > 0) yielded no item, from what its collector recorded."""
+    if summary.empty:
+        url, reason = next(iter(summary.empty.items()))
+        return f"{len(summary.empty)} response(s) yielded nothing, e.g. {url}: {reason}"
+    if summary.errors_by_reason:
+        return "errors: " + ", ".join(f"{k} ({v})" for k, v in sorted(summary.errors_by_reason.items()))
+    if summary.stopped:
+        return f"stopped early: {summary.stopped}"
+    return f"{summary.pages} page(s) read, nothing new since the last run"
+
+
+def ledger_status(summary: CollectSummary) -> str:
+    """ok / partial / failed for one source's run (see the module docstring)."""
+    if summary.failed or (summary.pages == 0 and summary.errors):
+        return "failed"
+    if summary.errors or summary.stopped:
+        return "partial"
+    return "ok"
+
+
+def ledger_entry(
+    summary: CollectSummary, started: datetime, finished: datetime, previous: LedgerEntry | None
+) -> LedgerEntry:
+    """The ledger record of one source's run; `previous` is its last covered (ok/partial) run, if any."""
+    status = ledger_status(summary)
+    message = ""
+    if status != "ok":
+        message = "; ".join(summary.error_reasons[:3])[:500] or summary.stopped
+    return LedgerEntry(
+        id=LedgerEntry.make_id(summary.source, summary.run_id),
+        source=summary.source,
+        kind=summary.kind,
+        run_id=summary.run_id,
+        started=started,
+        finished=finished,
+        status=status,  # type: ignore[arg-type]
+        covered_start=previous.covered_end if previous is not None else None,
+        covered_end=None if status == "failed" else started,
+        pages=summary.pages,
+        items=summary.items,
+        new=summary.new,
+        errors=summary.errors,
+        errors_by_reason=dict(summary.errors_by_reason),
+        empty_reason=summary.empty_reason,
+        message=message,
+    )
+
+
+def _record(store: Store, summary: CollectSummary, started: datetime) -> None:
+    """Write the source's ledger entry; a ledger failure is logged, never fatal to the collection."""
+    try:
+        covered = [
+            e
+            for e in store.collection_ledger(sources=[summary.source])
+            if e.status != "failed" and e.covered_end is not None and e.run_id != summary.run_id
+        ]
+        previous = max(covered, key=lambda e: e.covered_end or started) if covered else None
+        store.record_collection(ledger_entry(summary, started, datetime.now(UTC), previous))
+    except Exception:
+        logger.exception("source %s: could not record the collection ledger entry", summary.source)

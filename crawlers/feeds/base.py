@@ -44,11 +44,26 @@ class ClientRun:
     stopped: str = (
         ""  # why paging ended: "end", "known", "budget:pages", "budget:items", "budget:seconds", "error"
     )
+    errors_by_reason: dict[str, int] = field(default_factory=dict)
+    empty: dict[str, str] = field(default_factory=dict)  # URL of a response that yielded nothing -> why
 
     def error(self, url: str, reason: str) -> None:
         self.errors += 1
         self.error_reasons.append(f"{url}: {reason}")
+        key = reason_key(reason)
+        self.errors_by_reason[key] = self.errors_by_reason.get(key, 0) + 1
         logger.error("source %s: %s: %s", self.source, url, reason)
+
+    def nothing_from(self, url: str, reason: str) -> None:
+        """Record why a response from `url` yielded no item."""
+        self.empty.setdefault(url, reason)
+        logger.warning("source %s: %s yielded nothing: %s", self.source, url, reason)
+
+
+def reason_key(reason: str) -> str:
+    """A short countable key for a free-text error reason ("HTTP 404: Not Found" -> "HTTP 404")."""
+    head = reason.split(":", 1)[0].split("(", 1)[0].strip()
+    return (head or reason)[:60]
 
 
 class Budget:

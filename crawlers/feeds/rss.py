@@ -57,13 +57,15 @@ def prepare_feed_bytes(body: bytes, content_type: str) -> tuple[bytes, str]:
 
 def _entry_time(entry: Any, feed: Any) -> datetime | None:
     for key in ("published", "updated", "created", "dc_date"):
-        raw = entry.get(key)
+        # dict.get: FeedParserDict.get maps a missing "updated" to "published" with a DeprecationWarning
+        # (an exception where warnings are errors), and would re-read the same unparseable date
+        raw = dict.get(entry, key)
         if raw:
             try:
                 return parse_datetime(raw)
             except ValueError:
                 logger.debug("unparseable %s %r; trying feedparser's own reading", key, raw)
-        parsed = entry.get(f"{key}_parsed")
+        parsed = dict.get(entry, f"{key}_parsed")
         if parsed:
             return datetime.fromtimestamp(calendar.timegm(parsed), tz=UTC)
     for key in ("updated", "published"):
@@ -112,6 +114,10 @@ class RssClient(FeedClient):
         if response.status == 304:
             logger.info("feed %s not modified since the last run", url)
             return
+        if not response.content.strip():
+            run.error(url, f"empty body: HTTP {response.status} with {len(response.content)} bytes")
+            run.nothing_from(url, f"empty body: HTTP {response.status} with {len(response.content)} bytes")
+            return
         content_type = response.headers.get("content-type", "")
         if "json" in content_type.lower() or response.content.lstrip()[:1] == b"{":
             self._collect_json_feed(run, url, response.content)
@@ -128,10 +134,12 @@ class RssClient(FeedClient):
             exc = parsed.get("bozo_exception")
             reason = f"{type(exc).__name__}: {exc}" if exc else "ill-formed feed"
         if not parsed.entries:
+            size = f"{len(body)} bytes, read as {parsed.get('encoding') or 'unknown encoding'}"
             if reason:
                 run.error(url, f"feed could not be parsed ({reason})")
+                run.nothing_from(url, f"feed could not be parsed ({reason}; {size})")
             else:
-                logger.info("feed %s has no entries", url)
+                run.nothing_from(url, f"no entries in the feed ({size})")
             return
         if reason:
             run.warnings += 1
@@ -150,6 +158,7 @@ class RssClient(FeedClient):
             validators[url] = new_validators
         feed = parsed.feed
         language = feed.get("language")
+        before, warnings_before = len(run.mentions), run.warnings
         for index, entry in enumerate(parsed.entries):
             if len(run.mentions) >= self.source.budget.max_items:
                 run.stopped = "budget:items"
@@ -157,6 +166,12 @@ class RssClient(FeedClient):
             mention = self.build(run, url, lambda: self._mention(url, feed, entry, index, language))
             if mention is not None:
                 run.mentions.append(mention)
+        if len(run.mentions) == before and run.stopped != "budget:items":
+            run.nothing_from(
+                url,
+                f"all {len(parsed.entries)} entries skipped ({run.warnings - warnings_before} unreadable, "
+                f"the others without title or text; encoding {parsed.get('encoding')})",
+            )
 
     def _collect_json_feed(self, run: ClientRun, url: str, body: bytes) -> None:
         try:

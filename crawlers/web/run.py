@@ -3,7 +3,11 @@
     python -m crawlers.web.run --config PATH --source NAME --out FILE.jsonl --state-dir DIR
 
 Prints ONE line to stdout when done: a JSON object with the crawl stats
-`{"source", "spider", "items", "pages", "errors", "error_reasons", "skipped", "seconds", "finish_reason"}`.
+`{"source", "spider", "items", "pages", "errors", "error_reasons", "error_urls", "warnings",
+"warning_urls", "skipped", "empty", "empty_reason", "charset", "unchanged", "seconds", "finish_reason"}`:
+`error_urls`/`warning_urls` list up to 20 URLs per reason, `empty` maps a URL whose non-empty response
+yielded nothing to why, `empty_reason` says why the whole crawl yielded no item (None when it did),
+`charset` counts the pages whose declared charset was replaced ("utf-8->cp1252": n).
 Scrapy's log goes to stderr. Exit code 0 whatever the pages did (bad pages are logged and counted);
 2 when the configuration or the arguments are invalid.
 """
@@ -96,19 +100,55 @@ def summarize(source: SourceConfig, spider: str, stats: dict[str, Any], seconds:
             skipped["duplicate_request"] = value
         elif key == "robotstxt/forbidden":
             skipped["robots_txt"] = value
-    return {
+    warnings = {
+        k.removeprefix("groundswell/warning/"): v
+        for k, v in stats.items()
+        if k.startswith("groundswell/warning/")
+    }
+    charset = {
+        k.removeprefix("groundswell/charset/"): v
+        for k, v in stats.items()
+        if k.startswith("groundswell/charset/")
+    }
+    details = stats.get("groundswell/details") or {}
+    summary = {
         "source": source.name,
         "spider": spider,
         "items": int(stats.get("groundswell/items", 0)),
         "pages": int(stats.get("response_received_count", 0)),
         "errors": int(sum(reasons.values())),
         "error_reasons": dict(sorted(reasons.items())),
+        "error_urls": details.get("errors", {}),
+        "warnings": dict(sorted(warnings.items())),
+        "warning_urls": details.get("warnings", {}),
         "skipped": dict(sorted(skipped.items())),
+        "empty": details.get("empty", {}),
+        "charset": charset,
         "unchanged": int(stats.get("groundswell/pages_unchanged", 0))
         + int(stats.get("groundswell/threads_unchanged", 0)),
         "seconds": round(seconds, 3),
         "finish_reason": stats.get("finish_reason", "unknown"),
     }
+    summary["empty_reason"] = empty_reason(summary)
+    return summary
+
+
+def empty_reason(summary: dict[str, Any]) -> str | None:
+    """Why a crawl that got responses yielded no item (None when it yielded items or got no response)."""
+    if summary["items"] or not summary["pages"]:
+        return None
+    if summary["empty"]:
+        first = next(iter(summary["empty"].items()))
+        return f"{len(summary['empty'])} page(s) yielded nothing, e.g. {first[0]}: {first[1]}"
+    if summary["unchanged"]:
+        return f"nothing new: {summary['unchanged']} page(s) or thread(s) unchanged since the last run"
+    if summary["error_reasons"]:
+        listed = ", ".join(f"{k} ({v})" for k, v in summary["error_reasons"].items())
+        return f"every page failed: {listed}"
+    skipped = {k: v for k, v in summary["skipped"].items() if v}
+    if skipped:
+        return "every page was skipped: " + ", ".join(f"{k} ({v})" for k, v in skipped.items())
+    return f"{summary['pages']} response(s) but no item matched (finish reason {summary['finish_reason']})"
 
 
 def run(

@@ -38,7 +38,12 @@ HTTPCACHE_DIR = "httpcache"  # replaced by an absolute path under the data dir b
 
 REDIRECT_ENABLED = True
 # sees responses before RedirectMiddleware (600): redirects off the source's domains are refused and counted
-DOWNLOADER_MIDDLEWARES = {"crawlers.web.middlewares.OffsiteRedirectMiddleware": 650}
+# CharsetMiddleware (560) re-decodes pages whose declared charset does not decode them; it runs after
+# HttpCompressionMiddleware (590) has unpacked the body
+DOWNLOADER_MIDDLEWARES = {
+    "crawlers.web.middlewares.OffsiteRedirectMiddleware": 650,
+    "crawlers.web.middlewares.CharsetMiddleware": 560,
+}
 REDIRECT_MAX_TIMES = 5
 DEPTH_LIMIT = 50  # a last line of defence against endless pagination
 

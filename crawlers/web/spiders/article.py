@@ -30,6 +30,12 @@ class ArticleSpider(GroundswellSpider):
         if not isinstance(response, TextResponse):
             self.error(response.url, "not_text")
             return
+        if not response.body.strip():
+            self.error(response.url, "empty_body", f"HTTP {response.status} with a 0-byte body")
+            self.empty(
+                response.url, f"empty_body: HTTP {response.status} with a {len(response.body)}-byte body"
+            )
+            return
         content_type = (response.headers.get(b"Content-Type") or b"").decode("latin-1").lower()
         head = response.text[:500].lstrip()
         if "xml" in content_type or head.startswith("<?xml") or "<rss" in head or "<feed" in head:
@@ -39,6 +45,9 @@ class ArticleSpider(GroundswellSpider):
             if not query:
                 self.error(
                     response.url, "no_article_link_selector", "set selectors.article_link for listing pages"
+                )
+                self.empty(
+                    response.url, "no_article_link_selector: an HTML listing needs selectors.article_link"
                 )
                 return
             links = [a.attrib.get("href", "") for a in response.css(query)]
@@ -65,12 +74,14 @@ class ArticleSpider(GroundswellSpider):
             sel = Selector(text=response.text, type="xml")
         except ValueError as err:
             self.error(response.url, "bad_feed", str(err))
+            self.empty(response.url, f"bad_feed: {err}")
             return []
         sel.remove_namespaces()
         links = sel.xpath("//item/link/text()").getall()
         links += sel.xpath("//entry/link[not(@rel) or @rel='alternate']/@href").getall()
         if not links:
             self.error(response.url, "bad_feed", "no item or entry links")
+            self.empty(response.url, f"bad_feed: no item or entry links in {len(response.body)} bytes")
         return [link.strip() for link in links]
 
     def parse_article(self, response: Response) -> Iterator[Any]:
@@ -101,6 +112,7 @@ class ArticleSpider(GroundswellSpider):
         text = str(document.get("text") or "")
         if not text.strip():
             self.error(response.url, "no_main_text", "trafilatura found no article text")
+            self.empty(response.url, "no_main_text: trafilatura found no article text")
             return None
         date_text = (
             response.css('meta[property="article:published_time"]::attr(content)').get()
@@ -108,9 +120,7 @@ class ArticleSpider(GroundswellSpider):
             or document.get("date")
             or ""
         )
-        published = self.published(response.url, date_text)
-        if published is None:
-            return None
+        published, published_missing = self.published(response.url, date_text, html=response.text)
         title = str(document.get("title") or response.css("title::text").get() or "")
         title = title.strip()
         if title and text.startswith(title):  # trafilatura keeps the headline as the first line
@@ -129,5 +139,7 @@ class ArticleSpider(GroundswellSpider):
             raw={
                 "sitename": document.get("sitename") or "",
                 "description": document.get("description") or "",
+                **({"published_missing": True} if published_missing else {}),
+                **self.charset_raw(response),
             },
         )

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import hashlib
 import logging
 import re
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
+from datetime import UTC, datetime
 from typing import Any, ClassVar, Self
 from urllib.parse import urlsplit
 
@@ -24,7 +26,7 @@ from twisted.python.failure import Failure
 
 from crawlers.clean import clean_text
 from crawlers.dates import parse_datetime
-from crawlers.web.middlewares import OffsiteRedirectError
+from crawlers.web.middlewares import OffsiteRedirectError, RedirectLoopError
 from crawlers.web.state import CrawlState
 from groundswell.config import ConfigError, SourceConfig
 from groundswell.mention import Mention, SourceKind
@@ -38,6 +40,28 @@ _MENTION_KIND = {
     "blog": SourceKind.blog,
     "sitemap": SourceKind.news,
 }
+
+
+MAX_URLS_PER_REASON = 20  # URLs listed per reason in the crawl stats (the log has them all)
+
+
+def page_date(html: str, url: str = "") -> datetime | None:
+    """The publication date htmldate finds in a page's markup (metadata, time elements, URL), or None."""
+    import htmldate
+
+    try:
+        found = htmldate.find_date(
+            html, url=url or None, original_date=True, extensive_search=False, outputformat="%Y-%m-%d"
+        )
+    except Exception as exc:  # htmldate parses arbitrary markup; a failure means "no date"
+        logger.debug("htmldate failed on %s: %s", url, exc)
+        return None
+    if not found:
+        return None
+    try:
+        return parse_datetime(found)
+    except ValueError:
+        return None
 
 
 class SelectorError(ConfigError):
@@ -60,6 +84,10 @@ class GroundswellSpider(scrapy.Spider):
         self.allowed_domains = [host]
         self.mention_kind = _MENTION_KIND[source.kind]
         self.seen_this_run: set[str] = set()
+        self._page_digests: dict[str, set[str]] = {}
+        # per-URL detail for the crawl stats: error reason -> URLs, URL -> why it yielded nothing,
+        # URL -> the charset used where the declared one did not decode
+        self.details: dict[str, dict[str, Any]] = {"errors": {}, "warnings": {}, "empty": {}, "charset": {}}
 
     @classmethod
     def check_source(cls, source: SourceConfig) -> None:
@@ -78,6 +106,8 @@ class GroundswellSpider(scrapy.Spider):
         return spider
 
     def save_state(self) -> None:
+        if self.crawler.stats is not None:
+            self.crawler.stats.set_value("groundswell/details", self.details)
         self.state.save()
         logger.info("crawl state of %s saved to %s", self.source.name, self.state.path)
 
@@ -86,10 +116,36 @@ class GroundswellSpider(scrapy.Spider):
         assert self.crawler.stats is not None
         self.crawler.stats.inc_value(f"groundswell/{name}", n)
 
+    def _note(self, section: str, reason: str, url: str) -> None:
+        urls = self.details[section].setdefault(reason, [])
+        if len(urls) < MAX_URLS_PER_REASON and url not in urls:
+            urls.append(url)
+
     def error(self, url: str, reason: str, detail: str = "") -> None:
         logger.warning("%s: %s failed: %s %s", self.source.name, url, reason, detail)
         self.count("errors")
         self.count(f"error/{reason}")
+        self._note("errors", reason, url)
+
+    def warn(self, url: str, reason: str, detail: str = "") -> None:
+        """Something was repaired or assumed (no date, a wrong charset): the item is kept, the URL noted."""
+        logger.info("%s: %s: %s %s", self.source.name, url, reason, detail)
+        self.count(f"warning/{reason}")
+        self._note("warnings", reason, url)
+
+    def empty(self, url: str, reason: str) -> None:
+        """A non-empty response that yielded nothing, and why."""
+        if len(self.details["empty"]) < MAX_URLS_PER_REASON * 10:
+            self.details["empty"].setdefault(url, reason)
+
+    def page_repeats(self, scope: str, parts: Iterable[str]) -> bool:
+        """True when a page of `scope` (a thread, a listing) repeats the content of an earlier page of it."""
+        digest = hashlib.sha1("\x00".join(parts).encode("utf-8", "replace")).hexdigest()
+        seen = self._page_digests.setdefault(scope, set())
+        if digest in seen:
+            return True
+        seen.add(digest)
+        return False
 
     def skipped(self, url: str, reason: str) -> None:
         logger.info("%s: %s skipped: %s", self.source.name, url, reason)
@@ -103,12 +159,16 @@ class GroundswellSpider(scrapy.Spider):
             return self.error(response.url, f"http_{response.status}")
         if failure.check(OffsiteRedirectError):
             return self.error(request.url, "offsite_redirect", str(failure.value))
+        if failure.check(RedirectLoopError):
+            return self.error(request.url, "redirect_loop", str(failure.value))
         if failure.check(IgnoreRequest):
             message = str(failure.value)
             if "robots.txt" in message:
                 return self.skipped(request.url, "robots_txt")
             if "offsite" in message.lower() or "Filtered offsite" in message:
                 return self.error(request.url, "offsite_redirect", message)
+            if "max redirections" in message.lower():
+                return self.error(request.url, "redirect_loop", message)
             return self.error(request.url, "ignored", message)
         message = str(failure.value)
         if failure.check(TimeoutError, TCPTimedOutError, DownloadTimeoutError):
@@ -129,6 +189,11 @@ class GroundswellSpider(scrapy.Spider):
         return scrapy.Request(
             url, callback=callback, errback=self.on_error, meta=meta or {}, priority=priority
         )
+
+    def charset_raw(self, response: Response) -> dict[str, Any]:
+        """`{"charset": ..., "charset_declared": ...}` when the charset middleware replaced the declared one."""
+        fixed = response.meta.get("charset_fixed")
+        return {"charset": fixed["used"], "charset_declared": fixed["declared"]} if fixed else {}
 
     def html_ok(self, response: Response) -> bool:
         """Only text responses are parsed; anything else (images, binaries) is counted."""
@@ -192,12 +257,24 @@ class GroundswellSpider(scrapy.Spider):
             return value if value <= 5 else round(value / 20, 2)  # 0..100 scores
         return None
 
-    def published(self, url: str, text: str) -> Any:
-        try:
-            return parse_datetime(text)
-        except ValueError as err:
-            self.error(url, "unparseable_date", str(err))
-            return None
+    def published(self, url: str, text: str, *, html: str | None = None) -> tuple[datetime, bool]:
+        """(publication time, missing): the date in `text`, else one htmldate finds in `html`, else now.
+
+        An item without a readable date is kept with the crawl time and `raw["published_missing"]`
+        (as the feed clients do), and counted as a warning with its URL, not dropped.
+        """
+        if text and text.strip():
+            try:
+                return parse_datetime(text), False
+            except ValueError as err:
+                self.warn(url, "unparseable_date", str(err))
+        if html:
+            found = page_date(html, url)
+            if found is not None:
+                self.count("dates_from_htmldate")
+                return found, False
+        self.warn(url, "published_missing")
+        return datetime.now(UTC).replace(microsecond=0), True
 
     def emit(self, mention: Mention) -> Iterator[dict[str, Mention]]:
         if mention.id in self.seen_this_run:

@@ -61,6 +61,7 @@ class ForumSpider(GroundswellSpider):
             return
         if not rows:
             self.skipped(response.url, "no_threads_on_list_page")
+            self.empty(response.url, "no_threads_on_list_page: the thread selector matched nothing")
         next_href = self.link(response, "list_next")
         if next_href:
             yield self.request(response.urljoin(next_href), self.parse_list)
@@ -90,6 +91,14 @@ class ForumSpider(GroundswellSpider):
                 response.url,
                 "no_posts",
                 "the post selector matched nothing (layout change or malformed page?)",
+            )
+            self.empty(response.url, "no_posts: the post selector matched nothing")
+            return
+        if self.page_repeats(thread_url, (p.get() for p in posts)):
+            # endless pagination serving the same replies under new URLs: stop at the first repeat
+            self.error(response.url, "pagination_loop", "this thread page repeats an earlier page's posts")
+            self.state.threads.setdefault(thread_url, {}).update(
+                replies=response.meta.get("replies"), complete=True
             )
             return
         new = 0
@@ -125,9 +134,7 @@ class ForumSpider(GroundswellSpider):
         self, response: Response, post: Any, *, post_id: str, title: str, thread_url: str, first_post: str
     ) -> Mention | None:
         date_text = self.first_text(post, "post_date")
-        published = self.published(response.url, date_text)
-        if published is None:
-            return None
+        published, published_missing = self.published(f"{response.url}#post-{post_id}", date_text)
         bodies = post.css(self.sel("post_body"))
         if not bodies:
             self.error(response.url, "no_post_body", post_id)
@@ -159,5 +166,12 @@ class ForumSpider(GroundswellSpider):
             text=text,
             thread_id=thread_url,
             parent_id=None if is_first else first_post,
-            raw={"thread_title": title, "quoted": quoted, "page": response.url, "post_id": post_id},
+            raw={
+                "thread_title": title,
+                "quoted": quoted,
+                "page": response.url,
+                "post_id": post_id,
+                **({"published_missing": True} if published_missing else {}),
+                **self.charset_raw(response),
+            },
         )

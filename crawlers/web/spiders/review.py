@@ -34,6 +34,7 @@ class ReviewSpider(GroundswellSpider):
         links = response.css(self.sel("product_link"))
         if not links:
             self.error(response.url, "no_products", "the product_link selector matched nothing")
+            self.empty(response.url, "no_products: the product_link selector matched nothing")
         for a in links:
             href = a.attrib.get("href")
             if href:
@@ -52,6 +53,10 @@ class ReviewSpider(GroundswellSpider):
         blocks = response.css(self.sel("review"))
         if not blocks and "page_next" not in response.meta:
             self.skipped(response.url, "no_reviews")
+            self.empty(response.url, "no_reviews: the review selector matched nothing")
+        if blocks and self.page_repeats(product_url, (b.get() for b in blocks)):
+            self.error(response.url, "pagination_loop", "this review page repeats an earlier page's reviews")
+            return
         new = 0
         for index, block in enumerate(blocks):
             review_id = self.first_text(block, "review_id") or f"{canonical_url(response.url)}#{index}"
@@ -80,9 +85,9 @@ class ReviewSpider(GroundswellSpider):
     def build(
         self, response: Response, block: Any, *, review_id: str, product: str, product_url: str
     ) -> Mention | None:
-        published = self.published(response.url, self.first_text(block, "review_date"))
-        if published is None:
-            return None
+        published, published_missing = self.published(
+            f"{response.url}#review-{review_id}", self.first_text(block, "review_date")
+        )
         rating_text = self.first_text(block, "review_rating")
         rating = self.rating(rating_text)
         if rating is None:
@@ -107,5 +112,7 @@ class ReviewSpider(GroundswellSpider):
                 "product_url": product_url,
                 "rating_text": rating_text,
                 "page": response.url,
+                **({"published_missing": True} if published_missing else {}),
+                **self.charset_raw(response),
             },
         )
