@@ -396,9 +396,17 @@ class ShiftDetector:
             j = i + 1
             while j < len(segs):
                 z2, p2, _, _ = data.test(ref, np.arange(*segs[j]))
-                if p2 > self.segment_alpha or (z2 > 0) != (sign > 0):
-                    break
-                j += 1
+                if p2 <= self.segment_alpha and (z2 > 0) == (sign > 0):
+                    j += 1
+                    continue
+                # one quiet day inside a shift (a dip of an overdispersed series) does not end
+                # it: a segment shorter than confirm_periods followed by the same excursion is kept
+                if segs[j][1] - segs[j][0] < self.confirm_periods and j + 1 < len(segs):
+                    z3, p3, _, _ = data.test(ref, np.arange(*segs[j + 1]))
+                    if p3 <= self.segment_alpha and (z3 > 0) == (sign > 0):
+                        j += 2
+                        continue
+                break
             finding = self._classify(series, data, ref, segs[i:j], sign)
             if finding is not None:
                 out.append(finding)
@@ -419,8 +427,10 @@ class ShiftDetector:
         start, stop = segs[0][0], segs[-1][1]
         length = stop - start
         ongoing = stop == n
-        if ongoing and length <= self.max_blip_periods:
-            return None  # too early to tell a shift from a blip that has not reverted yet
+        if n - stop < self.confirm_periods and length <= self.max_blip_periods:
+            # too early to tell a shift from a blip: a reversion needs confirm_periods buckets
+            # after the excursion to be seen
+            return None
         win = np.arange(start, stop)
         z, p, base_level, exc_level = data.test(ref, win)
         if p > self.segment_alpha or (z > 0) != (sign > 0):
@@ -456,6 +466,10 @@ class ShiftDetector:
             overall = abs(data.signal[body].mean() - ref_signal)
             tail_effect = abs(data.signal[tail].mean() - ref_signal)
             sustained = pt <= self.segment_alpha and (zt > 0) == (sign > 0) and tail_effect >= 0.5 * overall
+            if not sustained and ongoing and not crowd:
+                # still under way but its later part is not (yet) significant on its own: it has
+                # not reverted, it is undecided; a later run judges it (never 'reverted' here)
+                return None
             if not sustained:
                 reason = crowd or "reverted"
             elif crowd:
