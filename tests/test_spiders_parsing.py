@@ -102,4 +102,13 @@ def test_summarize_reports_errors_and_skips() -> None:
         "source": "f", "spider": "forum", "items": 5, "pages": 9, "errors": 3,
         "error_reasons": {"http_500": 2, "timeout": 1}, "skipped": {"empty_text": 1, "robots_txt": 3},
         "unchanged": 4, "seconds": 1.235, "finish_reason": "closespider_pagecount",
+        "error_urls": {}, "warnings": {}, "warning_urls": {}, "empty": {}, "charset": {}, "empty_reason": None,
     }  # fmt: skip
+
+
+def test_summarize_explains_a_crawl_that_read_pages_but_yielded_nothing() -> None:
+    stats = {"response_received_count": 3, "groundswell/error/no_posts": 2, "finish_reason": "finished",
+             "groundswell/details": {"errors": {"no_posts": ["http://x/t/1"]}, "empty": {"http://x/t/1": "no_posts: ..."}}}  # fmt: skip
+    summary = summarize(SourceConfig(name="f", kind="forum", url="http://x/"), "forum", stats, 0.5)
+    assert summary["empty_reason"] == "1 page(s) yielded nothing, e.g. http://x/t/1: no_posts: ..."
+    assert summary["error_urls"] == {"no_posts": ["http://x/t/1"]}
