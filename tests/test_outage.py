@@ -236,3 +236,29 @@ def test_a_partial_failure_is_reported_per_source() -> None:
         ]
     )
     assert (failed, partial) == (["c"], ["b"])
+
+
+def test_trends_list_shows_health_events(config: Config, tmp_path: Any) -> None:
+    import yaml
+    from typer.testing import CliRunner
+
+    from groundswell.config import load_config
+    from groundswell.store import open_store
+    from trends.cli import app
+
+    raw = config.model_dump(mode="json", exclude_defaults=True)
+    raw["data_dir"] = str(tmp_path)
+    cfg_path = tmp_path / "groundswell.yaml"
+    cfg_path.write_text(yaml.safe_dump(raw), encoding="utf-8")
+    with open_store(load_config(cfg_path)) as store:
+        store.record_collection(_entry("demo-forum", 1, "ok", DAY0 + timedelta(days=1), 30))
+        store.record_collection(_entry("demo-forum", 2, "failed", None))
+        source_health(load_config(cfg_path), store, now=DAY0 + timedelta(days=3))
+    result = CliRunner().invoke(
+        app, ["list", "-c", str(cfg_path), "--kind", "health"], env={"COLUMNS": "200"}
+    )
+    assert result.exit_code == 0, result.output
+    assert "health" in result.output and "demo-forum" in result.output
+    assert "1 trend events" in result.output
+    developing = CliRunner().invoke(app, ["list", "-c", str(cfg_path), "--kind", "developing"])
+    assert developing.exit_code == 0 and "0 trend events" in developing.output
