@@ -395,6 +395,17 @@ def create_app(
             return render(request, "ticket.html", ui.ticket_detail(ticket_id, error=str(err)), 409)
         return RedirectResponse(f"/tickets/{ticket_id}", status_code=303)
 
+    # ---- source health (collection ledger + detector health events) -----------------------------
+    @app.get("/sources", response_class=HTMLResponse)
+    def sources_health(request: Request, days: int = 30) -> Response:
+        from crawlers.health import source_health
+
+        days = min(max(days, 1), 3650)
+        now = datetime.now(UTC)
+        kinds = {s.name: s.kind for s in config.sources}
+        rows = source_health(store, [s.name for s in config.sources if s.enabled], since=now - timedelta(days=days), now=now, kinds=kinds)  # fmt: skip
+        return render(request, "sources.html", {"rows": rows, "days": days, "now": now})
+
     # ---- briefs -------------------------------------------------------------------------------
     @app.get("/briefs", response_class=HTMLResponse)
     def briefs(request: Request) -> Response:
