@@ -8,6 +8,8 @@
 - 5xx answers, timeouts and connection errors are retried with exponential backoff (`max_retries`).
 - Other 4xx answers fail at once with the status and the reason the body gives.
 - Redirects are followed only within the same host; a redirect to another domain is an error.
+  Credentials (the `Secret` headers) follow a redirect only to the same origin (scheme, host and
+  port): to another port or scheme of the same host the request goes on without them.
 - Bodies larger than `max_bytes` are cut off and reported, never held in memory whole.
 
 Credentials come from the environment variables named in `source.credentials_env` (or, when the code
@@ -202,6 +204,17 @@ def _wait_from_headers(headers: httpx.Headers, now: float, *, reset_headers: boo
     return None
 
 
+def _origin(url: str) -> tuple[str, str, int | None]:
+    """(scheme, host, port) with the scheme's default port filled in: what a credential is bound to."""
+    parts = urlsplit(url)
+    scheme = parts.scheme.lower()
+    try:
+        port = parts.port
+    except ValueError:
+        port = None
+    return scheme, (parts.hostname or "").lower(), port or {"http": 80, "https": 443}.get(scheme)
+
+
 class ApiHttp:
     """A small, polite HTTP client for JSON APIs and feeds (see the module docstring)."""
 
@@ -279,6 +292,15 @@ class ApiHttp:
                 target = urljoin(request_url, response.headers["location"])
                 if urlsplit(target).hostname != urlsplit(request_url).hostname:
                     raise FetchError(request_url, f"redirect to another domain: {redact_url(target)}", status)
+                if _origin(target) != _origin(request_url) and any(
+                    isinstance(v, Secret) for v in (headers or {}).values()
+                ):
+                    logger.warning(
+                        "redirect from %s to another origin %s: credentials are not sent there",
+                        redact_url(request_url),
+                        redact_url(target),
+                    )
+                    plain_headers = {k: v for k, v in (headers or {}).items() if not isinstance(v, Secret)}  # type: ignore[misc]
                 redirects += 1
                 if redirects > self.max_redirects:
                     raise FetchError(request_url, f"more than {self.max_redirects} redirects", status)

@@ -11,6 +11,7 @@ import os
 import re
 from pathlib import Path
 from typing import Any, Literal, get_args
+from urllib.parse import urlsplit
 
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
@@ -73,6 +74,16 @@ class SourceConfig(_Strict):
     def _url(cls, value: str) -> str:
         if not re.match(r"^https?://", value):
             raise ValueError(f"'{value}' is not an http(s) URL")
+        # caught here rather than at crawl time (a failed fetch, or a DNS lookup of a broken name)
+        if any(c.isspace() or ord(c) < 32 for c in value):
+            raise ValueError(f"{value!r} is not a valid URL: it contains whitespace or control characters")
+        try:
+            parts = urlsplit(value)
+            parts.port  # noqa: B018 - raises ValueError for a port out of range or not a number
+        except ValueError as err:
+            raise ValueError(f"{value!r} is not a valid URL: {err}") from None
+        if not parts.hostname:
+            raise ValueError(f"{value!r} is not a valid URL: it has no host name")
         return value
 
 
