@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import logging
 import math
+import re
 from collections import defaultdict
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
@@ -24,7 +25,7 @@ from groundswell.config import Config, Entity
 from groundswell.mention import BUSINESS_AREAS, SAFETY_HAZARDS, Mention
 from groundswell.records import SEVERITY_ORDER, Ticket, TrendEvent
 from groundswell.store.base import Filters, Store
-from groundswell.text import tokens
+from groundswell.text import significance, tokens
 
 logger = logging.getLogger(__name__)
 R = TypeVar("R", TrendEvent, Ticket)
@@ -34,6 +35,17 @@ EVIDENCE_SAMPLE = 3  # newest mentions shown for a number the brief computed
 NAMED_SAMPLE = 5  # mentions shown of those a trend event or ticket names as its evidence
 CLOUD_KINDS = ("compliment", "complaint", "idea")
 CLOUD_WORDS = 14
+CLOUD_MIN_AUTHORS = 2  # a word one person used is not the voice of the customer
+# Words that say nothing about what customers feel or want, on top of the stop words.
+CLOUD_FILLER = frozenset(
+    "app apps let lets actually anyway basically literally honestly maybe probably sure okay ok "
+    "thanks thank please pls guys everyone anyone someone something anything nothing stuff bit lot "
+    "lots use used using want wanted need needs needed try tried trying look looks looking come "
+    "came coming went goes sure yes yep nope oh wow omg btw imo tbh idk week weeks month months year "
+    "years today yesterday tomorrow morning night post posted read reading saw seen getting having "
+    "let's i'm it's that's don't can't won't didn't doesn't isn't wasn't i've you're".split()
+)
+_HANDLE_OR_HASHTAG = re.compile(r"(?<![\w])[#@]\w+")
 MAX_TOPICS = 8
 MAX_LEADERS = 6
 OPEN_STATES = ("open", "acknowledged", "in_progress")
@@ -356,6 +368,15 @@ def mention_view(m: Mention, snippet_chars: int = 240) -> MentionView:
     )
 
 
+def cloud_tokens(text: str) -> list[str]:
+    """Words for the VoC cloud: `tokens()` without hashtags, handles, contractions, digits and filler."""
+    return [
+        t
+        for t in tokens(_HANDLE_OR_HASHTAG.sub(" ", text))
+        if "'" not in t and t not in CLOUD_FILLER and not any(c.isdigit() for c in t)
+    ]
+
+
 def shift_effect(event: TrendEvent) -> float:
     """The size of a change on one scale for every metric (see STRENGTH_DEFINITION)."""
     if event.metric in ("volume", "safety_count"):
@@ -585,23 +606,40 @@ class BriefCollector:
         return base.replace(entities=self.ours_filter) if self.ours_filter else base
 
     def cloud(self) -> tuple[list[CloudWord], dict[str, int]]:
+        """Per VoC kind, the words that set it apart from the week's other posts, counted and sized by
+        the number of distinct authors using them (one loud account cannot fill the cloud). Stop
+        words, filler ("app", "let", "actually"), hashtags, handles, contractions and brand or
+        product names are left out."""
         words: list[CloudWord] = []
         counts: dict[str, int] = {}
         background = self._scoped(self.week)
         # brand and product names are in every kind of post: they say nothing about what customers feel
-        names = {t for e in self.config.entities() for n in e.names for t in tokens(n)}
+        names = {t for e in self.config.entities() for n in e.names for t in cloud_tokens(n)}
+        users: dict[str, dict[str, set[str]]] = defaultdict(
+            lambda: defaultdict(set)
+        )  # kind -> word -> authors
+        everyone: dict[str, set[str]] = defaultdict(set)
+        authors_of: dict[str, set[str]] = defaultdict(set)
+        for m in self.store.iter_mentions(background):
+            author = m.author or m.id
+            kind = m.voc_kind or "other"
+            authors_of[kind].add(author)
+            authors_of[""].add(author)
+            for word in set(cloud_tokens(m.text)) - names:
+                users[kind][word].add(author)
+                everyone[word].add(author)
         for kind in CLOUD_KINDS:
-            f = self._scoped(self.week.replace(voc_kinds=(kind,)))
-            counts[kind] = self.store.count(f)
-            if counts[kind]:
-                # words that set this kind apart from the week's other posts, sized by how many use them
-                for t in self.store.top_terms(f, background=background, size=CLOUD_WORDS + len(names)):
-                    if (
-                        "'" in t.term or t.term in names
-                    ):  # contractions and possessives ("didn't", "friend's")
-                        continue
-                    if sum(w.kind == kind for w in words) < CLOUD_WORDS:
-                        words.append(CloudWord(word=t.term, kind=kind, count=t.count, size=1))
+            counts[kind] = self.store.count(self._scoped(self.week.replace(voc_kinds=(kind,))))
+            fg_total, bg_total = len(authors_of[kind]), len(authors_of[""])
+            scored = [
+                (significance(len(a), fg_total, len(everyone[w]), bg_total), len(a), w)
+                for w, a in users[kind].items()
+                if len(a) >= CLOUD_MIN_AUTHORS
+            ]
+            scored.sort(key=lambda x: (-x[0], -x[1], x[2]))
+            words += [
+                CloudWord(word=w, kind=kind, count=n, size=1) for sig, n, w in scored[:CLOUD_WORDS] if sig > 0
+            ]
         top = max((w.count for w in words), default=1)
         for w in words:
             w.size = 1 + min(4, int(4 * w.count / top))

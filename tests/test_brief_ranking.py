@@ -12,12 +12,15 @@ import pytest
 
 from alerts.testing import make_event
 from brief.data import (
+    CLOUD_FILLER,
+    CLOUD_MIN_AUTHORS,
     MIN_SUPPORT,
     TIER_ACT,
     TIER_COMPETITORS,
     TIER_CONTEXT,
     BriefData,
     EventRow,
+    cloud_tokens,
     collect_brief_data,
     share_text,
     shift_effect,
@@ -96,3 +99,15 @@ def test_topic_series_are_named_with_their_label() -> None:
     ev = make_event("8", group_by="topic")
     ev.topics = ["lid / leak / kettle"]
     assert ev.series_name == "topic:8 (lid / leak / kettle)"
+
+
+def test_voc_cloud_drops_filler_hashtags_and_handles() -> None:
+    words = cloud_tokens("Honestly the #SteamPro app actually let me down, @bob_99 says the lid leaks 24/7")
+    assert not set(words) & {"honestly", "steampro", "app", "actually", "let", "bob_99", "bob"}
+    assert {"lid", "leaks"} <= set(words)
+
+
+def test_voc_cloud_counts_distinct_authors(data) -> None:
+    assert data.cloud
+    assert all(w.count >= CLOUD_MIN_AUTHORS for w in data.cloud)
+    assert not {w.word for w in data.cloud} & CLOUD_FILLER
