@@ -36,6 +36,8 @@ from brief.data import (
     collect_brief_data,
     week_bounds,
 )
+from brief.health import health_appendix
+from crawlers.health import SourceHealth
 from groundswell.config import Config
 from groundswell.store.base import Store
 
@@ -185,7 +187,9 @@ class BriefBuilder:
     def weeks(data: BriefData) -> list[date]:
         return [data.week_start - timedelta(days=7 * i) for i in range(SENTIMENT_WEEKS - 1, -1, -1)]
 
-    def render_html(self, data: BriefData, chart_uris: dict[str, str]) -> str:
+    def render_html(
+        self, data: BriefData, chart_uris: dict[str, str], health: list[SourceHealth] | None = None
+    ) -> str:
         css = resources.files("brief").joinpath("templates/brief.css").read_text(encoding="utf-8")
         template = self.env.get_template("brief.html.j2")
         return template.render(
@@ -197,6 +201,7 @@ class BriefBuilder:
             weeks=self.weeks(data),
             prev_week=data.week_start - timedelta(days=7),
             week_start_dt=week_bounds(data.week_start)[0],
+            health=health or [],
         )
 
     def build(
@@ -215,7 +220,8 @@ class BriefBuilder:
         out.mkdir(parents=True, exist_ok=True)
         data = collect_brief_data(self.config, store, week_start, now=now)
         t_data = time.perf_counter()
-        html = self.render_html(data, self.draw_charts(data))
+        health = health_appendix(self.config, store, week_start, now=now)
+        html = self.render_html(data, self.draw_charts(data), health)
         t_html = time.perf_counter()
         stem = f"brief-{week_start.isoformat()}"
         html_path = out / f"{stem}.html"

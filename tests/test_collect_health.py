@@ -80,3 +80,26 @@ def test_sources_page_shows_each_source_with_its_gaps_and_reasons() -> None:
     page = client.get("/sources?days=3650")
     assert page.status_code == 200, page.text[:500]
     assert names[0] in page.text and 'href="/sources"' in page.text
+
+
+def test_brief_appendix_lists_source_health_for_the_week(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    from datetime import date
+
+    from brief.build import build_brief
+    from groundswell.sample import make_market, synthetic_config
+
+    week = date(2026, 11, 16)
+    store = SqliteStore(":memory:")
+    make_market(store, week_start=week, seed=7, per_week=40, weeks=1)
+    config = synthetic_config(tmp_path)
+    name = "forum-x"  # the synthetic config declares no source: the ledger alone names it
+    store.record_collection(_entry(name, 80, "ok", None, items=3))  # NOW is 2026-11-20 12:00
+    store.record_collection(_entry(name, 40, "failed", None, errors=4, errors_by_reason={"http_503": 4}))
+    store.put_doc("trends", "h2", {"id": "h2", "kind": "health", "reason": "stopped_delivering",
+                                   "group_by": "source", "key": name, "start": "2026-11-18T00:00:00+00:00"})  # fmt: skip
+    result = build_brief(config, store, week_start=week, out_dir=tmp_path / "out", pdf=False, now=NOW)
+    html = result.html_path.read_text(encoding="utf-8")
+    section = html[html.index('id="source-health"') :]
+    assert name in section and "failed" in section and "http_503: 4" in section
+    assert "stopped_delivering since 2026-11-18" in section
+    assert "80.0 h" in section  # from the last covered end (80 h before NOW) to NOW: missing, not zero
