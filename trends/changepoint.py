@@ -85,6 +85,41 @@ def segment_batch(signals: np.ndarray, penalty: np.ndarray | float, min_size: in
     return out
 
 
+def observed_rows(x: np.ndarray) -> np.ndarray:
+    """Indices of the rows of an (n, dims) signal with no missing value (NaN or infinite)."""
+    return np.flatnonzero(np.isfinite(x).all(axis=1))
+
+
+def drop_trend_steps(x: np.ndarray, cps: list[int]) -> list[int]:
+    """Drop change points that only cut a smooth trend into steps (population, GDP).
+
+    For each change point, the two segments around it are fitted once with two means (a step)
+    and once with one straight line: the same number of parameters. Where the line fits at
+    least as well, the "change" is a trend and the change point goes; the weakest goes first.
+    """
+    cps = sorted(cps)
+    while cps:
+        bounds = [0, *cps, len(x)]
+        ratios = []
+        for k in range(len(cps)):
+            a, m, b = bounds[k], bounds[k + 1], bounds[k + 2]
+            seg = x[a:b]
+            t = np.arange(b - a, dtype=float)
+            design = np.column_stack([np.ones_like(t), t])
+            coef, *_ = np.linalg.lstsq(design, seg, rcond=None)
+            rss_line = float(((seg - design @ coef) ** 2).sum())
+            left, right = x[a:m], x[m:b]
+            rss_step = float(
+                ((left - left.mean(axis=0)) ** 2).sum() + ((right - right.mean(axis=0)) ** 2).sum()
+            )
+            ratios.append(rss_line / max(rss_step, 1e-12))
+        weakest = int(np.argmin(ratios))
+        if ratios[weakest] > 1.0:
+            break
+        del cps[weakest]
+    return cps
+
+
 def prune_insignificant(x: np.ndarray, cps: list[int], alpha: float) -> list[int]:
     """Drop change points whose neighbouring segment means do not differ significantly.
 
@@ -129,7 +164,13 @@ class ChangePointDetector:
     name = "groundswell-pelt"
 
     def __init__(
-        self, *, penalty: float = 3.0, min_size: int = 5, scale: Scale = "std", alpha: float | None = 0.01
+        self,
+        *,
+        penalty: float = 3.0,
+        min_size: int = 5,
+        scale: Scale = "std",
+        alpha: float | None = 0.01,
+        trend: bool = False,
     ) -> None:
         if penalty <= 0:
             raise ValueError(f"penalty must be positive, got {penalty}")
@@ -139,28 +180,37 @@ class ChangePointDetector:
         self.min_size = min_size
         self.scale: Scale = scale
         self.alpha = alpha
+        self.trend = trend
         self._signal: np.ndarray | None = None
+        self._rows: np.ndarray | None = None
 
     def fit(self, signal: np.ndarray) -> Self:
+        """Missing values (NaN rows, a gap) are left out: the observed rows are segmented and the
+        change points mapped back to the original positions."""
         x = np.asarray(signal, dtype=float)
         if x.ndim == 1:
             x = x[:, None]
         if x.ndim != 2 or len(x) == 0:
             raise ValueError(f"signal must be a non-empty 1-D or (n, dims) array, got shape {x.shape}")
-        if np.isnan(x).any():
-            raise ValueError("signal contains NaN; fill or drop missing values first")
-        self._signal = x
+        self._rows = observed_rows(x)
+        self._signal = x[self._rows]
         return self
 
     def predict(self) -> list[int]:
-        if self._signal is None:
+        if self._signal is None or self._rows is None:
             raise RuntimeError("call fit(signal) before predict()")
+        if len(self._signal) < 2:
+            return []
         x = self._signal[None, :, :]
         centred = x - x.mean(axis=1, keepdims=True)
         z = centred / noise_scale(x, self.scale)[:, None, :]
         n, d = x.shape[1], x.shape[2]
         cps = segment_batch(z, self.penalty * np.log(n) * d, self.min_size)[0]
-        return cps if self.alpha is None else prune_insignificant(z[0], cps, self.alpha)
+        if self.trend:
+            cps = drop_trend_steps(z[0], cps)
+        if self.alpha is not None:
+            cps = prune_insignificant(z[0], cps, self.alpha)
+        return [int(self._rows[c]) for c in cps]
 
 
 class RupturesDetector:
@@ -177,11 +227,14 @@ class RupturesDetector:
         self.name = f"ruptures-{algorithm}"
         self.penalty = penalty
         self._signal: np.ndarray | None = None
+        self._rows: np.ndarray = np.zeros(0, dtype=int)
 
     def fit(self, signal: np.ndarray) -> Self:
         x = np.asarray(signal, dtype=float)
         if x.ndim == 1:
             x = x[:, None]
+        self._rows = observed_rows(x)  # missing values are left out, as for ChangePointDetector
+        x = x[self._rows]
         self._signal = (x - x.mean(axis=0)) / np.where(x.std(axis=0) > 0, x.std(axis=0), 1.0)
         return self
 
@@ -189,9 +242,11 @@ class RupturesDetector:
         if self._signal is None:
             raise RuntimeError("call fit(signal) before predict()")
         n, d = self._signal.shape
+        if n < 2:
+            return []
         algo = rpt.Binseg() if self.algorithm == "binseg" else rpt.Pelt()
         bkps = algo.fit(self._signal).predict(pen=self.penalty * np.log(n) * d)
-        return [b for b in bkps if b < n]
+        return [int(self._rows[b]) for b in bkps if b < n]
 
 
 class NoChange:
