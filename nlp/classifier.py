@@ -205,8 +205,16 @@ class HubClassifier:
         return np.concatenate(out) if out else np.zeros((0, len(self.labels)), dtype=np.float32)
 
 
-def load_classifier(task: str, model: str | None, *, profile: str, device: str) -> Classifier:
-    """The classifier for `task` (sentiment/emotion): explicit `model` (artifact dir, hub name or path), else by profile."""
+def load_classifier(
+    task: str, model: str | None, *, profile: str, device: str, backend: str | None = None
+) -> Classifier:
+    """The classifier for `task` (sentiment/emotion): explicit `model` (artifact dir, hub name or path), else by profile.
+
+    An artifact (LoRA adapter or head) runs on `nlp.encoder.SharedEncoder`, the engine the enricher
+    uses, so `groundswell nlp eval` scores what enrichment computes (`backend`: see `nlp.encoder`).
+    """
+    from nlp.encoder import SharedEncoder
+
     production_defaults = {
         "sentiment": "cardiffnlp/twitter-roberta-base-sentiment-latest",
         "emotion": "cardiffnlp/twitter-roberta-base-emotion",
@@ -215,9 +223,11 @@ def load_classifier(task: str, model: str | None, *, profile: str, device: str) 
         raise ValueError(f"task '{task}' is not one of {', '.join(production_defaults)}")
     if model is None:
         if profile == "offline":
-            return AdapterClassifier(ARTIFACTS_DIR / task, device=device)
+            return SharedEncoder({task: ARTIFACTS_DIR / task}, device=device, backend=backend).classifier(
+                task
+            )
         return HubClassifier(production_defaults[task], device=device)
     path = Path(model)
     if (path / "meta.json").exists():
-        return AdapterClassifier(path, device=device)
+        return SharedEncoder({task: path}, device=device, backend=backend).classifier(task)
     return HubClassifier(model, device=device)

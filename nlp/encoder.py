@@ -1,0 +1,518 @@
+"""One MiniLM pass shared by sentiment, emotion and the sentence embedding (topics, the safety head).
+
+The offline sentiment and emotion models are the packaged MiniLM with LoRA merged into its *top*
+layers only (`layers_to_transform` in each adapter; today sentiment 4-5, emotion 3-5), and the topic
+embedding is the plain MiniLM. So the embeddings and the lower layers are the same network for all
+three: `SharedEncoder` runs them once and branches where the weights differ (found by comparing the
+merged weights with the base, not by trusting a config). With today's artifacts a text costs 11 layer
+passes instead of 18.
+
+Inputs must be identical for a layer to be shared: the classifiers read the TweetEval-normalised text
+cut at 64 tokens, the embedding reads the raw text cut at 256 tokens (as `SentenceTransformer.encode`
+does). Each input is tokenised per input kind and identical token sequences are computed once, so a
+short text with no handle or link (most mentions) goes through one shared pass; a longer one gets its
+classifier pass and its embedding pass; an identical text seen twice in a request costs nothing more.
+Jobs are grouped by the outputs they need and sorted by length so each batch pads little.
+
+Backends (`backend=`, or the environment variable `GROUNDSWELL_NLP_BACKEND`):
+
+- `torch`: PyTorch, fp32 on CPU, fp16 on CUDA (batches of at least `GPU_MIN_BATCH`).
+- `onnx`: ONNX Runtime fp32 on CPU, one small graph per distinct layer, exported on first use into a
+  cache folder (`GROUNDSWELL_CACHE_DIR`, default `~/.cache/groundswell/onnx`). Same scores as torch
+  to about 1e-5.
+- `onnx-int8`: the same graphs with int8 dynamic quantisation of the transformer layers' matrix
+  products (embeddings and heads stay fp32).
+- `auto` (default): `torch` on CUDA; on CPU `onnx` when onnxruntime is installed (the `fast` extra),
+  else `torch`.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import os
+from collections.abc import Collection, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+
+if TYPE_CHECKING:
+    import torch
+
+logger = logging.getLogger(__name__)
+
+EMBEDDING = "embedding"
+BACKENDS = ("auto", "torch", "onnx", "onnx-int8")
+GPU_MIN_BATCH = 256  # on CUDA, small batches leave the GPU idle: at least this many texts per forward
+EMBEDDING_MAX_LENGTH = 256  # the packaged MiniLM's max_seq_length (sentence_bert_config.json)
+_ONNX_FORMAT = "2"  # bump when the exported graphs change shape or meaning
+
+
+def resolve_backend(backend: str | None, device: str) -> str:
+    """The backend to use: explicit > GROUNDSWELL_NLP_BACKEND > auto (onnx on CPU when installed)."""
+    chosen = backend or os.environ.get("GROUNDSWELL_NLP_BACKEND") or "auto"
+    if chosen not in BACKENDS:
+        raise ValueError(f"NLP backend '{chosen}' is not one of {', '.join(BACKENDS)}")
+    if device != "cpu":
+        if chosen.startswith("onnx"):
+            logger.warning("NLP backend %s is CPU-only; using torch on %s", chosen, device)
+        return "torch"
+    if chosen == "auto":
+        try:
+            import onnxruntime
+        except ImportError:
+            return "torch"
+        return "onnx"
+    if chosen.startswith("onnx"):
+        try:
+            import onnxruntime  # noqa: F401
+        except ImportError:
+            logger.warning("NLP backend %s asked for but onnxruntime is not installed; using torch", chosen)
+            return "torch"
+    return chosen
+
+
+def default_threads() -> int:
+    """Torch/ONNX threads: GROUNDSWELL_NLP_THREADS, else OMP_NUM_THREADS, else the CPUs this process may use."""
+    for var in ("GROUNDSWELL_NLP_THREADS", "OMP_NUM_THREADS"):
+        value = os.environ.get(var, "").strip()
+        if value:
+            try:
+                return max(1, int(value))
+            except ValueError as exc:
+                raise ValueError(f"{var}={value!r} is not a whole number of threads") from exc
+    try:
+        return max(1, len(os.sched_getaffinity(0)))
+    except AttributeError:  # pragma: no cover - not Linux
+        return max(1, os.cpu_count() or 1)
+
+
+@dataclass(frozen=True)
+class _InputKind:
+    normalise: bool
+    max_length: int
+
+
+@dataclass
+class _Branch:
+    name: str
+    stages: list[Any]  # embeddings module, then one module per transformer layer
+    head: Any | None  # nn.Linear for a classifier; None for the (L2-normalised) sentence embedding
+    labels: tuple[str, ...]
+    kind: _InputKind
+    display: str
+
+
+class SharedEncoder:
+    """MiniLM branches (classifier tasks and the sentence embedding) that share identical lower layers.
+
+    `encode(texts, outputs)` returns `{output: array}`: class probabilities (rows sum to 1, columns in
+    the task's `labels`) for a task, L2-normalised 384-d vectors for `"embedding"`.
+    """
+
+    def __init__(
+        self,
+        tasks: dict[str, Path],
+        *,
+        embedding_base: str | None = None,
+        device: str = "cpu",
+        backend: str | None = None,
+        threads: int | None = None,
+    ) -> None:
+        import torch
+        from peft import PeftModel
+        from safetensors.torch import load_file
+        from torch import nn
+        from transformers import AutoModel, AutoTokenizer
+
+        from nlp.classifier import ArtifactMeta, normalise_tweet, resolve_base
+
+        self._torch = torch
+        self._normalise = normalise_tweet
+        self.device = device
+        self.backend = resolve_backend(backend, device)
+        self.threads = threads or default_threads()
+        self.dtype = torch.float16 if device == "cuda" else torch.float32
+        metas = {task: ArtifactMeta.read(directory) for task, directory in tasks.items()}
+        bases = {resolve_base(m.base) for m in metas.values()}
+        if embedding_base is not None:
+            bases.add(resolve_base(embedding_base))
+        if len(bases) != 1:
+            raise ValueError(f"a shared encoder needs one base model; got {sorted(bases)}")
+        base_path = bases.pop()
+        self.tokenizer = AutoTokenizer.from_pretrained(base_path)
+        base = AutoModel.from_pretrained(base_path, add_pooling_layer=False).eval()
+        base_stages: list[nn.Module] = [base.embeddings, *base.encoder.layer]
+        self.branches: dict[str, _Branch] = {}
+        for task, directory in tasks.items():
+            meta = metas[task]
+            stages = list(base_stages)
+            display = f"{meta.task}-{meta.base}-head@{meta.version}"
+            if (directory / "adapter").is_dir():
+                tuned = AutoModel.from_pretrained(base_path, add_pooling_layer=False)
+                tuned = PeftModel.from_pretrained(tuned, str(directory / "adapter")).merge_and_unload().eval()
+                for k, module in enumerate([tuned.embeddings, *tuned.encoder.layer]):
+                    if not _same_weights(module, base_stages[k]):
+                        stages[k] = module
+                display = f"{meta.task}-{meta.base}-lora@{meta.version}"
+            head = nn.Linear(base.config.hidden_size, len(meta.labels))
+            head.load_state_dict(load_file(str(directory / "head.safetensors")))
+            self.branches[task] = _Branch(
+                task, stages, head.eval(), meta.labels, _InputKind(meta.normalise, meta.max_length), display
+            )
+        if embedding_base is not None:
+            self.branches[EMBEDDING] = _Branch(
+                EMBEDDING,
+                list(base_stages),
+                None,
+                (),
+                _InputKind(False, EMBEDDING_MAX_LENGTH),
+                str(embedding_base),
+            )
+        self._modules: dict[int, Any] = {}
+        for branch in self.branches.values():
+            for module in branch.stages:
+                self._modules[id(module)] = module.to(device=device, dtype=self.dtype)
+            if branch.head is not None:
+                branch.head.to(device=device, dtype=self.dtype)
+        self._sessions: dict[int, Any] = {}
+        if self.backend.startswith("onnx"):
+            self._build_onnx(base.config)
+        elif device == "cpu":
+            torch.set_num_threads(self.threads)
+        shared = self.shared_layers()
+        logger.info(
+            "shared encoder on %s (%s, %d threads): branches %s, %d of %d stages shared by all",
+            device,
+            self.backend,
+            self.threads,
+            ", ".join(self.branches),
+            shared,
+            len(base_stages),
+        )
+
+    # ---- introspection -------------------------------------------------------------------------
+    def shared_layers(self) -> int:
+        """How many leading stages (embeddings + layers) every branch shares."""
+        branches = list(self.branches.values())
+        count = 0
+        for stage in zip(*(b.stages for b in branches), strict=True):
+            if any(m is not stage[0] for m in stage):
+                break
+            count += 1
+        return count
+
+    def labels(self, output: str) -> tuple[str, ...]:
+        return self.branches[output].labels
+
+    def name(self, output: str) -> str:
+        return self.branches[output].display
+
+    # ---- encoding --------------------------------------------------------------------------------
+    def encode(
+        self, texts: Sequence[str], outputs: Collection[str], *, batch_size: int = 32
+    ) -> dict[str, np.ndarray]:
+        """Every requested output for every text, in the texts' order."""
+        return self.encode_many([(texts, outputs)], batch_size=batch_size)[0]
+
+    def encode_many(
+        self, requests: Sequence[tuple[Sequence[str], Collection[str]]], *, batch_size: int = 32
+    ) -> list[dict[str, np.ndarray]]:
+        """Several (texts, outputs) requests in one pass: identical inputs across requests are computed once."""
+        unknown = {o for _, outs in requests for o in outs} - set(self.branches)
+        if unknown:
+            raise ValueError(
+                f"unknown encoder outputs {sorted(unknown)}; available: {', '.join(self.branches)}"
+            )
+        needs: dict[tuple[int, ...], set[str]] = {}  # token ids -> outputs wanted for them
+        keys: list[dict[str, list[tuple[int, ...]]]] = []
+        for texts, outputs in requests:
+            per_output: dict[str, list[tuple[int, ...]]] = {}
+            by_kind: dict[_InputKind, list[str]] = {}
+            for output in outputs:
+                by_kind.setdefault(self.branches[output].kind, []).append(output)
+            for kind, names in by_kind.items():
+                ids = self._tokenise(list(texts), kind)
+                for name in names:
+                    per_output[name] = ids
+                for seq in ids:
+                    needs.setdefault(seq, set()).update(names)
+            keys.append(per_output)
+        results = self._compute(needs, batch_size)
+        out: list[dict[str, np.ndarray]] = []
+        for per_output in keys:
+            arrays = {}
+            for name, ids in per_output.items():
+                width = len(self.branches[name].labels) if self.branches[name].head is not None else None
+                rows = [results[(seq, name)] for seq in ids]
+                arrays[name] = (
+                    np.stack(rows).astype(np.float32)
+                    if rows
+                    else np.zeros((0, width or self._hidden()), dtype=np.float32)
+                )
+            out.append(arrays)
+        return out
+
+    def _hidden(self) -> int:
+        first = next(iter(self.branches.values()))
+        return int(first.stages[0].word_embeddings.embedding_dim)
+
+    def _tokenise(self, texts: list[str], kind: _InputKind) -> list[tuple[int, ...]]:
+        if not texts:
+            return []
+        if kind.normalise:
+            texts = [self._normalise(t) for t in texts]
+        else:
+            texts = [t.strip() for t in texts]
+        enc = self.tokenizer(texts, truncation=True, max_length=kind.max_length)
+        return [tuple(ids) for ids in enc["input_ids"]]
+
+    def _compute(
+        self, needs: dict[tuple[int, ...], set[str]], batch_size: int
+    ) -> dict[tuple[tuple[int, ...], str], np.ndarray]:
+        groups: dict[frozenset[str], list[tuple[int, ...]]] = {}
+        for seq, names in needs.items():
+            groups.setdefault(frozenset(names), []).append(seq)
+        if self.device == "cuda":
+            batch_size = max(batch_size, GPU_MIN_BATCH)
+        results: dict[tuple[tuple[int, ...], str], np.ndarray] = {}
+        for names, seqs in groups.items():
+            seqs.sort(key=len)
+            for start in range(0, len(seqs), batch_size):
+                chunk = seqs[start : start + batch_size]
+                outputs = self._forward(chunk, sorted(names))
+                for name, values in outputs.items():
+                    for seq, row in zip(chunk, values, strict=True):
+                        results[(seq, name)] = row
+        return results
+
+    def _forward(self, seqs: list[tuple[int, ...]], names: list[str]) -> dict[str, np.ndarray]:
+        width = max(len(s) for s in seqs)
+        pad = self.tokenizer.pad_token_id or 0
+        ids = np.full((len(seqs), width), pad, dtype=np.int64)
+        mask = np.zeros((len(seqs), width), dtype=np.int64)
+        for row, seq in enumerate(seqs):
+            ids[row, : len(seq)] = seq
+            mask[row, : len(seq)] = 1
+        if self.backend.startswith("onnx"):
+            return self._forward_onnx(ids, mask, names)
+        return self._forward_torch(ids, mask, names)
+
+    def _forward_torch(
+        self, ids_np: np.ndarray, mask_np: np.ndarray, names: list[str]
+    ) -> dict[str, np.ndarray]:
+        torch = self._torch
+        with torch.inference_mode():
+            ids = torch.from_numpy(ids_np).to(self.device)
+            mask = torch.from_numpy(mask_np).to(self.device)
+            additive = (1.0 - mask[:, None, None, :].to(self.dtype)) * torch.finfo(self.dtype).min
+            memo: dict[tuple[int, ...], torch.Tensor] = {}
+
+            def hidden(branch: _Branch, upto: int) -> torch.Tensor:
+                key = tuple(id(m) for m in branch.stages[: upto + 1])
+                if key not in memo:
+                    module = branch.stages[upto]
+                    if upto == 0:
+                        memo[key] = module(input_ids=ids)
+                    else:
+                        memo[key] = module(hidden(branch, upto - 1), attention_mask=additive)
+                return memo[key]
+
+            out = {}
+            weights = mask.unsqueeze(-1).to(self.dtype)
+            for name in names:
+                branch = self.branches[name]
+                last = hidden(branch, len(branch.stages) - 1)
+                pooled = (last * weights).sum(1) / weights.sum(1).clamp(min=1e-9)
+                if branch.head is None:
+                    out[name] = torch.nn.functional.normalize(pooled.float(), dim=-1).cpu().numpy()
+                else:
+                    out[name] = torch.softmax(branch.head(pooled).float(), dim=-1).cpu().numpy()
+        return out
+
+    # ---- ONNX Runtime ------------------------------------------------------------------------------
+    def _forward_onnx(self, ids: np.ndarray, mask: np.ndarray, names: list[str]) -> dict[str, np.ndarray]:
+        additive = ((1.0 - mask[:, None, None, :].astype(np.float32)) * np.finfo(np.float32).min).astype(
+            np.float32
+        )
+        memo: dict[tuple[int, ...], np.ndarray] = {}
+
+        def hidden(branch: _Branch, upto: int) -> np.ndarray:
+            key = tuple(id(m) for m in branch.stages[: upto + 1])
+            if key not in memo:
+                session = self._sessions[id(branch.stages[upto])]
+                if upto == 0:
+                    memo[key] = session.run(None, {"input_ids": ids})[0]
+                else:
+                    memo[key] = session.run(None, {"hidden": hidden(branch, upto - 1), "mask": additive})[0]
+            return memo[key]
+
+        weights = mask[:, :, None].astype(np.float32)
+        out = {}
+        for name in names:
+            branch = self.branches[name]
+            last = hidden(branch, len(branch.stages) - 1)
+            pooled = (last * weights).sum(1) / np.clip(weights.sum(1), 1e-9, None)
+            if branch.head is None:
+                out[name] = pooled / np.clip(np.linalg.norm(pooled, axis=1, keepdims=True), 1e-12, None)
+            else:
+                w, b = self._head_arrays(branch)
+                logits = pooled @ w.T + b
+                logits -= logits.max(axis=1, keepdims=True)
+                e = np.exp(logits)
+                out[name] = e / e.sum(axis=1, keepdims=True)
+        return out
+
+    def _head_arrays(self, branch: _Branch) -> tuple[np.ndarray, np.ndarray]:
+        cached = getattr(branch, "_np_head", None)
+        if cached is None:
+            cached = (
+                branch.head.weight.detach().float().cpu().numpy(),
+                branch.head.bias.detach().float().cpu().numpy(),
+            )
+            branch._np_head = cached  # type: ignore[attr-defined]
+        return cached
+
+    def _build_onnx(self, config: Any) -> None:
+        import onnxruntime as ort
+
+        cache = (
+            Path(os.environ.get("GROUNDSWELL_CACHE_DIR") or Path.home() / ".cache" / "groundswell") / "onnx"
+        )
+        cache.mkdir(parents=True, exist_ok=True)
+        options = ort.SessionOptions()
+        options.intra_op_num_threads = self.threads
+        options.inter_op_num_threads = 1
+        options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
+        quantise = self.backend == "onnx-int8"
+        for position_and_module in self._stage_positions():
+            position, module = position_and_module
+            path = self._export(module, position == 0, config, cache, quantise=quantise and position > 0)
+            self._sessions[id(module)] = ort.InferenceSession(
+                str(path), sess_options=options, providers=["CPUExecutionProvider"]
+            )
+
+    def _stage_positions(self) -> list[tuple[int, Any]]:
+        seen: dict[int, tuple[int, Any]] = {}
+        for branch in self.branches.values():
+            for position, module in enumerate(branch.stages):
+                seen.setdefault(id(module), (position, module))
+        return list(seen.values())
+
+    def _export(self, module: Any, is_embeddings: bool, config: Any, cache: Path, *, quantise: bool) -> Path:
+        import onnxruntime as ort
+        import torch
+
+        digest = hashlib.sha256(f"{_ONNX_FORMAT}|{ort.__version__}|{torch.__version__}".encode())
+        for name, tensor in sorted(module.state_dict().items()):
+            digest.update(name.encode())
+            digest.update(tensor.detach().float().cpu().numpy().tobytes())
+        stem = digest.hexdigest()[:20]
+        fp32 = cache / f"{stem}.onnx"
+        target = cache / f"{stem}.int8.onnx" if quantise else fp32
+        if target.exists():
+            return target
+        if not fp32.exists():
+            tmp = fp32.with_suffix(f".{os.getpid()}.tmp")
+            previous = config._attn_implementation
+            config._attn_implementation = "eager"  # plain MatMul/Softmax: exports and quantises everywhere
+            try:
+                with torch.inference_mode(False), torch.no_grad():
+                    if is_embeddings:
+                        wrapper = _stage_wrapper(module, True)
+                        args: tuple[Any, ...] = (torch.ones((2, 8), dtype=torch.long),)
+                        names, axes = ["input_ids"], {"input_ids": {0: "batch", 1: "seq"}}
+                    else:
+                        wrapper = _stage_wrapper(module, False)
+                        args = (torch.zeros((2, 8, config.hidden_size)), torch.zeros((2, 1, 1, 8)))
+                        names = ["hidden", "mask"]
+                        axes = {"hidden": {0: "batch", 1: "seq"}, "mask": {0: "batch", 3: "seq"}}
+                    torch.onnx.export(
+                        wrapper,
+                        args,
+                        str(tmp),
+                        input_names=names,
+                        output_names=["out"],
+                        dynamic_axes={**axes, "out": {0: "batch", 1: "seq"}},
+                        opset_version=17,
+                        dynamo=False,
+                    )
+            finally:
+                config._attn_implementation = previous
+            os.replace(tmp, fp32)
+            logger.info("exported an encoder stage to %s", fp32)
+        if quantise:
+            from onnxruntime.quantization import QuantType, quantize_dynamic
+
+            tmp = target.with_suffix(f".{os.getpid()}.tmp")
+            quantize_dynamic(
+                str(fp32),
+                str(tmp),
+                weight_type=QuantType.QInt8,
+                op_types_to_quantize=["MatMul"],
+                per_channel=True,
+            )
+            os.replace(tmp, target)
+        return target
+
+    # ---- classifier / embedder views -------------------------------------------------------------
+    def classifier(self, task: str) -> EncoderClassifier:
+        return EncoderClassifier(self, task)
+
+    def embedder(self) -> EncoderEmbedder:
+        return EncoderEmbedder(self)
+
+
+def _same_weights(a: Any, b: Any) -> bool:
+    import torch
+
+    sa, sb = a.state_dict(), b.state_dict()
+    return sa.keys() == sb.keys() and all(torch.equal(sa[k], sb[k]) for k in sa)
+
+
+def _stage_wrapper(module: Any, is_embeddings: bool) -> Any:
+    """An nn.Module with plain tensor inputs around an embeddings or layer stage, for the ONNX export."""
+    from torch import nn
+
+    class Embeddings(nn.Module):
+        def __init__(self, inner: Any) -> None:
+            super().__init__()
+            self.inner = inner
+
+        def forward(self, input_ids: Any) -> Any:
+            return self.inner(input_ids=input_ids)
+
+    class Layer(nn.Module):
+        def __init__(self, inner: Any) -> None:
+            super().__init__()
+            self.inner = inner
+
+        def forward(self, hidden: Any, mask: Any) -> Any:
+            return self.inner(hidden, attention_mask=mask)
+
+    return Embeddings(module) if is_embeddings else Layer(module)
+
+
+class EncoderClassifier:
+    """A task of a `SharedEncoder` seen as a `Classifier` (`name`, `labels`, `predict_proba`)."""
+
+    def __init__(self, encoder: SharedEncoder, task: str) -> None:
+        self.encoder = encoder
+        self.task = task
+        self.labels = encoder.labels(task)
+        self.name = encoder.name(task)
+
+    def predict_proba(self, texts: list[str], *, batch_size: int = 32) -> np.ndarray:
+        return self.encoder.encode(texts, [self.task], batch_size=batch_size)[self.task]
+
+
+class EncoderEmbedder:
+    """The shared encoder's sentence embedding with `SentenceTransformer.encode`'s calling convention."""
+
+    def __init__(self, encoder: SharedEncoder) -> None:
+        self.encoder = encoder
+
+    def encode(self, texts: list[str], *, batch_size: int = 32, **_: Any) -> np.ndarray:
+        return self.encoder.encode(texts, [EMBEDDING], batch_size=batch_size)[EMBEDDING]
