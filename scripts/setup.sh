@@ -38,4 +38,9 @@ fi
 echo "setup: installing locked dependencies (requirements-dev.lock)"
 "$UV" pip install --quiet -r requirements-dev.lock
 "$UV" pip install --quiet --no-deps -e .
+# Where PYTHONDONTWRITEBYTECODE is set (some shells and CI images), every process would compile torch,
+# transformers, spaCy ... from source again: about twice the CPU of each start. Compile them once here
+# (Python still reads .pyc files with that variable set); a re-run only compares timestamps.
+echo "setup: compiling bytecode of the installed packages"
+.venv/bin/python -m compileall -q -j 0 .venv/lib/python*/site-packages >/dev/null 2>&1 || true
 echo "setup: done. Try: .venv/bin/groundswell demo"
