@@ -54,14 +54,15 @@ def _fail(message: str) -> typer.Exit:
 
 @contextmanager
 def _opened(config_path: Path) -> Iterator[tuple[Config, Store]]:
-    """Load the configuration and open its store; known errors exit 1 with their message."""
+    """Load the configuration and open its store; known errors exit with their message (groundswell/exitcodes.py)."""
     from alerts.lifecycle import IllegalTransition, TicketNotFound
+    from groundswell.exitcodes import exit_for
 
     try:
         config = load_config(config_path)
         store = open_store(config)
-    except (ConfigError, StoreError) as err:
-        raise _fail(str(err)) from None
+    except (ConfigError, StoreError) as err:  # 2: configuration error or server unreachable
+        raise exit_for(err, config_path=config_path) from None
     try:
         yield config, store
     except (TicketNotFound, IllegalTransition, ValueError, KeyError, StoreError) as err:

@@ -74,6 +74,8 @@ def _setup_logging(verbose: bool) -> None:
         "huggingface_hub",
     ):
         logging.getLogger(noisy).setLevel(logging.WARNING)
+    # a node that cannot be reached is answered once, by the command (groundswell/exitcodes.py)
+    logging.getLogger("elastic_transport.node_pool").setLevel(logging.ERROR)
     # peft calls a deprecated transformers API when it wraps the offline models: not the user's concern
     warnings.filterwarnings("ignore", message=".*is_gradient_checkpointing.*", category=FutureWarning)
     # transformers prints model load reports and progress bars unless told to be quiet
@@ -88,6 +90,28 @@ def load_or_exit(path: Path) -> Config:
     except ConfigError as err:
         console.print(f"[red]error:[/red] {err}")
         raise typer.Exit(2) from None
+
+
+def entry(argv: list[str] | None = None) -> None:
+    """The `groundswell` console script: `app`, where a server that cannot be reached, in any command,
+    is answered with one line naming its URL and what to check, exit 2 (groundswell/exitcodes.py)."""
+    import sys
+
+    from groundswell import exitcodes
+
+    args = sys.argv[1:] if argv is None else argv
+    try:
+        app(args=args, prog_name="groundswell")
+    except Exception as err:
+        if exitcodes.connection_failure(err) is None:
+            raise
+        config = os.environ.get("GROUNDSWELL_CONFIG", "groundswell.yaml")
+        for flag, value in zip(args, [*args[1:], None], strict=True):
+            if flag in ("-c", "--config") and value:
+                config = value
+            elif flag.startswith("--config="):
+                config = flag.split("=", 1)[1]
+        raise SystemExit(exitcodes.exit_for(err, config_path=config).exit_code) from None
 
 
 @app.callback()

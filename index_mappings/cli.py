@@ -1,18 +1,26 @@
 """`groundswell es ...`: Elasticsearch templates and Kibana saved objects.
 
-Top-level imports stay light (no torch, no Scrapy) so that `groundswell --help` is fast.
+Top-level imports stay light (no torch, no Scrapy) so that `groundswell --help` is fast. Exit codes
+follow groundswell/exitcodes.py: a server that cannot be reached is one line naming its URL and what
+to check, exit 2; a configuration error is exit 2; problems found are exit 1.
 """
 
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated, NoReturn
 
 import typer
 from rich.console import Console
 
+from groundswell import exitcodes
+
+if TYPE_CHECKING:
+    from groundswell.config import Config
+
 app = typer.Typer(help="Elasticsearch templates and Kibana saved objects.", no_args_is_help=True)
 console = Console()
+errors = Console(stderr=True)
 
 ConfigOption = Annotated[
     Path,
@@ -20,20 +28,38 @@ ConfigOption = Annotated[
 ]
 
 
-def _config(path: Path):  # type: ignore[no-untyped-def]
+def _config(path: Path) -> Config:
     from groundswell.config import ConfigError, load_config
 
     try:
         return load_config(path)
     except ConfigError as err:
-        console.print(f"[red]{err}[/red]")
-        raise typer.Exit(2) from err
+        errors.print(f"error: {err}", markup=False, highlight=False, soft_wrap=True)
+        raise typer.Exit(exitcodes.CONFIG_ERROR) from None
+
+
+def _server_error(err: Exception, cfg: Config, path: Path) -> NoReturn:
+    """One line and exit 2 for a server that cannot be reached; the message and exit 1 for anything else."""
+    line = exitcodes.unreachable_line(err, cfg, config_path=str(path))
+    if line is not None:
+        errors.print(line, markup=False, highlight=False, soft_wrap=True)
+        raise typer.Exit(exitcodes.UNREACHABLE) from None
+    errors.print(f"error: {err}", markup=False, highlight=False, soft_wrap=True)
+    raise typer.Exit(exitcodes.FAILED) from None
+
+
+def _server_errors() -> tuple[type[Exception], ...]:
+    from elastic_transport import TransportError
+    from elasticsearch import ApiError
+
+    from groundswell.store.base import StoreError
+
+    return (StoreError, TransportError, ApiError)
 
 
 @app.command()
 def install(config: ConfigOption = Path("groundswell.yaml")) -> None:
     """Install or upgrade the ILM policy, index templates and aliases (safe to run again)."""
-    from groundswell.store.base import StoreError
     from groundswell.store.elasticsearch import client_from_settings
     from index_mappings.templates import MAPPING_VERSION
     from index_mappings.templates import install as install_templates
@@ -42,9 +68,8 @@ def install(config: ConfigOption = Path("groundswell.yaml")) -> None:
     try:
         client = client_from_settings(cfg)
         report = install_templates(client, cfg.store.elasticsearch.index_prefix)
-    except StoreError as err:
-        console.print(f"[red]{err}[/red]")
-        raise typer.Exit(1) from err
+    except _server_errors() as err:
+        _server_error(err, cfg, config)
     for warning in report.warnings:
         console.print(f"[yellow]warning:[/yellow] {warning}")
     console.print(
@@ -56,7 +81,6 @@ def install(config: ConfigOption = Path("groundswell.yaml")) -> None:
 @app.command()
 def check(config: ConfigOption = Path("groundswell.yaml")) -> None:
     """Check that templates and indices exist at this Groundswell's mapping version (exit 1 if not)."""
-    from groundswell.store.base import StoreError
     from groundswell.store.elasticsearch import client_from_settings
     from index_mappings.templates import MAPPING_VERSION
     from index_mappings.templates import check as check_templates
@@ -64,9 +88,8 @@ def check(config: ConfigOption = Path("groundswell.yaml")) -> None:
     cfg = _config(config)
     try:
         problems = check_templates(client_from_settings(cfg), cfg.store.elasticsearch.index_prefix)
-    except StoreError as err:
-        console.print(f"[red]{err}[/red]")
-        raise typer.Exit(1) from err
+    except _server_errors() as err:
+        _server_error(err, cfg, config)
     if problems:
         for problem in problems:
             console.print(f"[red]-[/red] {problem}")
@@ -86,43 +109,50 @@ def kibana_import(
     ] = None,
     file: Annotated[
         Path | None,
-        typer.Option("--file", help="saved-objects NDJSON (default: the one shipped with Groundswell)"),
+        typer.Option(
+            "--file",
+            help="saved-objects NDJSON (default: generated for store.elasticsearch.index_prefix)",
+        ),
     ] = None,
 ) -> None:
-    """Import the data views, saved searches and dashboards into Kibana (replacing them by id)."""
+    """Import the data views, saved searches and dashboards into Kibana (replacing them by id).
+
+    Without --file the objects are generated for the configured index prefix, so the data views
+    match the indices `groundswell es install` created.
+    """
     from groundswell.store.base import StoreError
     from groundswell.store.elasticsearch import credentials
-    from index_mappings.kibana import SAVED_OBJECTS_PATH, import_saved_objects
+    from index_mappings.kibana import import_saved_objects
 
     cfg = _config(config)
     settings = cfg.store.elasticsearch
     target = url or settings.kibana_url
     if not target:
-        console.print("[red]no Kibana URL: pass --url or set store.elasticsearch.kibana_url[/red]")
-        raise typer.Exit(2)
+        errors.print("error: no Kibana URL: pass --url or set store.elasticsearch.kibana_url", markup=False)
+        raise typer.Exit(exitcodes.USAGE_ERROR)
     try:
         result = import_saved_objects(
             target,
-            path=file or SAVED_OBJECTS_PATH,
+            path=file,
+            prefix=settings.index_prefix,
             auth=credentials(cfg),
             verify=settings.ca_certs or settings.verify_certs,
             space=space,
         )
     except StoreError as err:
-        console.print(f"[red]{err}[/red]")
-        raise typer.Exit(1) from err
+        _server_error(err, cfg, config)
     for error in result.errors:
         console.print(f"[red]-[/red] {error}")
     if not result.success:
         console.print(f"[red]Kibana imported {result.count} objects with {len(result.errors)} errors[/red]")
-        raise typer.Exit(1)
-    console.print(f"imported {result.count} saved objects into {target}")
+        raise typer.Exit(exitcodes.FAILED)
+    source = file or f"generated for index prefix '{settings.index_prefix}'"
+    console.print(f"imported {result.count} saved objects ({source}) into {target}")
 
 
 @app.command("replay-dead-letter")
 def replay_dead_letter(config: ConfigOption = Path("groundswell.yaml")) -> None:
     """Write the mentions of the dead-letter file again (after fixing what made them fail)."""
-    from groundswell.store.base import StoreError
     from groundswell.store.elasticsearch import ElasticsearchStore
 
     cfg = _config(config)
@@ -132,9 +162,8 @@ def replay_dead_letter(config: ConfigOption = Path("groundswell.yaml")) -> None:
             result = store.replay_dead_letter()
         finally:
             store.close()
-    except StoreError as err:
-        console.print(f"[red]{err}[/red]")
-        raise typer.Exit(1) from err
+    except _server_errors() as err:
+        _server_error(err, cfg, config)
     console.print(f"replayed: {result.written} written, {result.failed} failed again")
     if result.failed:
-        raise typer.Exit(1)
+        raise typer.Exit(exitcodes.PARTIAL if result.written else exitcodes.FAILED)

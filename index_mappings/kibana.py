@@ -587,15 +587,27 @@ class ImportResult:
 def import_saved_objects(
     url: str,
     *,
-    path: Path = SAVED_OBJECTS_PATH,
+    path: Path | None = None,
+    prefix: str = "groundswell",
     auth: tuple[str, str] | None = None,
     verify: bool | str = True,
     space: str | None = None,
     timeout: float = 60.0,
 ) -> ImportResult:
-    """POST the NDJSON to `<url>[/s/<space>]/api/saved_objects/_import?overwrite=true` (objects are replaced by id)."""
-    if not path.is_file():
+    """POST the NDJSON to `<url>[/s/<space>]/api/saved_objects/_import?overwrite=true` (objects are replaced by id).
+
+    `path` is a saved-objects NDJSON file; without it the objects are generated for `prefix` (the
+    configured index prefix), so that the data views match the indices.
+    """
+    from groundswell.exitcodes import ServerUnreachable, short_reason
+
+    if path is not None and not path.is_file():
         raise StoreError(f"saved-objects file not found: {path}")
+    name, content = (
+        (path.name, path.read_bytes())
+        if path is not None
+        else (f"{prefix}.ndjson", to_ndjson(saved_objects(prefix)).encode("utf-8"))
+    )
     base = url.rstrip("/") + (f"/s/{space}" if space else "")
     endpoint = f"{base}/api/saved_objects/_import"
     try:
@@ -603,11 +615,18 @@ def import_saved_objects(
             endpoint,
             params={"overwrite": "true"},
             headers={"kbn-xsrf": "true"},
-            files={"file": (path.name, path.read_bytes(), "application/ndjson")},
+            files={"file": (name, content, "application/ndjson")},
             auth=auth,
             verify=verify,
             timeout=timeout,
         )
+    except httpx.TransportError as err:
+        raise ServerUnreachable(
+            "Kibana",
+            url,
+            short_reason(err),
+            "check that Kibana is running and reachable from here, and --url or store.elasticsearch.kibana_url",
+        ) from err
     except httpx.HTTPError as err:
         raise StoreError(f"cannot reach Kibana at {endpoint}: {err}") from err
     if response.status_code >= 400:

@@ -163,9 +163,9 @@ def test_cli_dismiss_needs_a_reason(setup: tuple[Path, str, str]) -> None:
     assert result.exit_code == 1 and "needs a reason" in result.output
 
 
-def test_cli_missing_config_exits_1(tmp_path: Path) -> None:
+def test_cli_missing_config_exits_2(tmp_path: Path) -> None:
     result = runner.invoke(app, ["list", "-c", str(tmp_path / "absent.yaml")])
-    assert result.exit_code == 1 and "configuration file not found" in result.output
+    assert result.exit_code == 2 and "configuration file not found" in result.output
 
 
 def test_cli_escalate_overdue(setup: tuple[Path, str, str]) -> None:

@@ -53,13 +53,13 @@ def test_cli_check_fails_before_install_and_passes_after(cli_client: Elasticsear
     )
     installed = runner.invoke(app, ["install", "-c", config])
     assert installed.exit_code == 0, installed.output
-    assert "8 templates, ILM off, created 8 indices" in installed.output
+    assert "9 templates, ILM off, created 9 indices" in installed.output
     assert "no _ilm API" in installed.output
     after = runner.invoke(app, ["check", "-c", config])
     assert after.exit_code == 0, after.output
     assert "mapping version 1" in after.output
     again = runner.invoke(app, ["install", "-c", config])
-    assert again.exit_code == 0 and "created 0 indices, upgraded 8" in again.output
+    assert again.exit_code == 0 and "created 0 indices, upgraded 9" in again.output
 
 
 def test_cli_replay_dead_letter(cli_client: Elasticsearch, tmp_path: Path) -> None:

@@ -58,4 +58,4 @@ def test_cli_list_rejects_unknown_kind(tmp_path: Path) -> None:
 
 def test_cli_missing_config_fails_cleanly(tmp_path: Path) -> None:
     result = runner.invoke(app, ["detect", "-c", str(tmp_path / "nope.yaml")])
-    assert result.exit_code == 1 and "not found" in result.output
+    assert result.exit_code == 2 and "not found" in result.output  # a configuration error

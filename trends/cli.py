@@ -15,6 +15,7 @@ from rich.markup import escape
 from rich.table import Table
 
 from groundswell.config import ConfigError, load_config
+from groundswell.exitcodes import exit_for
 from groundswell.records import EventKind, series_name
 from groundswell.store import StoreError, open_store
 
@@ -50,8 +51,8 @@ def list_events(
     try:
         cfg = load_config(config)
         store = open_store(cfg)
-    except (ConfigError, StoreError) as err:
-        raise _fail(str(err)) from None
+    except (ConfigError, StoreError) as err:  # 2: configuration error or server unreachable
+        raise exit_for(err, config_path=config) from None
     with store:
         where: dict[str, object] = {}
         if kind:
@@ -97,8 +98,8 @@ def detect_command(
     try:
         cfg = load_config(config)
         store = open_store(cfg)
-    except (ConfigError, StoreError) as err:
-        raise _fail(str(err)) from None
+    except (ConfigError, StoreError) as err:  # 2: configuration error or server unreachable
+        raise exit_for(err, config_path=config) from None
     with store:
         try:
             summary = detect(cfg, store, now=now, start=start, end=end)
