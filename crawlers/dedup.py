@@ -121,9 +121,10 @@ def opinion_differs(a: str, b: str) -> bool:
 
 MAX_LISTED_DUPLICATES = 20
 FACT_SPAN = 3  # longest substitution (words per side) read as a changed fact rather than changed boilerplate
-_QUOTE_LINE = re.compile(r"^\s*(?:>|&gt;).*$", re.M)
+_QUOTE_LINE = re.compile(r"^[ \t]*(?:>|&gt;).*$", re.M)
 _QUOTE_HEADER = re.compile(
-    r"^\s*(?:(?:quote|quoting)\b[^\n]{0,60}|[^\n]{1,60}\b(?:wrote|said|posted)\s*:)\s*$", re.M | re.I
+    r"^[ \t]*(?:(?:quote|quoting)\b(?:[ \t]+(?:from[ \t]+)?[^\n:]{1,40})?[ \t]*:?|[^\n]{1,60}\b(?:wrote|said|posted)[ \t]*:)[ \t]*$",
+    re.M | re.I,
 )
 _FACT_WORD = re.compile(r"[^\W_]+(?:[.,:/'’-][^\W_]+)*")
 _SENTENCE_END = frozenset('.!?:;\n"“”(—–|')

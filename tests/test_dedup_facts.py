@@ -59,6 +59,8 @@ def test_a_reply_quoting_a_post_is_not_a_copy_of_it() -> None:
 
 def test_own_text_drops_quoted_lines_and_headers() -> None:
     assert own_text("bob wrote:\n> quoted line\n> more\nmy answer").split() == ["my", "answer"]
+    assert own_text("Quote\n> quoted\nfine").split() == ["fine"]  # a header never eats the next line
+    assert own_text("Quote me on this: the kettle overheated") == "Quote me on this: the kettle overheated"
 
 
 def test_facts_differ_reads_substitutions_not_boilerplate_or_typos() -> None:
