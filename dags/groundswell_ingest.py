@@ -5,6 +5,11 @@ mapped task (web sources crawl in a separate Scrapy process), then enrich and in
 collected, then run the trend detector with its clock at the data interval's end and turn real
 shifts into tickets.
 
+Enrichment is split into `$GROUNDSWELL_ENRICH_PARTITIONS` mapped tasks (default 1) by a hash of the
+mention id, so several workers share it; `finish_enrich` then assigns the incremental topics in one
+ordered pass and scores authors, so any number of partitions writes what one process would
+(`groundswell.partitions`).
+
 Idempotent: clearing a task or a whole run writes the same mentions (stable ids), the same trend
 events (stable ids) and never a duplicate ticket. A source that fails does not stop the others:
 enrichment runs once every collection task is done, whatever its state.
@@ -55,10 +60,21 @@ def groundswell_ingest() -> None:
     def collect(source: str) -> dict:
         return tasks.collect_source(tasks.config_path(), source)
 
-    @task(trigger_rule="all_done", outlets=[Asset(tasks.MENTIONS_ASSET)])
+    @task
     @tasks.config_errors_fail
-    def enrich() -> dict:
-        return tasks.enrich(tasks.config_path())
+    def partitions() -> list[dict]:
+        count = tasks.enrich_partitions()
+        return [{"partition": i, "partitions": count} for i in range(count)]
+
+    @task(trigger_rule="all_done")
+    @tasks.config_errors_fail
+    def enrich(partition: int, partitions: int) -> dict:
+        return tasks.enrich(tasks.config_path(), partition, partitions)
+
+    @task(outlets=[Asset(tasks.MENTIONS_ASSET)])
+    @tasks.config_errors_fail
+    def finish_enrich() -> dict:
+        return tasks.finish_enrich(tasks.config_path())
 
     @task(outlets=[Asset(tasks.TRENDS_ASSET)])
     @tasks.config_errors_fail
@@ -71,10 +87,12 @@ def groundswell_ingest() -> None:
         return tasks.act(tasks.config_path(), event_ids, now=data_interval_end)
 
     collected = collect.expand(source=sources())
-    enriched = enrich()
+    enriched = enrich.expand_kwargs(partitions())
     collected >> enriched
+    finished = finish_enrich()
+    enriched >> finished
     event_ids = detect()
-    enriched >> event_ids
+    finished >> event_ids
     act(event_ids)
 
 

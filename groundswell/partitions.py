@@ -22,6 +22,7 @@ from functools import partial
 from typing import TYPE_CHECKING
 
 from groundswell.config import Config
+from groundswell.progress import ProgressLog
 from groundswell.store import Filters, Store
 
 if TYPE_CHECKING:
@@ -84,6 +85,8 @@ def enrich_partition(
         if partition_of(m.id, partitions) == partition
     ]
     summary = EnrichSummary()
+    if isinstance(progress, ProgressLog) and progress.total is None:
+        progress.total = len(ids)  # its share is known only now
     if not ids:
         logger.info("enrich partition %d/%d: nothing to do", partition, partitions)
         return summary

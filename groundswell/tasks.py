@@ -13,6 +13,7 @@ and do not take it: their writes are upserts by stable id and per-source state.
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import logging
 import os
@@ -117,17 +118,59 @@ def collect_source(path: str, source: str) -> dict[str, Any]:
     return _small(summary)
 
 
-def enrich(path: str) -> dict[str, Any]:
+def enrich_partitions() -> int:
+    """How many mapped enrich tasks share the work: `$GROUNDSWELL_ENRICH_PARTITIONS` (default 1)."""
+    raw = os.environ.get("GROUNDSWELL_ENRICH_PARTITIONS", "1")
+    try:
+        count = int(raw)
+    except ValueError:
+        count = 0
+    if count < 1:
+        raise ConfigError(f"GROUNDSWELL_ENRICH_PARTITIONS={raw!r}: must be a whole number, at least 1")
+    return count
+
+
+def enrich(path: str, partition: int = 0, partitions: int = 1) -> dict[str, Any]:
+    """Enrich the not-yet-enriched mentions, or with `partitions` > 1 this partition's share of them.
+
+    One partition is the plain single pass, under the store's writer lock. Several partitions run
+    at once on several workers, so they do not take the lock (like collection, their writes are
+    upserts of disjoint mentions); they leave topics pending for `finish_enrich`, which takes it.
+    """
+    from groundswell.partitions import enrich_partition
     from groundswell.progress import ProgressLog
     from groundswell.store import Filters
 
     cfg = _load(path)
-    with open_store(cfg) as store, store.writer_lock("task enrich", wait_s=TASK_LOCK_WAIT_S):
+    with open_store(cfg) as store:
+        lock = (
+            store.writer_lock("task enrich", wait_s=TASK_LOCK_WAIT_S)
+            if partitions == 1
+            else contextlib.nullcontext()
+        )
+        step = "enrich" if partitions == 1 else f"enrich {partition + 1}/{partitions}"
         # a task's log has no terminal: done/total, rate and ETA every few seconds
-        with ProgressLog("enrich", total=store.count(Filters(enriched=False))) as progress:
-            summary = pipeline.enrich(cfg, store, progress=progress)
+        total = store.count(Filters(enriched=False)) if partitions == 1 else None
+        with lock, ProgressLog(step, total=total) as progress:
+            summary = enrich_partition(cfg, store, partition, partitions, progress=progress)
+    return _small(summary)
+
+
+def finish_enrich(path: str) -> dict[str, Any]:
+    """After every enrich partition: assign the topics they left pending (in order), score authors."""
+    from groundswell.partitions import PENDING_TOPIC, assign_pending_topics
+    from groundswell.progress import ProgressLog
+    from groundswell.store import Filters
+
+    cfg = _load(path)
+    with open_store(cfg) as store, store.writer_lock("task finish_enrich", wait_s=TASK_LOCK_WAIT_S):
+        pending = store.count(Filters(topic_ids=(PENDING_TOPIC,)))
+        topics = 0
+        if pending:
+            with ProgressLog("topics", total=pending) as progress:
+                topics = assign_pending_topics(cfg, store, progress=progress)
         authors = pipeline.score_authors(cfg, store)
-    return {**_small(summary), "authors": authors}
+    return {"topics_assigned": topics, "authors": authors}
 
 
 def detect(path: str, now: datetime) -> list[str]:

@@ -28,9 +28,20 @@ def test_dags_import_without_errors(dagbag) -> None:  # type: ignore[no-untyped-
 
 def test_dags_have_expected_tasks_and_schedules(dagbag) -> None:  # type: ignore[no-untyped-def]
     ingest = dagbag.dags["groundswell_ingest"]
-    assert set(ingest.task_ids) == {"sources", "collect", "enrich", "detect", "act"}
+    assert set(ingest.task_ids) == {
+        "sources",
+        "collect",
+        "partitions",
+        "enrich",
+        "finish_enrich",
+        "detect",
+        "act",
+    }
     assert ingest.get_task("collect").upstream_task_ids == {"sources"}
     assert ingest.get_task("enrich").trigger_rule == "all_done"
+    assert ingest.get_task("enrich").upstream_task_ids == {"collect", "partitions"}
+    assert ingest.get_task("finish_enrich").upstream_task_ids == {"enrich"}
+    assert ingest.get_task("detect").upstream_task_ids == {"finish_enrich"}
     assert ingest.get_task("act").upstream_task_ids == {"detect"}
     brief = dagbag.dags["groundswell_brief"]
     assert set(brief.task_ids) == {"build", "deliver"}
@@ -58,7 +69,7 @@ def test_ingest_and_brief_declare_their_assets(dagbag) -> None:  # type: ignore[
         return {getattr(a, "uri", None) for a in items}
 
     ingest = dagbag.dags["groundswell_ingest"]
-    assert uris(ingest.get_task("enrich").outlets) == {tasks.MENTIONS_ASSET}
+    assert uris(ingest.get_task("finish_enrich").outlets) == {tasks.MENTIONS_ASSET}
     assert uris(ingest.get_task("detect").outlets) == {tasks.TRENDS_ASSET}
     assert uris(ingest.get_task("act").outlets) == {tasks.TICKETS_ASSET}
     build = dagbag.dags["groundswell_brief"].get_task("build")

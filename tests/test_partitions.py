@@ -154,3 +154,17 @@ def test_rerunning_partitions_and_the_topics_pass_changes_nothing(
 def test_a_partition_outside_the_range_is_refused(partition: int, partitions: int) -> None:
     with pytest.raises(ValueError, match="partition"):
         check_partition(partition, partitions)
+
+
+@pytest.mark.parametrize("raw", ["0", "-2", "two", ""])
+def test_the_partition_count_from_the_environment_is_checked(
+    raw: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from groundswell import tasks
+    from groundswell.config import ConfigError
+
+    monkeypatch.setenv("GROUNDSWELL_ENRICH_PARTITIONS", raw)
+    with pytest.raises(ConfigError, match=f"GROUNDSWELL_ENRICH_PARTITIONS={raw!r}: must be a whole number"):
+        tasks.enrich_partitions()
+    monkeypatch.setenv("GROUNDSWELL_ENRICH_PARTITIONS", "3")
+    assert tasks.enrich_partitions() == 3
