@@ -270,8 +270,14 @@ def collect_source(
     return summary
 
 
-def collect_all(config: Config, store: Store, *, sources: list[str] | None = None) -> list[CollectSummary]:
-    """Collect every enabled source (or the named ones, enabled or not), sharing one dedup index."""
+def collect_all(
+    config: Config, store: Store, *, sources: list[str] | None = None, run_id: str | None = None
+) -> list[CollectSummary]:
+    """Collect every enabled source (or the named ones, enabled or not), sharing one dedup index.
+
+    All sources share one ledger `run_id` (a fresh one when None; a scheduler that collects each source
+    in its own task can pass its run's id, and a retry then replaces its ledger entry).
+    """
     if sources is None:
         names = [s.name for s in config.sources if s.enabled]
     else:
@@ -283,7 +289,7 @@ def collect_all(config: Config, store: Store, *, sources: list[str] | None = Non
             )
         names = list(sources)
     dedup = Deduplicator.from_settings(config)
-    run_id = new_run_id()
+    run_id = run_id or new_run_id()
     return [collect_source(config, name, store, deduplicator=dedup, run_id=run_id) for name in names]
 
 

@@ -139,3 +139,12 @@ def test_a_crawler_with_errors_and_items_is_partial(tmp_path: Path, fake_runner:
     (entry,) = store.collection_ledger()
     assert entry.status == "partial" and entry.items == 3 and entry.pages == 4
     assert entry.covered_end is not None and datetime.now(UTC) - entry.covered_end < timedelta(minutes=5)
+
+
+def test_a_retried_run_with_the_same_run_id_replaces_its_entry(tmp_path: Path, feeds: Any) -> None:
+    config = _config(tmp_path, [{"name": "good", "kind": "rss", "url": f"{feeds.url}/good.xml"}])
+    store = SqliteStore(":memory:")
+    collect_all(config, store, run_id="dag-run-1")
+    collect_all(config, store, run_id="dag-run-1")  # an Airflow retry of the same run
+    (entry,) = store.collection_ledger()
+    assert entry.run_id == "dag-run-1" and entry.covered_start is None
