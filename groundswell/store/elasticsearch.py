@@ -195,14 +195,14 @@ class ElasticsearchStore(Store):
             self._lease_depth = 0
             stop.set()
             renewer.join(timeout=10)
-            current = self.get_doc_versioned("state", LOCK_DOC)
-            if current is not None and (current[0].get("value") or {}).get("token") == token:
+            lease = self.get_doc_versioned("state", LOCK_DOC)
+            if lease is not None and (lease[0].get("value") or {}).get("token") == token:
                 with contextlib.suppress(ConflictError, NotFoundError):
                     self._es.delete(
                         index=collection_alias(self.prefix, "state"),
                         id=LOCK_DOC,
-                        if_seq_no=current[1][0],
-                        if_primary_term=current[1][1],
+                        if_seq_no=lease[1][0],
+                        if_primary_term=lease[1][1],
                         refresh=self.refresh,
                     )
 

@@ -147,7 +147,9 @@ def parse_query(query: str) -> ParsedQuery:
         raise QuerySyntaxError(
             f"the search query has {len(terms)} words and phrases; at most {MAX_TERMS} are allowed"
         )
-    words = sum(len(t.words) for t in terms)
-    if words > MAX_WORDS:
-        raise QuerySyntaxError(f"the search query has {words} words in all; at most {MAX_WORDS} are allowed")
+    word_count = sum(len(t.words) for t in terms)
+    if word_count > MAX_WORDS:
+        raise QuerySyntaxError(
+            f"the search query has {word_count} words in all; at most {MAX_WORDS} are allowed"
+        )
     return ParsedQuery(positive=positive, negative=negative)
