@@ -21,7 +21,7 @@ import random
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
-from groundswell.mention import Mention
+from groundswell.mention import Mention, SourceKind
 
 __all__ = ["COPY_FAMILIES", "DISTINCT_FAMILIES", "DedupCase", "build_cases"]
 
@@ -205,7 +205,7 @@ def build_cases(seed: int, groups_per_family: int = 20) -> list[DedupCase]:
             for index, text in enumerate(make(rng)):
                 mention = Mention(
                     source=f"{family}-{index % 3}",
-                    source_kind="news",
+                    source_kind=SourceKind.news,
                     url=f"https://{family}.example/{seed}/{group}/{index}",
                     author=rng.choice(_USERS),
                     text=text,
