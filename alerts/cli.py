@@ -15,7 +15,6 @@ from typing import Annotated
 import typer
 from rich.console import Console
 from rich.markup import escape
-from rich.table import Table
 
 from groundswell.config import SEVERITIES, TICKET_TYPES, Config, ConfigError, load_config
 from groundswell.records import Ticket
@@ -83,9 +82,11 @@ def list_(
     overdue: Annotated[
         bool, typer.Option("--overdue", help="only active tickets past their due time")
     ] = False,
+    as_json: Annotated[bool, typer.Option("--json", help="one JSON object per ticket and line")] = False,
 ) -> None:
-    """List tickets, most severe first."""
+    """List tickets, most severe first (a table in a terminal, one ticket per line when piped)."""
     from alerts.lifecycle import STATES, is_overdue, list_tickets
+    from groundswell.listing import Column, print_listing, store_clock
 
     for name, value, allowed in (
         ("state", state, STATES),
@@ -94,8 +95,8 @@ def list_(
     ):
         if value is not None and value not in allowed:
             raise _fail(f"--{name} '{value}' is not allowed; allowed: {', '.join(allowed)}")
-    now = datetime.now(UTC)
     with _opened(config) as (_, store):
+        now, clock_note = store_clock(store)  # the demo's tickets are judged on the demo's clock
         tickets = list_tickets(
             store,
             state=state,
@@ -104,28 +105,30 @@ def list_(
             severity=severity,
             overdue_at=now if overdue else None,
         )
-    if not tickets:
-        console.print("no tickets match")
-        return
-    table = Table(title=f"{len(tickets)} ticket(s)")
-    table.add_column("id", no_wrap=True, min_width=20)
-    for col in ("type", "severity", "state", "team", "assignee", "due", "title"):
-        table.add_column(col, overflow="fold")
-    for t in tickets:
-        due = t.due.strftime("%Y-%m-%d %H:%M")
-        if is_overdue(t, now):
-            due = f"[red]{due} overdue[/red]"
-        table.add_row(
-            t.id,
-            t.type,
-            t.severity + (" (escalated)" if t.escalated else ""),
-            t.state,
-            escape(t.team),
-            escape(t.assignee or "-"),
-            due,
-            escape(t.title),
-        )
-    console.print(table)
+
+    def due(t: Ticket) -> str:
+        return t.due.strftime("%Y-%m-%d %H:%M") + (" overdue" if is_overdue(t, now) else "")
+
+    columns: list[Column[Ticket]] = [
+        Column("id", lambda t: t.id),
+        Column("severity", lambda t: t.severity + ("!" if t.escalated else "")),
+        Column("state", lambda t: t.state),
+        Column("due", due, style=lambda t: "red" if is_overdue(t, now) else None, drop_order=2),
+        Column("team", lambda t: t.team, drop_order=4),
+        Column("assignee", lambda t: t.assignee or "-", drop_order=5),
+        Column("type", lambda t: t.type, drop_order=3),
+        Column("title", lambda t: t.title, free_text=True, drop_order=1),
+    ]
+    print_listing(
+        tickets,
+        columns,
+        title=f"{len(tickets)} ticket(s)" + (" (! escalated)" if any(t.escalated for t in tickets) else ""),
+        as_json=as_json,
+        to_json=lambda t: {**t.model_dump(mode="json"), "overdue": is_overdue(t, now)},
+        console=console,
+        empty="no tickets match",
+        note=clock_note,
+    )
 
 
 @app.command()
@@ -267,7 +270,9 @@ def escalate(config: ConfigOption = Path("groundswell.yaml")) -> None:
     from alerts.lifecycle import escalate_overdue
 
     with _opened(config) as (cfg, store):
-        tickets = escalate_overdue(cfg, store, datetime.now(UTC))
+        from groundswell.listing import store_clock
+
+        tickets = escalate_overdue(cfg, store, store_clock(store)[0])  # the demo's clock in the demo
     if not tickets:
         console.print("no overdue tickets")
     for t in tickets:

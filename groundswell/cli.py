@@ -175,6 +175,9 @@ def demo(
         now = datetime.combine(last_day + timedelta(days=1), datetime.min.time(), tzinfo=UTC)
         with open_store(cfg) as store:
             summary = _run_with_progress(cfg, store, now=now, week_start=last_day - timedelta(days=6))
+            from groundswell.listing import record_clock
+
+            record_clock(store, now, by="demo")  # listings judge the demo's tickets on the demo's clock
             _print_run_summary(summary)
             _print_truth_check(truth, store)
     console.print(f"\nconfiguration: {cfg_path}")

@@ -5,17 +5,17 @@ Top-level imports stay light (no torch, no Scrapy) so that `groundswell --help` 
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import UTC, datetime
 from pathlib import Path
-from typing import Annotated, get_args
+from typing import Annotated, Any, get_args
 
 import typer
 from rich.console import Console
 from rich.markup import escape
-from rich.table import Table
 
 from groundswell.config import ConfigError, load_config
 from groundswell.exitcodes import exit_for
+from groundswell.listing import Column, print_listing, store_clock
 from groundswell.records import EventKind, series_name
 from groundswell.store import StoreError, open_store
 
@@ -43,6 +43,7 @@ def list_events(
         str | None, typer.Option("--entity", help="only events of this series key (entity id, source, ...)")
     ] = None,
     limit: Annotated[int, typer.Option("--limit", help="most events shown")] = 50,
+    as_json: Annotated[bool, typer.Option("--json", help="one JSON object per event and line")] = False,
 ) -> None:
     """Print the detected events, newest first."""
     kinds = get_args(EventKind)
@@ -60,25 +61,35 @@ def list_events(
         if entity:
             where["key"] = entity
         docs = store.query_docs("trends", where=where, order_by="start", descending=True, limit=limit)
-    table = Table(title=f"{len(docs)} trend events, newest first")
-    for col, width in (("event", 12), ("series", 14), ("metric", 10), ("start", 10), ("change", 10)):
-        table.add_column(col, min_width=width, overflow="fold")
-    table.add_column("conf", min_width=4)
-    table.add_column("authors", justify="right", min_width=3)
-    table.add_column("drivers", min_width=10, overflow="fold")
+        now, clock_note = store_clock(store)
     arrows = {"up": "↑", "down": "↓"}
-    for d in docs:
-        table.add_row(
-            f"{d['kind']} ({d['reason'].replace('_', ' ')})",
-            escape(series_name(d["group_by"], d["key"], d.get("topics") or ())),
-            f"{d['metric']} {arrows.get(d['direction'], d['direction'])}",
-            d["start"][:10],
-            f"{d['baseline']:.3g} -> {d['level']:.3g}",
-            f"{d['confidence']:.2f}",
-            str(d["authors"]),
-            escape(", ".join(d.get("drivers", [])[:3])),
-        )
-    console.print(table)
+
+    def age(d: dict[str, Any]) -> str:
+        start = datetime.fromisoformat(d["start"])
+        days = (now - (start if start.tzinfo else start.replace(tzinfo=UTC))).days
+        return f"{days}d" if days >= 0 else "-"
+
+    columns: list[Column[dict[str, Any]]] = [
+        Column("event", lambda d: f"{d['kind']} ({d['reason'].replace('_', ' ')})"),
+        Column("series", lambda d: series_name(d["group_by"], d["key"], d.get("topics") or ())),
+        Column("metric", lambda d: f"{d['metric']} {arrows.get(d['direction'], d['direction'])}"),
+        Column("start", lambda d: d["start"][:10], drop_order=2),
+        Column("age", age, justify="right", drop_order=6),
+        Column("change", lambda d: f"{d['baseline']:.3g} -> {d['level']:.3g}", drop_order=3),
+        Column("conf", lambda d: f"{d['confidence']:.2f}", drop_order=4),
+        Column("authors", lambda d: str(d["authors"]), justify="right", drop_order=5),
+        Column("drivers", lambda d: ", ".join(d.get("drivers", [])[:3]), free_text=True, drop_order=1),
+    ]
+    print_listing(
+        docs,
+        columns,
+        title=f"{len(docs)} trend events, newest first",
+        as_json=as_json,
+        to_json=lambda d: d,
+        console=console,
+        empty=f"{len(docs)} trend events",
+        note=clock_note,
+    )
 
 
 @app.command("detect")
