@@ -10,7 +10,8 @@ configuration errors (an unknown source name) raise.
 Every source of every run also gets one `LedgerEntry` in the store's collection ledger
 (`Store.record_collection`), success or not, also when the source raised or its crawler process died:
 one `run_id` per `collect_all` call; status `ok` (no error), `partial` (errors, a budget stop or a
-crawler killed, but pages were read) or `failed` (nothing could be read); the covered interval runs
+crawler killed, but pages were read) or `failed` (the source raised, or no page could be read: every
+page it got was an error); the covered interval runs
 from the source's previous covered end to the start of this run (a failed run covers nothing); the
 pages, items, new mentions, errors by reason, and `empty_reason` when a source that answered yielded
 nothing (per-URL reasons are in `CollectSummary.empty`).
@@ -312,8 +313,8 @@ def explain_empty(summary: CollectSummary) -> str:
 
 def ledger_status(summary: CollectSummary) -> str:
     """ok / partial / failed for one source's run (see the module docstring)."""
-    if summary.failed or (summary.pages == 0 and summary.errors):
-        return "failed"
+    if summary.failed or (summary.errors and not summary.items and summary.errors >= summary.pages):
+        return "failed"  # nothing was read: no page, or every page it got was an error (a 0-byte feed)
     if summary.errors or summary.stopped:
         return "partial"
     return "ok"

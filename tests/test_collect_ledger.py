@@ -81,7 +81,7 @@ def test_a_second_run_covers_from_the_previous_end_and_writes_nothing_new(tmp_pa
     [
         ("/big5.xml", 2, "ok", None),  # read with its declared charset
         ("/dates.xml", 2, "ok", None),  # high-bit bytes in the dates: kept, dated or flagged
-        ("/zero.xml", 0, "partial", "empty body"),
+        ("/zero.xml", 0, "failed", "empty body"),  # the one response was unusable: nothing covered
         ("/none.xml", 0, "ok", "no entries in the feed"),
     ],
 )
