@@ -8,8 +8,7 @@ over the same web must not add a mention, an event or a ticket.
 
 from __future__ import annotations
 
-import socket
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -22,28 +21,11 @@ from groundswell.demo import serve_market
 from groundswell.demo.truth import MarketTruth
 from groundswell.pipeline import run_pipeline
 from groundswell.store import Filters, open_store
+from tests.conftest import DEMO_END
 
 pytestmark = pytest.mark.slow
 
-END = date(2026, 11, 22)
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
-@pytest.fixture(scope="module")
-def demo_run(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
-    out = tmp_path_factory.mktemp("demo")
-    port = _free_port()
-    result = CliRunner().invoke(
-        app, ["demo", "--out", str(out), "--end", END.isoformat(), "--port", str(port)]
-    )
-    assert result.exit_code == 0, result.output + repr(result.exception)
-    truth = MarketTruth.model_validate_json((out / "web" / "truth.json").read_text(encoding="utf-8"))
-    return {"out": out, "port": port, "output": result.output, "truth": truth}
+END = DEMO_END  # the shared `demo_run` (tests/conftest.py) is the demo market ending that day
 
 
 def _scenario(truth: MarketTruth, name: str) -> Any:
@@ -131,3 +113,40 @@ def test_rerun_over_the_same_web_changes_nothing(demo_run: dict[str, Any]) -> No
         )
     assert summary.tickets.opened == 0
     assert after == before
+
+
+def test_a_run_a_week_later_with_every_source_failing_is_an_outage_not_a_collapse(
+    demo_run: dict[str, Any],
+) -> None:
+    """The demo web is gone a week later: every source fails. That is an outage, not a collapse:
+    no shift, one source-health event per source, no ticket touched, no brief, a non-zero exit."""
+    out: Path = demo_run["out"]
+    cfg_path = out / "groundswell.yaml"
+    cfg = load_config(cfg_path)
+
+    def snapshot() -> tuple[Any, ...]:
+        with open_store(cfg) as store:
+            return (
+                sorted(d["id"] for d in store.query_docs("trends", where={"kind": "shift"}, limit=100_000)),
+                sorted(
+                    (t["id"], t["state"], t["severity"], t.get("escalated"), len(t["history"]))
+                    for t in store.query_docs("tickets")
+                ),
+            )
+
+    shifts_before, tickets_before = snapshot()
+    briefs_before = sorted(p.name for p in (out / "briefs").iterdir())
+    now = datetime.combine(END + timedelta(days=8), datetime.min.time(), tzinfo=UTC)
+    result = CliRunner().invoke(app, ["run", "-c", str(cfg_path), "--now", now.isoformat()])
+    assert result.exit_code != 0, result.output
+    assert "every source failed" in result.output
+    shifts_after, tickets_after = snapshot()
+    assert shifts_after == shifts_before  # zero new shifts: no "volume 17.8 -> 0 (-100%)"
+    assert tickets_after == tickets_before  # nothing escalated or updated on an outage
+    assert sorted(p.name for p in (out / "briefs").iterdir()) == briefs_before
+    with open_store(cfg) as store:
+        health = store.query_docs("trends", where={"kind": "health"}, limit=1000)
+    enabled = sorted(s.name for s in cfg.sources if s.enabled)
+    assert sorted(d["key"] for d in health) == enabled
+    assert {d["reason"] for d in health} == {"failing"}
+    assert {d["team"] for d in health} == {cfg.trends.health_team}
