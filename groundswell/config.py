@@ -7,6 +7,7 @@ offending key (as a dotted path) with the value found and what is allowed.
 
 from __future__ import annotations
 
+import difflib
 import os
 import re
 from pathlib import Path
@@ -344,28 +345,94 @@ class Entity(_Strict):
         return [self.name, *self.aliases]
 
 
+def _model_at(loc: tuple[str | int, ...]) -> type[BaseModel] | None:
+    """The model class that validates the mapping at `loc` (None when it cannot be told)."""
+    current: Any = Config
+    for part in loc:
+        if isinstance(current, type) and issubclass(current, BaseModel) and isinstance(part, str):
+            field = current.model_fields.get(part)
+            if field is None:
+                return None
+            current = field.annotation
+        elif isinstance(current, type) and issubclass(current, BaseModel):
+            return None
+        current = _unwrap(current, part)
+    return current if isinstance(current, type) and issubclass(current, BaseModel) else None
+
+
+def _unwrap(annotation: Any, part: str | int) -> Any:
+    """Step from a container annotation (list[X], dict[str, X], X | None) towards the model inside."""
+    from typing import get_args, get_origin
+
+    while True:
+        origin, args = get_origin(annotation), get_args(annotation)
+        if origin in (list, tuple, set, frozenset) and args:
+            return args[0] if isinstance(part, int) else annotation
+        if origin is dict and len(args) == 2:
+            return args[1]
+        models = [a for a in args if isinstance(a, type) and issubclass(a, BaseModel)]
+        if models:  # X | None, Annotated[X, ...]
+            annotation = models[0]
+            continue
+        return annotation
+
+
+def _did_you_mean(loc: tuple[str | int, ...]) -> str:
+    """"; did you mean 'budget'?" for a misspelt key, from the keys allowed at that place."""
+    model = _model_at(loc[:-1])
+    if model is None or not isinstance(loc[-1], str):
+        return ""
+    allowed = sorted({*model.model_fields, *(f.alias for f in model.model_fields.values() if f.alias)})
+    close = difflib.get_close_matches(loc[-1], allowed, n=1, cutoff=0.6)
+    if close:
+        return f"; did you mean '{close[0]}'?"
+    return f"; allowed keys here: {', '.join(allowed)}" if len(allowed) <= 12 else ""
+
+
+def _spans(indices: list[int]) -> str:
+    """[0, 1, 2, 5] -> '0-2,5'."""
+    parts, start, prev = [], indices[0], indices[0]
+    for i in [*indices[1:], None]:
+        if i is not None and i == prev + 1:
+            prev = i
+            continue
+        parts.append(f"{start}-{prev}" if prev > start + 1 else ",".join(map(str, range(start, prev + 1))))
+        if i is not None:
+            start = prev = i
+    return ",".join(parts)
+
+
 def _format_errors(err: ValidationError, raw: dict[str, Any]) -> str:
-    lines = []
+    """One line per distinct problem: the same mistake under several list items is grouped into one line
+    (`sources[0-6].budgett: ...`), and a misspelt key names the closest allowed key."""
+    grouped: dict[tuple[tuple[str | int | None, ...], str], list[tuple[int, ...]]] = {}
     for e in err.errors():
-        loc = ".".join(f"[{p}]" if isinstance(p, int) else str(p) for p in e["loc"]).replace(".[", "[")
+        loc: tuple[str | int, ...] = tuple(e["loc"])
         value = e.get("input")
         msg = e["msg"]
         if e["type"] == "extra_forbidden":
-            lines.append(
-                f"{loc or '<root>'}: unknown key (check spelling; see groundswell/config.py for allowed keys)"
-            )
+            text = "unknown key" + (_did_you_mean(loc) or " (check spelling; see groundswell/config.py)")
         elif e["type"] == "literal_error":
-            lines.append(
-                f"{loc}: {value!r} is not allowed; {msg.replace('Input should be', 'allowed values are')}"
-            )
+            text = f"{value!r} is not allowed; {msg.replace('Input should be', 'allowed values are')}"
         elif e["type"] == "missing":
-            lines.append(f"{loc}: required key is missing")
+            text = "required key is missing"
         else:
-            lines.append(
-                f"{loc or '<root>'}: {msg} (got {value!r})"
-                if not isinstance(value, dict | list)
-                else f"{loc or '<root>'}: {msg}"
-            )
+            text = f"{msg} (got {value!r})" if not isinstance(value, dict | list) else msg
+        shape = tuple(None if isinstance(p, int) else p for p in loc)
+        grouped.setdefault((shape, text), []).append(tuple(p for p in loc if isinstance(p, int)))
+    lines = []
+    for (shape, text), index_sets in grouped.items():
+        columns = list(zip(*index_sets, strict=True)) if index_sets[0] else []
+        parts, n = [], 0
+        for p in shape:
+            if p is None:
+                values = sorted(set(columns[n]))
+                parts.append(f"[{_spans(list(values))}]")
+                n += 1
+            else:
+                parts.append(f".{p}")
+        where = "".join(parts).lstrip(".") or "<root>"
+        lines.append(f"{where}: {text}" + (f" ({len(index_sets)} places)" if len(index_sets) > 1 else ""))
     return "\n  ".join(lines)
 
 
