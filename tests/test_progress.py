@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import io
 import logging
+from datetime import UTC, datetime
+from typing import Any
 
 import pytest
 
@@ -70,3 +72,40 @@ def test_durations_read_naturally() -> None:
 
 def test_a_pipe_is_not_a_terminal() -> None:
     assert is_terminal(io.StringIO()) is False
+
+
+def test_the_command_line_logs_enrich_progress_when_output_is_not_a_terminal(
+    monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    import groundswell.cli as cli
+    import groundswell.pipeline as pipeline
+    from groundswell.config import parse_config
+    from groundswell.mention import Mention
+    from groundswell.store.sqlite import SqliteStore
+
+    store = SqliteStore(":memory:")
+    store.upsert_mentions(
+        [
+            Mention(
+                source="s",
+                source_kind="forum",
+                url=f"https://f.example/{i}",
+                text="x",
+                published=datetime(2026, 1, 1, tzinfo=UTC),
+            )
+            for i in range(10)
+        ]
+    )
+
+    def fake_run(config: object, store: object, **kwargs: Any) -> str:
+        progress = kwargs["progress"]
+        for step, done in (("collect", 0), ("enrich", 0), ("enrich", 4), ("enrich", 10), ("detect", 0)):
+            progress(step, done, None)
+        return "summary"
+
+    monkeypatch.setattr(pipeline, "run_pipeline", fake_run)
+    monkeypatch.setattr(cli.console, "file", io.StringIO())  # not a terminal
+    caplog.set_level(logging.INFO, logger="groundswell.progress")
+    assert cli._run_with_progress(parse_config({}), store) == "summary"
+    lines = _lines(caplog)
+    assert len(lines) == 1 and lines[0].startswith("enrich: 10/10 (100%), ") and "done in" in lines[0]
