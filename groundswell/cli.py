@@ -214,6 +214,7 @@ def search(
     sort: str = typer.Option("relevance", help="relevance, newest or oldest"),
 ) -> None:
     """Full-text search over collected mentions, with highlights."""
+    from groundswell.links import served
     from groundswell.store import Filters, StoreError, open_store
 
     if sort not in ("relevance", "newest", "oldest"):
@@ -244,7 +245,13 @@ def search(
         label = f"{m.sentiment or '-'} {m.voc_kind or ''}".strip()
         console.print(f"\n[bold]{m.id}[/bold] {when} {m.source} @{m.author} [dim]{label}[/dim]")
         console.print(f"  {_terminal_highlight(hit.highlight)}", highlight=False)
-        console.print(f"  [dim]{m.url}[/dim]", highlight=False)
+        if served(m.url):
+            console.print(f"  [dim]{m.url}[/dim]", highlight=False)
+        else:  # the demo's web has stopped: point at the stored copy instead of a dead link
+            console.print(
+                f"  [dim]{m.url} is no longer served; stored copy: groundswell serve, /mentions/{m.id}[/dim]",
+                highlight=False,
+            )
 
 
 class _NoAliasDumper(yaml.SafeDumper):

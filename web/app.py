@@ -29,6 +29,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.middleware.sessions import SessionMiddleware
 
 from groundswell.config import Config
+from groundswell.links import served
 from groundswell.mention import BUSINESS_AREAS, SENTIMENTS, VOC_KINDS, Mention
 from groundswell.records import SEVERITY_ORDER, Ticket, TrendEvent, stable_id
 from groundswell.store.base import Filters, SearchTimeout, SeriesPoint, Store, StoreError
@@ -101,6 +102,7 @@ def create_app(
     )
     ui = _Ui(config=config, store=store, tokens=tokens)
     env.filters.update(dt=_fmt_dt, day=_fmt_day, safe_url=safe_url, pretty=_pretty, label=_label)
+    env.filters["served"] = served  # links to a demo that has ended fall back to the stored copy
     env.globals.update(entity_name=ui.entity_name, ACTIONS=ACTIONS)
     templates = Jinja2Templates(env=env)
     app.state.ui = ui
