@@ -38,6 +38,7 @@ class Narrative:
     source: str  # cpsc_toys / cpsc_artsandcrafts / nhtsa
     text: str
     severity: str  # CPSC victim severity or NHTSA injury/fire flags
+    product_type: str = ""  # CPSC "Product Type" (e.g. "Toy Vehicles ..."); NHTSA: the component
 
 
 def safety_narratives(root: Path = SHARED_DATA) -> list[Narrative]:
@@ -45,12 +46,21 @@ def safety_narratives(root: Path = SHARED_DATA) -> list[Narrative]:
     out: list[Narrative] = []
     for name in ("cpsc_toys_incidents.csv", "cpsc_artsandcrafts_incidents.csv"):
         raw = _need(root / "safety" / name).read_text(encoding="utf-8", errors="replace")
-        body = raw.split("\n", 1)[1]  # line 1 is a disclaimer
+        # a title and/or disclaimer line come before the header ("Report No.,Report Date,...")
+        header = raw.find("Report No.,")
+        if header < 0:
+            raise ValueError(f"{root / 'safety' / name}: no 'Report No.' header line found")
+        body = raw[header:]
         for row in csv.DictReader(io.StringIO(body)):
             text = (row.get("Incident Description") or "").strip()
             if text:
                 out.append(
-                    Narrative(name.split("_incidents")[0], text, row.get("(Primary) Victim Severity") or "")
+                    Narrative(
+                        name.split("_incidents")[0],
+                        text,
+                        row.get("(Primary) Victim Severity") or "",
+                        row.get("Product Type") or "",
+                    )
                 )
     for line in (
         _need(root / "safety" / "nhtsa_complaints_sample.tsv")
@@ -59,9 +69,12 @@ def safety_narratives(root: Path = SHARED_DATA) -> list[Narrative]:
     ):
         cols = line.split("\t")
         if len(cols) > 19 and cols[19].strip():
-            injured = cols[10].strip() not in ("", "0")
-            fire = cols[7].strip() == "Y"
-            out.append(Narrative("nhtsa", cols[19].strip(), f"injured={injured} fire={fire}"))
+            # NHTSA flat-file columns: 6 CRASH, 7 FAILDATE, 8 FIRE, 9 INJURED, 10 DEATHS, 11 COMPDESC
+            injured = cols[9].strip() not in ("", "0") or cols[10].strip() not in ("", "0")
+            fire = cols[8].strip() == "Y"
+            out.append(
+                Narrative("nhtsa", cols[19].strip(), f"injured={injured} fire={fire}", cols[11].strip())
+            )
     return out
 
 
