@@ -188,6 +188,7 @@ def test_bearer_guesses_are_throttled() -> None:
         (" ".join(["kettle"] * 2000), "characters long"),
         (" ".join(["kettle"] * 60), "words and phrases"),
         ("(" * 5000, "characters long"),
+        (" ".join(["brand:acme"] * 300), "characters long"),  # filters only: the text part is empty
         ("(" * 20 + "kettle" + ")" * 20, "nests parentheses"),
         ('"steam pro overheat', "unbalanced quote"),
         ("(kettle OR lid", "never closed"),

@@ -33,7 +33,7 @@ from groundswell.links import served
 from groundswell.mention import BUSINESS_AREAS, SENTIMENTS, VOC_KINDS, Mention
 from groundswell.records import SEVERITY_ORDER, Ticket, TrendEvent, stable_id
 from groundswell.store.base import Filters, SearchTimeout, SeriesPoint, Store, StoreError
-from groundswell.store.query import QuerySyntaxError, check_query
+from groundswell.store.query import MAX_QUERY_CHARS, QuerySyntaxError, check_query
 from web import charts
 from web.query import FORM_FIELDS, QueryError, filters_summary, parse_query
 from web.security import (
@@ -223,6 +223,10 @@ def create_app(
         page = min(max(page, 1), MAX_PAGE)
         error, result, parsed, status = None, None, None, 200
         try:
+            if len(q) > MAX_QUERY_CHARS:  # field filters count too: bound the whole box, not only the text
+                raise QuerySyntaxError(
+                    f"the search query is {len(q):,} characters long; at most {MAX_QUERY_CHARS:,} are allowed"
+                )
             parsed = parse_query(q, config, form=form)
             result = store.search(
                 parsed.text, parsed.filters, limit=PAGE_SIZE, offset=(page - 1) * PAGE_SIZE, sort=sort
