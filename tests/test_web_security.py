@@ -329,3 +329,20 @@ def test_brief_html_pdf_and_linked_chart_are_served(brief_in_data_folder) -> Non
     r = client.get("/briefs/2026-02-16/chart.png")
     assert r.status_code == 200 and r.content.endswith(b"chart")
     assert client.get("/briefs/%00/").status_code == 404
+
+
+def test_elasticsearch_search_carries_the_budget_and_reports_a_timeout() -> None:
+    from unittest.mock import MagicMock
+
+    from groundswell.store.elasticsearch import ElasticsearchStore
+
+    client = MagicMock()
+    es = client.options.return_value
+    es.options.return_value = es
+    es.search.return_value = {"timed_out": True, "hits": {"total": {"value": 0}, "hits": []}}
+    store = ElasticsearchStore(client, check_mapping=False)
+    store.search_timeout_s = 2.5
+    with pytest.raises(SearchTimeout, match="budget"):
+        store.search("kettle")
+    assert es.search.call_args.kwargs["timeout"] == "2500ms"
+    es.options.assert_called_with(request_timeout=7.5)
