@@ -178,6 +178,7 @@ def run_pipeline(
         lambda: detect(config, store, now=now),
         lambda r: (
             f"{r.shifts} shifts, {r.blips} blips in {r.series_tested} series"
+            + (f", {r.developing} developing" if r.developing else "")
             + (f", {r.withdrawn} earlier shifts withdrawn" if r.withdrawn else "")
             + (f", {r.missing} uncovered buckets left out" if r.missing else "")
             + (f", {len(r.health)} source-health events" if r.health else "")

@@ -148,10 +148,17 @@ def test_detector_launch_of_an_entity_is_a_shift() -> None:
     assert shifts and shifts[0].direction == "up" and abs(shifts[0].start - 50) <= 1
 
 
-def test_detector_fresh_excursion_is_pending_not_a_shift() -> None:
+def test_detector_fresh_excursion_is_developing_not_a_shift() -> None:
     rate = np.full(N, 40.0)
-    rate[N - 3 :] = 150.0  # three days into something: a blip or a shift, too early to say
-    findings = ShiftDetector().fit(_series(_poisson(rate, 9))).predict()
+    rate[N - 3 :] = 150.0  # three days into something: a blip or a shift, too early to confirm
+    findings = [f for f in ShiftDetector().fit(_series(_poisson(rate, 9))).predict() if f.metric == "volume"]
+    assert [(f.kind, f.direction, f.start) for f in findings] == [("developing", "up", N - 3)]
+
+
+def test_detector_without_the_developing_stage_leaves_a_fresh_excursion_pending() -> None:
+    rate = np.full(N, 40.0)
+    rate[N - 3 :] = 150.0
+    findings = ShiftDetector(developing_periods=None).fit(_series(_poisson(rate, 9))).predict()
     assert not [f for f in findings if f.metric == "volume"]
 
 

@@ -52,6 +52,7 @@ class DetectSummary:
     shifts: int = 0
     blips: int = 0
     withdrawn: int = 0  # stored shifts this run's data no longer supports
+    developing: int = 0  # changes under way, not confirmed yet (watch, no ticket)
     missing: int = 0  # buckets of the window collection did not cover (left out, not zeros)
     health: list[TrendEvent] = field(default_factory=list)  # sources failing or no longer delivering
     series_tested: int = 0
@@ -127,8 +128,10 @@ def detect(
         summary.events.append(event)
     summary.shifts = sum(e.kind == "shift" for e in summary.events)
     summary.blips = sum(e.kind == "blip" for e in summary.events)
+    summary.developing = sum(e.kind == "developing" for e in summary.events)
     settled = times[0] + config.trends.baseline_periods * BUCKET_STEP[bucket]
-    summary.withdrawn = _withdraw_unsupported(store, summary, set(by_key), settled, window_end)
+    stale = (2 * config.trends.confirm_periods + 1) * BUCKET_STEP[bucket]  # a developing signal's chance
+    summary.withdrawn = _withdraw_unsupported(store, summary, set(by_key), settled, window_end, stale)
     logger.info(
         "trends: %d series (%d tests), %d shifts, %d blips, %d withdrawn in %s .. %s",
         len(all_series),
@@ -144,7 +147,12 @@ def detect(
 
 
 def _withdraw_unsupported(
-    store: Store, summary: DetectSummary, tested: set[tuple[str, str]], settled: datetime, end: datetime
+    store: Store,
+    summary: DetectSummary,
+    tested: set[tuple[str, str]],
+    settled: datetime,
+    end: datetime,
+    stale: timedelta,
 ) -> int:
     """Stored shifts this run re-judged with a full baseline and did not find again become blips.
 
@@ -155,6 +163,12 @@ def _withdraw_unsupported(
     """
     found = {e.id for e in summary.events}
     withdrawn = 0
+    for doc in store.query_docs("trends", where={"kind": "developing"}, limit=100_000):
+        if doc["id"] in found or (doc["group_by"], doc["key"]) not in tested:
+            continue
+        if datetime.fromisoformat(doc["end"]) < end - stale:
+            # raised while young, then neither confirmed nor seen again: it was a blip
+            store.put_doc("trends", doc["id"], {**doc, "kind": "blip", "reason": "not_confirmed"})
     for doc in store.query_docs("trends", where={"kind": "shift"}, limit=100_000):
         if doc["id"] in found or (doc["group_by"], doc["key"]) not in tested:
             continue
@@ -265,14 +279,16 @@ def _event(
     moved = sum(t.count for t in author_terms)
     if f.direction == "up" and moved > 0:
         top_share = author_terms[0].count / moved
-        if kind == "shift" and (n_authors < config.trends.min_authors or top_share >= DOMINANT_AUTHOR_SHARE):
+        if kind in ("shift", "developing") and (
+            n_authors < config.trends.min_authors or top_share >= DOMINANT_AUTHOR_SHARE
+        ):
             kind, reason = (
                 "blip",
                 "single_author" if n_authors <= 1 or top_share >= DOMINANT_AUTHOR_SHARE else "bot_burst",
             )
         elif kind == "blip" and top_share >= DOMINANT_AUTHOR_SHARE:
             reason = "single_author"  # the mentions that moved the metric are mostly one account's
-    if kind == "shift" and f.direction == "down":
+    if kind in ("shift", "developing") and f.direction == "down":
         # a fall is carried by the people who stopped: the baseline's authors, and a fall that
         # fewer than min_authors people made is no shift (nor is silence nobody was there to break)
         before = _metric_filter(f.metric, f.direction, baseline)
@@ -344,7 +360,23 @@ def _event(
         mention_ids=mention_ids,
         series=chart,
         method=METHOD,
+        team=_watching_team(config, f.group_by, f.key) if kind == "developing" else "",
     )
+
+
+def _watching_team(config: Config, group_by: str, key: str) -> str:
+    """The team a developing signal is for: the team its ticket would go to once confirmed."""
+    routing = config.alerts.routing
+    if group_by == "author":
+        return routing.get("opinion_leader", "")
+    if group_by == "entity":
+        entity = next((e for e in config.entities() if e.id == key), None)
+        if entity is not None and entity.kind == "person":
+            return routing.get("opinion_leader", "")
+        if entity is not None and (entity.kind == "competitor" or not entity.ours):
+            return routing.get("competitor", "")
+        return routing.get("product", "")
+    return ""
 
 
 def _finite(x: float) -> float:

@@ -83,7 +83,7 @@ class Finding:
     group_by: str
     key: str
     metric: str
-    kind: Literal["shift", "blip"]
+    kind: Literal["shift", "blip", "developing"]
     reason: str
     direction: Literal["up", "down"]
     start: int  # first bucket of the excursion
@@ -256,6 +256,8 @@ class ShiftDetector:
         penalty: float = 3.0,
         segment_alpha: float = 0.05,
         bot_ratio: float = 0.3,
+        developing_periods: int | None = 2,
+        developing_fdr: float = BLIP_FDR,
     ) -> None:
         if confirm_periods < 1:
             raise ValueError(f"confirm_periods must be at least 1, got {confirm_periods}")
@@ -270,6 +272,10 @@ class ShiftDetector:
         self.penalty = penalty
         self.segment_alpha = segment_alpha
         self.bot_ratio = bot_ratio
+        # shortest run of buckets at the end of a series that can raise a developing signal
+        # (None: no developing stage)
+        self.developing_periods = developing_periods
+        self.developing_fdr = developing_fdr  # a watch, no ticket: looser than a shift's FDR
         self._series: list[CountSeries] = []
         self.tests = 0  # excursion tests of the last predict(), the shifts' BH family
         self.spike_tests = 0  # bucket tests of the last predict(), the spikes' BH family
@@ -302,6 +308,8 @@ class ShiftDetector:
         candidates: list[Finding] = []
         scans: list[tuple[str, list[int], np.ndarray, np.ndarray, np.ndarray]] = []
         tests = 0
+        developing: list[Finding] = []
+        scanned = 0  # series x metrics the developing scan looked at (its own BH family)
         factors = self._factors()
         for metric in METRICS:
             rows = [
@@ -315,6 +323,7 @@ class ShiftDetector:
             z = (signal - signal.mean(axis=1, keepdims=True)) / sigma[:, None]
             cps_all = segment_batch(z, self.penalty * math.log(max(n, 2)), min_size=1)
             covered = np.zeros((len(rows), n), dtype=bool)
+            settled = np.zeros(len(rows), dtype=bool)  # the series' end is already judged
             for r, (row, cps, sig) in enumerate(zip(rows, cps_all, signal, strict=True)):
                 series = self._series[row]
                 data = _MetricData(metric, series, factors[row], sig)
@@ -324,18 +333,115 @@ class ShiftDetector:
                 for f in found:
                     if f.kind == "shift":  # a shift's buckets are its own; a blip's may hold a spike
                         covered[r, f.start : f.end + 1] = True
+                        settled[r] |= f.ongoing
+            if self.developing_periods is not None:
+                developing.extend(self._developing_scan(metric, rows, signal, sigma, factors, settled))
+                scanned += int((~settled).sum())
             if metric in _SPIKE_METRICS:
                 p, valid = self._spike_scan(metric, rows, factors, covered)
                 scans.append((metric, rows, signal, p, valid))
         self.tests = tests
         self.spike_tests = sum(int(valid.sum()) for *_, valid in scans)
         kept = self._fdr(candidates, tests)
+        shifting = {(f.group_by, f.key, f.metric) for f in kept if f.kind == "shift" and f.ongoing}
+        kept.extend(
+            f
+            for f in self._fdr(developing, scanned, self.developing_fdr)
+            if (f.group_by, f.key, f.metric) not in shifting
+        )
         blips = {(f.group_by, f.key, f.metric): f for f in kept if f.kind == "blip"}
         for spike in self._spikes(scans, factors):
             other = blips.get((spike.group_by, spike.key, spike.metric))
             if other is None or spike.end < other.start or spike.start > other.end:
                 kept.append(spike)  # not the blip the excursion walk already reported
         return kept
+
+    def _developing_scan(
+        self,
+        metric: str,
+        rows: list[int],
+        signal: np.ndarray,
+        sigma: np.ndarray,
+        factors: np.ndarray,
+        settled: np.ndarray,
+    ) -> list[Finding]:
+        """A change under way at the end of the series, too young to tell from a blip: 'developing'.
+
+        An online sequential test: for every length L from `developing_periods` to
+        `max_blip_periods`, the last L buckets against the `baseline_periods` before them (a
+        generalised likelihood ratio scan over the change's start, on the variance-stabilised
+        signal first to screen, then the count-aware test). The signal must hold without its most
+        extreme bucket (a one-day spike is not a developing shift), be many-authored (a burst
+        from a few accounts is not) and move at least `min_authors` mentions. p-values are
+        Bonferroni-corrected over the lengths tried; the run's developing signals form their own
+        Benjamini-Hochberg family at `false_discovery_rate`.
+        """
+        lo, hi = self.developing_periods or 2, max(self.max_blip_periods, self.developing_periods or 2)
+        n = signal.shape[1]
+        min_ref = max(3, self.confirm_periods, self.baseline_periods // 2)
+        b = self.baseline_periods
+        lengths: dict[int, list[int]] = {}
+        for length in range(lo, hi + 1):
+            ref_lo = max(0, n - length - b)
+            if n - length - ref_lo < min_ref:
+                continue
+            ref = signal[:, ref_lo : n - length]
+            quick = (signal[:, n - length :].mean(axis=1) - ref.mean(axis=1)) / (
+                sigma * math.sqrt(1.0 / length + 1.0 / ref.shape[1])
+            )
+            for r in np.flatnonzero((np.abs(quick) >= 2.5) & ~settled):
+                lengths.setdefault(int(r), []).append(length)
+        out: list[Finding] = []
+        for r, tried in lengths.items():
+            row = rows[r]
+            series = self._series[row]
+            data = _MetricData(metric, series, factors[row], signal[r])
+            best: tuple[float, int, float, float, float] | None = None
+            for length in tried:
+                win = np.arange(n - length, n)
+                ref = np.arange(max(0, n - length - b), n - length)
+                z, p, base, level = data.test(ref, win)
+                if p > self.segment_alpha:
+                    continue
+                sign = 1 if z > 0 else -1
+                # a shift holds without its peak
+                trimmed = np.sort(win[np.argsort(signal[r, win] * sign)[:-1]])
+                zt, pt, _, _ = data.test(ref, trimmed)
+                if (zt > 0) != (z > 0):
+                    continue
+                if best is None or max(p, pt) < best[0]:
+                    best = (max(p, pt), length, z, base, level)
+            if best is None:
+                continue
+            p_best, length, z, base, level = best
+            sign = 1 if z > 0 else -1
+            win = np.arange(n - length, n)
+            ref = np.arange(max(0, n - length - b), n - length)
+            if (
+                self._crowd_reason(data, ref, win, sign)
+                or self._low_volume(data, ref, win, sign)
+                or self._explained_by_trend(data, ref, n - length, n, sign)
+            ):
+                continue
+            out.append(
+                Finding(
+                    group_by=series.group_by,
+                    key=series.key,
+                    metric=metric,
+                    kind="developing",
+                    reason="developing",
+                    direction="up" if sign > 0 else "down",
+                    start=n - length,
+                    end=n - 1,
+                    ongoing=True,
+                    baseline=base,
+                    level=level,
+                    p_value=min(1.0, p_best * len(tried)),
+                    authors=int(series.authors[win].sum()),
+                    sources=int(series.sources[win].max()),
+                )
+            )
+        return out
 
     def _factors(self) -> np.ndarray:
         """The weekly (or daily) rhythm of every fitted series' volume, (series, buckets); ones without one."""
@@ -476,6 +582,8 @@ class ShiftDetector:
                 reason = crowd
             elif low:
                 reason = "low_volume"
+            elif self._explained_by_trend(data, ref, start, stop, sign):
+                return None  # smooth growth or decline that was already under way: not an event
             else:
                 kind = "shift"
                 level = tail_level
@@ -501,6 +609,37 @@ class ShiftDetector:
             authors=int(series.authors[win].sum()),
             sources=int(series.sources[win].max()) if len(win) else 0,
         )
+
+    def _explained_by_trend(
+        self, data: _MetricData, ref: np.ndarray, start: int, stop: int, sign: int
+    ) -> bool:
+        """True when one straight line through the reference and the window fits them about as well as a step.
+
+        Smooth growth or decline (a market growing 0.5% a day) is not a shift, however many
+        buckets make it significant against a flat reference. The stabilised signal of the
+        reference and the window is fitted once with two means (the step a shift is) and once
+        with one line (two parameters too). The step was placed where it fits best, so it must
+        beat the line by more than that choice buys by chance: a BIC-like log(N) in units of the
+        step's residual variance. Otherwise the change is a trend.
+        """
+        win = np.arange(start, stop)
+        # the whole history before the change (up to 3 baselines): growth was there all along, a
+        # ramp that starts after a flat stretch was not
+        before = np.arange(max(0, start - 3 * self.baseline_periods), start)
+        idx = np.concatenate([before, win])
+        n_obs = len(idx)
+        if len(ref) < 3 or len(win) < 2:
+            return False
+        y = data.signal[idx]
+        t = idx.astype(float) - idx.mean()
+        slope = float((t * (y - y.mean())).sum() / (t * t).sum())
+        if slope * sign <= 0:
+            return False
+        rss_line = float(((y - y.mean() - slope * t) ** 2).sum())
+        y_r, y_w = data.signal[before], data.signal[win]
+        rss_step = float(((y_r - y_r.mean()) ** 2).sum() + ((y_w - y_w.mean()) ** 2).sum())
+        s2 = max(rss_step / (n_obs - 2), 1e-12)
+        return (rss_line - rss_step) / s2 < math.log(n_obs)
 
     def _crowd_reason(self, data: _MetricData, ref: np.ndarray, win: np.ndarray, sign: int) -> str | None:
         """'single_author' / 'bot_burst' when the change is made of extra mentions from few authors.
@@ -690,7 +829,7 @@ class ShiftDetector:
             sources=int(series.sources[win].max()),
         )
 
-    def _fdr(self, candidates: list[Finding], tests: int) -> list[Finding]:
+    def _fdr(self, candidates: list[Finding], tests: int, level: float | None = None) -> list[Finding]:
         if not candidates:
             return []
         pvals = np.array([c.p_value for c in candidates] + [1.0] * max(0, tests - len(candidates)))
@@ -700,7 +839,11 @@ class ShiftDetector:
             c.q_value = float(qv)
             # blips open no ticket: they are recorded at a looser level, for the brief and for tuning
             limit = (
-                self.false_discovery_rate if c.kind == "shift" else max(self.false_discovery_rate, BLIP_FDR)
+                level
+                if level is not None
+                else max(self.false_discovery_rate, BLIP_FDR)
+                if c.kind == "blip"
+                else self.false_discovery_rate
             )
             if qv <= limit:
                 kept.append(c)

@@ -9,7 +9,10 @@ One scenario is planted per series:
   (one account posting dozens of times), `bot_burst` (3-8 accounts flooding);
 - shifts: `level_volume` (up or down), `slope_volume` (a ramp to 2-4x), `level_negative` and
   `slope_negative` (negative share up by 12-35 points, volume about the same);
-- `none`: nothing planted (false-alarm control).
+- `none`: nothing planted (false-alarm control);
+- `growth`: smooth exponential growth or decline over the whole series (population, GDP, a
+  market growing 0.2-1% a day), nothing else: a trend, not a shift. Weight 0 by default (so
+  the default draws stay what they were); benchmarks ask for it.
 """
 
 from __future__ import annotations
@@ -30,6 +33,7 @@ SCENARIOS: dict[str, float] = {
     "slope_volume": 0.10,
     "level_negative": 0.12,
     "slope_negative": 0.10,
+    "growth": 0.0,  # last, weight 0: the default draws of every seed are unchanged
 }
 BLIP_SCENARIOS = ("spike", "single_author", "bot_burst")
 SHIFT_SCENARIOS = ("level_volume", "slope_volume", "level_negative", "slope_negative")
@@ -146,6 +150,10 @@ def _one(
         steps = np.minimum(np.arange(n - t0) + 1, ramp) / ramp
         p_neg[t0:] += rng.uniform(0.15, 0.35) * steps
         kind, metric, direction, end = "shift", "negative_share", "up", n - 1
+    elif scenario == "growth":
+        g = rng.uniform(0.002, 0.01) * (1 if rng.random() < 0.7 else -1)
+        rate *= np.exp(g * (np.arange(n) - n / 2))
+        direction = "up" if g > 0 else "down"
     elif scenario != "none":
         raise ValueError(f"unknown scenario {scenario!r}")
     p_neg = np.clip(p_neg, 0.01, 0.95)
@@ -183,7 +191,7 @@ def _one(
         kind=kind,
         metric=metric,
         direction=direction,
-        start=t0 if kind != "none" else -1,
+        start=t0 if kind != "none" else -1,  # growth: kind "none", a trend is not an event
         end=end,
         base_volume=mu0,
     )
