@@ -444,6 +444,13 @@ class Deduplicator:
             )
         return result
 
+    def representative_of(self, mention_id: str) -> str:
+        """The id of the mention a copy was absorbed into (itself when it was not absorbed).
+
+        Complete, unlike `raw["duplicate_ids"]`, which lists at most MAX_LISTED_DUPLICATES copies.
+        """
+        return self._rep.get(mention_id, mention_id)
+
     def _rank(self, mention_id: str, members: dict[str, Mention]) -> tuple[int, datetime, str]:
         if mention_id not in members:  # stored (or indexed earlier in this run): it wins
             return (0, datetime.min.replace(tzinfo=UTC), mention_id)
