@@ -26,6 +26,7 @@ from groundswell.store.base import Filters, Store
 from nlp import safety, voc
 from nlp.classifier import ARTIFACTS_DIR, Classifier, load_classifier, pick_device
 from nlp.entities import EntityLinker, target_segments
+from nlp.safety_model import SafetyClassifier, combine, load_safety_head, safety_model_name
 from nlp.topics import VERSION as TOPICS_VERSION
 from nlp.topics import TopicModel
 
@@ -90,6 +91,8 @@ class Models:
     language: LanguageDetector = field(default_factory=LanguageDetector)
     # One MiniLM pass for sentiment, emotion and the embedding (offline artifacts); None: one pass each.
     encoder: SharedEncoder | None = None
+    # issue 19: the learned safety head on that embedding (nlp/safety_model.py); None: rules only.
+    safety_head: SafetyClassifier | None = field(default_factory=load_safety_head)
 
 
 class Enricher:
@@ -220,7 +223,7 @@ class Enricher:
                 "topics": models.embedder_name,
                 "voc_kind": voc.RULES_VERSION,
                 "business_area": voc.RULES_VERSION,
-                "safety": "rules@1",
+                "safety": safety_model_name(models.safety_head),
             }
             self._language(mention, text, words)
 
@@ -253,8 +256,15 @@ class Enricher:
     def _safety(self, text: str, mention: Mention, embedding: np.ndarray | None) -> safety.SafetySignal:
         """The safety signal of one mention; `embedding` is its pooled MiniLM sentence embedding
         (L2-normalised, as `SentenceTransformer.encode` gives it; None when not computed)."""
-        del embedding  # the rules read the text only; a learned head plugs in here
-        return safety.detect_safety(text, product_context=any(self._is_product(e) for e in mention.entities))
+        context = any(self._is_product(e) for e in mention.entities)
+        # issue 19: the learned head reads this mention's shared MiniLM embedding and decides *whether*
+        # it reports a product-safety incident (it generalises to products the rules were not written
+        # from); the rules still name the hazard and the severity (nlp.safety_model.combine).
+        head = self.models.safety_head
+        if head is None or embedding is None:
+            return safety.detect_safety(text, product_context=context)
+        probability = float(head.predict_proba(embedding)[0])
+        return combine(text, probability, head.threshold, product_context=context)
 
     def _embedding(self, i: int) -> np.ndarray | None:
         if self._embeddings is None or i not in self._embedding_row:

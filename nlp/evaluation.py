@@ -5,8 +5,12 @@ a non-zero exit code when one falls below its floor. The data is read in place f
 `../shared/data/` (GROUNDSWELL_SHARED_DATA); a missing folder is reported and exits with code 2.
 
 Splits: the sentiment/emotion models were trained on the TweetEval `train` files only; scores are
-on `val`. The safety rules were written by reading only the *development* half of the narratives,
-reviews and tweets (`nlp.datasets.held_out` is False); the gate reports the held-out half.
+on `val`. Safety is judged *leave one category out*: for each product category of
+`../shared/data/safety` (groups of CPSC toy product types, arts and crafts, NHTSA vehicles) the head
+(`nlp.safety_model`) is retrained without it and judged on it, beside the hazard rules and the
+keyword list; false positives are counted on the held-out half (`nlp.datasets.held_out`) of the
+review sentences and tweets, which no head was trained on. The hazard rules were written by reading
+the development half of every category, so their column is not an unseen-category figure.
 """
 
 from __future__ import annotations
@@ -27,13 +31,16 @@ FLOORS = {
     "sentiment_val_macro_recall": 0.66,  # reached 0.669 (VADER 0.598)
     "emotion_val_macro_recall": 0.69,  # reached 0.701
     "review_accuracy": 0.75,  # reached 0.762 (neutral counts as wrong)
-    "safety_recall": 0.90,  # reached 0.924 on the held-out half
-    "safety_fpr_reviews": 0.05,  # ceiling; reached 0.008
-    "safety_fpr_tweets": 0.05,  # ceiling; reached 0.007
+    # safety, leave one category out (head + rules): each category judged by a head trained without it
+    "safety_loco_recall": 0.99,  # reached 0.9953 over all 2,343 narratives (keyword list 0.656)
+    "safety_loco_min_recall": 0.95,  # reached 0.9604, vehicles (NHTSA); head alone there 0.396
+    "safety_loco_max_fpr": 0.02,  # ceiling; reached 0.0162 (reviews)
+    "safety_fpr_reviews": 0.02,  # ceiling; committed head + rules reached 0.0162 (held-out half)
+    "safety_fpr_tweets": 0.02,  # ceiling; reached 0.0138 (held-out half)
     "voc_accuracy": 0.70,  # reached 0.736
     "area_accuracy": 0.75,  # reached 0.776
 }
-CEILINGS = {"safety_fpr_reviews", "safety_fpr_tweets"}
+CEILINGS = {"safety_fpr_reviews", "safety_fpr_tweets", "safety_loco_max_fpr"}
 
 
 def macro_recall(y_true: Sequence[int], y_pred: Sequence[int], n: int) -> float:
@@ -64,11 +71,77 @@ def _vader(texts: list[str]) -> list[int]:
     return preds
 
 
+def _safety_section(*, quick: bool) -> dict[str, float]:
+    """Leave-one-category-out recall of the safety head (+ rules) beside the rules and the keyword
+    list; false positives of the committed head + rules on the held-out half of reviews and tweets."""
+    import numpy as np
+
+    from nlp import datasets, safety, safety_model
+
+    data = safety_model.load_data()
+    assert data.x is not None
+    folds = safety_model.leave_one_category_out(data, folds=3 if quick else 5)
+    print("safety signal, leave one category out (the head retrained without the category, judged on it):")
+    print(
+        f"  {'held-out category':<34} {'n':>5} {'head+rules':>10} {'head':>7} {'rules':>7} {'keywords':>8}"
+        f" {'FPR rev':>8} {'FPR tw':>7}"
+    )
+    for r in folds:
+        print(
+            f"  {r.category:<34} {r.n:>5} {r.combined:>10.4f} {r.head:>7.4f} {r.rules:>7.4f} {r.keywords:>8.4f}"
+            f" {r.fpr_reviews:>8.4f} {r.fpr_tweets:>7.4f}"
+        )
+    n = sum(r.n for r in folds)
+    pooled = {
+        k: sum(getattr(r, k) * r.n for r in folds) / n for k in ("combined", "head", "rules", "keywords")
+    }
+    print(
+        f"  {'all categories (each unseen)':<34} {n:>5} {pooled['combined']:>10.4f} {pooled['head']:>7.4f}"
+        f" {pooled['rules']:>7.4f} {pooled['keywords']:>8.4f}"
+    )
+    out = {
+        "safety_loco_recall": pooled["combined"],
+        "safety_loco_min_recall": min(r.combined for r in folds),
+        "safety_loco_max_fpr": max(max(r.fpr_reviews, r.fpr_tweets) for r in folds),
+    }
+    # the committed artifact, as the enricher runs it: head on the embedding, rules for the hazard
+    head = safety_model.SafetyClassifier.from_artifact()
+    probs = head.predict_proba(data.x)
+    flagged = np.array(
+        [
+            bool(safety_model.combine(t, float(p), head.threshold).hazards)
+            if data.y[i] == 0 and data.held_out[i]
+            else False
+            for i, (t, p) in enumerate(zip(data.texts, probs, strict=True))
+        ]
+    )
+    for kind in ("review", "tweet"):
+        rows = np.array([k == kind for k in data.kind]) & data.held_out & (data.y == 0)
+        kw = np.mean([safety.keyword_baseline(data.texts[i]) for i in np.flatnonzero(rows)])
+        rules = np.mean([bool(safety.detect_safety(data.texts[i]).hazards) for i in np.flatnonzero(rows)])
+        out[f"safety_fpr_{kind}s"] = float(flagged[rows].mean())
+        print(
+            f"  false-positive rate, held-out {kind}s n={int(rows.sum()):<5} committed head+rules "
+            f"{out[f'safety_fpr_{kind}s']:.4f} | rules {rules:.4f} | keyword list {kw:.4f}"
+        )
+    narratives = datasets.safety_narratives()
+    severe = [
+        x for x in narratives if x.severity.startswith(("Injury - Emergency", "Injury - Hospital", "Death"))
+    ]
+    mild = [x for x in narratives if x.severity.startswith(("Incident, No Injury", "No Incident"))]
+    if severe and mild and not quick:
+        sev = lambda ns: sum(safety.detect_safety(x.text).severity for x in ns) / len(ns)  # noqa: E731
+        print(
+            f"  mean severity (rules): ER/hospital/death reports {sev(severe):.2f} vs no-injury reports {sev(mild):.2f}"
+        )
+    return out
+
+
 def run_gate(*, config: Config | None = None, quick: bool = False) -> int:
     """Print every score; return 0 when all floors hold, 1 when one fails, 2 when data is missing."""
     import numpy as np
 
-    from nlp import datasets, safety, voc
+    from nlp import datasets, voc
     from nlp.classifier import load_classifier
 
     profile = config.nlp.profile if config else "offline"
@@ -84,9 +157,7 @@ def run_gate(*, config: Config | None = None, quick: bool = False) -> int:
         sent_texts, sent_labels = datasets.tweeteval("sentiment", "val")
         emo_texts, emo_labels = datasets.tweeteval("emotion", "val")
         reviews = datasets.review_sentences()
-        narratives = datasets.safety_narratives()
-        tweets = [t for split in ("train", "val") for t in datasets.tweeteval("sentiment", split)[0]]
-        tweets += [t for split in ("train", "val") for t in datasets.tweeteval("emotion", split)[0]]
+        datasets.safety_narratives()  # the safety section reads it (and the tweets) itself
         labelled = datasets.voc_area_set()
     except datasets.DataMissing as exc:
         print(f"DATA MISSING: {exc}")
@@ -144,44 +215,9 @@ def run_gate(*, config: Config | None = None, quick: bool = False) -> int:
     )
 
     # ---- safety ----------------------------------------------------------------------------
-    test_narr = [n for n in narratives if datasets.held_out(n.text)]
-    test_rev = [r.text for r in reviews if datasets.held_out(r.text)]
-    test_tw = [t for t in tweets if datasets.held_out(t)]
-    det = [bool(safety.detect_safety(n.text).hazards) for n in test_narr]
-    base = [safety.keyword_baseline(n.text) for n in test_narr]
-    scores["safety_recall"] = sum(det) / len(det)
-    scores["safety_fpr_reviews"] = sum(bool(safety.detect_safety(t).hazards) for t in test_rev) / len(
-        test_rev
-    )
-    scores["safety_fpr_tweets"] = sum(bool(safety.detect_safety(t).hazards) for t in test_tw) / len(test_tw)
-    print("safety signal (held-out half; rules were written on the other half):")
-    for source in ("cpsc_toys", "cpsc_artsandcrafts", "nhtsa"):
-        idx = [i for i, n in enumerate(test_narr) if n.source == source]
-        if idx:
-            print(
-                f"  recall {source:<20} n={len(idx):<5} detector {sum(det[i] for i in idx) / len(idx):.4f}"
-                f"  | keyword baseline {sum(base[i] for i in idx) / len(idx):.4f}"
-            )
-    print(
-        f"  recall all                  n={len(det):<5} detector {scores['safety_recall']:.4f}  | keyword baseline {sum(base) / len(base):.4f}"
-    )
-    print(
-        f"  false-positive rate reviews n={len(test_rev):<5} detector {scores['safety_fpr_reviews']:.4f}"
-        f"  | keyword baseline {sum(map(safety.keyword_baseline, test_rev)) / len(test_rev):.4f}"
-    )
-    print(
-        f"  false-positive rate tweets  n={len(test_tw):<5} detector {scores['safety_fpr_tweets']:.4f}"
-        f"  | keyword baseline {sum(map(safety.keyword_baseline, test_tw)) / len(test_tw):.4f}"
-    )
-    severe = [
-        n for n in test_narr if n.severity.startswith(("Injury - Emergency", "Injury - Hospital", "Death"))
-    ]
-    mild = [n for n in test_narr if n.severity.startswith(("Incident, No Injury", "No Incident"))]
-    if severe and mild:
-        sev = lambda ns: sum(safety.detect_safety(n.text).severity for n in ns) / len(ns)  # noqa: E731
-        print(
-            f"  mean severity: ER/hospital/death reports {sev(severe):.2f} vs no-injury reports {sev(mild):.2f}"
-        )
+    started = time.monotonic()
+    scores.update(_safety_section(quick=quick))
+    print(f"  [{time.monotonic() - started:.0f}s]")
 
     # ---- VoC kind and business area ----------------------------------------------------------
     lprobs = np.asarray(clf.predict_proba([x.text for x in labelled], batch_size=64))[:, order]
