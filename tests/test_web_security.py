@@ -60,8 +60,15 @@ def test_blank_token_is_an_error_not_no_authentication(token: str) -> None:
 
 
 def test_serve_refuses_public_bind_with_whitespace_token(tmp_path: Path) -> None:
-    from groundswell.cli import app
+    import typer
 
+    from web.cli import serve
+
+    app = (
+        typer.Typer()
+    )  # the command alone: the main app's callback would reconfigure logging for later tests
+    app.command("serve")(serve)
+    app.command("other")(lambda: None)
     result = CliRunner().invoke(
         app,
         ["serve", "-c", str(tmp_path / "none.yaml"), "--host", "0.0.0.0", "--allowed-host", "gs.example"],
