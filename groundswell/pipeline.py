@@ -45,8 +45,13 @@ class RunSummary:
 
     @property
     def exit_code(self) -> int:
-        """0 when the run did its job; 1 when every source failed or notifications could not be delivered."""
-        return 1 if self.problems else 0
+        """0: done; 1 (failed): every source failed, nothing was judged; 3 (partial): the rest was
+        done but notifications could not be delivered (see `groundswell.exitcodes`)."""
+        if not self.problems:
+            return 0
+        if self.collected and len(self.failed_sources) == len(self.collected):
+            return 1
+        return 3
 
 
 def source_outcomes(collected: list[Any]) -> tuple[list[str], list[str]]:

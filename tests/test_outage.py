@@ -262,3 +262,11 @@ def test_trends_list_shows_health_events(config: Config, tmp_path: Any) -> None:
     assert "1 trend events" in result.output
     developing = CliRunner().invoke(app, ["list", "-c", str(cfg_path), "--kind", "developing"])
     assert developing.exit_code == 0 and "0 trend events" in developing.output
+
+
+def test_undelivered_notifications_make_a_partial_run() -> None:
+    from groundswell.pipeline import RunSummary
+
+    summary = RunSummary(problems=["2 notifications could not be delivered (retried on the next run)"])
+    assert summary.exit_code == 3  # groundswell.exitcodes.PARTIAL: the rest of the run was done
+    assert RunSummary().exit_code == 0
