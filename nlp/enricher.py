@@ -106,6 +106,10 @@ class Enricher:
         self.topics = topics
         self.topic_state = topic_state
         self.batch_size = config.nlp.batch_size
+        if models.encoder is not None and models.encoder.device == "cuda":
+            from nlp.encoder import GPU_MIN_BATCH
+
+            self.batch_size = max(self.batch_size, GPU_MIN_BATCH)  # a GPU idles on small batches
         self.max_chars = config.nlp.max_chars
         self.reassigned_topics: dict[str, int] = {}
         self._docs: dict[int, tuple[Any, list[Any]]] = {}
@@ -516,13 +520,13 @@ def enrich_store(
     in the topic pool and later formed a new topic are updated with their topic too.
     """
     chosen = filters if filters is not None else Filters(enriched=False)
-    size = batch_size or config.nlp.batch_size
     ids = [m.id for m in store.iter_mentions(chosen)]
     summary = EnrichSummary()
     if not ids:
         logger.info("enrich: nothing to do")
         return summary
     enricher = enricher or Enricher.from_settings(config)
+    size = batch_size or enricher.batch_size
     for start in range(0, len(ids), size):
         batch = store.get_mentions(ids[start : start + size])
         enricher.enrich(batch)

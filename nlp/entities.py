@@ -60,7 +60,8 @@ class EntityLinker:
         self.name = model_name
 
     @classmethod
-    def from_settings(cls, config: Config) -> Self:
+    def from_settings(cls, config: Config, *, lean: bool = True) -> Self:
+        """The spaCy pipeline with the ruler; `lean=False` keeps the components nothing reads (benchmarks)."""
         import spacy
 
         try:
@@ -76,10 +77,11 @@ class EntityLinker:
             nlp.remove_pipe("parser")
         # Only sentences (clause splitting) and the ruler's configured entities are read: the statistical
         # NER's own entities are dropped by `link`, and it runs after the ruler so it cannot change them.
-        for name in _UNUSED_PIPES:
+        for name in _UNUSED_PIPES if lean else ():
             if name in nlp.pipe_names:
                 nlp.remove_pipe(name)
-        _drop_unheard_tok2vec(nlp)
+        if lean:
+            _drop_unheard_tok2vec(nlp)
         entities = config.entities()
         ruler = nlp.add_pipe(
             "entity_ruler",

