@@ -102,7 +102,7 @@ def airflow_env(work: Path, run: str, partitions: int, config: Path) -> dict[str
         "AIRFLOW__CORE__EXECUTION_API_SERVER_URL": f"http://127.0.0.1:{API_PORT}/execution/",
         "AIRFLOW__DATABASE__SQL_ALCHEMY_CONN": f"postgresql+psycopg2://postgres@127.0.0.1:{PG_PORT}/{db}",
         "AIRFLOW__CELERY__BROKER_URL": f"redis://127.0.0.1:{REDIS_PORT}/0",
-        "AIRFLOW__CELERY__RESULT_BACKEND": f"db+postgresql://postgres@127.0.0.1:{PG_PORT}/{db}",
+        "AIRFLOW__CELERY__RESULT_BACKEND": f"db+postgresql+psycopg2://postgres@127.0.0.1:{PG_PORT}/{db}",
         "AIRFLOW__API_AUTH__JWT_SECRET": "bench-scaleout-secret-not-for-production",
         "AIRFLOW__API__SECRET_KEY": "bench-scaleout-secret-not-for-production",
         "AIRFLOW__SCHEDULER__MIN_FILE_PROCESS_INTERVAL": "5",
