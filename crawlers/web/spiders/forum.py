@@ -134,7 +134,8 @@ class ForumSpider(GroundswellSpider):
         self, response: Response, post: Any, *, post_id: str, title: str, thread_url: str, first_post: str
     ) -> Mention | None:
         date_text = self.first_text(post, "post_date")
-        published, published_missing = self.published(f"{response.url}#post-{post_id}", date_text)
+        where = post_id if post_id.startswith("http") else f"{response.url}#post-{post_id}"
+        published, published_missing = self.published(where, date_text)
         bodies = post.css(self.sel("post_body"))
         if not bodies:
             self.error(response.url, "no_post_body", post_id)
