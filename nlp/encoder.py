@@ -141,7 +141,6 @@ class SharedEncoder:
 
         from nlp.classifier import ArtifactMeta, normalise_tweet, resolve_base
 
-        self._torch = torch
         self._normalise = normalise_tweet
         self.device = device
         self.backend = resolve_backend(backend, device)
@@ -285,8 +284,8 @@ class SharedEncoder:
         self, needs: dict[tuple[int, ...], set[str]], batch_size: int
     ) -> dict[tuple[tuple[int, ...], str], np.ndarray]:
         groups: dict[frozenset[str], list[tuple[int, ...]]] = {}
-        for seq, names in needs.items():
-            groups.setdefault(frozenset(names), []).append(seq)
+        for seq, wanted in needs.items():
+            groups.setdefault(frozenset(wanted), []).append(seq)
         if self.device == "cuda":
             batch_size = max(batch_size, GPU_MIN_BATCH)
         results: dict[tuple[tuple[int, ...], str], np.ndarray] = {}
@@ -315,7 +314,8 @@ class SharedEncoder:
     def _forward_torch(
         self, ids_np: np.ndarray, mask_np: np.ndarray, names: list[str]
     ) -> dict[str, np.ndarray]:
-        torch = self._torch
+        import torch
+
         with torch.inference_mode():
             ids = torch.from_numpy(ids_np).to(self.device)
             mask = torch.from_numpy(mask_np).to(self.device)
@@ -380,6 +380,7 @@ class SharedEncoder:
     def _head_arrays(self, branch: _Branch) -> tuple[np.ndarray, np.ndarray]:
         cached = getattr(branch, "_np_head", None)
         if cached is None:
+            assert branch.head is not None, f"{branch.name} has no classifier head"
             cached = (
                 branch.head.weight.detach().float().cpu().numpy(),
                 branch.head.bias.detach().float().cpu().numpy(),

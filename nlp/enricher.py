@@ -193,7 +193,7 @@ class Enricher:
     # ---- one batch ---------------------------------------------------------------------------
     def _enrich_batch(self, batch: list[Mention]) -> None:
         models = self.models
-        self._docs: dict[int, tuple[Any, list[Any]]] = {}
+        self._docs = {}
         texts: list[str] = []
         analysable: list[int] = []
         for i, mention in enumerate(batch):
