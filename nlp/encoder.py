@@ -191,8 +191,13 @@ class SharedEncoder:
                 branch.head.to(device=device, dtype=self.dtype)
         self._sessions: dict[int, Any] = {}
         if self.backend.startswith("onnx"):
-            self._build_onnx(base.config)
-        elif device == "cpu":
+            try:
+                self._build_onnx(base.config)
+            except Exception as exc:  # an unwritable cache, a missing exporter: the same pass on torch
+                logger.warning("ONNX backend unavailable (%s: %s); using torch", type(exc).__name__, exc)
+                self._sessions.clear()
+                self.backend = "torch"
+        if self.backend == "torch" and device == "cpu":
             torch.set_num_threads(self.threads)
         shared = self.shared_layers()
         logger.info(

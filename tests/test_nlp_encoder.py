@@ -120,3 +120,17 @@ def test_onnx_backend_scores_as_torch_does(
 def test_unknown_output_is_an_error_naming_the_choices(torch_encoder: SharedEncoder) -> None:
     with pytest.raises(ValueError, match=r"sarcasm.*sentiment"):
         torch_encoder.encode(["x"], ["sarcasm"])
+
+
+@pytest.mark.slow
+def test_onnx_that_cannot_be_built_falls_back_to_torch(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    pytest.importorskip("onnxruntime")
+    blocker = tmp_path / "file"
+    blocker.write_text("not a folder")
+    monkeypatch.setenv("GROUNDSWELL_CACHE_DIR", str(blocker))  # the cache folder cannot be created
+    encoder = SharedEncoder({"sentiment": TASKS["sentiment"]}, backend="onnx", threads=1)
+    assert encoder.backend == "torch"
+    probs = encoder.encode(["I love it"], ["sentiment"])["sentiment"]
+    assert probs.shape == (1, 3) and abs(float(probs.sum()) - 1.0) < 1e-4
