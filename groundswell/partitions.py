@@ -48,20 +48,30 @@ def check_partition(partition: int, partitions: int) -> None:
 
 
 def _topics_deferred(enricher: Enricher) -> Enricher:
-    """An enricher sharing `enricher`'s models that does everything but topics and marks mentions pending."""
+    """An enricher sharing `enricher`'s models that leaves every mention's topic pending.
+
+    Its topic step still runs (the embedding it computes is what the safety head reads when there
+    is no shared encoder pass), but on a throw-away topic model; the topics are then reset.
+    """
     from nlp.enricher import Enricher
+    from nlp.topics import TopicModel
+
+    scratch = enricher.topics
+    params = {
+        k: getattr(scratch, k)
+        for k in ("assign_threshold", "cluster_threshold", "min_topic_size", "max_pool", "label_terms")
+    }
 
     class TopicsDeferred(Enricher):
-        def _topics(self, batch: list, texts: list[str], idx: list[int]) -> None:
-            return None  # the topics pass assigns them, in the single-run order
-
         def enrich(self, mentions: list) -> list:
             super().enrich(mentions)
-            for mention in mentions:
+            for mention in mentions:  # the topics pass assigns them, in the single-run order
                 mention.topic_id, mention.topic_label = PENDING_TOPIC, None
+                mention.flags = [f for f in mention.flags if not f.startswith("emerging_topic")]
+            self.reassigned_topics.clear()
             return mentions
 
-    return TopicsDeferred(enricher.config, enricher.models, enricher.topics, topic_state=None)
+    return TopicsDeferred(enricher.config, enricher.models, TopicModel(**params), topic_state=None)
 
 
 def enrich_partition(
@@ -146,6 +156,7 @@ def assign_pending_topics(
                 for f in mention.flags
                 if not f.startswith(("emerging_topic", "topics_failed", "rules_failed"))
             ]
+        enricher._encoded = None  # no shared pass here: the topic step computes the embedding alone
         enricher._guard(batch, analysable, "topics", partial(enricher._topics, batch, texts, analysable))
         for mention, flags in zip(batch, rules_flags, strict=True):
             mention.flags.extend(flags)  # the single pass records rule failures after the topic step

@@ -11,6 +11,7 @@ from collections import Counter
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 from groundswell.config import Config, parse_config
@@ -85,6 +86,17 @@ def linker(config: Config) -> EntityLinker:
     return EntityLinker.from_settings(config)
 
 
+class EmbeddingSafetyHead:
+    """A stand-in safety head on the 64-dimension test embedding: the partitions must hand it the same
+    embedding as the single pass does."""
+
+    name = "embedding-test@0"
+    threshold = 0.5
+
+    def predict_proba(self, embedding: np.ndarray) -> np.ndarray:
+        return np.array([1.0 if float(np.asarray(embedding).reshape(-1)[7]) > 0 else 0.0])
+
+
 def _enricher(config: Config, linker: EntityLinker, state: Path) -> Enricher:
     models = Models(
         linker=linker,
@@ -92,6 +104,7 @@ def _enricher(config: Config, linker: EntityLinker, state: Path) -> Enricher:
         emotion=KeywordClassifier(EMOTIONS),
         embedder=HashEmbedder(),  # type: ignore[arg-type]
         embedder_name="hash-test@0",
+        safety_head=EmbeddingSafetyHead(),  # type: ignore[arg-type]
     )
     return Enricher(config, models, TopicModel(min_topic_size=3), topic_state=state)
 
@@ -131,6 +144,8 @@ def test_two_partitions_then_the_topics_pass_enrich_exactly_what_one_run_does(
     assert assigned == len(mentions)
     assert split.count(Filters(topic_ids=(PENDING_TOPIC,))) == 0
     assert _docs(split) == _docs(single)
+    assert any(m.safety_hazards for m in single.iter_mentions())  # the head's path is exercised
+    assert not any(f.startswith("rules_failed") for m in single.iter_mentions() for f in m.flags)
     topics = json.loads((tmp_path / "one.json").read_text())
     assert topics["topics"] and json.loads((tmp_path / "split.json").read_text()) == topics
 
