@@ -270,3 +270,49 @@ def test_undelivered_notifications_make_a_partial_run() -> None:
     summary = RunSummary(problems=["2 notifications could not be delivered (retried on the next run)"])
     assert summary.exit_code == 3  # groundswell.exitcodes.PARTIAL: the rest of the run was done
     assert RunSummary().exit_code == 0
+
+
+def test_a_small_failing_source_loses_only_its_own_series() -> None:
+    """One feed with a few percent of the volume keeps failing: the other series are still judged
+    on every bucket, and the feed's own silence is not a collapse."""
+    cfg = parse_config(
+        {
+            "sources": [
+                {"name": "demo-forum", "kind": "forum", "url": "http://127.0.0.1:9/forum/"},
+                {"name": "demo-reviews", "kind": "review", "url": "http://127.0.0.1:9/reviews/"},
+                {"name": "tiny-feed", "kind": "rss", "url": "http://127.0.0.1:9/feed.xml"},
+            ],
+            "brands": [
+                {"id": "acme", "name": "Acme", "products": [{"id": "acme-phone", "name": "Acme Phone"}]}
+            ],
+            "competitors": [{"id": "globex", "name": "Globex"}],
+        }
+    )
+    store = SqliteStore(":memory:")
+    store.upsert_mentions(planted_mentions())
+    tiny = [
+        Mention(
+            source="tiny-feed",
+            source_kind=SourceKind.news,
+            url=f"https://feed.example/{day}",
+            author=f"reporter{day % 7}",
+            published=DAY0 + timedelta(days=day, hours=9),
+            text="globex quarterly news",
+            enriched=True,
+            entities=["globex"],
+            sentiment="neutral",
+            sentiment_score=0.0,
+        )
+        for day in range(OUTAGE_DAY)
+    ]
+    store.upsert_mentions(tiny)
+    for source in SOURCES:
+        store.record_collection(_entry(source, END_DAY, "ok", DAY0 + timedelta(days=END_DAY), 500))
+    store.record_collection(_entry("tiny-feed", OUTAGE_DAY, "ok", DAY0 + timedelta(days=OUTAGE_DAY), 50))
+    for day in range(OUTAGE_DAY + 1, END_DAY + 1):
+        store.record_collection(_entry("tiny-feed", day, "failed", None))
+    summary = detect(cfg, store, now=NOW)
+    assert summary.missing == 0
+    assert not [e for e in summary.events if e.key == "tiny-feed" and e.kind != "health"]
+    assert [(e.key, e.reason) for e in summary.health] == [("tiny-feed", "failing")]
+    assert [e for e in summary.events if e.kind == "shift" and e.key == "acme-phone"]

@@ -5,9 +5,9 @@ Collect writes one `LedgerEntry` per source and run (`Store.record_collection`).
 ``covered_end`` was in reach); a `failed` run covers nothing. From that:
 
 - `coverage(...)`: which buckets of a detection window were observed. A bucket counts only when
-  every source that has ever delivered covered all of it, so an outage, or the unfinished last
-  bucket, is *missing* (the detector leaves it out), never a run of zeros that looks like a
-  collapse. A store with no ledger (old stores, tests that write mentions directly) is treated as
+  the sources that covered all of it carry at least 90% of the window's mentions, so an outage,
+  or the unfinished last bucket, is *missing* (the detector leaves it out), never a run of zeros
+  that looks like a collapse; a small source that keeps failing loses only its own series. A store with no ledger (old stores, tests that write mentions directly) is treated as
   fully covered, as before the ledger existed.
 - `source_health(...)`: a `TrendEvent` of kind ``"health"`` per source whose latest runs failed
   (reason ``failing``) or answered with nothing for at least `STOPPED_RUNS` runs over
@@ -19,7 +19,7 @@ Collect writes one `LedgerEntry` per source and run (`Store.record_collection`).
 from __future__ import annotations
 
 import logging
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
@@ -35,6 +35,7 @@ HEALTH_METHOD = "groundswell-health@1"
 STOPPED_RUNS = 2  # consecutive empty runs before a source that delivered is said to have stopped
 STOPPED_AFTER = timedelta(days=2)  # ... spanning at least this long
 _FAR_PAST = datetime(1970, 1, 1, tzinfo=UTC)
+MAX_MISSING_SHARE = 0.1  # a bucket missed by sources carrying less of the volume still counts
 
 
 @dataclass
@@ -77,9 +78,19 @@ def covered_buckets(entries: Sequence[LedgerEntry], times: Sequence[datetime], s
 
 
 def coverage(
-    store: Store, times: Sequence[datetime], step: timedelta, sources: Sequence[str] = ()
+    store: Store,
+    times: Sequence[datetime],
+    step: timedelta,
+    sources: Sequence[str] = (),
+    weights: Mapping[str, float] | None = None,
 ) -> Coverage:
-    """Which buckets of `times` were observed, from the ledger of `sources` (all when empty)."""
+    """Which buckets of `times` were observed, from the ledger of `sources` (all when empty).
+
+    `weights`: each source's share of the window's mentions. A bucket then counts as observed
+    when the sources that missed it carry less than `MAX_MISSING_SHARE` of the volume (a small
+    source that keeps failing does not blind every series; its own series is left out instead,
+    and its health event says why). Without weights every delivering source must have covered it.
+    """
     entries = store.collection_ledger(sources=sources)
     by_source: dict[str, list[LedgerEntry]] = {}
     for e in entries:
@@ -92,7 +103,13 @@ def coverage(
     if not masks:
         # no ledger (an old store, mentions written directly) or no source ever delivered
         return Coverage(known=False, overall=np.ones(len(times), dtype=bool), by_source={})
-    overall = np.logical_and.reduce(list(masks.values()))
+    if weights is None:
+        overall = np.logical_and.reduce(list(masks.values()))
+    else:
+        lost = np.zeros(len(times))
+        for name, mask in masks.items():
+            lost += np.where(mask, 0.0, weights.get(name, 0.0))
+        overall = lost < MAX_MISSING_SHARE
     return Coverage(known=True, overall=np.asarray(overall, dtype=bool), by_source=masks)
 
 

@@ -96,13 +96,23 @@ def detect(
     all_series = _build_series(config, store, times, base)
     # buckets collection did not cover (an outage, the unfinished last bucket) are missing, not
     # zeros: they are left out, so no shift or blip is judged on them
-    cov = coverage(store, times, step, [s.name for s in config.sources if s.enabled])
+    volume = {s.key: float(s.count.sum()) for s in all_series if s.group_by == "source"}
+    total = sum(volume.values())
+    weights = {k: v / total for k, v in volume.items()} if total > 0 else None
+    cov = coverage(store, times, step, [s.name for s in config.sources if s.enabled], weights)
     missing = cov.missing if cov.known else 0
+    keep = np.flatnonzero(cov.overall)
     if missing:
-        keep = np.flatnonzero(cov.overall)
         all_series = [s.taken(keep) for s in all_series] if len(keep) else []
         times = [times[i] for i in keep]
         logger.info("trends: %d of %d buckets not covered by collection, left out", missing, len(cov.overall))
+    if cov.known and len(keep):
+        # a source that missed some of the buckets kept (a small one, failing) is not judged: its
+        # zeros there are an outage, reported by its health event
+        gaps = {k for k, mask in cov.by_source.items() if not mask[keep].all()}
+        if gaps:
+            all_series = [s for s in all_series if not (s.group_by == "source" and s.key in gaps)]
+            logger.info("trends: sources %s left out: collection missed some of their buckets", sorted(gaps))
     if all_series:
         # the store's history may begin inside the window: buckets before its first mention are
         # not silence, they are before collection started
