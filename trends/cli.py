@@ -118,13 +118,18 @@ def detect_command(
             raise _fail(str(err)) from None
     console.print(
         f"{summary.series_tested} series tested from {summary.start} to {summary.end}: "
-        f"{summary.shifts} shifts, {summary.blips} blips"
+        f"{summary.shifts} shifts, {summary.blips} blips, {summary.developing} developing"
+        + (f", {summary.missing} uncovered buckets left out" if summary.missing else "")
     )
+    for e in summary.health:
+        console.print(
+            escape(f"  source health: {e.key} {e.reason.replace('_', ' ')} since {e.start:%Y-%m-%d %H:%M}")
+        )
     for e in summary.events:
-        if e.kind == "shift":
+        if e.kind in ("shift", "developing"):
             console.print(
                 escape(
-                    f"  shift {e.reason} {e.series_name} {e.metric} {e.direction} since {e.start:%Y-%m-%d} "
+                    f"  {e.kind if e.kind == 'developing' else 'shift ' + e.reason} {e.series_name} {e.metric} {e.direction} since {e.start:%Y-%m-%d} "
                     f"({e.baseline:.3g} -> {e.level:.3g}, confidence {e.confidence:.2f}, {e.authors} authors)"
                 )
             )
