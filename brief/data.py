@@ -53,6 +53,7 @@ TICKET_GRACE = timedelta(days=7)  # how long after the week a ticket for one of 
 STEADY = 0.05  # a change of mean sentiment smaller than this is reported as "held steady"
 COMPETITOR_NEWS = 0.15  # a competitor's change of mean sentiment that makes the headline
 MIN_SUPPORT = 10  # no percentage of fewer mentions than this unless it is labelled a small sample
+SAFETY_MIN_MENTIONS = 3  # below this, a product's safety signals make headline news only with harm
 MAX_SHIFT_CLAIMS = 3  # shifts stated one by one in the headline (the rest are in the shifts table)
 
 # The headline is ordered by what a reader must act on: tier 1 safety signals and confirmed shifts
@@ -911,11 +912,26 @@ class BriefCollector:
         claims += self._safety_claims(data)
         stated: set[str] = {c.evidence for c in claims}
         for tier in (TIER_ACT, TIER_COMPETITORS):
-            rows = [r for r in data.shifts if r.tier == tier and r.evidence not in stated]
-            for r in rows[:MAX_SHIFT_CLAIMS]:
+            # one statement per series owner (several metrics of one product shift together)
+            by_subject: dict[str, list[EventRow]] = {}
+            for r in data.shifts:
+                if r.tier == tier and (r.evidence is None or r.evidence not in stated):
+                    by_subject.setdefault(r.subject, []).append(r)
+            for subject, rows in list(by_subject.items())[:MAX_SHIFT_CLAIMS]:
                 who = "" if tier == TIER_ACT else " at a competitor"
-                text = f"Confirmed shift{who}: {r.summary}; strength {r.strength_text}."
-                claims.append(Claim(text, r.evidence or self.evidence(text, self.week), tier))
+                top = max(rows, key=lambda r: r.strength)
+                if len(rows) == 1:
+                    text = f"Confirmed shift{who}: {top.summary}; strength {top.strength_text}."
+                else:
+                    moves = ", ".join(
+                        f"{r.metric} {r.event.baseline:.2f} → {r.event.level:.2f}" for r in rows
+                    )
+                    text = (
+                        f"Confirmed shifts{who} on {subject}: {moves}; the strongest is {top.metric} since "
+                        f"{top.event.start:%a %d %b}, by {top.event.authors} authors on {top.event.sources} "
+                        f"sources (strength {top.strength_text})."
+                    )
+                claims.append(Claim(text, top.evidence or self.evidence(text, self.week), tier))
         claims += self._sentiment_claims(data, competitors=True)
         claims += self._context_claims(data)
         claims.sort(key=lambda c: c.tier)  # stable: the order within a tier is kept
@@ -924,8 +940,12 @@ class BriefCollector:
     def _safety_claims(self, data: BriefData) -> list[Claim]:
         claims = []
         tickets = (data.tickets.opened + data.tickets.overdue) if data.tickets else []
+        minor: list[SafetyRow] = []
         for row in data.safety:
             if not row.ours and row.entity_id not in self.competitor_ids:
+                continue
+            if row.total < SAFETY_MIN_MENTIONS and row.max_severity < 2:
+                minor.append(row)  # one or two defect mentions: listed together, not headline news
                 continue
             f = self.week.replace(entities=(row.entity_id,), safety=True)
             authors = len(self.store.terms("author", f, size=10_000))
@@ -962,6 +982,13 @@ class BriefCollector:
                     TIER_ACT if row.ours else TIER_COMPETITORS,
                 )
             )
+        if minor:
+            names = ", ".join(f"{r.name} {r.total}" for r in minor)
+            text = (
+                f"Fewer than {SAFETY_MIN_MENTIONS} mentions with a low-severity safety signal (defect or "
+                f"hazard, no harm) for: {names}."
+            )
+            claims.append(Claim(text, minor[0].evidence))
         return claims
 
     def _sentiment_claims(self, data: BriefData, *, competitors: bool) -> list[Claim]:
