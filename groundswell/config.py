@@ -378,7 +378,7 @@ def _unwrap(annotation: Any, part: str | int) -> Any:
 
 
 def _did_you_mean(loc: tuple[str | int, ...]) -> str:
-    """"; did you mean 'budget'?" for a misspelt key, from the keys allowed at that place."""
+    """ "; did you mean 'budget'?" for a misspelt key, from the keys allowed at that place."""
     model = _model_at(loc[:-1])
     if model is None or not isinstance(loc[-1], str):
         return ""
@@ -418,19 +418,19 @@ def _format_errors(err: ValidationError, raw: dict[str, Any]) -> str:
             text = "required key is missing"
         else:
             text = f"{msg} (got {value!r})" if not isinstance(value, dict | list) else msg
-        shape = tuple(None if isinstance(p, int) else p for p in loc)
-        grouped.setdefault((shape, text), []).append(tuple(p for p in loc if isinstance(p, int)))
+        shape = tuple(None if isinstance(part, int) else part for part in loc)
+        grouped.setdefault((shape, text), []).append(tuple(part for part in loc if isinstance(part, int)))
     lines = []
-    for (shape, text), index_sets in grouped.items():
+    for (key_shape, text), index_sets in grouped.items():
         columns = list(zip(*index_sets, strict=True)) if index_sets[0] else []
         parts, n = [], 0
-        for p in shape:
-            if p is None:
+        for part in key_shape:
+            if part is None:
                 values = sorted(set(columns[n]))
                 parts.append(f"[{_spans(list(values))}]")
                 n += 1
             else:
-                parts.append(f".{p}")
+                parts.append(f".{part}")
         where = "".join(parts).lstrip(".") or "<root>"
         lines.append(f"{where}: {text}" + (f" ({len(index_sets)} places)" if len(index_sets) > 1 else ""))
     return "\n  ".join(lines)
