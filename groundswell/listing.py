@@ -1,8 +1,9 @@
 """How the command line prints a listing (`tickets list`, `trends list`): one renderer for all of them.
 
-- In a terminal: a table fitted to its width. Columns are kept in the order of their priority; the
-  least important are dropped (and named under the table) until the rest fit, and the one free-text
-  column takes what is left, wrapped at word boundaries, never one letter-group per line.
+- In a terminal wide enough for every column: a table; the one free-text column takes what is left,
+  wrapped at word boundaries. In a narrower one (80 columns): one line of short fields per record
+  (the least important give way, and are named under the listing), the free text wrapped below it,
+  indented; never one letter-group per line.
 - Piped or redirected: one record per line, tab-separated, under a header line; nothing cut, no
   colours. The title goes to stderr, so stdout is only the records.
 - `--json`: one JSON object per line (JSON Lines), every field, for scripts.
@@ -23,6 +24,7 @@ from typing import TYPE_CHECKING, Any, Generic, TypeVar
 import typer
 from rich.console import Console
 from rich.markup import escape
+from rich.padding import Padding
 from rich.table import Table
 
 if TYPE_CHECKING:
@@ -86,34 +88,65 @@ def print_listing(
             typer.echo("\t".join(_cell(c.text(row)) for c in columns))
         return
     widths = {c.name: max([len(c.name), *(len(_cell(c.text(r))) for r in rows)]) for c in columns}
-    shown = list(columns)
-    dropped: list[str] = []
-    while not _fits(shown, widths, console.width):
-        optional = [c for c in shown if c.drop_order]
-        if not optional:
-            break
-        victim = max(optional, key=lambda c: c.drop_order)
-        shown.remove(victim)
-        dropped.append(victim.name)
+    if _fits(columns, widths, console.width):
+        _print_table(rows, columns, widths, title=title, console=console)
+        dropped: list[str] = []
+    else:
+        dropped = _print_cards(rows, columns, widths, title=title, console=console)
+    footer = [note] if note else []
+    if dropped:
+        footer.append(f"narrow terminal: {', '.join(dropped)} not shown (widen it, pipe it, or use --json)")
+    for line in footer:
+        console.print(f"[dim]{escape(line)}[/dim]", highlight=False)
+
+
+def _styled(c: Column[R], row: R) -> str:
+    value = escape(_cell(c.text(row)))
+    style = c.style(row) if c.style else None
+    return f"[{style}]{value}[/{style}]" if style else value
+
+
+def _print_table(
+    rows: Sequence[R], columns: Sequence[Column[R]], widths: dict[str, int], *, title: str, console: Console
+) -> None:
     table = Table(title=title, title_justify="left", expand=False, pad_edge=False)
-    for c in shown:
+    for c in columns:
         if c.free_text:
             table.add_column(c.name, overflow="fold", min_width=MIN_TEXT_WIDTH, ratio=1)
         else:
             table.add_column(c.name, no_wrap=True, justify=c.justify, min_width=widths[c.name])  # type: ignore[arg-type]
     for row in rows:
-        cells = []
-        for c in shown:
-            value = escape(_cell(c.text(row)))
-            style = c.style(row) if c.style else None
-            cells.append(f"[{style}]{value}[/{style}]" if style else value)
-        table.add_row(*cells)
+        table.add_row(*(_styled(c, row) for c in columns))
     console.print(table)
-    footer = [note] if note else []
-    if dropped:
-        footer.append(f"narrow terminal: {', '.join(dropped)} not shown (widen it, pipe it, or use --json)")
-    for line in footer:
-        console.print(f"[dim]{escape(line)}[/dim]")
+
+
+def _print_cards(
+    rows: Sequence[R], columns: Sequence[Column[R]], widths: dict[str, int], *, title: str, console: Console
+) -> list[str]:
+    """The narrow layout: per record, one line of the short fields (as many as fit, most important
+    first, in a fixed order), then the free text wrapped below it, indented. Returns the dropped names."""
+    short = [c for c in columns if not c.free_text]
+    kept: list[Column[R]] = []
+    used = 0
+    for c in sorted(short, key=lambda c: (c.drop_order != 0, c.drop_order)):
+        if not kept or used + 2 + widths[c.name] <= console.width:
+            kept.append(c)
+            used += widths[c.name] + (2 if used else 0)
+    kept.sort(key=short.index)
+    text = [c for c in columns if c.free_text]
+    console.print(f"[italic]{escape(title)}[/italic]")
+    header = "  ".join(c.name.ljust(widths[c.name]) for c in kept).rstrip()
+    console.print(f"[dim]{escape(header)}[/dim]", highlight=False)
+    for c in text:
+        console.print(f"[dim]    {escape(c.name)}[/dim]", highlight=False)
+    for row in rows:
+        line = "  ".join(
+            _styled(c, row) + " " * (widths[c.name] - len(_cell(c.text(row)))) for c in kept
+        ).rstrip()
+        console.print(line, highlight=False, overflow="fold")
+        for c in text:
+            console.print(Padding(_styled(c, row), (0, 0, 0, 4)), highlight=False)
+    return [c.name for c in short if c not in kept]
 
 
 def record_clock(store: Store, now: datetime, *, by: str) -> None:

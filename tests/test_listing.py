@@ -47,7 +47,7 @@ def _render(
     return out + (console.file.getvalue() if isinstance(console.file, io.StringIO) else ""), err
 
 
-def test_an_80_column_terminal_gets_a_table_that_fits_with_whole_words(
+def test_an_80_column_terminal_gets_one_line_per_record_and_the_title_in_whole_words(
     capsys: pytest.CaptureFixture[str],
 ) -> None:
     console = Console(file=io.StringIO(), width=80, force_terminal=True, color_system=None)
@@ -55,17 +55,22 @@ def test_an_80_column_terminal_gets_a_table_that_fits_with_whole_words(
     lines = out.splitlines()
     assert max(len(line) for line in lines) <= 80
     for row in ROWS:
-        assert any(row["id"] in line for line in lines), "ids are never folded"
-    words = {w for row in ROWS for w in row["title"].split()}
-    cells = [part.strip() for line in lines for part in line.split("│")]
-    title_fragments = [w for c in cells for w in c.split() if w and any(w in t for t in words)]
-    assert "safety" in title_fragments and "mentions" in title_fragments  # words, not letter groups
+        (line,) = [n for n, text in enumerate(lines) if row["id"] in text]
+        assert lines[line].split() == [row["id"], row["state"], row["team"]]
+        assert " ".join(" ".join(lines[line + 1 : line + 3]).split()) == row["title"]  # wrapped at words
+    assert "not shown" not in out
 
 
-def test_a_very_narrow_terminal_drops_columns_and_says_which(capsys: pytest.CaptureFixture[str]) -> None:
-    console = Console(file=io.StringIO(), width=60, force_terminal=True, color_system=None)
+def test_a_wide_terminal_gets_a_table(capsys: pytest.CaptureFixture[str]) -> None:
+    console = Console(file=io.StringIO(), width=250, force_terminal=True, color_system=None)
     out, _ = _render(console, capsys=capsys)
-    assert "narrow terminal: team, title not shown" in " ".join(out.split())
+    assert "┃" in out and all(row["title"] in out for row in ROWS)
+
+
+def test_a_very_narrow_terminal_drops_short_fields_and_says_which(capsys: pytest.CaptureFixture[str]) -> None:
+    console = Console(file=io.StringIO(), width=50, force_terminal=True, color_system=None)
+    out, _ = _render(console, capsys=capsys)
+    assert "narrow terminal: team not shown" in " ".join(out.split())
     assert all(row["id"] in out for row in ROWS)
 
 
