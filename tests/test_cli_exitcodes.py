@@ -92,8 +92,8 @@ def test_kibana_import_sends_the_objects_of_the_configured_prefix(
 
 @pytest.mark.parametrize(
     "args",
-    [["tickets", "list"], ["trends", "list"], ["search", "steam"]],
-    ids=["tickets", "trends", "search"],
+    [["tickets", "list"], ["trends", "list"], ["search", "steam"], ["serve"]],
+    ids=["tickets", "trends", "search", "serve"],
 )
 def test_commands_on_an_unreachable_store_exit_2_with_one_line(
     args: list[str],

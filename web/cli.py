@@ -51,7 +51,11 @@ def serve(
         cfg = load_config(config)
         store = open_store(cfg)
         app = create_app(cfg, store, token=token, bind_host=host, allowed_hosts=allowed)
-    except (WebSecurityError, ConfigError, StoreError) as err:
+    except (ConfigError, StoreError) as err:  # groundswell/exitcodes.py: 2, one line naming the URL
+        from groundswell.exitcodes import exit_for
+
+        raise exit_for(err, config_path=config) from None
+    except WebSecurityError as err:
         typer.echo(f"error: {err}", err=True)
         raise typer.Exit(1) from None
     where = f"http://{host}:{port}/" if port else f"http://{host}:<free port>/"
