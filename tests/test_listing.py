@@ -151,3 +151,20 @@ def _empty_config(tmp_path: Path) -> Path:
     path = tmp_path / "groundswell.yaml"
     path.write_text("data_dir: data\n")
     return path
+
+
+def test_the_web_tickets_board_judges_the_demo_tickets_on_the_demo_clock(
+    demo_store: tuple[Path, datetime],
+) -> None:
+    from fastapi.testclient import TestClient
+
+    from web.app import create_app
+
+    path, _ = demo_store
+    config = load_config(path)
+    with open_store(config) as store:
+        (ticket,) = list_tickets(store)
+        client = TestClient(create_app(config, store), base_url="http://127.0.0.1")
+        board = client.get("/tickets").text
+        page = client.get(f"/tickets/{ticket.id}").text
+    assert "overdue since" not in board and 'class="overdue"' not in page

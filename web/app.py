@@ -30,6 +30,7 @@ from starlette.middleware.sessions import SessionMiddleware
 
 from groundswell.config import Config
 from groundswell.links import served
+from groundswell.listing import store_clock
 from groundswell.mention import BUSINESS_AREAS, SENTIMENTS, VOC_KINDS, Mention
 from groundswell.records import SEVERITY_ORDER, Ticket, TrendEvent, stable_id
 from groundswell.store.base import Filters, SearchTimeout, SeriesPoint, Store, StoreError
@@ -368,7 +369,7 @@ def create_app(
                 "states": TICKET_STATES,
                 "team": team,
                 "type": type,
-                "now": datetime.now(UTC),
+                "now": store_clock(ui.store)[0],  # the demo's tickets are judged on the demo's clock
                 "total": len(loaded),
             },
         )
@@ -668,7 +669,7 @@ class _Ui:
             "members": members,
             "mentions": self.store.get_mentions(t.evidence.mention_ids[:25]),
             "trends": trends,
-            "now": datetime.now(UTC),
+            "now": store_clock(self.store)[0],  # the demo's tickets are judged on the demo's clock
         }
 
     def brief_file(self, key: str, field: Literal["html_path", "pdf_path"]) -> Path:
