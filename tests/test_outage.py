@@ -316,3 +316,20 @@ def test_a_small_failing_source_loses_only_its_own_series() -> None:
     assert not [e for e in summary.events if e.key == "tiny-feed" and e.kind != "health"]
     assert [(e.key, e.reason) for e in summary.health] == [("tiny-feed", "failing")]
     assert [e for e in summary.events if e.kind == "shift" and e.key == "acme-phone"]
+
+
+def test_a_web_source_served_from_the_crawl_cache_is_unreachable_not_unchanged() -> None:
+    """Scrapy's RFC 2616 cache answers for a site that is down ('errorrecovery'): that is an outage."""
+    from crawlers.web.run import summarize
+    from groundswell.config import SourceConfig
+
+    source = SourceConfig(name="demo-forum", kind="forum", url="http://127.0.0.1:9/forum/")
+    stats = {
+        "response_received_count": 17,
+        "httpcache/errorrecovery": 17,
+        "groundswell/threads_unchanged": 302,
+        "finish_reason": "finished",
+    }
+    summary = summarize(source, "forum", stats, 1.0)
+    assert summary["errors"] == 17 and summary["error_reasons"] == {"unreachable_served_from_cache": 17}
+    assert summarize(source, "forum", {"response_received_count": 17}, 1.0)["errors"] == 0

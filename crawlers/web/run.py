@@ -90,6 +90,11 @@ def summarize(source: SourceConfig, spider: str, stats: dict[str, Any], seconds:
         for k, v in stats.items()
         if k.startswith("groundswell/error/")
     }
+    recovered = int(stats.get("httpcache/errorrecovery", 0) or 0)
+    if recovered:
+        # the site did not answer and Scrapy's HTTP cache served its stale copies instead: the
+        # source is down, not "unchanged" (an outage must not read as a quiet, covered period)
+        reasons["unreachable_served_from_cache"] = reasons.get("unreachable_served_from_cache", 0) + recovered
     skipped = {
         k.removeprefix("groundswell/skipped/"): v
         for k, v in stats.items()
