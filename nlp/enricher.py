@@ -268,7 +268,9 @@ class Enricher:
         if head is None or embedding is None:
             return safety.detect_safety(text, product_context=context)
         probability = float(head.predict_proba(embedding)[0])
-        return combine(text, probability, head.threshold, product_context=context)
+        return combine(
+            text, probability, head.threshold, alone_threshold=head.alone_threshold, product_context=context
+        )
 
     def _embedding(self, i: int) -> np.ndarray | None:
         if self._embeddings is None or i not in self._embedding_row:

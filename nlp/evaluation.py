@@ -32,15 +32,16 @@ FLOORS = {
     "emotion_val_macro_recall": 0.69,  # reached 0.701
     "review_accuracy": 0.75,  # reached 0.762 (neutral counts as wrong)
     # safety, leave one category out (head + rules): each category judged by a head trained without it
-    "safety_loco_recall": 0.99,  # reached 0.9953 over all 2,343 narratives (keyword list 0.656)
-    "safety_loco_min_recall": 0.95,  # reached 0.9604, vehicles (NHTSA); head alone there 0.396
-    "safety_loco_max_fpr": 0.02,  # ceiling; reached 0.0162 (reviews)
-    "safety_fpr_reviews": 0.02,  # ceiling; committed head + rules reached 0.0162 (held-out half)
-    "safety_fpr_tweets": 0.02,  # ceiling; reached 0.0138 (held-out half)
+    "safety_loco_recall": 0.98,  # reached 0.9885 over all 2,343 narratives (rules 0.940, keywords 0.656)
+    "safety_loco_min_recall": 0.93,  # reached 0.9406, vehicles (NHTSA; short of 0.95); head alone 0.455
+    "safety_loco_max_fpr": 0.02,  # ceiling; reached 0.0116 (tweets/reviews, any fold)
+    "safety_fpr_reviews": 0.02,  # ceiling; committed head + rules reached 0.0104 (held-out half)
+    "safety_fpr_tweets": 0.02,  # ceiling; reached 0.0113 (held-out half)
+    "safety_fpr_paragraphs": 0.07,  # ceiling; reached 0.0612 (3-6 ordinary sentences; all from the rules)
     "voc_accuracy": 0.70,  # reached 0.736
     "area_accuracy": 0.75,  # reached 0.776
 }
-CEILINGS = {"safety_fpr_reviews", "safety_fpr_tweets", "safety_loco_max_fpr"}
+CEILINGS = {"safety_fpr_reviews", "safety_fpr_tweets", "safety_fpr_paragraphs", "safety_loco_max_fpr"}
 
 
 def macro_recall(y_true: Sequence[int], y_pred: Sequence[int], n: int) -> float:
@@ -84,12 +85,12 @@ def _safety_section(*, quick: bool) -> dict[str, float]:
     print("safety signal, leave one category out (the head retrained without the category, judged on it):")
     print(
         f"  {'held-out category':<34} {'n':>5} {'head+rules':>10} {'head':>7} {'rules':>7} {'keywords':>8}"
-        f" {'FPR rev':>8} {'FPR tw':>7}"
+        f" {'FPR rev':>8} {'FPR tw':>7} {'FPR para':>8}"
     )
     for r in folds:
         print(
             f"  {r.category:<34} {r.n:>5} {r.combined:>10.4f} {r.head:>7.4f} {r.rules:>7.4f} {r.keywords:>8.4f}"
-            f" {r.fpr_reviews:>8.4f} {r.fpr_tweets:>7.4f}"
+            f" {r.fpr_reviews:>8.4f} {r.fpr_tweets:>7.4f} {r.fpr_paragraphs:>8.4f}"
         )
     n = sum(r.n for r in folds)
     pooled = {
@@ -109,13 +110,17 @@ def _safety_section(*, quick: bool) -> dict[str, float]:
     probs = head.predict_proba(data.x)
     flagged = np.array(
         [
-            bool(safety_model.combine(t, float(p), head.threshold).hazards)
+            bool(
+                safety_model.combine(
+                    t, float(p), head.threshold, alone_threshold=head.alone_threshold
+                ).hazards
+            )
             if data.y[i] == 0 and data.held_out[i]
             else False
             for i, (t, p) in enumerate(zip(data.texts, probs, strict=True))
         ]
     )
-    for kind in ("review", "tweet"):
+    for kind in ("review", "tweet", "paragraph"):
         rows = np.array([k == kind for k in data.kind]) & data.held_out & (data.y == 0)
         kw = np.mean([safety.keyword_baseline(data.texts[i]) for i in np.flatnonzero(rows)])
         rules = np.mean([bool(safety.detect_safety(data.texts[i]).hazards) for i in np.flatnonzero(rows)])

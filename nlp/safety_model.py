@@ -116,12 +116,24 @@ def load_data(*, with_embeddings: bool = True) -> SafetyData:
     # are left out to keep the embedding pass short on a CPU)
     tweets = datasets.tweeteval("sentiment", "val")[0]
     tweets += [t for split in ("train", "val") for t in datasets.tweeteval("emotion", split)[0]]
-    texts = [n.text for n in narratives] + [r.text for r in reviews] + tweets
-    kind = ["narrative"] * len(narratives) + ["review"] * len(reviews) + ["tweet"] * len(tweets)
-    group = [category(n) for n in narratives] + [r.source for r in reviews] + ["tweet"] * len(tweets)
-    y = np.array([1] * len(narratives) + [0] * (len(reviews) + len(tweets)))
-    held = np.array([datasets.held_out(t) for t in texts])
-    severity = [n.severity for n in narratives] + [""] * (len(reviews) + len(tweets))
+    paragraphs, para_held = _paragraphs(reviews, tweets)
+    texts = [n.text for n in narratives] + [r.text for r in reviews] + tweets + paragraphs
+    kind = (
+        ["narrative"] * len(narratives)
+        + ["review"] * len(reviews)
+        + ["tweet"] * len(tweets)
+        + ["paragraph"] * len(paragraphs)
+    )
+    group = (
+        [category(n) for n in narratives]
+        + [r.source for r in reviews]
+        + ["tweet"] * len(tweets)
+        + ["paragraph"] * len(paragraphs)
+    )
+    n_neg = len(reviews) + len(tweets) + len(paragraphs)
+    y = np.array([1] * len(narratives) + [0] * n_neg)
+    held = np.array([datasets.held_out(t) for t in texts[: len(texts) - len(paragraphs)]] + para_held)
+    severity = [n.severity for n in narratives] + [""] * n_neg
     data = SafetyData(texts, y, kind, group, held, severity)
     if with_embeddings:
         data.x = np.concatenate(
@@ -129,15 +141,42 @@ def load_data(*, with_embeddings: bool = True) -> SafetyData:
                 cached_embeddings([n.text for n in narratives], "narratives"),
                 cached_embeddings([r.text for r in reviews], "reviews"),
                 cached_embeddings(tweets, "tweets"),
+                cached_embeddings(paragraphs, "paragraphs"),
             ]
         )
     return data
+
+
+def _paragraphs(reviews: list[datasets.Sentence], tweets: list[str]) -> tuple[list[str], list[bool]]:
+    """Length-matched negatives: runs of 3-6 consecutive review sentences of one source, or of 3-5
+    tweets, from one half at a time (a paragraph is held out when its sentences are). Incident
+    reports are paragraphs and posts are sentences: without these the head would learn the length."""
+    out: list[str] = []
+    held: list[bool] = []
+    for half in (False, True):
+        for source in ("amazon", "yelp", "imdb"):
+            sentences = [r.text for r in reviews if r.source == source and datasets.held_out(r.text) == half]
+            i, size = 0, 3
+            while i + size <= len(sentences):
+                out.append(" ".join(sentences[i : i + size]))
+                held.append(half)
+                i, size = i + size, 3 + (size - 2) % 4  # 3, 4, 5, 6, 3, ...
+        chosen = [t for t in tweets if datasets.held_out(t) == half]
+        i, size = 0, 3
+        while i + size <= len(chosen):
+            out.append(" ".join(chosen[i : i + size]))
+            held.append(half)
+            i, size = i + size, 3 + (size - 2) % 3  # 3, 4, 5, 3, ...
+    return out, held
 
 
 # ---- the head --------------------------------------------------------------------------------------
 HARD_NEGATIVE_WEIGHT = 3.0  # ordinary posts using a safety keyword ("this song is fire") count more
 DEFAULT_C = 1.0
 DEFAULT_TARGET_FPR = 0.005
+# The head alone (no hazard word at all) must be far surer: ordinary product talk on forums ("been
+# using it for 8 weeks, does it have a dock?") reads like the start of an incident report.
+ALONE_TARGET_FPR = 0.0005
 
 
 @dataclass
@@ -146,7 +185,8 @@ class SafetyClassifier:
 
     coef: np.ndarray  # (EMBEDDING_DIM,)
     intercept: float
-    threshold: float
+    threshold: float  # confirms hazard language read with product context (see `combine`)
+    alone_threshold: float = 1.0  # flags a text on its own, with no hazard language at all
     meta: dict[str, Any] = field(default_factory=dict)
 
     @property
@@ -168,6 +208,7 @@ class SafetyClassifier:
             coef=weights["coef"].astype(np.float32).reshape(-1),
             intercept=float(weights["intercept"].reshape(-1)[0]),
             threshold=float(meta["threshold"]),
+            alone_threshold=float(meta.get("alone_threshold", meta["threshold"])),
             meta=meta,
         )
 
@@ -233,12 +274,15 @@ def fit_head(
     negatives = np.sort(oof[y == 0])
     k = min(int(np.floor(target_fpr * len(negatives))), len(negatives) - 1)
     threshold = float(negatives[-k - 1]) + 1e-6  # at most k training negatives reach it
+    k_alone = min(int(np.floor(ALONE_TARGET_FPR * len(negatives))), len(negatives) - 1)
+    alone = max(float(negatives[-k_alone - 1]) + 1e-6, threshold)
     coef, b = _fit(x, y, w, c)
     oof_recall = float(np.mean(oof[y == 1] >= threshold))
     return SafetyClassifier(
         coef=coef,
         intercept=b,
         threshold=threshold,
+        alone_threshold=alone,
         meta={
             "oof_recall": round(oof_recall, 4),
             "oof_fpr": round(float(np.mean(oof[y == 0] >= threshold)), 4),
@@ -271,21 +315,35 @@ def safety_model_name(head: SafetyClassifier | None) -> str:
 
 
 # ---- detection: head + rules ----------------------------------------------------------------------
-def combine(text: str, probability: float, threshold: float, *, product_context: bool = False) -> Any:
-    """The safety signal of a text: flagged when the head says so *or* the hazard rules do; the rules
-    name the hazards and the severity. A text only the head flags gets the rules' reading with product
-    context assumed, else 'defect' at severity 1."""
+def combine(
+    text: str,
+    probability: float,
+    threshold: float,
+    *,
+    alone_threshold: float | None = None,
+    product_context: bool = False,
+) -> Any:
+    """The safety signal of a text from the hazard rules and the head's probability:
+
+    - the rules find a hazard: that is the signal (hazards and severity from the rules);
+    - else the head reaches `threshold`: it stands in for the product context, so ambiguous hazard
+      words count ("fire", "crash", "sick", "broke" in an incident-like text);
+    - else the head reaches `alone_threshold` (default: `threshold`): 'defect' at severity 1;
+    - else nothing.
+    """
     from nlp.safety import SafetySignal, detect_safety
 
     signal = detect_safety(text, product_context=product_context)
-    if probability < threshold or signal.hazards:
+    if signal.hazards or probability < threshold:
         return signal
     relaxed = detect_safety(text, product_context=True)
     if relaxed.hazards:
         return relaxed
-    return SafetySignal(
-        hazards=["defect"], severity=1, evidence={"defect": f"classifier p={probability:.2f}"}
-    )
+    if probability >= (threshold if alone_threshold is None else alone_threshold):
+        return SafetySignal(
+            hazards=["defect"], severity=1, evidence={"defect": f"classifier p={probability:.2f}"}
+        )
+    return signal
 
 
 # ---- leave one category out -----------------------------------------------------------------------
@@ -299,6 +357,7 @@ class LocoRow:
     keywords: float
     fpr_reviews: float
     fpr_tweets: float
+    fpr_paragraphs: float
     threshold: float
 
 
@@ -316,16 +375,24 @@ def leave_one_category_out(
             for i, t in enumerate(data.texts)
         ]
     )
+    relaxed = np.array(
+        [
+            bool(detect_safety(t, product_context=True).hazards) if data.y[i] or data.held_out[i] else False
+            for i, t in enumerate(data.texts)
+        ]
+    )
     keywords = np.array([keyword_baseline(t) for t in data.texts])
     held_rev = np.array([k == "review" for k in data.kind]) & data.held_out
     held_tw = np.array([k == "tweet" for k in data.kind]) & data.held_out
+    held_para = np.array([k == "paragraph" for k in data.kind]) & data.held_out
     out = []
     for cat in sorted({g for g, y in zip(data.group, data.y, strict=True) if y == 1}):
         started = time.monotonic()
         head = fit_head(data, training_rows(data, without=cat), folds=folds)
-        flagged = head.predict(data.x)
+        p = head.predict_proba(data.x)
+        flagged = p >= head.threshold
         test = np.array([g == cat for g in data.group]) & (data.y == 1)
-        both = flagged | rules
+        both = rules | (flagged & relaxed) | (p >= head.alone_threshold)  # as `combine` decides
         out.append(
             LocoRow(
                 category=cat,
@@ -336,6 +403,7 @@ def leave_one_category_out(
                 keywords=float(keywords[test].mean()),
                 fpr_reviews=float(both[held_rev].mean()),
                 fpr_tweets=float(both[held_tw].mean()),
+                fpr_paragraphs=float(both[held_para].mean()),
                 threshold=head.threshold,
             )
         )
@@ -358,13 +426,15 @@ def train(directory: Path = ARTIFACT_DIR) -> SafetyClassifier:
         "version": time.strftime("%Y%m%d"),
         "threshold": round(head.threshold, 6),
         "target_fpr": DEFAULT_TARGET_FPR,
+        "alone_threshold": round(head.alone_threshold, 6),
+        "alone_target_fpr": ALONE_TARGET_FPR,
         "C": DEFAULT_C,
         "hard_negative_weight": HARD_NEGATIVE_WEIGHT,
         "training": {
             "positives": n_pos,
             "negatives": int(len(rows) - n_pos),
             "positives_from": "../shared/data/safety: CPSC toys, CPSC arts and crafts, NHTSA (all narratives)",
-            "negatives_from": "../shared/data/reviews and TweetEval sentiment val + emotion train/val: the half with nlp.datasets.held_out False",
+            "negatives_from": "../shared/data/reviews and TweetEval sentiment val + emotion train/val, and paragraphs of 3-6 of them: the half with nlp.datasets.held_out False",
         },
         "metrics": head.meta,
         "recipe": "python -m nlp.safety_model train",

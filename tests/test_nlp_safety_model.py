@@ -61,6 +61,13 @@ def test_combine_keeps_the_rules_reading_and_adds_what_only_the_head_sees() -> N
     assert combine(text, 0.1, 0.5).hazards == []
     flagged = combine(text, 0.9, 0.5)
     assert flagged.hazards and flagged.severity >= 1
+    # with no hazard word at all, the head must reach its (stricter) threshold for acting alone
+    assert combine(text, 0.9, 0.5, alone_threshold=0.95).hazards == []
+    assert combine(text, 0.97, 0.5, alone_threshold=0.95).hazards == ["defect"]
+    # an ambiguous hazard word counts when the head reads an incident, without a product word
+    vague = "He got really sick the night after, we had to take him to the doctor"
+    assert combine(vague, 0.1, 0.5).hazards == []
+    assert "illness" in combine(vague, 0.6, 0.5, alone_threshold=0.95).hazards
     # an ordinary post the head does not flag is left alone
     assert combine("Loving the new colour options this spring", 0.01, 0.5).hazards == []
 
@@ -85,7 +92,10 @@ def test_committed_head_flags_unseen_kinds_of_incident_and_not_ordinary_posts() 
         "I'm so sick of mondays lol",
     ]
     p = head.predict_proba(safety_model.embed(incidents + ordinary))
-    flagged = [bool(combine(t, float(q), head.threshold).hazards) for t, q in zip(incidents + ordinary, p)]
+    flagged = [
+        bool(combine(t, float(q), head.threshold, alone_threshold=head.alone_threshold).hazards)
+        for t, q in zip(incidents + ordinary, p, strict=True)
+    ]
     assert flagged[: len(incidents)] == [True] * len(incidents)
     assert flagged[len(incidents) :] == [False] * len(ordinary)
 
