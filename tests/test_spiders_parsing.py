@@ -112,3 +112,10 @@ def test_summarize_explains_a_crawl_that_read_pages_but_yielded_nothing() -> Non
     summary = summarize(SourceConfig(name="f", kind="forum", url="http://x/"), "forum", stats, 0.5)
     assert summary["empty_reason"] == "1 page(s) yielded nothing, e.g. http://x/t/1: no_posts: ..."
     assert summary["error_urls"] == {"no_posts": ["http://x/t/1"]}
+
+
+def test_summarize_says_a_site_answered_only_from_the_stale_cache_failed_not_unchanged() -> None:
+    stats = {"response_received_count": 3, "httpcache/errorrecovery": 3, "groundswell/pages_unchanged": 3,
+             "finish_reason": "finished"}  # fmt: skip
+    summary = summarize(SourceConfig(name="f", kind="forum", url="http://x/"), "forum", stats, 0.5)
+    assert summary["empty_reason"] == "every response failed: unreachable_served_from_cache (3)"

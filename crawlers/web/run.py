@@ -145,11 +145,16 @@ def empty_reason(summary: dict[str, Any]) -> str | None:
     if summary["empty"]:
         first = next(iter(summary["empty"].items()))
         return f"{len(summary['empty'])} page(s) yielded nothing, e.g. {first[0]}: {first[1]}"
+    listed = ", ".join(f"{k} ({v})" for k, v in summary["error_reasons"].items())
+    if summary["errors"] and summary["errors"] >= summary["pages"]:
+        return f"every response failed: {listed}"  # e.g. a site down, answered from the stale cache
     if summary["unchanged"]:
-        return f"nothing new: {summary['unchanged']} page(s) or thread(s) unchanged since the last run"
+        errors = f" ({listed})" if listed else ""
+        return (
+            f"nothing new: {summary['unchanged']} page(s) or thread(s) unchanged since the last run{errors}"
+        )
     if summary["error_reasons"]:
-        listed = ", ".join(f"{k} ({v})" for k, v in summary["error_reasons"].items())
-        return f"every page failed: {listed}"
+        return f"errors: {listed}"
     skipped = {k: v for k, v in summary["skipped"].items() if v}
     if skipped:
         return "every page was skipped: " + ", ".join(f"{k} ({v})" for k, v in skipped.items())
