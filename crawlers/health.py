@@ -26,7 +26,7 @@ logger = logging.getLogger(__name__)
 
 __all__ = ["SourceHealth", "source_health"]
 
-_STATUS_RANK = {"failed": 0, "partial": 1, "ok": 2, "never": -1}
+_STATUS_RANK = {"failed": 0, "never": 1, "partial": 2, "ok": 3}
 
 
 @dataclass
