@@ -173,7 +173,7 @@ def _health_event(
     for e in streak:
         for why, n in e.errors_by_reason.items():
             errors[why] = errors.get(why, 0) + n
-        if e.empty_reason:
+        if e.empty_reason and reason == "stopped_delivering":
             errors[e.empty_reason] = errors.get(e.empty_reason, 0) + 1
     last_ok = before[-1].covered_end if before else None
     return TrendEvent(
@@ -196,7 +196,7 @@ def _health_event(
         sources=1,
         source_names=[source],
         drivers=[f"{why} ({n})" for why, n in sorted(errors.items(), key=lambda kv: -kv[1])]
-        + ([latest.message] if latest.message else [])
+        + ([latest.message] if latest.message and latest.message != latest.empty_reason else [])
         + ([f"last covered until {last_ok.isoformat()}"] if last_ok else []),
         method=HEALTH_METHOD,
         team=config.trends.health_team,
