@@ -389,8 +389,8 @@ class ShiftDetector:
             quick = (signal[:, n - length :].mean(axis=1) - ref.mean(axis=1)) / (
                 sigma * math.sqrt(1.0 / length + 1.0 / ref.shape[1])
             )
-            for r in np.flatnonzero((np.abs(quick) >= 2.5) & ~settled):
-                lengths.setdefault(int(r), []).append(length)
+            for hit in np.flatnonzero((np.abs(quick) >= 2.5) & ~settled):
+                lengths.setdefault(int(hit), []).append(length)
         out: list[Finding] = []
         for r, tried in lengths.items():
             row = rows[r]
