@@ -145,7 +145,8 @@ def _print_cards(
         ).rstrip()
         console.print(line, highlight=False, overflow="fold")
         for c in text:
-            console.print(Padding(_styled(c, row), (0, 0, 0, 4)), highlight=False)
+            if _cell(c.text(row)):  # an empty free text takes no line
+                console.print(Padding(_styled(c, row), (0, 0, 0, 4)), highlight=False)
     return [c.name for c in short if c not in kept]
 
 
