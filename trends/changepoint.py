@@ -59,16 +59,23 @@ def segment_batch(signals: np.ndarray, penalty: np.ndarray | float, min_size: in
     pen = np.broadcast_to(np.asarray(penalty, dtype=float), (n_series,))
     if n < 2 * min_size:
         return [[] for _ in range(n_series)]
-    cs = np.concatenate([np.zeros((n_series, 1, x.shape[2])), np.cumsum(x, axis=1)], axis=1)
     cs2 = np.concatenate([np.zeros((n_series, 1)), np.cumsum((x**2).sum(axis=2), axis=1)], axis=1)
+    one_dim = x.shape[2] == 1  # the detector's case: no sum over a length-1 axis in the loop
+    cs = np.concatenate([np.zeros((n_series, 1, x.shape[2])), np.cumsum(x, axis=1)], axis=1)
+    cs1 = cs[:, :, 0] if one_dim else cs
     best = np.full((n_series, n + 1), np.inf)
     best[:, 0] = -pen
     last = np.zeros((n_series, n + 1), dtype=np.int64)
     rows = np.arange(n_series)
     for t in range(min_size, n + 1):
         s = np.arange(0, t - min_size + 1)
-        seg = cs[:, t : t + 1, :] - cs[:, s, :]
-        cost = cs2[:, t : t + 1] - cs2[:, s] - (seg**2).sum(axis=2) / (t - s)
+        if one_dim:
+            seg1 = cs1[:, t : t + 1] - cs1[:, s]
+            sq = seg1 * seg1
+        else:
+            seg = cs[:, t : t + 1, :] - cs[:, s, :]
+            sq = (seg**2).sum(axis=2)
+        cost = cs2[:, t : t + 1] - cs2[:, s] - sq / (t - s)
         total = best[:, s] + cost + pen[:, None]
         j = np.argmin(total, axis=1)
         best[:, t] = total[rows, j]
