@@ -92,6 +92,7 @@ class EmbeddingSafetyHead:
 
     name = "embedding-test@0"
     threshold = 0.5
+    alone_threshold = 0.5  # flags a text with no hazard language too, so the head's reading shows
 
     def predict_proba(self, embedding: np.ndarray) -> np.ndarray:
         return np.array([1.0 if float(np.asarray(embedding).reshape(-1)[7]) > 0 else 0.0])
