@@ -137,7 +137,10 @@ def test_browser_search_highlights_and_filters(server, page) -> None:
     page.locator("#results article h3 a").nth(3).click()
     page.wait_for_url("**/mentions/*")
     assert page.locator("#thread article").count() >= 1
-    assert page.locator("a.original").get_attribute("rel") == "noopener noreferrer nofollow"
+    # the sample's sources sit on 127.0.0.1:80, where nothing answers: the view is the stored copy
+    # and says so instead of linking a dead page (tests/test_links.py checks the served case)
+    assert page.locator("a.original").count() == 0
+    assert "is no longer served" in page.inner_text("main")
     _shot(page, "mention")
 
 

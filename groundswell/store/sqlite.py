@@ -21,7 +21,6 @@ import logging
 import re
 import sqlite3
 import threading
-import time
 from collections import Counter
 from collections.abc import Iterable, Iterator, Sequence
 from datetime import UTC, datetime
@@ -114,9 +113,35 @@ _BUCKET_SQL = {
     "week": "CAST(CAST(({ts} - 345600) / 604800 AS INTEGER) * 604800 + 345600 AS REAL)",
 }
 _HL_OPEN, _HL_CLOSE = "\x02", "\x03"
-# the search budget is checked every this many SQLite VM steps (a few milliseconds; checking more
-# often costs the ordinary searches measurably)
-PROGRESS_STEPS = 50_000
+
+
+class _Budget:
+    """Interrupts the connection's running statement once `seconds` have passed (a timer thread).
+
+    A timer rather than a progress handler: one FTS5 step can take milliseconds on a hostile query, so
+    a handler called every N steps either fires far too late or slows every ordinary search.
+    """
+
+    def __init__(self, db: sqlite3.Connection, seconds: float) -> None:
+        self._db = db
+        self._done = threading.Lock()
+        self._finished = False
+        self._timer = threading.Timer(seconds, self._interrupt)
+        self._timer.daemon = True
+
+    def _interrupt(self) -> None:
+        with self._done:
+            if not self._finished:
+                self._db.interrupt()
+
+    def __enter__(self) -> _Budget:
+        self._timer.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        with self._done:  # a timer that fires after this point interrupts nothing
+            self._finished = True
+        self._timer.cancel()
 
 
 def _ts(value: datetime) -> float:
@@ -324,10 +349,8 @@ class SqliteStore(Store):
             args.append(negative)
         order = {"newest": "m.published_ts DESC, m.id", "oldest": "m.published_ts, m.id"}.get(sort)
         db, lock = self._reader()
-        deadline = time.monotonic() + self.search_timeout_s
         try:
-            with lock:
-                db.set_progress_handler(lambda: int(time.monotonic() > deadline), PROGRESS_STEPS)
+            with lock, _Budget(db, self.search_timeout_s):
                 if positive:
                     sql_from = "mentions_fts f JOIN mentions m ON m.rowid = f.rowid"
                     cond = " AND ".join(["mentions_fts MATCH ?", *clauses])
@@ -354,9 +377,6 @@ class SqliteStore(Store):
                     "and was stopped; narrow it (fewer OR'ed words, no short prefixes, a date range)"
                 ) from None
             raise StoreError(f"cannot search for {query!r}: {err}") from err
-        finally:
-            with lock:
-                db.set_progress_handler(None, 0)
         hits = []
         for r in rows:
             m = Mention.model_validate_json(r["doc"])
