@@ -19,7 +19,7 @@ import pytest
 from elasticsearch import Elasticsearch
 
 from groundswell.mention import Mention
-from groundswell.store.base import StoreError
+from groundswell.store.base import COLLECTIONS, StoreError
 from groundswell.store.elasticsearch import ElasticsearchStore
 from index_mappings.templates import analysis, install, mentions_mapping
 from tests.es_fixtures import PREFIX, OsmemProcess, es_client_fixture, make_client, osmem_base_fixture  # noqa: F401
@@ -342,21 +342,10 @@ def test_install_without_ilm_warns_and_is_repeatable(
             first = install(client, "fresh")
         assert first.ilm is False
         assert any("no _ilm API" in r.getMessage() for r in caplog.records)
-        assert sorted(first.created) == sorted(
-            f"fresh-{n}-000001"
-            for n in (
-                "mentions",
-                "tickets",
-                "trends",
-                "authors",
-                "notifications",
-                "state",
-                "queries",
-                "briefs",
-            )
-        )
+        expected = ["mentions", *COLLECTIONS]
+        assert sorted(first.created) == sorted(f"fresh-{n}-000001" for n in expected)
         second = install(client, "fresh")
-        assert second.created == [] and len(second.upgraded) == 8
+        assert second.created == [] and len(second.upgraded) == len(expected)
         mapping = client.indices.get_mapping(index="fresh-mentions")["fresh-mentions-000001"]["mappings"]
         assert mapping["dynamic"] == "strict" and mapping["_meta"]["groundswell_mapping_version"] == 1
     finally:
