@@ -13,7 +13,7 @@ now when the latest runs failed.
 from __future__ import annotations
 
 import logging
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from itertools import pairwise
@@ -72,7 +72,7 @@ def source_health(
     *,
     since: datetime | None = None,
     now: datetime | None = None,
-    kinds: dict[str, str] | None = None,
+    kinds: Mapping[str, str] | None = None,
 ) -> list[SourceHealth]:
     """One `SourceHealth` per source seen in the ledger (plus `sources` never run), worst first."""
     now = now or datetime.now(UTC)

@@ -40,7 +40,7 @@ def test_head_round_trips_through_its_artifact(tmp_path) -> None:
 
 
 def test_missing_artifact_names_the_folder_and_the_command(tmp_path) -> None:
-    with pytest.raises(FileNotFoundError, match="python -m nlp.safety_model train"):
+    with pytest.raises(FileNotFoundError, match=r"python -m nlp\.safety_model train"):
         SafetyClassifier.from_artifact(tmp_path)
 
 
