@@ -12,7 +12,9 @@ ordered pass and scores authors, so any number of partitions writes what one pro
 
 Idempotent: clearing a task or a whole run writes the same mentions (stable ids), the same trend
 events (stable ids) and never a duplicate ticket. A source that fails does not stop the others:
-enrichment runs once every collection task is done, whatever its state.
+its collect task records the failure in the collection ledger, then fails (red, retried), and
+enrichment runs once every collection task is done, whatever its state; the detector treats the
+buckets that source did not cover as missing and raises a source-health event.
 
 Configuration: the Airflow Variable `groundswell_config` (path of the YAML file), else
 `$GROUNDSWELL_CONFIG`, else `groundswell.yaml`; a missing or invalid file fails the task at once
@@ -57,8 +59,9 @@ def groundswell_ingest() -> None:
 
     @task(max_active_tis_per_dag=4)
     @tasks.config_errors_fail
-    def collect(source: str) -> dict:
-        return tasks.collect_source(tasks.config_path(), source)
+    def collect(source: str, run_id: str | None = None) -> dict:
+        # run_id comes from the task context: one ledger run per DAG run; a failed source fails here
+        return tasks.collect_source(tasks.config_path(), source, run_id=run_id)
 
     @task
     @tasks.config_errors_fail

@@ -67,10 +67,12 @@ def last_complete_week(today: date) -> date:
     return this_monday - timedelta(days=7)
 
 
-def collect(config: Config, store: Store, *, sources: list[str] | None = None) -> list[Any]:
+def collect(
+    config: Config, store: Store, *, sources: list[str] | None = None, run_id: str | None = None
+) -> list[Any]:
     from crawlers.collect import collect_all
 
-    return collect_all(config, store, sources=sources)
+    return collect_all(config, store, sources=sources, run_id=run_id)
 
 
 def enrich(config: Config, store: Store, *, progress: Callable[[int], None] | None = None) -> Any:

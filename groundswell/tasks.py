@@ -110,11 +110,26 @@ def enabled_sources(path: str) -> list[str]:
     return [s.name for s in _load(path).sources if s.enabled]
 
 
-def collect_source(path: str, source: str) -> dict[str, Any]:
-    """Collect one source (web sources crawl in their own Scrapy process) and store what it found."""
+class SourceFailed(RuntimeError):
+    """A source's collection run failed (its ledger entry says `failed`); the task fails visibly."""
+
+
+def collect_source(path: str, source: str, run_id: str | None = None) -> dict[str, Any]:
+    """Collect one source (web sources crawl in their own Scrapy process) and store what it found.
+
+    `run_id` (the DAG run's id) groups the sources of one ingest run in the collection ledger, and
+    a retry of the task replaces its own entry. A source whose run failed raises `SourceFailed`
+    after its ledger entry is written: the task shows red (and retries), while enrichment and
+    detection still run on what the other sources delivered, with this source's buckets missing.
+    """
+    from crawlers.collect import explain_empty, ledger_status
+
     cfg = _load(path)
     with open_store(cfg) as store:
-        (summary,) = pipeline.collect(cfg, store, sources=[source])
+        (summary,) = pipeline.collect(cfg, store, sources=[source], run_id=run_id)
+    if ledger_status(summary) == "failed":
+        why = "; ".join(summary.error_reasons[:3]) or explain_empty(summary)
+        raise SourceFailed(f"source {source!r} failed: {why}"[:1000])
     return _small(summary)
 
 

@@ -119,6 +119,9 @@ def test_ingest_dag_collects_enriches_detects_and_tickets(airflow: Any, market: 
         assert store.count(Filters(enriched=False)) == 0
         assert store.count(Filters(topic_ids=(PENDING_TOPIC,))) == 0  # finish_enrich assigned every topic
         assert {t.term for t in store.terms("source", size=20)} == {s.name for s in cfg.sources if s.enabled}
+        # the mapped collect tasks record one ledger run under the DAG run's id (from the task context)
+        ledger = [e for e in store.collection_ledger() if e.run_id == run.run_id]
+        assert sorted(e.source for e in ledger) == sorted(s.name for s in cfg.sources if s.enabled)
         # the partitions enriched the last days' mentions as the single-process demo run did (the
         # two stores need not keep exactly the same mentions at the edges: near-duplicate collapse and
         # crawl budgets see different stores and clocks; the mentions both stored are compared)

@@ -1,0 +1,53 @@
+"""The Airflow collect task: one ledger run per DAG run, and a failed source fails its task visibly."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+
+from crawlers.feeds.replay import ReplayServer
+from groundswell import tasks
+from groundswell.config import load_config
+from groundswell.store import open_store
+from tests.test_collect_ledger import GOOD
+
+
+@pytest.fixture
+def config_path(tmp_path: Path) -> Any:
+    with ReplayServer() as server:
+        server.add("/good.xml", body=GOOD.encode(), headers={"Content-Type": "application/rss+xml"})
+        path = tmp_path / "groundswell.yaml"
+        path.write_text(
+            yaml.safe_dump(
+                {
+                    "data_dir": str(tmp_path / "data"),
+                    "sources": [
+                        {"name": "good", "kind": "rss", "url": f"{server.url}/good.xml"},
+                        {"name": "gone", "kind": "rss", "url": f"{server.url}/missing.xml"},
+                    ],
+                }
+            ),
+            encoding="utf-8",
+        )
+        yield str(path)
+
+
+def test_collect_task_fails_visibly_when_its_source_failed_and_records_it_first(config_path: str) -> None:
+    assert tasks.collect_source(config_path, "good", run_id="scheduled__1")["items"] == 3
+    with pytest.raises(tasks.SourceFailed, match=r"source 'gone' failed: .*404"):
+        tasks.collect_source(config_path, "gone", run_id="scheduled__1")
+    with open_store(load_config(config_path)) as store:
+        entries = {e.source: e for e in store.collection_ledger()}
+    assert {e.run_id for e in entries.values()} == {"scheduled__1"}  # one ledger run per DAG run
+    assert (entries["good"].status, entries["gone"].status) == ("ok", "failed")
+
+
+def test_collect_task_retry_replaces_its_own_ledger_entry(config_path: str) -> None:
+    for _ in range(2):
+        with pytest.raises(tasks.SourceFailed):
+            tasks.collect_source(config_path, "gone", run_id="scheduled__2")
+    with open_store(load_config(config_path)) as store:
+        assert [e.run_id for e in store.collection_ledger(["gone"])] == ["scheduled__2"]
