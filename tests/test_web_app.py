@@ -244,6 +244,30 @@ def test_trends_page_marks_shift_and_blip_on_the_volume_chart(client: TestClient
     assert blip.id not in only_shifts and shift.id in only_shifts
 
 
+def test_trends_page_lists_developing_signals_and_source_health_by_kind(tmp_path: Path) -> None:
+    store = SqliteStore(":memory:")
+    _, _, events, _ = load_sample(store, n=300, seed=11)
+    shift = events[0]
+    developing = shift.model_copy(update={"id": "dev-1", "kind": "developing", "reason": "level"})
+    health = shift.model_copy(
+        update={
+            "id": "health-1",
+            "kind": "health",
+            "reason": "failing",
+            "group_by": "source",
+            "key": "demo-forum",
+        }
+    )
+    for event in (developing, health):
+        store.put_doc("trends", event.id, event.model_dump(mode="json"))
+    client = TestClient(create_app(sample_config(), store), base_url="http://127.0.0.1")
+    for kind, shown, hidden in (("developing", "dev-1", "health-1"), ("health", "health-1", "dev-1")):
+        page = client.get("/trends", params={"kind": kind, "days": 90}).text
+        assert f'/trends/{shown}" class="chip kind-{kind}"' in page and hidden not in page
+        assert shift.id not in page
+    assert client.get("/trends", params={"kind": "nonsense"}).status_code == 422
+
+
 def test_trend_page_shows_evidence(client: TestClient, sample) -> None:
     shift = sample[3][0]
     page = client.get(f"/trends/{shift.id}").text

@@ -321,7 +321,7 @@ def create_app(
         request: Request,
         bucket: Literal["hour", "day", "week"] = "day",
         days: int = 90,
-        kind: Literal["all", "shift", "blip"] = "all",
+        kind: Literal["all", "shift", "developing", "blip", "health"] = "all",
     ) -> Response:
         days = min(max(days, 1), 3650)
         return render(
