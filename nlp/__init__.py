@@ -12,8 +12,9 @@ Heavy libraries (torch, spaCy, sentence-transformers) are imported only when mod
 
 from __future__ import annotations
 
-import importlib
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
+
+from groundswell.lazy import lazy_attributes
 
 if TYPE_CHECKING:
     from nlp.enricher import Enricher, EnrichSummary, enrich_store
@@ -28,8 +29,4 @@ _LAZY = {
 }
 
 
-def __getattr__(name: str) -> Any:
-    module = _LAZY.get(name)
-    if module is None:
-        raise AttributeError(f"module 'nlp' has no attribute {name!r}")
-    return getattr(importlib.import_module(module), name)
+__getattr__ = lazy_attributes(__name__, _LAZY)

@@ -7,8 +7,9 @@ function's name, so the package does not re-export the function); the detectors 
 
 from __future__ import annotations
 
-import importlib
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
+
+from groundswell.lazy import lazy_attributes
 
 if TYPE_CHECKING:
     from trends.changepoint import ChangePointDetector, NoChange, RupturesDetector
@@ -40,8 +41,4 @@ _LAZY = {
 }
 
 
-def __getattr__(name: str) -> Any:
-    module = _LAZY.get(name)
-    if module is None:
-        raise AttributeError(f"module 'trends' has no attribute {name!r}")
-    return getattr(importlib.import_module(module), name)
+__getattr__ = lazy_attributes(__name__, _LAZY)

@@ -677,14 +677,7 @@ class ElasticsearchStore(Store):
     # ---- documents ---------------------------------------------------------------------------
     def put_doc(self, collection: str, doc_id: str, doc: dict[str, Any]) -> None:
         check_collection(collection)
-        original = json.loads(json.dumps(doc, default=_json_default, sort_keys=True))
-        body = {
-            "doc_id": doc_id,
-            "collection": collection,
-            "stored": datetime.now(UTC).isoformat(),
-            "original": original,
-            "doc": _project(collection, original),
-        }
+        body = _envelope(collection, doc_id, doc)
         alias = collection_alias(self.prefix, collection)
         self._retrying(
             f"writing {collection}/{doc_id}",
@@ -711,14 +704,7 @@ class ElasticsearchStore(Store):
         self, collection: str, doc_id: str, doc: dict[str, Any], version: DocVersion | None
     ) -> bool:
         check_collection(collection)
-        original = json.loads(json.dumps(doc, default=_json_default, sort_keys=True))
-        body = {
-            "doc_id": doc_id,
-            "collection": collection,
-            "stored": datetime.now(UTC).isoformat(),
-            "original": original,
-            "doc": _project(collection, original),
-        }
+        body = _envelope(collection, doc_id, doc)
         alias = collection_alias(self.prefix, collection)
         condition: dict[str, Any] = (
             {"op_type": "create"}
@@ -1093,6 +1079,18 @@ def _to_source(m: Mention) -> dict[str, Any]:
 
 def _from_source(source: dict[str, Any]) -> Mention:
     return Mention.model_validate({k: v for k, v in source.items() if k not in DERIVED_FIELDS})
+
+
+def _envelope(collection: str, doc_id: str, doc: dict[str, Any]) -> dict[str, Any]:
+    """The stored form of a collection document: the original verbatim plus its indexed projection."""
+    original = json.loads(json.dumps(doc, default=_json_default, sort_keys=True))
+    return {
+        "doc_id": doc_id,
+        "collection": collection,
+        "stored": datetime.now(UTC).isoformat(),
+        "original": original,
+        "doc": _project(collection, original),
+    }
 
 
 def _project(collection: str, doc: dict[str, Any]) -> dict[str, Any]:
