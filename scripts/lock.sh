@@ -14,10 +14,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 UV=${UV:-.venv/bin/uv}
-TORCH_VERSION=${TORCH_VERSION:-2.13.0}
-override=$(mktemp)
-trap 'rm -f "$override"' EXIT
-echo "torch==${TORCH_VERSION}+cpu" > "$override"
+override=scripts/torch-cpu.txt  # a fixed path: the locks name it in their "via" comments
 common=(--python 3.11 --find-links "${PIP_FIND_LINKS:-/opt/wheels}"
         --override "$override" --no-header --quiet)
 

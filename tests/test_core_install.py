@@ -93,3 +93,17 @@ def test_cli_web_ui_and_pipeline_run_without_airflow(tmp_path: Path) -> None:
     )
     assert done.returncode == 0, done.stderr[-3000:]
     assert done.stdout.strip().endswith("ok")
+
+
+def test_setup_the_locks_and_the_image_agree_on_the_torch_build() -> None:
+    import re
+
+    pinned = re.search(r"^torch==(\S+)\+cpu$", (ROOT / "scripts" / "torch-cpu.txt").read_text(), re.M)
+    assert pinned, "scripts/torch-cpu.txt pins torch==X+cpu"
+    version = pinned.group(1)
+    setup = (ROOT / "scripts" / "setup.sh").read_text()
+    assert f"TORCH_VERSION=${{TORCH_VERSION:-{version}}}" in setup
+    assert re.search(
+        rf"^torch=={re.escape(version)}\+cpu \\$", (ROOT / "requirements.lock").read_text(), re.M
+    )
+    assert not re.search(r"^torch==", (ROOT / "requirements-dev.lock").read_text(), re.M)
