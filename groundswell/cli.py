@@ -342,7 +342,6 @@ def _run_with_log_progress(
     from groundswell.progress import ProgressLog
     from groundswell.store import Filters
 
-    totals = {"enrich": store.count(Filters(enriched=False))}
     logs: dict[str, ProgressLog] = {}
 
     def progress(step: str, done: int, total: int | None) -> None:
@@ -352,7 +351,9 @@ def _run_with_log_progress(
         if not done:
             return
         if step not in logs:
-            logs[step] = ProgressLog(step, total=total or totals.get(step))
+            if not total and step == "enrich":  # counted now: collection has just added the work
+                total = done + store.count(Filters(enriched=False))
+            logs[step] = ProgressLog(step, total=total or None)
         log = logs[step]
         log.advance(max(done - log.done, 0))
 

@@ -83,24 +83,27 @@ def test_the_command_line_logs_enrich_progress_when_output_is_not_a_terminal(
     from groundswell.mention import Mention
     from groundswell.store.sqlite import SqliteStore
 
-    store = SqliteStore(":memory:")
-    store.upsert_mentions(
-        [
-            Mention(
-                source="s",
-                source_kind="forum",
-                url=f"https://f.example/{i}",
-                text="x",
-                published=datetime(2026, 1, 1, tzinfo=UTC),
-            )
-            for i in range(10)
-        ]
-    )
+    store = SqliteStore(":memory:")  # empty: the work to enrich only exists once collection has run
+    collected = [
+        Mention(
+            source="s",
+            source_kind="forum",
+            url=f"https://f.example/{i}",
+            text="x",
+            published=datetime(2026, 1, 1, tzinfo=UTC),
+        )
+        for i in range(10)
+    ]
 
-    def fake_run(config: object, store: object, **kwargs: Any) -> str:
+    def fake_run(config: object, store: SqliteStore, **kwargs: Any) -> str:
         progress = kwargs["progress"]
-        for step, done in (("collect", 0), ("enrich", 0), ("enrich", 4), ("enrich", 10), ("detect", 0)):
-            progress(step, done, None)
+        progress("collect", 0, None)
+        store.upsert_mentions(collected)
+        progress("enrich", 0, None)
+        for done in (4, 10):
+            store.upsert_mentions([m.model_copy(update={"enriched": True}) for m in collected[:done]])
+            progress("enrich", done, None)
+        progress("detect", 0, None)
         return "summary"
 
     monkeypatch.setattr(pipeline, "run_pipeline", fake_run)
