@@ -8,6 +8,7 @@ from __future__ import annotations
 import json
 import socket
 import threading
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -35,10 +36,13 @@ class Received:
 
 @dataclass
 class HttpReceiver:
-    """Records every POST. `fail_first` requests get `fail_status`, the rest 200."""
+    """Records every POST. `fail_first` requests get `fail_status`, the rest 200; the answer comes
+    after `delay_s` (only for the first `slow_first` requests when set), as from a slow receiver."""
 
     fail_first: int = 0
     fail_status: int = 500
+    delay_s: float = 0.0
+    slow_first: int | None = None
     requests: list[Received] = field(default_factory=list)
     url: str = ""
 
@@ -47,24 +51,45 @@ class HttpReceiver:
         """Requests that were answered with success."""
         return [r for r in self.requests if r.status < 300]
 
+    @property
+    def keys(self) -> list[str]:
+        """The Idempotency-Key of every request received, in order ("" where there was none)."""
+        return [
+            next((v for k, v in r.headers.items() if k.lower() == "idempotency-key"), "")
+            for r in self.requests
+        ]
+
 
 @contextmanager
 def http_receiver(
-    *, fail_first: int = 0, fail_status: int = 500, path: str = "/hook"
+    *,
+    fail_first: int = 0,
+    fail_status: int = 500,
+    delay_s: float = 0.0,
+    slow_first: int | None = None,
+    path: str = "/hook",
 ) -> Iterator[HttpReceiver]:
-    receiver = HttpReceiver(fail_first=fail_first, fail_status=fail_status)
+    receiver = HttpReceiver(
+        fail_first=fail_first, fail_status=fail_status, delay_s=delay_s, slow_first=slow_first
+    )
     lock = threading.Lock()
 
     class Handler(BaseHTTPRequestHandler):
         def do_POST(self) -> None:
             body = self.rfile.read(int(self.headers.get("Content-Length") or 0))
             with lock:
-                status = receiver.fail_status if len(receiver.requests) < receiver.fail_first else 200
+                n = len(receiver.requests)
+                status = receiver.fail_status if n < receiver.fail_first else 200
                 receiver.requests.append(Received(self.path, dict(self.headers.items()), body, status))
-            self.send_response(status)
-            self.send_header("Content-Type", "text/plain")
-            self.end_headers()
-            self.wfile.write(b"ok" if status < 300 else b"error")
+            if receiver.slow_first is None or n < receiver.slow_first:
+                time.sleep(receiver.delay_s)
+            try:
+                self.send_response(status)
+                self.send_header("Content-Type", "text/plain")
+                self.end_headers()
+                self.wfile.write(b"ok" if status < 300 else b"error")
+            except OSError:  # the client gave up waiting
+                pass
 
         def log_message(self, format: str, *args: Any) -> None:  # quiet
             return

@@ -13,11 +13,7 @@ import sys
 import textwrap
 import threading
 import time
-from collections.abc import Iterator
-from contextlib import contextmanager
-from dataclasses import dataclass, field
 from datetime import timedelta
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
@@ -25,7 +21,7 @@ import pytest
 
 from alerts import Notifier, process_events
 from alerts.lifecycle import list_tickets, load_ticket, transition, update_ticket
-from alerts.testing import T0, make_config, make_event, make_mention
+from alerts.testing import T0, http_receiver, make_config, make_event, make_mention
 from groundswell.config import Config
 from groundswell.records import Ticket
 from groundswell.store.base import Store, StoreLocked
@@ -33,50 +29,6 @@ from groundswell.store.sqlite import SqliteStore
 from tests.es_fixtures import es_client_fixture, osmem_base_fixture  # noqa: F401
 
 NOW = T0 + timedelta(days=30)
-
-
-@dataclass
-class SlowReceiver:
-    """Answers every POST after `delay_s` (only the first `slow_first` ones when set)."""
-
-    delay_s: float = 0.0
-    slow_first: int | None = None
-    keys: list[str] = field(default_factory=list)
-    url: str = ""
-
-
-@contextmanager
-def slow_receiver(delay_s: float, slow_first: int | None = None) -> Iterator[SlowReceiver]:
-    receiver = SlowReceiver(delay_s=delay_s, slow_first=slow_first)
-    lock = threading.Lock()
-
-    class Handler(BaseHTTPRequestHandler):
-        def do_POST(self) -> None:
-            self.rfile.read(int(self.headers.get("Content-Length") or 0))
-            with lock:
-                n = len(receiver.keys)
-                receiver.keys.append(self.headers.get("Idempotency-Key", ""))
-            if receiver.slow_first is None or n < receiver.slow_first:
-                time.sleep(receiver.delay_s)
-            try:
-                self.send_response(200)
-                self.end_headers()
-                self.wfile.write(b"ok")
-            except OSError:  # the client gave up waiting
-                pass
-
-        def log_message(self, format: str, *args: Any) -> None:
-            return
-
-    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    receiver.url = f"http://127.0.0.1:{server.server_address[1]}/hook"
-    thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
-    thread.start()
-    try:
-        yield receiver
-    finally:
-        server.shutdown()
-        server.server_close()
 
 
 def _config() -> Config:
@@ -111,7 +63,7 @@ def test_two_overlapping_runs_send_each_notification_once(tmp_path: Path, monkey
     notification sent, and sends nothing; the ledger says one send, one attempt."""
     path = tmp_path / "gs.sqlite"
     config = _config()
-    with slow_receiver(delay_s=0.5) as hook:
+    with http_receiver(delay_s=0.5) as hook:
         monkeypatch.setenv("GS_HOOK_URL", hook.url)
         first, second = SqliteStore(path), SqliteStore(path)
         event = _shift(first)
@@ -139,7 +91,7 @@ def test_outbox_claim_stops_a_second_sender_without_the_lock(tmp_path: Path, mon
     record is claimed with a compare-and-set before it is sent."""
     path = tmp_path / "gs.sqlite"
     config = _config()
-    with slow_receiver(delay_s=0.5) as hook:
+    with http_receiver(delay_s=0.5) as hook:
         monkeypatch.setenv("GS_HOOK_URL", hook.url)
         first, second = SqliteStore(path), SqliteStore(path)
         process_events(config, first, [_shift(first)], now=NOW, notifier=_notifier(config), deliver=False)
@@ -208,7 +160,7 @@ def test_writer_lock_is_reentrant_within_one_store(tmp_path: Path) -> None:
 
 
 # ---- 5b. a webhook slower than the timeout -----------------------------------------------------------
-def test_default_webhook_timeout_outlasts_a_slow_receiver() -> None:
+def test_default_webhook_timeout_outlasts_a_http_receiver() -> None:
     notifier = Notifier.from_settings(_config())
     assert notifier.timeout_s >= 30  # a receiver taking 10-20 s is answered, not resent
     assert notifier.claim_s > notifier.max_attempts * notifier.timeout_s
@@ -217,7 +169,7 @@ def test_default_webhook_timeout_outlasts_a_slow_receiver() -> None:
 def test_timed_out_send_is_retried_with_the_same_key_and_counted_once(monkeypatch) -> None:
     store = SqliteStore(":memory:")
     config = _config()
-    with slow_receiver(delay_s=1.5, slow_first=1) as hook:
+    with http_receiver(delay_s=1.5, slow_first=1) as hook:
         monkeypatch.setenv("GS_HOOK_URL", hook.url)
         summary = process_events(
             config, store, [_shift(store)], now=NOW, notifier=_notifier(config, timeout_s=0.5)
@@ -235,7 +187,7 @@ def test_timed_out_send_is_retried_with_the_same_key_and_counted_once(monkeypatc
 def test_slow_receiver_within_the_timeout_gets_one_request(monkeypatch) -> None:
     store = SqliteStore(":memory:")
     config = _config()
-    with slow_receiver(delay_s=1.0) as hook:
+    with http_receiver(delay_s=1.0) as hook:
         monkeypatch.setenv("GS_HOOK_URL", hook.url)
         process_events(config, store, [_shift(store)], now=NOW, notifier=_notifier(config, timeout_s=3.0))
         process_events(config, store, [_shift(store)], now=NOW, notifier=_notifier(config, timeout_s=3.0))
@@ -247,7 +199,7 @@ def test_slow_receiver_within_the_timeout_gets_one_request(monkeypatch) -> None:
 def test_a_live_claim_is_not_sent_by_another_run(monkeypatch) -> None:
     store = SqliteStore(":memory:")
     config = _config()
-    with slow_receiver(delay_s=0) as hook:
+    with http_receiver(delay_s=0) as hook:
         monkeypatch.setenv("GS_HOOK_URL", hook.url)
         process_events(config, store, [_shift(store)], now=NOW, notifier=_notifier(config), deliver=False)
         (record,) = store.query_docs("notifications")
