@@ -732,15 +732,8 @@ class ElasticsearchStore(Store):
         return True
 
     def get_doc(self, collection: str, doc_id: str) -> dict[str, Any] | None:
-        check_collection(collection)
-        alias = collection_alias(self.prefix, collection)
-        try:
-            response = self._retrying(
-                f"reading {collection}/{doc_id}", lambda: self._es.get(index=alias, id=doc_id)
-            )
-        except NotFoundError:
-            return None
-        return dict(response["_source"]["original"])
+        found = self.get_doc_versioned(collection, doc_id)
+        return None if found is None else found[0]
 
     def query_docs(
         self,

@@ -523,12 +523,8 @@ class SqliteStore(Store):
         return cursor.rowcount == 1
 
     def get_doc(self, collection: str, doc_id: str) -> dict[str, Any] | None:
-        check_collection(collection)
-        with self._lock:
-            row = self._db.execute(
-                "SELECT doc FROM docs WHERE collection=? AND id=?", (collection, doc_id)
-            ).fetchone()
-        return None if row is None else json.loads(row[0])
+        found = self.get_doc_versioned(collection, doc_id)
+        return None if found is None else found[0]
 
     def query_docs(
         self,
