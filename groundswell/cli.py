@@ -14,9 +14,11 @@ groundswell es ...               Elasticsearch templates and Kibana saved object
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import os
 import warnings
+from collections.abc import Iterator
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -37,7 +39,7 @@ from groundswell.config import Config, ConfigError, load_config, parse_config
 
 if TYPE_CHECKING:
     from groundswell.demo.truth import MarketTruth
-    from groundswell.pipeline import RunSummary
+    from groundswell.pipeline import Progress, RunSummary
     from groundswell.store import Store
 
 app = typer.Typer(
@@ -282,15 +284,36 @@ def _run_with_progress(
     now: datetime | None = None,
     week_start: date | None = None,
 ) -> RunSummary:
-    from rich.progress import BarColumn, Progress, SpinnerColumn, TaskID, TextColumn, TimeElapsedColumn
-
+    """The pipeline under the store's writer lock, with a progress bar on a terminal and progress log
+    lines (done/total, rate, ETA) for Airflow, cron or a pipe."""
     from groundswell.pipeline import run_pipeline
+    from groundswell.store.base import StoreLocked
+
+    reporter = _bar_progress(store) if console.is_terminal else _log_progress(store)
+    try:  # one writer per store: an overlapping run (cron, the DAG) waits or stops here
+        with store.writer_lock("groundswell run"), reporter as progress:
+            return run_pipeline(
+                cfg, store, sources=sources, now=now, week_start=week_start, progress=progress
+            )
+    except StoreLocked as err:
+        console.print(f"[red]error:[/red] {err}")
+        raise typer.Exit(3) from None
+
+
+def _enrich_total(store: Store, done: int) -> int:
+    """Mentions this enrichment will have done: counted once it starts, after collection added them."""
     from groundswell.store import Filters
 
-    if not console.is_terminal:  # Airflow, cron, a pipe: progress as log lines instead of a bar
-        return _run_with_log_progress(cfg, store, sources=sources, now=now, week_start=week_start)
+    return done + store.count(Filters(enriched=False))
+
+
+@contextlib.contextmanager
+def _bar_progress(store: Store) -> Iterator[Progress]:
+    from rich.progress import BarColumn, SpinnerColumn, TaskID, TextColumn, TimeElapsedColumn
+    from rich.progress import Progress as Bar
+
     steps = ["collect", "enrich", "authors", "detect", "act", "report"]
-    with Progress(
+    with Bar(
         SpinnerColumn(),
         TextColumn("{task.description}"),
         BarColumn(),
@@ -300,47 +323,31 @@ def _run_with_progress(
         transient=False,
     ) as bar:
         tasks: dict[str, TaskID] = {}
-        to_enrich = store.count(Filters(enriched=False))
+        totals: dict[str, int] = {}
+
+        def complete(task_id: TaskID) -> None:
+            task = bar.tasks[task_id]
+            bar.update(task_id, total=task.completed or 1, completed=task.completed or 1)
 
         def progress(step: str, done: int, total: int | None) -> None:
             if step not in tasks:
                 for previous in list(tasks.values()):
-                    task = bar.tasks[previous]
-                    bar.update(previous, total=task.completed or 1, completed=task.completed or 1)
+                    complete(previous)
                 tasks[step] = bar.add_task(f"{steps.index(step) + 1}/{len(steps)} {step}", total=None)
-            if step == "enrich" and done:
-                bar.update(tasks[step], completed=done, total=max(done, to_enrich) or None)
-            elif done:
-                bar.update(tasks[step], completed=done)
+            if not done:
+                return
+            if step == "enrich" and step not in totals:
+                totals[step] = total or _enrich_total(store, done)
+            bar.update(tasks[step], completed=done, total=totals.get(step, total))
 
-        from groundswell.store.base import StoreLocked
-
-        try:  # one writer per store: an overlapping run (cron, the DAG) waits or stops here
-            with store.writer_lock("groundswell run"):
-                summary = run_pipeline(
-                    cfg, store, sources=sources, now=now, week_start=week_start, progress=progress
-                )
-        except StoreLocked as err:
-            console.print(f"[red]error:[/red] {err}")
-            raise typer.Exit(3) from None
+        yield progress
         for task_id in tasks.values():
-            task = bar.tasks[task_id]
-            bar.update(task_id, total=task.completed or 1, completed=task.completed or 1)
-    return summary
+            complete(task_id)
 
 
-def _run_with_log_progress(
-    cfg: Config,
-    store: Store,
-    *,
-    sources: list[str] | None = None,
-    now: datetime | None = None,
-    week_start: date | None = None,
-) -> RunSummary:
-    """The pipeline with done/total, rate and ETA logged every few seconds (stdout is not a terminal)."""
-    from groundswell.pipeline import run_pipeline
+@contextlib.contextmanager
+def _log_progress(store: Store) -> Iterator[Progress]:
     from groundswell.progress import ProgressLog
-    from groundswell.store import Filters
 
     logs: dict[str, ProgressLog] = {}
 
@@ -351,16 +358,15 @@ def _run_with_log_progress(
         if not done:
             return
         if step not in logs:
-            if not total and step == "enrich":  # counted now: collection has just added the work
-                total = done + store.count(Filters(enriched=False))
+            if not total and step == "enrich":
+                total = _enrich_total(store, done)
             logs[step] = ProgressLog(step, total=total or None)
         log = logs[step]
         log.advance(max(done - log.done, 0))
 
-    summary = run_pipeline(cfg, store, sources=sources, now=now, week_start=week_start, progress=progress)
+    yield progress
     for log in logs.values():
         log.finish()
-    return summary
 
 
 def _print_run_summary(summary: RunSummary) -> None:

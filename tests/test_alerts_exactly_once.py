@@ -150,6 +150,34 @@ def test_second_run_exits_with_a_clear_message_when_it_may_not_wait(tmp_path: Pa
         holder.wait(20)
 
 
+@pytest.mark.parametrize("terminal", [True, False], ids=["terminal", "piped"])
+def test_cli_run_takes_the_writer_lock_with_or_without_a_terminal(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, terminal: bool
+) -> None:
+    import io
+
+    import typer
+    from rich.console import Console
+
+    import groundswell.cli as cli
+    import groundswell.pipeline as pipeline
+
+    monkeypatch.delenv("GROUNDSWELL_LOCK_WAIT_S", raising=False)
+    ran: list[bool] = []
+    monkeypatch.setattr(pipeline, "run_pipeline", lambda *args, **kwargs: ran.append(True))
+    monkeypatch.setattr(
+        cli, "console", Console(file=io.StringIO(), force_terminal=terminal, no_color=True, width=400)
+    )
+    holder, second = SqliteStore(tmp_path / "gs.sqlite"), SqliteStore(tmp_path / "gs.sqlite")
+    with holder.writer_lock("groundswell run (cron)"):
+        with pytest.raises(typer.Exit) as exited:
+            cli._run_with_progress(make_config({}), second)
+    assert exited.value.exit_code == 3 and ran == []
+    assert "groundswell run (cron)" in cli.console.file.getvalue()  # type: ignore[attr-defined]
+    cli._run_with_progress(make_config({}), second)  # released: the run goes ahead
+    assert ran == [True]
+
+
 def test_writer_lock_is_reentrant_within_one_store(tmp_path: Path) -> None:
     store = SqliteStore(tmp_path / "gs.sqlite")
     with store.writer_lock("run"), store.writer_lock("task inside the run", wait_s=0):
