@@ -164,14 +164,6 @@ def assign_pending_topics(
         if progress:
             progress(len(batch))
     enricher.save_topics()
-    if enricher.reassigned_topics:  # pooled mentions that later formed a topic (as `enrich_store` does)
-        pending = dict(enricher.reassigned_topics)
-        earlier = store.get_mentions(list(pending))
-        for mention in earlier:
-            topic = enricher.topics.topics.get(pending[mention.id])
-            if topic is not None:
-                mention.topic_id, mention.topic_label = topic.id, topic.label
-        store.upsert_mentions(earlier)
-        enricher.reassigned_topics.clear()
+    enricher.write_reassigned_topics(store)  # pooled mentions that later formed a topic, as `enrich_store`
     logger.info("topics: %d pending mentions assigned", len(ids))
     return len(ids)

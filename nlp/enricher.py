@@ -181,6 +181,20 @@ class Enricher:
         self.save_topics()
         return mentions
 
+    def write_reassigned_topics(self, store: Store) -> int:
+        """Give stored mentions that were pooled, and later formed a topic, that topic; returns how many."""
+        if not self.reassigned_topics:
+            return 0
+        pending = dict(self.reassigned_topics)
+        earlier = store.get_mentions(list(pending))
+        for mention in earlier:
+            topic = self.topics.topics.get(pending[mention.id])
+            if topic is not None:
+                mention.topic_id, mention.topic_label = topic.id, topic.label
+        store.upsert_mentions(earlier)
+        self.reassigned_topics.clear()
+        return len(earlier)
+
     def save_topics(self) -> None:
         if self.topic_state is None:
             return
@@ -541,15 +555,6 @@ def enrich_store(
             summary.models = dict(batch[0].models)
         if progress:
             progress(len(batch))
-    if enricher.reassigned_topics:
-        pending = dict(enricher.reassigned_topics)
-        earlier = store.get_mentions(list(pending))
-        for mention in earlier:
-            topic = enricher.topics.topics.get(pending[mention.id])
-            if topic is not None:
-                mention.topic_id, mention.topic_label = topic.id, topic.label
-        store.upsert_mentions(earlier)
-        summary.topics_reassigned = len(earlier)
-        enricher.reassigned_topics.clear()
+    summary.topics_reassigned = enricher.write_reassigned_topics(store)
     logger.info("enrich: %s", summary.as_dict())
     return summary
