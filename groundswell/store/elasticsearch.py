@@ -866,39 +866,28 @@ class ElasticsearchStore(Store):
             raise StoreError(
                 f"cannot page to offset {from_} + limit {size}: at most {_MAX_WINDOW} hits can be paged"
             )
-        client = self._es if timeout_s is None else self._es.options(request_timeout=timeout_s + 5)
-        if timeout_s is not None:
-            try:
-                return client.search(
-                    index=index or self.mentions,
-                    query=query,
-                    size=size,
-                    from_=from_,
-                    sort=sort,
-                    highlight=highlight,
-                    track_total_hits=track_total_hits,
-                    track_scores=track_scores,
-                    timeout=f"{int(timeout_s * 1000)}ms",
-                )
-            except ConnectionTimeout:
-                raise SearchTimeout(f"{what}: no answer within {timeout_s + 5:g} s") from None
-            except ApiError as err:
-                raise StoreError(f"{what} failed: {err.status_code} {_reason(err)}") from err
-        return self._retrying(
-            what,
-            lambda: self._es.search(
-                index=index or self.mentions,
-                query=query,
-                size=size,
-                from_=from_,
-                sort=sort,
-                search_after=search_after,
-                aggs=aggs,
-                highlight=highlight,
-                track_total_hits=track_total_hits,
-                track_scores=track_scores,
-            ),
-        )
+        request: dict[str, Any] = {
+            "index": index or self.mentions,
+            "query": query,
+            "size": size,
+            "from_": from_,
+            "sort": sort,
+            "search_after": search_after,
+            "aggs": aggs,
+            "highlight": highlight,
+            "track_total_hits": track_total_hits,
+            "track_scores": track_scores,
+        }
+        if timeout_s is None:
+            return self._retrying(what, lambda: self._es.search(**request))
+        try:  # a search with a time budget is tried once: a retry would spend the budget again
+            return self._es.options(request_timeout=timeout_s + 5).search(
+                **request, timeout=f"{int(timeout_s * 1000)}ms"
+            )
+        except ConnectionTimeout:
+            raise SearchTimeout(f"{what}: no answer within {timeout_s + 5:g} s") from None
+        except ApiError as err:
+            raise StoreError(f"{what} failed: {err.status_code} {_reason(err)}") from err
 
     def _delay(self, attempt: int) -> float:
         return float(min(self.retry_base * 2 ** (attempt - 1), self.retry_cap))
