@@ -291,10 +291,11 @@ class Store(abc.ABC):
     def collection_ledger(
         self, sources: Sequence[str] = (), since: datetime | None = None, limit: int = 10_000
     ) -> list[LedgerEntry]:
-        """Ledger entries, oldest run first; only these sources when given, only runs finished at or after `since`."""
+        """The newest `limit` ledger entries, oldest run first; only these sources when given, only runs
+        finished at or after `since`. (The ledger grows with every run: the newest entries are kept.)"""
         where: dict[str, Any] | None = {"source": list(sources)} if sources else None
-        docs = self.query_docs("ledger", where, order_by="finished", limit=limit)
-        entries = [LedgerEntry.model_validate(doc) for doc in docs]
+        docs = self.query_docs("ledger", where, order_by="finished", descending=True, limit=limit)
+        entries = [LedgerEntry.model_validate(doc) for doc in reversed(docs)]
         if since is not None:
             entries = [e for e in entries if e.finished >= since]
         return entries
