@@ -179,9 +179,3 @@ class LedgerEntry(_Record):
     @staticmethod
     def make_id(source: str, run_id: str) -> str:
         return stable_id("ledger", source, run_id)
-
-    def covers(self, start: datetime, end: datetime) -> bool:
-        """True when this run covered the whole interval ``[start, end)``."""
-        if self.status == "failed" or self.covered_end is None:
-            return False
-        return (self.covered_start is None or self.covered_start <= start) and end <= self.covered_end
