@@ -12,7 +12,14 @@ Heavy libraries (torch, spaCy, sentence-transformers) are imported only when mod
 
 from __future__ import annotations
 
+import os
 from typing import TYPE_CHECKING
+
+# PyTorch's OpenMP threads spin between parallel regions by default: on a machine that other work
+# keeps busy, 2 spinning threads enriched at 11 mentions per CPU-second against 37-38 for 1 thread or
+# 2 passive ones (benchmarks/bench_nlp.py, load 10-12). Read once, when torch is first imported, so
+# set here, before any model is built; an explicit OMP_WAIT_POLICY wins.
+os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
 
 from groundswell.lazy import lazy_attributes
 

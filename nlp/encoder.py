@@ -47,6 +47,15 @@ logger = logging.getLogger(__name__)
 
 EMBEDDING = "embedding"
 BACKENDS = ("auto", "torch", "onnx", "onnx-int8")
+PRECISIONS = ("fp32", "bf16")
+# bf16 on CPU: a classifier row whose two most likely labels are closer than this is recomputed in fp32,
+# so bf16 never decides a label (bf16 moved a probability by at most 0.016 against fp32 on the bench
+# texts, so a margin of 0.05 cannot flip).
+BF16_MARGIN = 0.05
+# bf16 on CPU pads every sequence to the first of these lengths that holds it, and a batch holds one
+# length only, so a text's result does not depend on how long its batch neighbours are. It still
+# depends on how many texts the batch holds (oneDNN picks its kernels by size): ~0.005 on a probability.
+BF16_BUCKETS = (8, 16, 24, 32, 48, 64, 96, 128, 192, 256, 384, 512)
 GPU_MIN_BATCH = 256  # on CUDA, small batches leave the GPU idle: at least this many texts per forward
 EMBEDDING_MAX_LENGTH = 256  # the packaged MiniLM's max_seq_length (sentence_bert_config.json)
 _ONNX_FORMAT = "2"  # bump when the exported graphs change shape or meaning
@@ -70,6 +79,40 @@ def resolve_backend(backend: str | None, device: str) -> str:
             logger.warning("NLP backend %s asked for but onnxruntime is not installed; using torch", chosen)
             return "torch"
     return chosen
+
+
+def bf16_supported() -> bool:
+    """True where the CPU multiplies bf16 matrices natively (AMX tiles: Intel Sapphire Rapids and later)."""
+    import torch
+
+    try:
+        return bool(torch.cpu._is_amx_tile_supported())
+    except AttributeError:  # pragma: no cover - an older PyTorch without the probe
+        return False
+
+
+def resolve_precision(precision: str | None, device: str, backend: str) -> str:
+    """fp32 (default) or bf16 for the CPU torch backend: explicit > GROUNDSWELL_NLP_PRECISION > fp32.
+
+    bf16 (opt-in) runs the matrix products on AMX units where the CPU has them: about 1.4x less CPU
+    per text, the labels of fp32 (`BF16_MARGIN`), but probabilities and embeddings that move by up to
+    ~0.01 with the batch a text comes in, so partitions and re-runs agree on labels, not to 1e-4 on
+    scores. CUDA runs fp16 and ONNX Runtime fp32 or int8, whatever is asked here.
+    """
+    chosen = precision or os.environ.get("GROUNDSWELL_NLP_PRECISION") or "fp32"
+    if chosen not in PRECISIONS:
+        raise ValueError(f"NLP precision '{chosen}' is not one of {', '.join(PRECISIONS)}")
+    if device == "cuda":
+        return "fp16"
+    if chosen == "fp32":
+        return "fp32"
+    if backend != "torch":
+        logger.warning("NLP precision bf16 runs on the torch backend only; %s runs fp32", backend)
+        return "fp32"
+    if not bf16_supported():
+        logger.warning("NLP precision bf16 asked for but this CPU has no AMX bf16 units; using fp32")
+        return "fp32"
+    return "bf16"
 
 
 def default_threads() -> int:
@@ -131,6 +174,7 @@ class SharedEncoder:
         device: str = "cpu",
         backend: str | None = None,
         threads: int | None = None,
+        precision: str | None = None,
     ) -> None:
         import torch
         from peft import PeftModel
@@ -198,11 +242,13 @@ class SharedEncoder:
                 self.backend = "torch"
         if self.backend == "torch" and device == "cpu":
             torch.set_num_threads(self.threads)
+        self.precision = resolve_precision(precision, device, self.backend)
         shared = self.shared_layers()
         logger.info(
-            "shared encoder on %s (%s, %d threads): branches %s, %d of %d stages shared by all",
+            "shared encoder on %s (%s %s, %d threads): branches %s, %d of %d stages shared by all",
             device,
             self.backend,
+            self.precision,
             self.threads,
             ", ".join(self.branches),
             shared,
@@ -292,6 +338,8 @@ class SharedEncoder:
             groups.setdefault(frozenset(wanted), []).append(seq)
         if self.device == "cuda":
             batch_size = max(batch_size, GPU_MIN_BATCH)
+        if self.precision == "bf16":
+            return self._compute_bf16(groups, batch_size)
         results: dict[tuple[tuple[int, ...], str], np.ndarray] = {}
         for names, seqs in groups.items():
             seqs.sort(key=len)
@@ -303,8 +351,44 @@ class SharedEncoder:
                         results[(seq, name)] = row
         return results
 
-    def _forward(self, seqs: list[tuple[int, ...]], names: list[str]) -> dict[str, np.ndarray]:
-        width = max(len(s) for s in seqs)
+    def _compute_bf16(
+        self, groups: dict[frozenset[str], list[tuple[int, ...]]], batch_size: int
+    ) -> dict[tuple[tuple[int, ...], str], np.ndarray]:
+        """`_compute` in bf16 (AMX), batch-independent (`BF16_BUCKETS`), with the labels of fp32
+        (`BF16_MARGIN`: rows a bf16 error could flip are recomputed in fp32)."""
+        import torch
+
+        results: dict[tuple[tuple[int, ...], str], np.ndarray] = {}
+        close: dict[frozenset[str], list[tuple[int, ...]]] = {}
+        with torch.autocast("cpu", dtype=torch.bfloat16):  # one context: weights are cast once per call
+            for names, seqs in groups.items():
+                by_width: dict[int, list[tuple[int, ...]]] = {}
+                for seq in sorted(seqs, key=len):
+                    by_width.setdefault(_bucket(len(seq)), []).append(seq)
+                for width, same in by_width.items():
+                    for start in range(0, len(same), batch_size):
+                        chunk = same[start : start + batch_size]
+                        outputs = self._forward(chunk, sorted(names), width=width)
+                        near = np.zeros(len(chunk), dtype=bool)
+                        for name, values in outputs.items():
+                            if self.branches[name].head is not None:
+                                top2 = np.sort(values, axis=1)[:, -2:]
+                                near |= top2[:, 1] - top2[:, 0] < BF16_MARGIN
+                            for seq, row in zip(chunk, values, strict=True):
+                                results[(seq, name)] = row
+                        close.setdefault(names, []).extend(s for s, n in zip(chunk, near, strict=True) if n)
+        for names, seqs in close.items():  # fp32 decides the labels bf16 might get wrong
+            for start in range(0, len(seqs), batch_size):
+                chunk = seqs[start : start + batch_size]
+                for name, values in self._forward(chunk, sorted(names)).items():
+                    for seq, row in zip(chunk, values, strict=True):
+                        results[(seq, name)] = row
+        return results
+
+    def _forward(
+        self, seqs: list[tuple[int, ...]], names: list[str], *, width: int | None = None
+    ) -> dict[str, np.ndarray]:
+        width = width or max(len(s) for s in seqs)
         pad = self.tokenizer.pad_token_id or 0
         ids = np.full((len(seqs), width), pad, dtype=np.int64)
         mask = np.zeros((len(seqs), width), dtype=np.int64)
@@ -337,15 +421,18 @@ class SharedEncoder:
                 return memo[key]
 
             out = {}
+            lasts = {name: hidden(self.branches[name], len(self.branches[name].stages) - 1) for name in names}
             weights = mask.unsqueeze(-1).to(self.dtype)
-            for name in names:
-                branch = self.branches[name]
-                last = hidden(branch, len(branch.stages) - 1)
-                pooled = (last * weights).sum(1) / weights.sum(1).clamp(min=1e-9)
-                if branch.head is None:
-                    out[name] = torch.nn.functional.normalize(pooled.float(), dim=-1).cpu().numpy()
-                else:
-                    out[name] = torch.softmax(branch.head(pooled).float(), dim=-1).cpu().numpy()
+            with torch.autocast("cpu", enabled=False):  # under bf16, pooling and heads stay fp32
+                for name, last in lasts.items():
+                    branch = self.branches[name]
+                    if last.dtype == torch.bfloat16:
+                        last = last.float()
+                    pooled = (last * weights).sum(1) / weights.sum(1).clamp(min=1e-9)
+                    if branch.head is None:
+                        out[name] = torch.nn.functional.normalize(pooled.float(), dim=-1).cpu().numpy()
+                    else:
+                        out[name] = torch.softmax(branch.head(pooled).float(), dim=-1).cpu().numpy()
         return out
 
     # ---- ONNX Runtime ------------------------------------------------------------------------------
@@ -404,6 +491,11 @@ class SharedEncoder:
         options.inter_op_num_threads = 1
         options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
         options.enable_cpu_mem_arena = False  # the arena keeps the largest batch's buffers: 2x peak RSS
+        # Each stage is its own session with its own thread pool, and by default a pool's threads spin
+        # after every run: with 2 threads the idle pools of the other stages spun against the running
+        # one, which made ONNX Runtime 2x slower than with 1 thread (benchmarks/bench_nlp.py). Waiting
+        # threads sleep instead: the same CPU time per text at 1 and 2 threads.
+        options.add_session_config_entry("session.intra_op.allow_spinning", "0")
         quantise = self.backend == "onnx-int8"
         stand_ins: dict[int, object] = {}
         for position, module in self._stage_positions():
@@ -490,6 +582,11 @@ class SharedEncoder:
 
     def embedder(self) -> EncoderEmbedder:
         return EncoderEmbedder(self)
+
+
+def _bucket(length: int) -> int:
+    """The padded length of a sequence in bf16 (`BF16_BUCKETS`; beyond the last, its own length)."""
+    return next((b for b in BF16_BUCKETS if b >= length), length)
 
 
 def _same_weights(a: Any, b: Any) -> bool:

