@@ -66,7 +66,7 @@ def check(config: ConfigOption = DEFAULT_CONFIG) -> None:
         for problem in problems:
             console.print(f"[red]-[/red] {problem}")
         console.print("run `groundswell es install` to install or upgrade them")
-        raise typer.Exit(1)
+        raise typer.Exit(exitcodes.FAILED)
     console.print(f"templates and indices are at mapping version {MAPPING_VERSION}")
 
 
