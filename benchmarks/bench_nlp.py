@@ -12,6 +12,7 @@ Runs, each in its own process so that its peak RSS is its own:
 - `shared`: one MiniLM pass shared by sentiment, emotion and the embedding (PyTorch, `nlp.encoder`).
 - `onnx`: the shared pass on ONNX Runtime fp32.
 - `onnx-int8`: the shared pass on ONNX Runtime with int8 dynamic quantisation.
+- `bf16`: the shared pass on PyTorch in bf16 (AMX), close calls recomputed in fp32 (`nlp.encoder`).
 - `threads1`: the default backend with one thread (a busy machine).
 - on CUDA, when present: the shared pass in fp16 at large batches.
 
@@ -39,6 +40,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
 os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
+os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")  # as `import nlp` sets it (torch is imported first here)
 
 CONFIG = {
     "brands": [
@@ -91,7 +93,7 @@ def mentions(n: int) -> list:
     ]
 
 
-LEVERS = ("before", "spacy", "shared", "onnx", "onnx-int8", "threads1")
+LEVERS = ("before", "spacy", "shared", "onnx", "onnx-int8", "bf16", "threads1")
 
 
 def _separate_enricher(config: Any, *, lean_spacy: bool) -> Any:
@@ -129,7 +131,7 @@ def run_one(kind: str, batch: int, n: int, device: str, threads: int) -> dict[st
         from nlp import safety, voc
 
         analyzer = SentimentIntensityAnalyzer()
-        started = time.perf_counter()
+        started, cpu_started = time.perf_counter(), time.process_time()
         for m in items:
             c = analyzer.polarity_scores(m.text)["compound"]
             label = "positive" if c >= 0.05 else "negative" if c <= -0.05 else "neutral"
@@ -137,7 +139,7 @@ def run_one(kind: str, batch: int, n: int, device: str, threads: int) -> dict[st
             m.voc_kind = voc.voc_kind(m.text, sentiment=label, sentiment_score=c)
             m.business_area = voc.business_area(m.text)
             m.safety_hazards = safety.detect_safety(m.text).hazards
-        elapsed = time.perf_counter() - started
+        elapsed, cpu = time.perf_counter() - started, time.process_time() - cpu_started
         load = 0.0
         used = "vader"
     else:
@@ -146,8 +148,9 @@ def run_one(kind: str, batch: int, n: int, device: str, threads: int) -> dict[st
         config = parse_config(
             {**CONFIG, "data_dir": str(data), "nlp": {"batch_size": batch, "device": device}}
         )
-        if kind in ("shared", "onnx", "onnx-int8"):
-            backend = "torch" if kind == "shared" else kind
+        if kind in ("shared", "onnx", "onnx-int8", "bf16"):
+            backend = "torch" if kind in ("shared", "bf16") else kind
+        os.environ["GROUNDSWELL_NLP_PRECISION"] = "bf16" if kind == "bf16" else "fp32"
         t0 = time.perf_counter()
         enricher = (
             _separate_enricher(config, lean_spacy=kind == "spacy")
@@ -155,11 +158,12 @@ def run_one(kind: str, batch: int, n: int, device: str, threads: int) -> dict[st
             else Enricher.from_settings(config, backend=backend)
         )
         load = time.perf_counter() - t0
-        used = enricher.models.encoder.backend if enricher.models.encoder else "torch x3"
+        encoder = enricher.models.encoder
+        used = f"{encoder.backend} {encoder.precision}" if encoder else "torch x3"
         enricher.enrich(mentions(min(batch, n)))  # warm-up
-        started = time.perf_counter()
+        started, cpu_started = time.perf_counter(), time.process_time()
         enricher.enrich(items)
-        elapsed = time.perf_counter() - started
+        elapsed, cpu = time.perf_counter() - started, time.process_time() - cpu_started
     peak_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     gpu_mb = 0.0
     if device == "cuda":
@@ -173,6 +177,7 @@ def run_one(kind: str, batch: int, n: int, device: str, threads: int) -> dict[st
         "n": n,
         "seconds": round(elapsed, 2),
         "per_second": round(n / elapsed, 1),
+        "per_cpu_second": round(n / cpu, 1),  # all threads' CPU: what a shared machine leaves to compare
         "load_seconds": round(load, 1),
         "peak_rss_mb": round(peak_mb),
         "peak_gpu_mb": round(gpu_mb),
@@ -228,7 +233,7 @@ def main() -> int:
     )
     print(f"load average before: {' '.join(f'{x:.2f}' for x in os.getloadavg())}")
     header = (
-        f"{'run':<11}{'backend':<24}{'device':<7}{'batch':>6}{'thr':>4}{'mentions/s':>11}{'seconds':>9}"
+        f"{'run':<11}{'backend':<24}{'device':<7}{'batch':>6}{'thr':>4}{'mentions/s':>11}{'/cpu-s':>8}{'seconds':>9}"
         f"{'load s':>8}{'peak RSS MB':>12}{'GPU MB':>8}{'sent=bef':>9}{'emo=bef':>8}{'sent=vader':>11}"
     )
     print(header)
@@ -248,7 +253,7 @@ def main() -> int:
         sep, vader = results.get("before", {}), results["vader"]
         label = kind if threads == args.threads else f"{kind}/{threads}t"
         print(
-            f"{label:<11}{r['backend']:<24}{r['device']:<7}{r['batch']:>6}{r['threads']:>4}{r['per_second']:>11}"
+            f"{label:<11}{r['backend']:<24}{r['device']:<7}{r['batch']:>6}{r['threads']:>4}{r['per_second']:>11}{r['per_cpu_second']:>8}"
             f"{r['seconds']:>9}{r['load_seconds']:>8}{r['peak_rss_mb']:>12}{r['peak_gpu_mb']:>8}"
             f"{_agree(r['sentiment'], sep.get('sentiment', [])):>9}{_agree(r['emotion'], sep.get('emotion', [])):>8}"
             f"{_agree(r['sentiment'], vader['sentiment']):>11}",
