@@ -32,7 +32,7 @@ from groundswell.config import Config
 from groundswell.links import served
 from groundswell.listing import store_clock
 from groundswell.mention import BUSINESS_AREAS, SENTIMENTS, VOC_KINDS, Mention
-from groundswell.records import SEVERITY_ORDER, Ticket, TrendEvent, stable_id
+from groundswell.records import SEVERITY_ORDER, SavedQuery, Ticket, TrendEvent
 from groundswell.store.base import Filters, SearchTimeout, SeriesPoint, Store, StoreError
 from groundswell.store.query import MAX_QUERY_CHARS, QuerySyntaxError, check_query
 from web import charts
@@ -252,7 +252,7 @@ def create_app(
             "page_url": lambda n: "/search?" + urlencode({**params, "page": n}),
             "save_params": params,
             "options": ui.options(),
-            "saved": store.query_docs("queries", order_by="name", limit=200),
+            "saved": store.saved_queries(limit=200),
             "query_url": _saved_query_url,
         }
         return render(request, "search.html", context, status)
@@ -290,20 +290,20 @@ def create_app(
             check_query(q)
         except (QueryError, QuerySyntaxError) as err:
             raise HTTPException(status_code=400, detail=f"not saved: {err}") from err
-        doc = {
-            "id": stable_id("query", name),
-            "name": name,
-            "q": q,
-            "form": form_values,
-            "who": request.state.user,
-            "created": datetime.now(UTC).isoformat(),
-        }
-        store.put_doc("queries", doc["id"], doc)
-        return RedirectResponse(_saved_query_url(doc), status_code=303)
+        saved = SavedQuery(
+            id=SavedQuery.make_id(name),
+            name=name,
+            q=q,
+            form=form_values,
+            who=request.state.user,
+            created=datetime.now(UTC),
+        )
+        store.put_saved_query(saved)
+        return RedirectResponse(_saved_query_url(saved), status_code=303)
 
     @app.post("/queries/{query_id}/delete")
     def delete_query(query_id: str) -> Response:
-        store.delete_doc("queries", query_id)
+        store.delete_saved_query(query_id)
         return RedirectResponse("/search", status_code=303)
 
     @app.get("/mentions/{mention_id}", response_class=HTMLResponse)
@@ -332,16 +332,15 @@ def create_app(
 
     @app.get("/trends/{event_id}", response_class=HTMLResponse)
     def trend(request: Request, event_id: str) -> Response:
-        doc = store.get_doc("trends", event_id)
-        if doc is None:
-            raise HTTPException(status_code=404, detail=f"no trend event with id '{event_id}'")
         try:
-            event = TrendEvent.model_validate(doc)
+            event = store.get_trend_event(event_id)
         except ValidationError as err:
             raise HTTPException(
                 status_code=500,
                 detail=f"trend document '{event_id}' is not a valid TrendEvent: {err.errors()[0]['msg']}",
             ) from err
+        if event is None:
+            raise HTTPException(status_code=404, detail=f"no trend event with id '{event_id}'")
         return render(request, "trend.html", ui.trend_detail(event))
 
     # ---- tickets ------------------------------------------------------------------------------
@@ -511,17 +510,12 @@ class _Ui:
         return [*root, *found]
 
     def events(self) -> list[TrendEvent]:
-        out = []
-        for doc in self.store.query_docs("trends", order_by="start", descending=True, limit=1000):
-            try:
-                out.append(TrendEvent.model_validate(doc))
-            except ValidationError as err:
-                logger.warning(
-                    "trend document %s is not a TrendEvent, skipped: %s",
-                    doc.get("id"),
-                    err.errors()[0]["msg"],
-                )
-        return out
+        def skip(doc: dict[str, Any], err: ValidationError) -> None:
+            logger.warning(
+                "trend document %s is not a TrendEvent, skipped: %s", doc.get("id"), err.errors()[0]["msg"]
+            )
+
+        return self.store.trend_events(order_by="start", descending=True, limit=1000, on_invalid=skip)
 
     def trends(self, bucket: str, days: int, kind: str) -> dict[str, Any]:
         keys = [b.id for b in [*self.config.brands, *self.config.competitors]]
@@ -636,17 +630,14 @@ class _Ui:
         }
 
     def load_tickets(self, where: dict[str, Any]) -> list[Ticket]:
-        out = []
-        for doc in self.store.query_docs(
-            "tickets", where=where or None, order_by="updated", descending=True, limit=1000
-        ):
-            try:
-                out.append(Ticket.model_validate(doc))
-            except ValidationError as err:
-                logger.warning(
-                    "ticket document %s is not a Ticket, skipped: %s", doc.get("id"), err.errors()[0]["msg"]
-                )
-        return out
+        def skip(doc: dict[str, Any], err: ValidationError) -> None:
+            logger.warning(
+                "ticket document %s is not a Ticket, skipped: %s", doc.get("id"), err.errors()[0]["msg"]
+            )
+
+        return self.store.tickets(
+            where=where or None, order_by="updated", descending=True, limit=1000, on_invalid=skip
+        )
 
     def ticket_detail(self, ticket_id: str, *, error: str | None) -> dict[str, Any]:
         try:
@@ -659,9 +650,9 @@ class _Ui:
                 members = list(team.members)
         trends = []
         for trend_id in t.evidence.trend_ids:
-            doc = self.store.get_doc("trends", trend_id)
-            if doc is not None:
-                trends.append(TrendEvent.model_validate(doc))
+            event = self.store.get_trend_event(trend_id)
+            if event is not None:
+                trends.append(event)
         return {
             "t": t,
             "error": error,
@@ -757,9 +748,8 @@ def safe_url(url: str | None) -> str | None:
     return url.strip() if scheme in ("http", "https") else None
 
 
-def _saved_query_url(doc: dict[str, Any]) -> str:
-    params = {"q": doc.get("q", ""), **dict(doc.get("form") or {})}
-    return "/search?" + urlencode(params)
+def _saved_query_url(query: SavedQuery) -> str:
+    return "/search?" + urlencode({"q": query.q, **query.form})
 
 
 def _brief_row(doc: dict[str, Any]) -> dict[str, Any]:
