@@ -5,7 +5,8 @@
 - 429 is retried after `Retry-After` (seconds or an HTTP date) or, when absent, after the reset time of
   the `x-ratelimit-reset` / `x-rate-limit-reset` headers (Reddit: seconds; X: epoch; Mastodon: ISO).
   A wait longer than `max_wait` seconds is not slept: the request fails with a `FetchError` that says so.
-- 5xx answers, timeouts and connection errors are retried with exponential backoff (`max_retries`).
+- 5xx answers, timeouts and connection errors are retried with exponential backoff (`max_retries`;
+  the retry loop is tenacity's, one attempt is `ApiHttp._attempt`).
 - Other 4xx answers fail at once with the status and the reason the body gives.
 - Redirects are followed only within the same host; a redirect to another domain is an error.
   Credentials (the `Secret` headers) follow a redirect only to the same origin (scheme, host and
