@@ -18,6 +18,7 @@ from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING, TypeVar
 
+from groundswell import exitcodes
 from groundswell.config import Config
 from groundswell.store import Store
 
@@ -60,10 +61,10 @@ class RunSummary:
         """0: done; 1 (failed): every source failed, nothing was judged; 3 (partial): the rest was
         done but notifications could not be delivered (see `groundswell.exitcodes`)."""
         if not self.problems:
-            return 0
+            return exitcodes.OK
         if self.collected and len(self.failed_sources) == len(self.collected):
-            return 1
-        return 3
+            return exitcodes.FAILED
+        return exitcodes.PARTIAL
 
 
 def source_outcomes(collected: list[CollectSummary]) -> tuple[list[str], list[str]]:
