@@ -732,7 +732,10 @@ class ShiftDetector:
             mean = _trailing(a, b) / np.maximum(k, 1)
             var = (_trailing(a * a, b) - k * mean * mean) / np.maximum(k - 1, 1)
             scale = np.sqrt(np.maximum(var, 1.0 / f) * (1.0 + 1.0 / np.maximum(k, 1)))
-            p = stdtr(np.maximum(k - 1, 1), -(a - mean) / scale)
+            # only the buckets that can count are tested (the t tail is the scan's costliest part)
+            p = np.ones_like(y)
+            test = valid & (excess >= self.min_authors)
+            p[test] = stdtr(np.maximum(k[test] - 1, 1), -(a[test] - mean[test]) / scale[test])
         else:
             k_num = np.stack([s.numerator(metric) for s in ss])
             m_den = np.stack([s.count for s in ss])
@@ -743,11 +746,14 @@ class ShiftDetector:
             chi = (_trailing(k2m, b) - 2 * share * ref_k + share * share * ref_m) / (share * (1 - share))
             dof = np.maximum(_trailing((m_den > 0).astype(float), b) - 1, 1)
             # overdispersion at its upper 80% bound (the reference's estimate is noisy), widened
-            # for the uncertainty of the reference share; binomial tail on the effective counts
-            phi = np.maximum(1.0, chi / chdtri(dof, 0.8)) * (1.0 + m_den / np.maximum(ref_m, 1))
+            # for the uncertainty of the reference share; binomial tail on the effective counts.
+            # dof takes a few whole values: the chi-square quantile is computed once for each
+            levels, where = np.unique(dof, return_inverse=True)
+            quantile = chdtri(levels, 0.8)[where.reshape(dof.shape)]
+            phi = np.maximum(1.0, chi / quantile) * (1.0 + m_den / np.maximum(ref_m, 1))
             excess = k_num - m_den * share
             p = np.ones_like(k_num)
-            pos = excess > 0
+            pos = valid & (excess > 0) & (excess >= self.min_authors)
             kk, mm, ph = k_num[pos], m_den[pos], phi[pos]
             p[pos] = betainc(kk / ph, (mm - kk) / ph + 1.0, share[pos])
         return np.where(valid & (excess >= self.min_authors), p, 1.0), valid
