@@ -258,6 +258,7 @@ class ShiftDetector:
         bot_ratio: float = 0.3,
         developing_periods: int | None = 2,
         developing_fdr: float = BLIP_FDR,
+        longest_blip: int | None = 4,
     ) -> None:
         if confirm_periods < 1:
             raise ValueError(f"confirm_periods must be at least 1, got {confirm_periods}")
@@ -276,6 +277,12 @@ class ShiftDetector:
         # (None: no developing stage)
         self.developing_periods = developing_periods
         self.developing_fdr = developing_fdr  # a watch, no ticket: looser than a shift's FDR
+        # the longest a blip lasts, in buckets (a spike with its decaying tail, a burst): a change
+        # elevated throughout more buckets than this at the end of a series is confirmed early by
+        # the end scan, without waiting for the segmentation (None: no early confirmation)
+        if longest_blip is not None and longest_blip < 1:
+            raise ValueError(f"longest_blip must be at least 1 (or None), got {longest_blip}")
+        self.longest_blip = longest_blip
         self._series: list[CountSeries] = []
         self.tests = 0  # excursion tests of the last predict(), the shifts' BH family
         self.spike_tests = 0  # bucket tests of the last predict(), the spikes' BH family
@@ -334,6 +341,9 @@ class ShiftDetector:
                     if f.kind == "shift":  # a shift's buckets are its own; a blip's may hold a spike
                         covered[r, f.start : f.end + 1] = True
                         settled[r] |= f.ongoing
+            if self.longest_blip is not None:
+                early = self._early_shift_scan(metric, rows, signal, sigma, factors, settled)
+                candidates.extend(early)
             if self.developing_periods is not None:
                 developing.extend(self._developing_scan(metric, rows, signal, sigma, factors, settled))
                 scanned += int((~settled).sum())
@@ -437,6 +447,148 @@ class ShiftDetector:
                     baseline=base,
                     level=level,
                     p_value=min(1.0, p_best * len(tried)),
+                    authors=int(series.authors[win].sum()),
+                    sources=int(series.sources[win].max()),
+                )
+            )
+        return out
+
+    def _early_shift_scan(
+        self,
+        metric: str,
+        rows: list[int],
+        signal: np.ndarray,
+        sigma: np.ndarray,
+        factors: np.ndarray,
+        settled: np.ndarray,
+    ) -> list[Finding]:
+        """Shifts confirmed as soon as they have lasted longer than any blip: an online GLR-type end scan.
+
+        Where does a change at the end of the series start? For every length L up to
+        `2 * (longest_blip + 1)`, the mean of the last L buckets of the variance-stabilised signal
+        is compared with the `baseline_periods` before them; the L with the largest standardised
+        difference (the GLR's argmax) is the change's most likely length. A blip lasts at most
+        `longest_blip` buckets and is best fitted by its own buckets, so only L > longest_blip goes
+        on. The window of L buckets must then be elevated *throughout*, tested on the counts
+        (rate, share or mean test) against the reference:
+
+        - the whole window, and the window without its most extreme bucket;
+        - each half without its most extreme bucket, the later keeping half the earlier's effect;
+        - its first and its last L - longest_blip buckets (a blip inside the window leaves at
+          least that many at its start or end untouched);
+
+        and pass the crowd, low-volume and trend checks. The halves and edges are judged at
+        `segment_alpha`; the evidence is the whole window's p-value (the worse of with and without
+        its extreme bucket), Bonferroni-corrected over the lengths L > longest_blip it was chosen
+        among and doubled (two routes to one hypothesis: this scan and the segmentation). The
+        candidates join the shifts' Benjamini-Hochberg family, in which every series already
+        counts. Series whose end the segmentation already judged as a shift are left to it.
+        """
+        assert self.longest_blip is not None
+        lo = self.longest_blip + 1
+        hi = 2 * lo
+        n = signal.shape[1]
+        min_ref = max(3, self.confirm_periods, self.baseline_periods // 2)
+        b = self.baseline_periods
+        # where the change at the end most likely starts: the length L (1..hi) whose last L buckets
+        # stand out most from the reference before them (the GLR's argmax); a blip still under way
+        # is best fitted by its own few buckets, so only L > longest_blip goes on
+        stat = np.zeros((len(rows), hi + 1))
+        for length in range(1, hi + 1):
+            ref_lo = max(0, n - length - b)
+            if n - length - ref_lo < min_ref:
+                continue
+            ref = signal[:, ref_lo : n - length]
+            scale = sigma * math.sqrt(1.0 / length + 1.0 / ref.shape[1])
+            stat[:, length] = (signal[:, n - length :].mean(axis=1) - ref.mean(axis=1)) / scale
+        best_length = np.argmax(np.abs(stat), axis=1)
+        lengths: dict[int, list[int]] = {}
+        for length in range(lo, hi + 1):
+            ref_lo = max(0, n - length - b)
+            if n - length - ref_lo < min_ref:
+                continue
+            ref = signal[:, ref_lo : n - length]
+            ref_mean = ref.mean(axis=1)
+            half = (length + 1) // 2
+            scale = sigma * math.sqrt(1.0 / half + 1.0 / ref.shape[1])
+            first = (signal[:, n - length : n - length + half].mean(axis=1) - ref_mean) / scale
+            second = (signal[:, n - half :].mean(axis=1) - ref_mean) / scale
+            # screen: both halves clearly off the reference, the same way
+            hit = (np.minimum(first * np.sign(second), np.abs(second)) >= 2.0) & ~settled
+            hit &= best_length == length
+            for hit_row in np.flatnonzero(hit):
+                lengths.setdefault(int(hit_row), []).append(length)
+        out: list[Finding] = []
+        for r, tried in lengths.items():
+            row = rows[r]
+            series = self._series[row]
+            data = _MetricData(metric, series, factors[row], signal[r])
+            best: tuple[float, int, float, float, float] | None = None
+            for length in tried:
+                start = n - length
+                ref = np.arange(max(0, start - b), start)
+                win = np.arange(start, n)
+                z, p, base, _ = data.test(ref, win)
+                if p > self.segment_alpha:
+                    continue
+                sign = 1 if z > 0 else -1
+                half = (length + 1) // 2
+                # the evidence: the whole window, which must hold without its most extreme bucket
+                trimmed = np.sort(win[np.argsort(signal[r, win] * sign)[:-1]])
+                zt, pt, _, _ = data.test(ref, trimmed)
+                if (zt > 0) != (sign > 0):
+                    continue
+                worst = max(p, pt)
+                # elevated throughout: each half, without its most extreme bucket, on its own
+                effects = []
+                for part in (win[:half], win[-half:]):
+                    trimmed = np.sort(part[np.argsort(signal[r, part] * sign)[:-1]])
+                    zt, pt, _, _ = data.test(ref, trimmed)
+                    if (zt > 0) != (sign > 0) or pt > self.segment_alpha:
+                        break
+                    effects.append(abs(signal[r, part].mean() - signal[r, ref].mean()))
+                if len(effects) < 2 or effects[1] < 0.5 * effects[0]:
+                    continue
+                # a blip covers at most longest_blip of the L buckets: the others are at its start
+                # or its end, so the first and the last L - longest_blip buckets must be off too
+                edge = length - self.longest_blip
+                if any(
+                    (zt > 0) != (sign > 0) or pt > self.segment_alpha
+                    for zt, pt, _, _ in (data.test(ref, win[:edge]), data.test(ref, win[-edge:]))
+                ):
+                    continue
+                _, _, _, level = data.test(ref, win[-half:])
+                if best is None or worst < best[0]:
+                    best = (worst, length, z, base, level)
+            if best is None:
+                continue
+            p_best, length, z, base, level = best
+            sign = 1 if z > 0 else -1
+            start = n - length
+            win = np.arange(start, n)
+            ref = np.arange(max(0, start - b), start)
+            if (
+                self._crowd_reason(data, ref, win, sign)
+                or self._low_volume(data, ref, win, sign)
+                or self._explained_by_trend(data, ref, start, n, sign)
+            ):
+                continue
+            out.append(
+                Finding(
+                    group_by=series.group_by,
+                    key=series.key,
+                    metric=metric,
+                    kind="shift",
+                    reason="level",
+                    direction="up" if sign > 0 else "down",
+                    start=start,
+                    end=n - 1,
+                    ongoing=True,
+                    baseline=base,
+                    level=level,
+                    # Bonferroni over the lengths the start was chosen among and over the two routes
+                    # (this scan and the segmentation) by which the same series can be called a shift
+                    p_value=min(1.0, 2.0 * p_best * (hi - lo + 1)),
                     authors=int(series.authors[win].sum()),
                     sources=int(series.sources[win].max()),
                 )
