@@ -60,7 +60,7 @@ def _server_errors() -> tuple[type[Exception], ...]:
 @app.command()
 def install(config: ConfigOption = Path("groundswell.yaml")) -> None:
     """Install or upgrade the ILM policy, index templates and aliases (safe to run again)."""
-    from groundswell.store.elasticsearch import client_from_settings
+    from index_mappings.store import client_from_settings
     from index_mappings.templates import MAPPING_VERSION
     from index_mappings.templates import install as install_templates
 
@@ -81,7 +81,7 @@ def install(config: ConfigOption = Path("groundswell.yaml")) -> None:
 @app.command()
 def check(config: ConfigOption = Path("groundswell.yaml")) -> None:
     """Check that templates and indices exist at this Groundswell's mapping version (exit 1 if not)."""
-    from groundswell.store.elasticsearch import client_from_settings
+    from index_mappings.store import client_from_settings
     from index_mappings.templates import MAPPING_VERSION
     from index_mappings.templates import check as check_templates
 
@@ -121,8 +121,8 @@ def kibana_import(
     match the indices `groundswell es install` created.
     """
     from groundswell.store.base import StoreError
-    from groundswell.store.elasticsearch import credentials
     from index_mappings.kibana import import_saved_objects
+    from index_mappings.store import credentials
 
     cfg = _config(config)
     settings = cfg.store.elasticsearch
@@ -153,7 +153,7 @@ def kibana_import(
 @app.command("replay-dead-letter")
 def replay_dead_letter(config: ConfigOption = Path("groundswell.yaml")) -> None:
     """Write the mentions of the dead-letter file again (after fixing what made them fail)."""
-    from groundswell.store.elasticsearch import ElasticsearchStore
+    from index_mappings.store import ElasticsearchStore
 
     cfg = _config(config)
     try:

@@ -13,8 +13,8 @@ from typer.testing import CliRunner
 import trends.cli
 from groundswell.config import load_config
 from groundswell.store import open_store
+from tests.kit.trends import DAY0, DAYS, planted_mentions
 from trends.cli import app
-from trends.testing import DAY0, DAYS, planted_mentions
 
 runner = CliRunner()
 

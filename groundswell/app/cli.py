@@ -38,8 +38,8 @@ import web.cli
 from groundswell.config import Config, ConfigError, load_config, parse_config
 
 if TYPE_CHECKING:
-    from groundswell.demo.truth import MarketTruth
-    from groundswell.pipeline import Progress, RunSummary
+    from groundswell.app.demo.truth import MarketTruth
+    from groundswell.app.pipeline import Progress, RunSummary
     from groundswell.store import Store
 
 app = typer.Typer(
@@ -150,8 +150,8 @@ def demo(
     port: int = typer.Option(0, help="loopback port for the demo web (0: any free port)"),
 ) -> None:
     """The main job: build the demo market, serve it on loopback, crawl it for real, and run every stage."""
-    from groundswell.demo import build_market, demo_config, serve_market
-    from groundswell.demo.mailbox import demo_mailbox
+    from groundswell.app.demo import build_market, demo_config, serve_market
+    from groundswell.app.demo.mailbox import demo_mailbox
     from groundswell.store import open_store
 
     today = datetime.now(UTC).date()
@@ -286,7 +286,7 @@ def _run_with_progress(
 ) -> RunSummary:
     """The pipeline under the store's writer lock, with a progress bar on a terminal and progress log
     lines (done/total, rate, ETA) for Airflow, cron or a pipe."""
-    from groundswell.pipeline import run_pipeline
+    from groundswell.app.pipeline import run_pipeline
     from groundswell.store.base import StoreLocked
 
     reporter = _bar_progress(store) if console.is_terminal else _log_progress(store)
