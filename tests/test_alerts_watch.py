@@ -9,10 +9,10 @@ import pytest
 
 from alerts import Notifier, list_tickets, process_events
 from alerts.notify import render_slack
-from alerts.testing import T0, http_receiver, make_config, make_event, make_mention, smtp_receiver
 from groundswell.config import Config
 from groundswell.records import TrendEvent
 from groundswell.store.sqlite import SqliteStore
+from tests.kit.alerts import T0, http_receiver, make_config, make_event, make_mention, smtp_receiver
 
 NOW = T0 + timedelta(days=4)
 HOSTILE = "<script>alert('x')</script> <!channel> see <http://evil.example|this> & more"

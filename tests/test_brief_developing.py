@@ -7,10 +7,10 @@ import tempfile
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
-from alerts.testing import make_event, make_mention
 from brief.data import collect_brief_data
-from groundswell.sample import synthetic_config
 from groundswell.store.sqlite import SqliteStore
+from tests.kit.alerts import make_event, make_mention
+from tests.kit.sample import synthetic_config
 
 WEEK = date(2026, 11, 16)
 START = datetime(2026, 11, 18, tzinfo=UTC)
