@@ -65,6 +65,10 @@ SPARSE_RATE = 1.0  # below this many mentions per bucket a baseline cannot estim
 _COUNT_METRICS = ("volume", "safety_count")
 _SHARE_METRICS = ("negative_share", "complaint_share")
 _SPIKE_METRICS = (*_COUNT_METRICS, *_SHARE_METRICS)
+# metrics the early end scan confirms: counts and shares. Mean sentiment waits for the segmentation:
+# a bucket's mean is a handful of scores, the count-weighted mean test lets one big bucket carry a
+# window, and the negative share carries the same movement early
+_EARLY_METRICS = _SPIKE_METRICS
 
 
 def _trailing(values: np.ndarray, window: int) -> np.ndarray:
@@ -341,9 +345,8 @@ class ShiftDetector:
                     if f.kind == "shift":  # a shift's buckets are its own; a blip's may hold a spike
                         covered[r, f.start : f.end + 1] = True
                         settled[r] |= f.ongoing
-            if self.longest_blip is not None:
-                early = self._early_shift_scan(metric, rows, signal, sigma, factors, settled)
-                candidates.extend(early)
+            if self.longest_blip is not None and metric in _EARLY_METRICS:
+                candidates.extend(self._early_shift_scan(metric, rows, signal, sigma, factors, settled))
             if self.developing_periods is not None:
                 developing.extend(self._developing_scan(metric, rows, signal, sigma, factors, settled))
                 scanned += int((~settled).sum())
@@ -474,8 +477,9 @@ class ShiftDetector:
 
         - the whole window, and the window without its most extreme bucket;
         - each half without its most extreme bucket, the later keeping half the earlier's effect;
-        - its first and its last L - longest_blip buckets (a blip inside the window leaves at
-          least that many at its start or end untouched);
+        - wherever a blip of `longest_blip` buckets could sit in the window, the buckets outside
+          it, with half the window's effect;
+        - its median bucket (screened on the signal: a typical bucket, not one big one, is off);
 
         and pass the crowd, low-volume and trend checks. The halves and edges are judged at
         `segment_alpha`; the evidence is the whole window's p-value (the worse of with and without
@@ -513,8 +517,15 @@ class ShiftDetector:
             scale = sigma * math.sqrt(1.0 / half + 1.0 / ref.shape[1])
             first = (signal[:, n - length : n - length + half].mean(axis=1) - ref_mean) / scale
             second = (signal[:, n - half :].mean(axis=1) - ref_mean) / scale
-            # screen: both halves clearly off the reference, the same way
+            # the typical bucket is off too, not only the mean (one big bucket of a blip can carry
+            # a count-weighted mean): the window's median, whose standard error is sqrt(pi/2)
+            # times the mean's
+            med = (np.median(signal[:, n - length :], axis=1) - ref_mean) / (
+                sigma * math.sqrt(math.pi / 2 / length + 1.0 / ref.shape[1])
+            )
+            # screen: both halves clearly off the reference, the same way, and the median
             hit = (np.minimum(first * np.sign(second), np.abs(second)) >= 2.0) & ~settled
+            hit &= med * np.sign(second) >= 2.0
             hit &= best_length == length
             for hit_row in np.flatnonzero(hit):
                 lengths.setdefault(int(hit_row), []).append(length)
@@ -549,12 +560,18 @@ class ShiftDetector:
                     effects.append(abs(signal[r, part].mean() - signal[r, ref].mean()))
                 if len(effects) < 2 or effects[1] < 0.5 * effects[0]:
                     continue
-                # a blip covers at most longest_blip of the L buckets: the others are at its start
-                # or its end, so the first and the last L - longest_blip buckets must be off too
-                edge = length - self.longest_blip
+                # a blip covers at most longest_blip consecutive buckets of the L: wherever it sits,
+                # the buckets outside it must be off too, and keep half the window's effect (a
+                # blip that has just ended leaves its last buckets barely off: significant by
+                # chance now and then, never this much)
+                effect = abs(signal[r, win].mean() - signal[r, ref].mean())
                 if any(
-                    (zt > 0) != (sign > 0) or pt > self.segment_alpha
-                    for zt, pt, _, _ in (data.test(ref, win[:edge]), data.test(ref, win[-edge:]))
+                    (zt > 0) != (sign > 0)
+                    or pt > self.segment_alpha
+                    or (signal[r, rest].mean() - signal[r, ref].mean()) * sign < 0.5 * effect
+                    for k in range(length - self.longest_blip + 1)
+                    for rest in (np.concatenate([win[:k], win[k + self.longest_blip :]]),)
+                    for zt, pt, _, _ in (data.test(ref, rest),)
                 ):
                     continue
                 _, _, _, level = data.test(ref, win[-half:])
