@@ -196,6 +196,7 @@ def run_pipeline(
         lambda: act(config, store, summary.detected.events, now=now),
         lambda r: (
             f"{r.opened} opened, {r.updated} updated, {r.reopened} reopened, {r.escalated} escalated, {r.notified} notified"
+            + (f", {r.watched} developing watched" if r.watched else "")
         ),
     )
     if summary.tickets.notify_failed:
