@@ -69,6 +69,9 @@ _SPIKE_METRICS = (*_COUNT_METRICS, *_SHARE_METRICS)
 # a bucket's mean is a handful of scores, the count-weighted mean test lets one big bucket carry a
 # window, and the negative share carries the same movement early
 _EARLY_METRICS = _SPIKE_METRICS
+# the end scan tells a shift from a blip by at least this many buckets outside any place the blip
+# could sit (with one, a bucket off by chance let 0.5-1 point more blips through on tuning seeds)
+EARLY_OUTSIDE = 2
 
 
 def _trailing(values: np.ndarray, window: int) -> np.ndarray:
@@ -282,7 +285,7 @@ class ShiftDetector:
         self.developing_periods = developing_periods
         self.developing_fdr = developing_fdr  # a watch, no ticket: looser than a shift's FDR
         # the longest a blip lasts, in buckets (a spike with its decaying tail, a burst): a change
-        # elevated throughout more buckets than this at the end of a series is confirmed early by
+        # elevated throughout EARLY_OUTSIDE more buckets than this at the end of a series is confirmed early by
         # the end scan, without waiting for the segmentation (None: no early confirmation)
         if longest_blip is not None and longest_blip < 1:
             raise ValueError(f"longest_blip must be at least 1 (or None), got {longest_blip}")
@@ -468,10 +471,11 @@ class ShiftDetector:
         """Shifts confirmed as soon as they have lasted longer than any blip: an online GLR-type end scan.
 
         Where does a change at the end of the series start? For every length L up to
-        `2 * (longest_blip + 1)`, the mean of the last L buckets of the variance-stabilised signal
+        `2 * (longest_blip + EARLY_OUTSIDE)`, the mean of the last L buckets of the variance-stabilised signal
         is compared with the `baseline_periods` before them; the L with the largest standardised
         difference (the GLR's argmax) is the change's most likely length. A blip lasts at most
-        `longest_blip` buckets and is best fitted by its own buckets, so only L > longest_blip goes
+        `longest_blip` buckets and is best fitted by its own buckets, so only L >= longest_blip +
+        EARLY_OUTSIDE goes
         on. The window of L buckets must then be elevated *throughout*, tested on the counts
         (rate, share or mean test) against the reference:
 
@@ -483,20 +487,20 @@ class ShiftDetector:
 
         and pass the crowd, low-volume and trend checks. The halves and edges are judged at
         `segment_alpha`; the evidence is the whole window's p-value (the worse of with and without
-        its extreme bucket), Bonferroni-corrected over the lengths L > longest_blip it was chosen
+        its extreme bucket), Bonferroni-corrected over the lengths L >= longest_blip + EARLY_OUTSIDE it was chosen
         among and doubled (two routes to one hypothesis: this scan and the segmentation). The
         candidates join the shifts' Benjamini-Hochberg family, in which every series already
         counts. Series whose end the segmentation already judged as a shift are left to it.
         """
         assert self.longest_blip is not None
-        lo = self.longest_blip + 1
+        lo = self.longest_blip + EARLY_OUTSIDE
         hi = 2 * lo
         n = signal.shape[1]
         min_ref = max(3, self.confirm_periods, self.baseline_periods // 2)
         b = self.baseline_periods
         # where the change at the end most likely starts: the length L (1..hi) whose last L buckets
         # stand out most from the reference before them (the GLR's argmax); a blip still under way
-        # is best fitted by its own few buckets, so only L > longest_blip goes on
+        # is best fitted by its own few buckets, so only L >= longest_blip + EARLY_OUTSIDE goes on
         stat = np.zeros((len(rows), hi + 1))
         for length in range(1, hi + 1):
             ref_lo = max(0, n - length - b)
