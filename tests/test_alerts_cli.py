@@ -91,7 +91,7 @@ def test_cli_list_shows_all_and_filters(setup: tuple[Path, str, str]) -> None:
 def test_cli_list_rejects_unknown_filter_values(setup: tuple[Path, str, str]) -> None:
     path, _, _ = setup
     result = _run(path, "list", "--state", "closed")
-    assert result.exit_code == 1
+    assert result.exit_code == 2  # a usage error, as `search --sort` (README exit-code table)
     assert (
         "--state 'closed' is not allowed; allowed: open, acknowledged, in_progress, resolved, dismissed"
         in result.output
