@@ -1,5 +1,6 @@
-"""Issue 15, item 1: a shift is confirmed as soon as it has lasted longer than any blip can (the end
-scan), while a blip that has just ended is still not a shift."""
+"""Issue 15, item 1: with early confirmation on (`longest_blip`), a shift is confirmed as soon as it
+has lasted longer than any blip can (the end scan), while a blip that has just ended is still not a
+shift."""
 
 from __future__ import annotations
 
@@ -51,7 +52,7 @@ def _volume_shifts(
 def test_level_shift_is_confirmed_once_it_outlasts_the_longest_blip(factor: float) -> None:
     rates = [np.where(np.arange(N) >= T0, 200.0 * factor, 200.0) for _ in range(20)]
     series = _market(rates, seed=1 if factor > 1 else 2)
-    detector = ShiftDetector()
+    detector = ShiftDetector(longest_blip=4)
     assert detector.longest_blip is not None
     cut = T0 + detector.longest_blip + 2  # the run that has seen longest_blip + 2 buckets of the change
     shifts = _volume_shifts(detector, series, cut)
@@ -72,7 +73,7 @@ def test_blip_that_just_ended_is_not_confirmed_as_a_shift() -> None:
     profile = np.ones(N)
     profile[T0 : T0 + 4] = [5.0, 4.0, 1.8, 1.3]
     series = _market([200.0 * profile for _ in range(20)], seed=3)
-    detector = ShiftDetector()
+    detector = ShiftDetector(longest_blip=4)
     for cut in range(T0 + 4, T0 + 9):
         shifts = _volume_shifts(detector, series, cut)
         assert not shifts, f"run at {cut}: {shifts}"
@@ -81,3 +82,11 @@ def test_blip_that_just_ended_is_not_confirmed_as_a_shift() -> None:
 def test_longest_blip_must_be_positive() -> None:
     with pytest.raises(ValueError, match="longest_blip must be at least 1"):
         ShiftDetector(longest_blip=0)
+
+
+def test_early_confirmation_is_off_by_default_and_set_from_the_configuration() -> None:
+    from groundswell.config import parse_config
+
+    assert ShiftDetector().longest_blip is None
+    config = parse_config({"brands": [{"id": "acme", "name": "Acme"}], "trends": {"longest_blip": 4}})
+    assert ShiftDetector.from_settings(config).longest_blip == 4

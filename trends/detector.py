@@ -265,7 +265,7 @@ class ShiftDetector:
         bot_ratio: float = 0.3,
         developing_periods: int | None = 2,
         developing_fdr: float = BLIP_FDR,
-        longest_blip: int | None = 4,
+        longest_blip: int | None = None,
     ) -> None:
         if confirm_periods < 1:
             raise ValueError(f"confirm_periods must be at least 1, got {confirm_periods}")
@@ -284,9 +284,11 @@ class ShiftDetector:
         # (None: no developing stage)
         self.developing_periods = developing_periods
         self.developing_fdr = developing_fdr  # a watch, no ticket: looser than a shift's FDR
-        # the longest a blip lasts, in buckets (a spike with its decaying tail, a burst): a change
-        # elevated throughout EARLY_OUTSIDE more buckets than this at the end of a series is confirmed early by
-        # the end scan, without waiting for the segmentation (None: no early confirmation)
+        # the longest a blip lasts, in buckets (a spike with its decaying tail, a burst; 4 suits
+        # daily buckets): a change elevated throughout EARLY_OUTSIDE more buckets than this at the
+        # end of a series is confirmed early by the end scan, without waiting for the
+        # segmentation. None (the default): no early confirmation. Measured on unseen synthetic
+        # seeds, 4 confirms about a day sooner and lets 0.3-0.9 points more blips through as shifts
         if longest_blip is not None and longest_blip < 1:
             raise ValueError(f"longest_blip must be at least 1 (or None), got {longest_blip}")
         self.longest_blip = longest_blip
@@ -303,6 +305,7 @@ class ShiftDetector:
             min_authors=t.min_authors,
             false_discovery_rate=t.false_discovery_rate,
             season_period=SEASON_PERIOD[t.bucket] if t.weekly_rhythm else 0,
+            longest_blip=t.longest_blip,
         )
 
     def fit(self, series: CountSeries | Sequence[CountSeries]) -> Self:
