@@ -62,6 +62,7 @@ from typing import Any, Self
 
 import httpx
 import jinja2
+from tenacity import RetryError, Retrying, stop_after_attempt, wait_exponential
 
 from groundswell.config import ChannelConfig, Config, SmtpConfig
 from groundswell.records import SEVERITY_ORDER, Severity, Ticket, TrendEvent
@@ -733,20 +734,24 @@ class Notifier:
         now: datetime | None,
         version: DocVersion,
     ) -> bool:
-        error = ""
-        for attempt in range(self.max_attempts):
-            record["attempts"] += 1  # counted before the send: a timed-out attempt may have arrived
-            record["updated"] = datetime.now(UTC).isoformat()
-            version = self._save(store, record, version)
-            try:
-                self.send(client, record["channel"], message)
-            except Exception as err:  # any failure of one delivery is recorded, never raised
-                error = REDACTOR.redact(
-                    f"{type(err).__name__}: {err}" if not isinstance(err, DeliveryError) else str(err)
-                )
-                if attempt + 1 < self.max_attempts:
-                    self.sleep(min(self.backoff_s * 2**attempt, self.max_backoff_s))
-                continue
+        retrying = Retrying(  # any failure of one delivery is retried, then recorded, never raised
+            stop=stop_after_attempt(self.max_attempts),
+            wait=wait_exponential(multiplier=self.backoff_s, max=self.max_backoff_s),
+            sleep=self.sleep,
+        )
+        try:
+            for attempt in retrying:
+                record["attempts"] += 1  # counted before the send: a timed-out attempt may have arrived
+                record["updated"] = datetime.now(UTC).isoformat()
+                version = self._save(store, record, version)
+                with attempt:
+                    self.send(client, record["channel"], message)
+        except RetryError as failed:
+            err = failed.last_attempt.exception()
+            error = REDACTOR.redact(
+                f"{type(err).__name__}: {err}" if not isinstance(err, DeliveryError) else str(err)
+            )
+        else:
             stamp = (now or datetime.now(UTC)).isoformat()
             record.update(status=SENT, sent_at=stamp, updated=stamp, last_error=None, claim_expires=None)
             self._save(store, record, version)
@@ -787,11 +792,10 @@ class Notifier:
     def _message(self, store: Store, record: dict[str, Any]) -> AnyMessage | None:
         if record.get("kind") == WATCH_EVENT:
             return self._watch_message(store, record)
-        doc = store.get_doc("tickets", record["ticket_id"])
-        if doc is None:
+        ticket = store.get_ticket(record["ticket_id"])
+        if ticket is None:
             logger.debug("notification %s: ticket %s not stored yet", record["id"], record["ticket_id"])
             return None
-        ticket = Ticket.model_validate(doc)
         index = record["entry"]
         if index >= len(ticket.history) or ticket.history[index].action != record["action"]:
             logger.debug(

@@ -32,7 +32,6 @@ import logging
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import Any
 
 from alerts.lifecycle import (
     CAS_ATTEMPTS,
@@ -45,10 +44,11 @@ from alerts.lifecycle import (
 )
 from alerts.notify import NOTIFY_ACTIONS, Notifier
 from alerts.rules import Decision, NotActionable, classify, describe_change, entity_index, severity_max
-from groundswell.config import Config
+from groundswell.config import Config, Entity
 from groundswell.mention import Mention
 from groundswell.records import SEVERITY_ORDER, Evidence, HistoryEntry, SeriesValue, Ticket, TrendEvent
 from groundswell.store import Store
+from groundswell.store.base import DocVersion
 
 logger = logging.getLogger(__name__)
 
@@ -90,7 +90,7 @@ def process_events(
     summary = TicketSummary()
     outcome: dict[str, str] = {}
     stored: dict[str, Ticket | None] = {}  # as loaded from the store
-    versions: dict[str, Any] = {}  # their store versions, for the compare-and-set
+    versions: dict[str, DocVersion | None] = {}  # their store versions, for the compare-and-set
     working: dict[str, Ticket] = {}  # with this run's changes
     entities = entity_index(config)
     decided: list[tuple[TrendEvent, Evidence, Decision]] = []
@@ -122,9 +122,8 @@ def process_events(
     )
 
     def load(ticket_id: str) -> None:
-        found = store.get_doc_versioned("tickets", ticket_id)
-        stored[ticket_id] = None if found is None else Ticket.model_validate(found[0])
-        versions[ticket_id] = None if found is None else found[1]
+        found = store.get_ticket_versioned(ticket_id)
+        stored[ticket_id], versions[ticket_id] = (None, None) if found is None else found
 
     def apply(event: TrendEvent, evidence: Evidence, decision: Decision) -> None:
         if decision.ticket_id not in stored:
@@ -220,7 +219,7 @@ def _watch(
     store: Store,
     notifier: Notifier,
     event: TrendEvent,
-    entities: dict[str, Any],
+    entities: dict[str, Entity],
     now: datetime,
 ) -> int:
     """Enqueue the watch message of a developing signal that would open a ticket once confirmed: 1, else 0."""
@@ -324,29 +323,21 @@ def _apply(
     added = len(set(merged.mention_ids) - set(old.evidence.mention_ids))
     authors = len(set(merged.authors) - set(old.evidence.authors))
     what = "new shift" if new_trend else "more evidence for"
-    ticket.history.append(
-        HistoryEntry(
-            at=now,
-            who=SYSTEM_USER,
-            action="evidence",
-            from_state=old.state,
-            to_state=old.state,
-            note=f"{what} trend {event.id} ({event.series_name} {describe_change(event)}): "
-            f"+{added} mentions, +{authors} authors",
-        )
+    ticket.log_change(
+        "evidence",
+        who=SYSTEM_USER,
+        at=now,
+        note=f"{what} trend {event.id} ({event.series_name} {describe_change(event)}): "
+        f"+{added} mentions, +{authors} authors",
     )
     if old.state not in CLOSED_STATES and SEVERITY_ORDER[raised] > SEVERITY_ORDER[old.severity]:
         ticket.severity = raised
         ticket.due = min(old.due, due_time(config, raised, now))
-        ticket.history.append(
-            HistoryEntry(
-                at=now,
-                who=SYSTEM_USER,
-                action="severity",
-                from_state=old.state,
-                to_state=old.state,
-                note=f"severity {old.severity} -> {raised} on new evidence (trend {event.id})",
-            )
+        ticket.log_change(
+            "severity",
+            who=SYSTEM_USER,
+            at=now,
+            note=f"severity {old.severity} -> {raised} on new evidence (trend {event.id})",
         )
     return ticket, "updated"
 

@@ -16,7 +16,7 @@ import re
 from collections import defaultdict
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
-from typing import TypeVar
+from typing import Any, TypeVar
 from urllib.parse import quote, urlsplit
 
 from pydantic import ValidationError
@@ -24,7 +24,7 @@ from pydantic import ValidationError
 from groundswell.config import Config, Entity
 from groundswell.mention import BUSINESS_AREAS, SAFETY_HAZARDS, Mention
 from groundswell.records import SEVERITY_ORDER, Ticket, TrendEvent
-from groundswell.store.base import Filters, Store
+from groundswell.store.base import Filters, Store, collection_of
 from groundswell.text import significance, tokens
 
 logger = logging.getLogger(__name__)
@@ -694,21 +694,20 @@ class BriefCollector:
             return TIER_COMPETITORS
         return TIER_CONTEXT
 
-    def _load(self, collection: str, model: type[R], data: BriefData) -> list[R]:
-        out: list[R] = []
+    def _load(self, model: type[R], data: BriefData) -> list[R]:
+        collection = collection_of(model)
+
+        def skip(doc: dict[str, Any], err: ValidationError) -> None:
+            data.skipped_docs += 1
+            logger.warning("skipping %s document %s: %s", collection, doc.get("id"), err.errors()[:1])
+
         # newest first (by the end of the evidence window for trends, creation for tickets)
         order = "end" if collection == "trends" else "created"
-        for doc in self.store.query_docs(collection, order_by=order, descending=True, limit=20000):
-            try:
-                out.append(model.model_validate(doc))
-            except ValidationError as err:
-                data.skipped_docs += 1
-                logger.warning("skipping %s document %s: %s", collection, doc.get("id"), err.errors()[:1])
-        return out
+        return self.store.query_records(model, order_by=order, descending=True, limit=20000, on_invalid=skip)
 
     def events(self, data: BriefData) -> tuple[list[EventRow], list[EventRow]]:
         shifts, blips = [], []
-        for ev in self._load("trends", TrendEvent, data):
+        for ev in self._load(TrendEvent, data):
             in_week = (ev.start < self.end and ev.end >= self.start) or (
                 self.start <= ev.detected_at < self.end
             )
@@ -878,7 +877,7 @@ class BriefCollector:
         as_of = min(self.now, self.end)
         opened, resolved, overdue = [], [], []
         open_total = 0
-        for t in self._load("tickets", Ticket, data):
+        for t in self._load(Ticket, data):
             in_week = self.start <= t.created < self.end
             for_week = self.end <= t.created < self.end + TICKET_GRACE and bool(
                 shift_ids & set(t.evidence.trend_ids)
