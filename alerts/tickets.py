@@ -14,6 +14,11 @@ Topic and source series are supporting evidence: their shifts join the ticket of
 are about (see `alerts.rules`) but never open or reopen one on their own; the entity's own series
 must shift too. This keeps entity-linking slips and broad topic moves from opening tickets.
 
+A *developing* signal (a change under way, not confirmed) opens no ticket: it sends one watch
+message to the team whose ticket it would open once confirmed (`Notifier.enqueue_watch`), and only
+when it would open one (the same rules as for a shift; a topic or source series, or a change no
+rule acts on, is not watched). The watch is keyed by the event id, which a confirmed shift keeps.
+
 Every change appends a history entry; an event that adds nothing changes nothing, so re-running
 with the same events leaves tickets, history and the notification ledger as they are. Pending
 notifications are written before their ticket and delivered after all tickets are stored.
@@ -39,7 +44,7 @@ from alerts.lifecycle import (
 )
 from alerts.notify import NOTIFY_ACTIONS, Notifier
 from alerts.rules import Decision, NotActionable, classify, describe_change, entity_index, severity_max
-from groundswell.config import Config
+from groundswell.config import Config, Entity
 from groundswell.mention import Mention
 from groundswell.records import SEVERITY_ORDER, Evidence, HistoryEntry, SeriesValue, Ticket, TrendEvent
 from groundswell.store import Store
@@ -58,7 +63,8 @@ class TicketSummary:
     updated: int = 0
     reopened: int = 0
     unchanged: int = 0
-    skipped: int = 0  # blips, and shifts that are not actionable (see alerts.rules)
+    skipped: int = 0  # blips, developing signals, and shifts that are not actionable (see alerts.rules)
+    watched: int = 0  # developing signals given to the outbox as a watch (a re-run writes nothing new)
     notified: int = 0  # notifications delivered in this run (including retries of earlier ones)
     notify_failed: int = 0  # deliveries that failed in this run (retried on the next one)
     escalated: int = 0  # overdue tickets escalated after this run (set by groundswell.app.pipeline.act)
@@ -89,6 +95,8 @@ def process_events(
     entities = entity_index(config)
     decided: list[tuple[TrendEvent, Evidence, Decision]] = []
     for event in events:
+        if event.kind == "developing":
+            summary.watched += _watch(config, store, notifier, event, entities, now)
         if event.kind != "shift":
             summary.skipped += 1
             continue
@@ -204,6 +212,28 @@ def process_events(
 
 
 SUPPORTING_GROUPS = ("topic", "source")
+
+
+def _watch(
+    config: Config,
+    store: Store,
+    notifier: Notifier,
+    event: TrendEvent,
+    entities: dict[str, Entity],
+    now: datetime,
+) -> int:
+    """Enqueue the watch message of a developing signal that would open a ticket once confirmed: 1, else 0."""
+    if event.group_by in SUPPORTING_GROUPS:
+        return 0
+    as_shift = event.model_copy(update={"kind": "shift"})
+    try:
+        decision = classify(config, as_shift, store.get_mentions(event.mention_ids), entities=entities)
+    except NotActionable as why:
+        logger.info("developing signal %s is not watched: %s", event.id, why)
+        return 0
+    # the team whose ticket it would be (the routing decides, as for the shift itself)
+    ids = notifier.enqueue_watch(config, store, event.model_copy(update={"team": decision.team}), now=now)
+    return 1 if ids else 0
 
 
 # which metric names a ticket best when several of its subject's series shift at once

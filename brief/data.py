@@ -285,6 +285,7 @@ class BriefData:
     topics: list[TopicRow] = field(default_factory=list)
     shifts: list[EventRow] = field(default_factory=list)
     blips: list[EventRow] = field(default_factory=list)
+    developing: list[EventRow] = field(default_factory=list)  # changes under way, watched, not confirmed
     safety: list[SafetyRow] = field(default_factory=list)
     leaders: list[LeaderRow] = field(default_factory=list)
     scorecard: list[ScoreRow] = field(default_factory=list)
@@ -535,6 +536,8 @@ class BriefCollector:
         data.cloud, data.cloud_counts = self.cloud()
         data.topics = self.emerging_topics()
         data.shifts, data.blips = self.events(data)
+        data.developing = [r for r in data.blips if r.event.kind == "developing"]
+        data.blips = [r for r in data.blips if r.event.kind == "blip"]  # health events: the appendix
         data.tickets = self.tickets(data, frozenset(r.event.id for r in data.shifts))
         data.safety = self.safety()
         data.safety_total = self.store.count(self.week.replace(safety=True))
@@ -741,8 +744,15 @@ class BriefCollector:
                 summary = (
                     f"{metric} of {subject} {ev.direction} on {ev.start:%a %d %b}: filtered out, {reason}"
                 )
+                if ev.kind == "developing":
+                    rel = f" ({ev.relative_change:+.0%})" if ev.relative_change is not None else ""
+                    watch = f", watched by {ev.team}" if ev.team else ""
+                    summary = (
+                        f"{metric} of {subject} {ev.direction} from {ev.baseline:.2f} to {ev.level:.2f}{rel} "
+                        f"since {ev.start:%a %d %b}: developing, not confirmed yet{watch}"
+                    )
                 anchor = (
-                    self.evidence(f"Blip: {summary}", self.week, ids=ev.mention_ids)
+                    self.evidence(f"{ev.kind.capitalize()}: {summary}", self.week, ids=ev.mention_ids)
                     if ev.mention_ids
                     else None
                 )

@@ -211,6 +211,7 @@ def run_pipeline(
         lambda: act(config, store, detected.events, now=now),
         lambda r: (
             f"{r.opened} opened, {r.updated} updated, {r.reopened} reopened, {r.escalated} escalated, {r.notified} notified"
+            + (f", {r.watched} developing watched" if r.watched else "")
         ),
     )
     if tickets.notify_failed:
