@@ -9,8 +9,6 @@ import pytest
 from trends.changepoint import ChangePointDetector, NoChange, RupturesDetector
 from trends.evaluation import covering, f_measure, load_tcpd, partition_from_cps
 
-TCPD = Path(__file__).resolve().parents[2] / "shared" / "data" / "tcpd"
-
 
 def test_f_measure_matches_tcpdbench_examples() -> None:
     assert f_measure({"1": [10, 20], "2": [11, 20], "3": [10], "4": [0, 5]}, [10, 20])[0] == pytest.approx(
@@ -32,9 +30,8 @@ def test_partition_from_cps_cuts_at_change_points() -> None:
     assert partition_from_cps([0, 3], 5) == [{0, 1, 2}, {3, 4}]
 
 
-@pytest.mark.skipif(not (TCPD / "annotations.json").is_file(), reason=f"TCPD data not found at {TCPD}")
-def test_changepoint_detector_beats_baselines_on_tcpd() -> None:
-    series = load_tcpd(TCPD)
+def test_changepoint_detector_beats_baselines_on_tcpd(shared_data: Path) -> None:
+    series = load_tcpd(shared_data / "tcpd")
     assert len(series) >= 10
 
     def score(method) -> tuple[float, float]:  # type: ignore[no-untyped-def]
