@@ -53,6 +53,35 @@ def test_detect_safety_ignores_ordinary_talk(text: str) -> None:
     assert detect_safety(text).hazards == []
 
 
+@pytest.mark.parametrize(
+    "text",
+    [
+        # vehicle reports the rules missed (issue 19: vehicles 0.921 -> 0.980 with these patterns)
+        "Pulling onto the highway there was a loud boom and the SUV had a total loss of power.",
+        "While driving at any speed the vehicle will completely shutdown without warning.",
+        "The car stops while driving and the warning light flashes.",
+        "The driver's side door comes open and the hinge does not let it close.",
+        "The fuel gauge reads half a tank and then it stops working, so I ran out of gas.",
+        "At 50 mph the car became uncontrolable after hitting a seam in the pavement.",
+    ],
+)
+def test_detect_safety_finds_vehicle_loss_of_power_and_control(text: str) -> None:
+    assert "defect" in detect_safety(text).hazards
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "We lost power in the storm, no wifi all night",
+        "My phone randomly stops playing music, so annoying",
+        "The door swung open and my cat walked in like she owned the place",
+        "Driving home without warning the rain started, love this weather",
+    ],
+)
+def test_detect_safety_machine_stop_words_need_a_vehicle(text: str) -> None:
+    assert detect_safety(text).hazards == []
+
+
 def test_detect_safety_negated_injury_is_not_injury() -> None:
     signal = detect_safety("The toy broke apart but no one was injured.")
     assert "injury" not in signal.hazards
