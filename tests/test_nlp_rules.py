@@ -15,7 +15,7 @@ from nlp.authors import score_authors
 from nlp.enricher import _as_labels, clean_text
 from nlp.safety import detect_safety, keyword_baseline
 from nlp.topics import TopicModel
-from nlp.train import load_csv, macro_recall
+from nlp.train import cv_folds, load_csv, macro_recall
 from nlp.voc import business_area, voc_kind
 
 
@@ -272,3 +272,12 @@ def test_load_csv_accepts_names_and_indices_and_rejects_unknown(tmp_path) -> Non
 
 def test_macro_recall_averages_per_class_recall() -> None:
     assert macro_recall([0, 0, 1, 2], [0, 1, 1, 2], 3) == pytest.approx((0.5 + 1 + 1) / 3)
+
+
+def test_cv_folds_partition_the_rows_the_same_way_every_time() -> None:
+    folds = cv_folds(103, 5)
+    assert sorted(i for f in folds for i in f) == list(range(103))
+    assert [len(f) for f in folds] == [21, 21, 21, 20, 20]
+    assert cv_folds(103, 5) == folds and cv_folds(103, 5, seed=1) != folds
+    with pytest.raises(ValueError, match="2 <= folds <= rows"):
+        cv_folds(3, 5)
