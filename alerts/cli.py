@@ -16,19 +16,23 @@ import typer
 from rich.console import Console
 from rich.markup import escape
 
-from groundswell.config import SEVERITIES, TICKET_TYPES, Config, ConfigError, load_config
+from groundswell.cliutils import (
+    DEFAULT_CONFIG,
+    ConfigOption,
+    JsonOption,
+    fail,
+    open_config_and_store,
+    usage_error,
+)
+from groundswell.config import SEVERITIES, TICKET_TYPES, Config
 from groundswell.records import Ticket
-from groundswell.store import Store, StoreError, open_store
+from groundswell.store import Store, StoreError
 
 app = typer.Typer(
     help="Triage action tickets: list, show, acknowledge, assign, resolve, dismiss.", no_args_is_help=True
 )
 console = Console()
 
-ConfigOption = Annotated[
-    Path,
-    typer.Option("--config", "-c", envvar="GROUNDSWELL_CONFIG", help="configuration file", show_default=True),
-]
 IdArgument = Annotated[str, typer.Argument(help="ticket id (see `groundswell tickets list`)")]
 
 
@@ -46,33 +50,21 @@ WhoOption = Annotated[
 NoteOption = Annotated[str, typer.Option("--note", "-n", help="a note for the history")]
 
 
-def _fail(message: str) -> typer.Exit:
-    typer.echo(f"error: {message}", err=True)
-    return typer.Exit(1)
-
-
 @contextmanager
 def _opened(config_path: Path) -> Iterator[tuple[Config, Store]]:
-    """Load the configuration and open its store; known errors exit with their message (groundswell/exitcodes.py)."""
+    """`open_config_and_store`, where a refused ticket change or an unknown ticket is its message, exit 1."""
     from alerts.lifecycle import IllegalTransition, TicketNotFound
-    from groundswell.exitcodes import exit_for
 
-    try:
-        config = load_config(config_path)
-        store = open_store(config)
-    except (ConfigError, StoreError) as err:  # 2: configuration error or server unreachable
-        raise exit_for(err, config_path=config_path) from None
-    try:
-        yield config, store
-    except (TicketNotFound, IllegalTransition, ValueError, KeyError, StoreError) as err:
-        raise _fail(str(err.args[0]) if isinstance(err, KeyError) and err.args else str(err)) from None
-    finally:
-        store.close()
+    with open_config_and_store(config_path) as (config, store):
+        try:
+            yield config, store
+        except (TicketNotFound, IllegalTransition, ValueError, KeyError, StoreError) as err:
+            raise fail(str(err.args[0]) if isinstance(err, KeyError) and err.args else str(err)) from None
 
 
 @app.command("list")
 def list_(
-    config: ConfigOption = Path("groundswell.yaml"),
+    config: ConfigOption = DEFAULT_CONFIG,
     state: Annotated[
         str | None, typer.Option(help="open, acknowledged, in_progress, resolved, dismissed")
     ] = None,
@@ -82,7 +74,7 @@ def list_(
     overdue: Annotated[
         bool, typer.Option("--overdue", help="only active tickets past their due time")
     ] = False,
-    as_json: Annotated[bool, typer.Option("--json", help="one JSON object per ticket and line")] = False,
+    as_json: JsonOption = False,
 ) -> None:
     """List tickets, most severe first (a table in a terminal, one ticket per line when piped)."""
     from alerts.lifecycle import STATES, is_overdue, list_tickets
@@ -94,7 +86,7 @@ def list_(
         ("severity", severity, SEVERITIES),
     ):
         if value is not None and value not in allowed:
-            raise _fail(f"--{name} '{value}' is not allowed; allowed: {', '.join(allowed)}")
+            raise usage_error(f"--{name} '{value}' is not allowed; allowed: {', '.join(allowed)}")
     with _opened(config) as (_, store):
         now, clock_note = store_clock(store)  # the demo's tickets are judged on the demo's clock
         tickets = list_tickets(
@@ -132,7 +124,7 @@ def list_(
 
 
 @app.command()
-def show(ticket_id: IdArgument, config: ConfigOption = Path("groundswell.yaml")) -> None:
+def show(ticket_id: IdArgument, config: ConfigOption = DEFAULT_CONFIG) -> None:
     """Show one ticket with its evidence (authors, threads to answer) and history."""
     from alerts.lifecycle import allowed_actions, load_ticket
 
@@ -194,7 +186,7 @@ def _transition(ticket_id: str, action: str, config: Path, who: str | None, note
 @app.command()
 def ack(
     ticket_id: IdArgument,
-    config: ConfigOption = Path("groundswell.yaml"),
+    config: ConfigOption = DEFAULT_CONFIG,
     who: WhoOption = None,
     note: NoteOption = "",
 ) -> None:
@@ -205,7 +197,7 @@ def ack(
 @app.command()
 def start(
     ticket_id: IdArgument,
-    config: ConfigOption = Path("groundswell.yaml"),
+    config: ConfigOption = DEFAULT_CONFIG,
     who: WhoOption = None,
     note: NoteOption = "",
 ) -> None:
@@ -216,7 +208,7 @@ def start(
 @app.command()
 def resolve(
     ticket_id: IdArgument,
-    config: ConfigOption = Path("groundswell.yaml"),
+    config: ConfigOption = DEFAULT_CONFIG,
     who: WhoOption = None,
     note: NoteOption = "",
 ) -> None:
@@ -230,7 +222,7 @@ def dismiss(
     reason: Annotated[
         str, typer.Option("--reason", "-r", help="why this is not real work (feeds the detector's tuning)")
     ],
-    config: ConfigOption = Path("groundswell.yaml"),
+    config: ConfigOption = DEFAULT_CONFIG,
     who: WhoOption = None,
 ) -> None:
     """Dismiss a ticket, with a mandatory reason."""
@@ -240,7 +232,7 @@ def dismiss(
 @app.command()
 def reopen(
     ticket_id: IdArgument,
-    config: ConfigOption = Path("groundswell.yaml"),
+    config: ConfigOption = DEFAULT_CONFIG,
     who: WhoOption = None,
     note: NoteOption = "",
 ) -> None:
@@ -252,7 +244,7 @@ def reopen(
 def assign_(
     ticket_id: IdArgument,
     to: Annotated[str, typer.Option("--to", help="the person who owns the work")],
-    config: ConfigOption = Path("groundswell.yaml"),
+    config: ConfigOption = DEFAULT_CONFIG,
     who: WhoOption = None,
     note: NoteOption = "",
 ) -> None:
@@ -265,7 +257,7 @@ def assign_(
 
 
 @app.command()
-def escalate(config: ConfigOption = Path("groundswell.yaml")) -> None:
+def escalate(config: ConfigOption = DEFAULT_CONFIG) -> None:
     """Escalate every overdue ticket (raise severity, notify the team)."""
     from alerts.lifecycle import escalate_overdue
 
@@ -280,7 +272,7 @@ def escalate(config: ConfigOption = Path("groundswell.yaml")) -> None:
 
 
 @app.command()
-def notify(config: ConfigOption = Path("groundswell.yaml")) -> None:
+def notify(config: ConfigOption = DEFAULT_CONFIG) -> None:
     """Send pending or failed notifications now (the pipeline also does this on every run)."""
     from alerts.notify import Notifier
 

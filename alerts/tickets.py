@@ -61,7 +61,7 @@ class TicketSummary:
     skipped: int = 0  # blips, and shifts that are not actionable (see alerts.rules)
     notified: int = 0  # notifications delivered in this run (including retries of earlier ones)
     notify_failed: int = 0  # deliveries that failed in this run (retried on the next one)
-    escalated: int = 0  # overdue tickets escalated after this run (set by groundswell.pipeline.act)
+    escalated: int = 0  # overdue tickets escalated after this run (set by groundswell.app.pipeline.act)
     tickets: list[str] = field(default_factory=list)
 
 

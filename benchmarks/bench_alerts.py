@@ -22,10 +22,10 @@ from datetime import timedelta
 from pathlib import Path
 
 from alerts import Notifier, process_events
-from alerts.testing import T0, http_receiver, make_event, make_mention
 from groundswell.config import Config, parse_config
 from groundswell.records import TrendEvent
 from groundswell.store.sqlite import SqliteStore
+from tests.kit.alerts import T0, http_receiver, make_event, make_mention
 
 
 def _config(subjects: int) -> Config:

@@ -1,4 +1,4 @@
-"""Blips vs shifts on seeded synthetic social-media series (`trends.synthetic.generate`).
+"""Blips vs shifts on seeded synthetic social-media series (`tests.kit.synthetic.generate`).
 
 Replays the detector online: for every day T it runs on all series cut at T (as the daily run
 would), so the figures include what a live deployment would have alerted on at any point:
@@ -34,8 +34,8 @@ import numpy as np
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+from tests.kit.synthetic import BLIP_SCENARIOS, SCENARIOS, SHIFT_SCENARIOS, Truth, generate  # noqa: E402
 from trends.detector import ShiftDetector, ThreeSigmaAlert  # noqa: E402
-from trends.synthetic import BLIP_SCENARIOS, SCENARIOS, SHIFT_SCENARIOS, Truth, generate  # noqa: E402
 
 MAX_DELAY = 20
 FLOOR_RECALL = 0.60  # pinned under the measured 0.679 (seed 7) and 0.642 (seed 8)

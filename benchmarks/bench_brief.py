@@ -22,8 +22,8 @@ from pathlib import Path
 
 from brief.build import BriefBuilder
 from brief.data import collect_brief_data
-from groundswell.sample import make_market, synthetic_config
 from groundswell.store.sqlite import SqliteStore
+from tests.kit.sample import make_market, synthetic_config
 
 WEEK = date(2026, 11, 16)
 NOW = datetime(2026, 11, 24, 9, tzinfo=UTC)

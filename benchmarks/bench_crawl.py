@@ -30,7 +30,7 @@ import yaml
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from groundswell.demo import build_market, demo_config, serve_market  # noqa: E402
+from groundswell.app.demo import build_market, demo_config, serve_market  # noqa: E402
 
 SOURCES = ("demo-forum", "demo-reviews", "demo-news", "demo-sitemap")
 

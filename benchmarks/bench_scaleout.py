@@ -77,7 +77,7 @@ def build_market(work: Path, weeks: int) -> subprocess.Popen[str]:
     """Build the seeded demo market and serve it from a child process; returns it (base URL in work/url)."""
     code = (
         "import sys, time\nfrom pathlib import Path\nfrom datetime import date\n"
-        "from groundswell.demo import build_market, serve_market\n"
+        "from groundswell.app.demo import build_market, serve_market\n"
         f"build_market(Path({str(work / 'web')!r}), seed=7, end=date.fromisoformat({END.isoformat()!r}), weeks={weeks})\n"
         f"with serve_market(Path({str(work / 'web')!r})) as url:\n"
         f"    Path({str(work / 'url')!r}).write_text(url)\n"
@@ -124,7 +124,7 @@ def airflow(env: dict[str, str], *args: str) -> str:
 def run_once(work: Path, url: str, workers: int, timeout_s: float) -> dict[str, Any]:
     import yaml
 
-    from groundswell.demo import demo_config
+    from groundswell.app.demo import demo_config
 
     run = f"w{workers}"
     out = work / run

@@ -199,7 +199,7 @@ def main() -> None:
 def bench_es(args: argparse.Namespace, mentions: list[Mention], tmp: Path) -> None:
     from elasticsearch import Elasticsearch
 
-    from groundswell.store.elasticsearch import ElasticsearchStore
+    from index_mappings.store import ElasticsearchStore
     from index_mappings.templates import install
 
     process = None
@@ -209,7 +209,7 @@ def bench_es(args: argparse.Namespace, mentions: list[Mention], tmp: Path) -> No
     else:
         from osmem_server import resolve_binary
 
-        from tests.es_fixtures import CompatNode, free_port
+        from tests.kit.es import CompatNode, free_port
 
         port = free_port()
         process = subprocess.Popen(

@@ -23,8 +23,8 @@ import ruptures as rpt
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+from tests.kit.synthetic import generate  # noqa: E402
 from trends.detector import ShiftDetector, ThreeSigmaAlert  # noqa: E402
-from trends.synthetic import generate  # noqa: E402
 
 
 def main() -> int:

@@ -3,7 +3,7 @@
     .venv/bin/python benchmarks/bench_web.py              # 100k mentions (about 2 minutes on 2 cores)
     .venv/bin/python benchmarks/bench_web.py --n 20000    # quicker
 
-Builds a SQLite store in a temporary folder with `groundswell.sample.synthetic_mentions(n)` (enriched,
+Builds a SQLite store in a temporary folder with `tests.kit.sample.synthetic_mentions(n)` (enriched,
 with a planted shift, trend events and tickets), then times each page through the whole app
 (routing, store queries, template rendering) with FastAPI's TestClient: median and p95 over
 --repeat runs after one warm-up. Baseline, in the same run: the bare store call behind each
@@ -28,8 +28,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from fastapi.testclient import TestClient
 
-from groundswell.sample import sample_config, sample_records, synthetic_mentions, write_records
 from groundswell.store.sqlite import SqliteStore
+from tests.kit.sample import sample_config, sample_records, synthetic_mentions, write_records
 from web.app import PAGE_SIZE, create_app
 from web.query import parse_query
 

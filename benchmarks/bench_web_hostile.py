@@ -4,7 +4,7 @@
     .venv/bin/python benchmarks/bench_web_hostile.py --hostile none     # the same load without the hostile query
     .venv/bin/python benchmarks/bench_web_hostile.py --hostile bounded  # the slowest query the bounds still accept
 
-Builds a SQLite store in a temporary folder with `groundswell.sample.synthetic_mentions(n)`, serves the
+Builds a SQLite store in a temporary folder with `tests.kit.sample.synthetic_mentions(n)`, serves the
 web UI with uvicorn on a free loopback port (a real server: the event loop, the thread pool and the
 store's connections are what is measured), then sends `--searches` ordinary searches from
 `--concurrency` client threads while one hostile search runs alongside:
@@ -36,8 +36,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 import httpx
 import uvicorn
 
-from groundswell.sample import sample_config, sample_records, synthetic_mentions, write_records
 from groundswell.store.sqlite import SqliteStore
+from tests.kit.sample import sample_config, sample_records, synthetic_mentions, write_records
 from web.app import create_app
 
 ORDINARY = [

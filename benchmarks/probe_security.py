@@ -27,10 +27,10 @@ from fastapi.testclient import TestClient
 
 from alerts import Notifier, process_events
 from alerts.lifecycle import load_ticket, transition
-from alerts.testing import T0, make_config, make_event, make_mention
 from groundswell.config import ConfigError, parse_config
-from groundswell.sample import load_sample, sample_config
 from groundswell.store.sqlite import SqliteStore
+from tests.kit.alerts import T0, make_config, make_event, make_mention
+from tests.kit.sample import load_sample, sample_config
 from web.app import create_app
 
 

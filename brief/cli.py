@@ -11,6 +11,8 @@ from pathlib import Path
 
 import typer
 
+from groundswell.cliutils import DEFAULT_CONFIG, ConfigOption, open_config_and_store
+
 _ISO_WEEK = re.compile(r"^(\d{4})-?W(\d{2})$", re.IGNORECASE)
 
 
@@ -39,28 +41,17 @@ def brief(
     week: str = typer.Option(
         None, "--week", help="ISO date of any day in the week, or YYYY-Www; default: the last complete week"
     ),
-    config: Path = typer.Option(
-        Path("groundswell.yaml"), "--config", "-c", envvar="GROUNDSWELL_CONFIG", help="configuration file"
-    ),
+    config: ConfigOption = DEFAULT_CONFIG,
     out: Path | None = typer.Option(
         None, "--out", "-o", help="output folder; default: brief.output_dir under data_dir"
     ),
     pdf: bool = typer.Option(True, "--pdf/--no-pdf", help="also print the brief to PDF"),
 ) -> None:
     """Build the weekly market brief (HTML and PDF) from the store."""
-    from groundswell.config import ConfigError, load_config
-    from groundswell.store import open_store
-
     week_start = parse_week(week)
-    try:
-        cfg = load_config(config)
-    except ConfigError as err:
-        typer.echo(str(err), err=True)
-        raise typer.Exit(2) from None
-
     from brief.build import build_brief
 
-    with open_store(cfg) as store:
+    with open_config_and_store(config) as (cfg, store):
         result = build_brief(cfg, store, week_start=week_start, out_dir=out, pdf=pdf)
     typer.echo(f"brief for the week of {result.week_start.isoformat()}: {result.mentions} mentions")
     typer.echo(f"  html: {result.html_path}")

@@ -6,42 +6,41 @@ Top-level imports stay light (no torch, no Scrapy) so that `groundswell --help` 
 from __future__ import annotations
 
 import json
-import logging
-from pathlib import Path
 
 import typer
 
-app = typer.Typer(help="Run collectors for configured sources.", no_args_is_help=True)
-
-ConfigOption = typer.Option(
-    Path("groundswell.yaml"), "--config", "-c", envvar="GROUNDSWELL_CONFIG", help="configuration file"
+from groundswell import exitcodes
+from groundswell.cliutils import (
+    DEFAULT_CONFIG,
+    ConfigOption,
+    JsonOption,
+    load_config_or_exit,
+    open_config_and_store,
 )
+
+app = typer.Typer(help="Run collectors for configured sources.", no_args_is_help=True)
 
 
 @app.command("run")
 def run(
-    config: Path = ConfigOption,
+    config: ConfigOption = DEFAULT_CONFIG,
     source: list[str] | None = typer.Option(
         None, "--source", "-s", help="collect only this source (repeatable)"
     ),
-    as_json: bool = typer.Option(False, "--json", help="print the summaries as JSON lines"),
+    as_json: JsonOption = False,
 ) -> None:
     """Collect the enabled sources (or the named ones), dedup, and write the mentions to the store."""
     from rich.console import Console
     from rich.table import Table
 
     from crawlers.collect import collect_all
-    from groundswell.config import ConfigError, load_config
-    from groundswell.store import open_store
+    from groundswell.config import ConfigError
 
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
-    try:
-        cfg = load_config(config)
-        with open_store(cfg) as store:
+    with open_config_and_store(config) as (cfg, store):
+        try:
             summaries = collect_all(cfg, store, sources=source or None)
-    except ConfigError as exc:
-        typer.echo(f"error: {exc}", err=True)
-        raise typer.Exit(2) from None
+        except ConfigError as err:  # an unknown or disabled source name: nothing was collected
+            raise exitcodes.exit_for(err, config_path=config) from None
     if as_json:
         for s in summaries:
             typer.echo(json.dumps(s.as_dict()))
@@ -74,18 +73,12 @@ def run(
             for pair, n in s.charset.items():
                 typer.echo(f"  {s.source}: charset {pair} on {n} page(s)", err=True)
     if summaries and all(s.errors and not s.items for s in summaries):
-        raise typer.Exit(1)
+        raise typer.Exit(exitcodes.FAILED)
 
 
 @app.command("sources")
-def sources(config: Path = ConfigOption) -> None:
+def sources(config: ConfigOption = DEFAULT_CONFIG) -> None:
     """List the configured sources and whether they are enabled."""
-    from groundswell.config import ConfigError, load_config
-
-    try:
-        cfg = load_config(config)
-    except ConfigError as exc:
-        typer.echo(f"error: {exc}", err=True)
-        raise typer.Exit(2) from None
+    cfg = load_config_or_exit(config)
     for s in cfg.sources:
         typer.echo(f"{s.name}\t{s.kind}\t{'enabled' if s.enabled else 'disabled'}\t{s.url}")

@@ -24,7 +24,7 @@ from datetime import timedelta
 import pendulum
 from airflow.sdk import Asset, dag, task
 
-from groundswell import tasks
+from groundswell.app import tasks
 
 DEFAULT_ARGS = {
     "owner": "groundswell",
@@ -59,7 +59,7 @@ def groundswell_brief() -> None:
     def deliver(brief: dict) -> dict:
         return tasks.deliver_brief(tasks.config_path(), brief)
 
-    deliver(build())
+    deliver(build())  # type: ignore[arg-type]  # an XComArg: Airflow passes the pulled dict at run time
 
 
 groundswell_brief()

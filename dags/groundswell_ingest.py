@@ -8,7 +8,7 @@ shifts into tickets.
 Enrichment is split into `$GROUNDSWELL_ENRICH_PARTITIONS` mapped tasks (default 1) by a hash of the
 mention id, so several workers share it; `finish_enrich` then assigns the incremental topics in one
 ordered pass and scores authors, so any number of partitions writes what one process would
-(`groundswell.partitions`).
+(`groundswell.app.partitions`).
 
 Idempotent: clearing a task or a whole run writes the same mentions (stable ids), the same trend
 events (stable ids) and never a duplicate ticket. A source that fails does not stop the others:
@@ -29,7 +29,7 @@ from datetime import timedelta
 import pendulum
 from airflow.sdk import Asset, dag, task
 
-from groundswell import tasks
+from groundswell.app import tasks
 
 DEFAULT_ARGS = {
     "owner": "groundswell",
@@ -96,7 +96,7 @@ def groundswell_ingest() -> None:
     enriched >> finished
     event_ids = detect()
     finished >> event_ids
-    act(event_ids)
+    act(event_ids)  # type: ignore[arg-type]  # an XComArg: Airflow passes the pulled list at run time
 
 
 groundswell_ingest()

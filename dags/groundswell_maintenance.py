@@ -23,7 +23,7 @@ import pendulum
 from airflow.sdk import Param, dag, task
 from airflow.sdk.exceptions import AirflowSkipException
 
-from groundswell import tasks
+from groundswell.app import tasks
 
 DEFAULT_ARGS = {
     "owner": "groundswell",
@@ -32,6 +32,18 @@ DEFAULT_ARGS = {
     "retry_exponential_backoff": True,
     "on_failure_callback": tasks.on_task_failure,
 }
+
+
+def _moment(text: str) -> pendulum.DateTime:
+    """A backfill bound: an ISO date or date-time, UTC when it names no zone."""
+    value = pendulum.parse(text, tz="UTC")
+    if isinstance(value, pendulum.DateTime):
+        return value.in_timezone("UTC")
+    if isinstance(value, pendulum.Date):
+        return pendulum.datetime(value.year, value.month, value.day, tz="UTC")
+    raise ValueError(
+        f"backfill bound {text!r} is not a date or date-time (allowed: 2026-11-01, 2026-11-01T06:00)"
+    )
 
 
 @dag(
@@ -68,8 +80,8 @@ def groundswell_maintenance() -> None:
         params = params or {}
         if not params.get("backfill_start") or not params.get("backfill_end"):
             raise AirflowSkipException("no backfill: trigger with both backfill_start and backfill_end")
-        start = pendulum.parse(params["backfill_start"]).in_timezone("UTC")
-        end = pendulum.parse(params["backfill_end"]).in_timezone("UTC")
+        start = _moment(params["backfill_start"])
+        end = _moment(params["backfill_end"])
         return tasks.backfill(tasks.config_path(), start=start, end=end)
 
     rollover() >> refresh_topics() >> backfill()

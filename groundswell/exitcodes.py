@@ -7,7 +7,8 @@
 | 2 | the command could not start: a usage error (unknown option or value), a configuration error (file missing or invalid), or a server it needs is unreachable (Elasticsearch, Kibana); nothing was changed | fix what the one-line message names, run again |
 | 3 | partial failure: part of the work failed, the rest is done (dead-letter records that failed again, Kibana objects that did not import) | fix the cause, run again (it is idempotent) |
 
-Usage errors are 2 because click reports them so; configuration and connection errors share it as
+Usage errors are 2 because click reports them so (a value a command checks itself, such as
+`tickets list --state closed`, is one too); configuration and connection errors share it as
 "nothing was done, fix the named input". `groundswell run` and the demo also stop with 3 when another
 run holds the store's writer lock (try again later). The README has this table.
 
@@ -39,9 +40,10 @@ FAILED = 1
 CANNOT_START = 2  # usage or configuration error, or a server unreachable
 PARTIAL = 3
 
-USAGE_ERROR = CANNOT_START
+USAGE_ERROR = CANNOT_START  # an unknown option, or an option value that is not allowed
 CONFIG_ERROR = CANNOT_START
 UNREACHABLE = CANNOT_START
+LOCKED = PARTIAL  # another run holds the store's writer lock: nothing was done, try again later
 
 # exception class names of the client libraries, matched by name so that this module imports none of them
 _CONNECTION_TYPES = {

@@ -8,44 +8,16 @@ to check, exit 2; a configuration error is exit 2; problems found are exit 1.
 from __future__ import annotations
 
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated, NoReturn
+from typing import Annotated
 
 import typer
 from rich.console import Console
 
 from groundswell import exitcodes
-
-if TYPE_CHECKING:
-    from groundswell.config import Config
+from groundswell.cliutils import DEFAULT_CONFIG, ConfigOption, load_config_or_exit, usage_error
 
 app = typer.Typer(help="Elasticsearch templates and Kibana saved objects.", no_args_is_help=True)
 console = Console()
-errors = Console(stderr=True)
-
-ConfigOption = Annotated[
-    Path,
-    typer.Option("--config", "-c", envvar="GROUNDSWELL_CONFIG", help="configuration file", show_default=True),
-]
-
-
-def _config(path: Path) -> Config:
-    from groundswell.config import ConfigError, load_config
-
-    try:
-        return load_config(path)
-    except ConfigError as err:
-        errors.print(f"error: {err}", markup=False, highlight=False, soft_wrap=True)
-        raise typer.Exit(exitcodes.CONFIG_ERROR) from None
-
-
-def _server_error(err: Exception, cfg: Config, path: Path) -> NoReturn:
-    """One line and exit 2 for a server that cannot be reached; the message and exit 1 for anything else."""
-    line = exitcodes.unreachable_line(err, cfg, config_path=str(path))
-    if line is not None:
-        errors.print(line, markup=False, highlight=False, soft_wrap=True)
-        raise typer.Exit(exitcodes.UNREACHABLE) from None
-    errors.print(f"error: {err}", markup=False, highlight=False, soft_wrap=True)
-    raise typer.Exit(exitcodes.FAILED) from None
 
 
 def _server_errors() -> tuple[type[Exception], ...]:
@@ -58,18 +30,18 @@ def _server_errors() -> tuple[type[Exception], ...]:
 
 
 @app.command()
-def install(config: ConfigOption = Path("groundswell.yaml")) -> None:
+def install(config: ConfigOption = DEFAULT_CONFIG) -> None:
     """Install or upgrade the ILM policy, index templates and aliases (safe to run again)."""
-    from groundswell.store.elasticsearch import client_from_settings
+    from index_mappings.store import client_from_settings
     from index_mappings.templates import MAPPING_VERSION
     from index_mappings.templates import install as install_templates
 
-    cfg = _config(config)
+    cfg = load_config_or_exit(config)
     try:
         client = client_from_settings(cfg)
         report = install_templates(client, cfg.store.elasticsearch.index_prefix)
     except _server_errors() as err:
-        _server_error(err, cfg, config)
+        raise exitcodes.exit_for(err, config_path=config) from None
     for warning in report.warnings:
         console.print(f"[yellow]warning:[/yellow] {warning}")
     console.print(
@@ -79,28 +51,28 @@ def install(config: ConfigOption = Path("groundswell.yaml")) -> None:
 
 
 @app.command()
-def check(config: ConfigOption = Path("groundswell.yaml")) -> None:
+def check(config: ConfigOption = DEFAULT_CONFIG) -> None:
     """Check that templates and indices exist at this Groundswell's mapping version (exit 1 if not)."""
-    from groundswell.store.elasticsearch import client_from_settings
+    from index_mappings.store import client_from_settings
     from index_mappings.templates import MAPPING_VERSION
     from index_mappings.templates import check as check_templates
 
-    cfg = _config(config)
+    cfg = load_config_or_exit(config)
     try:
         problems = check_templates(client_from_settings(cfg), cfg.store.elasticsearch.index_prefix)
     except _server_errors() as err:
-        _server_error(err, cfg, config)
+        raise exitcodes.exit_for(err, config_path=config) from None
     if problems:
         for problem in problems:
             console.print(f"[red]-[/red] {problem}")
         console.print("run `groundswell es install` to install or upgrade them")
-        raise typer.Exit(1)
+        raise typer.Exit(exitcodes.FAILED)
     console.print(f"templates and indices are at mapping version {MAPPING_VERSION}")
 
 
 @app.command("kibana-import")
 def kibana_import(
-    config: ConfigOption = Path("groundswell.yaml"),
+    config: ConfigOption = DEFAULT_CONFIG,
     url: Annotated[
         str | None, typer.Option("--url", help="Kibana URL (default: store.elasticsearch.kibana_url)")
     ] = None,
@@ -121,15 +93,14 @@ def kibana_import(
     match the indices `groundswell es install` created.
     """
     from groundswell.store.base import StoreError
-    from groundswell.store.elasticsearch import credentials
     from index_mappings.kibana import import_saved_objects
+    from index_mappings.store import credentials
 
-    cfg = _config(config)
+    cfg = load_config_or_exit(config)
     settings = cfg.store.elasticsearch
     target = url or settings.kibana_url
     if not target:
-        errors.print("error: no Kibana URL: pass --url or set store.elasticsearch.kibana_url", markup=False)
-        raise typer.Exit(exitcodes.USAGE_ERROR)
+        raise usage_error("no Kibana URL: pass --url or set store.elasticsearch.kibana_url")
     try:
         result = import_saved_objects(
             target,
@@ -140,7 +111,7 @@ def kibana_import(
             space=space,
         )
     except StoreError as err:
-        _server_error(err, cfg, config)
+        raise exitcodes.exit_for(err, config_path=config) from None
     for error in result.errors:
         console.print(f"[red]-[/red] {error}")
     if not result.success:
@@ -151,11 +122,11 @@ def kibana_import(
 
 
 @app.command("replay-dead-letter")
-def replay_dead_letter(config: ConfigOption = Path("groundswell.yaml")) -> None:
+def replay_dead_letter(config: ConfigOption = DEFAULT_CONFIG) -> None:
     """Write the mentions of the dead-letter file again (after fixing what made them fail)."""
-    from groundswell.store.elasticsearch import ElasticsearchStore
+    from index_mappings.store import ElasticsearchStore
 
-    cfg = _config(config)
+    cfg = load_config_or_exit(config)
     try:
         store = ElasticsearchStore.from_settings(cfg)
         try:
@@ -163,7 +134,7 @@ def replay_dead_letter(config: ConfigOption = Path("groundswell.yaml")) -> None:
         finally:
             store.close()
     except _server_errors() as err:
-        _server_error(err, cfg, config)
+        raise exitcodes.exit_for(err, config_path=config) from None
     console.print(f"replayed: {result.written} written, {result.failed} failed again")
     if result.failed:
         raise typer.Exit(exitcodes.PARTIAL if result.written else exitcodes.FAILED)

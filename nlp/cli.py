@@ -5,17 +5,14 @@ Top-level imports stay light (no torch, no Scrapy) so that `groundswell --help` 
 
 from __future__ import annotations
 
-import logging
 from pathlib import Path
 from typing import Annotated
 
 import typer
 
-app = typer.Typer(help="Train and evaluate the NLP models.", no_args_is_help=True)
+from groundswell.cliutils import DEFAULT_CONFIG, ConfigOption, load_config_or_exit
 
-ConfigOption = Annotated[
-    Path, typer.Option("--config", "-c", envvar="GROUNDSWELL_CONFIG", help="configuration YAML")
-]
+app = typer.Typer(help="Train and evaluate the NLP models.", no_args_is_help=True)
 
 
 @app.command()
@@ -47,11 +44,10 @@ def train(
     from nlp.classifier import ARTIFACTS_DIR
     from nlp.train import default_data, load_training_data, train_classifier, train_head
 
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
-    source = data or default_data(task)
-    train_set, val_set = load_training_data(task, source)
     if method not in ("lora", "head"):
         raise typer.BadParameter(f"'{method}' is not one of lora, head", param_hint="--method")
+    source = data or default_data(task)
+    train_set, val_set = load_training_data(task, source)
     if method == "head":
         metrics = train_head(
             task=task,
@@ -89,16 +85,11 @@ def train(
 
 @app.command("eval")
 def evaluate(
-    config: ConfigOption = Path("groundswell.yaml"),
+    config: ConfigOption = DEFAULT_CONFIG,
     quick: Annotated[bool, typer.Option(help="sample the larger sets (faster, noisier)")] = False,
 ) -> None:
     """Run the NLP quality gate (benchmarks/eval_nlp.py): print scores, exit non-zero below the floors."""
     from nlp.evaluation import run_gate
 
-    logging.basicConfig(level=logging.WARNING)
-    cfg = None
-    if config.exists():
-        from groundswell.config import load_config
-
-        cfg = load_config(config)
+    cfg = load_config_or_exit(config) if config.exists() else None  # none: the gate's own defaults
     raise typer.Exit(run_gate(config=cfg, quick=quick))

@@ -17,6 +17,9 @@ os.environ.setdefault("MPLBACKEND", "Agg")
 
 from groundswell.paths import shared_data_dir
 
+# osmem-server and both-store-backend fixtures: `osmem_base`, `es_client`, `store`, `both_stores`
+pytest_plugins = ["tests.kit.es"]
+
 
 @pytest.fixture(scope="session")
 def shared_data() -> Path:
@@ -47,8 +50,8 @@ def demo_run(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
     """
     from typer.testing import CliRunner
 
-    from groundswell.cli import app
-    from groundswell.demo.truth import MarketTruth
+    from groundswell.app.cli import app
+    from groundswell.app.demo.truth import MarketTruth
 
     out = tmp_path_factory.mktemp("demo")
     port = free_port()

@@ -8,9 +8,8 @@ from datetime import timedelta
 import pytest
 
 from alerts import Notifier, escalate_overdue, list_tickets, load_ticket, process_events, transition
-from alerts.testing import T0, http_receiver, make_config, make_event, make_mention
 from groundswell.store.base import Store
-from tests.es_fixtures import es_client_fixture, osmem_base_fixture, store_fixture  # noqa: F401
+from tests.kit.alerts import T0, http_receiver, make_config, make_event, make_mention
 
 NOW = T0 + timedelta(days=4)
 

@@ -11,9 +11,9 @@ from typer.testing import CliRunner
 
 from alerts import list_tickets, load_ticket, process_events
 from alerts.cli import app
-from alerts.testing import make_event, make_mention
 from groundswell.config import load_config
 from groundswell.store import open_store
+from tests.kit.alerts import make_event, make_mention
 
 runner = CliRunner()
 
@@ -91,7 +91,7 @@ def test_cli_list_shows_all_and_filters(setup: tuple[Path, str, str]) -> None:
 def test_cli_list_rejects_unknown_filter_values(setup: tuple[Path, str, str]) -> None:
     path, _, _ = setup
     result = _run(path, "list", "--state", "closed")
-    assert result.exit_code == 1
+    assert result.exit_code == 2  # a usage error, as `search --sort` (README exit-code table)
     assert (
         "--state 'closed' is not allowed; allowed: open, acknowledged, in_progress, resolved, dismissed"
         in result.output
@@ -184,7 +184,7 @@ def test_cli_escalate_overdue(setup: tuple[Path, str, str]) -> None:
 
 
 def test_cli_notify_sends_pending_notifications(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    from alerts.testing import http_receiver
+    from tests.kit.alerts import http_receiver
 
     with http_receiver() as hook:
         monkeypatch.setenv("GS_CLI_HOOK", hook.url)

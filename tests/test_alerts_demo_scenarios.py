@@ -12,10 +12,10 @@ from datetime import timedelta
 from pathlib import Path
 
 from alerts import Notifier, list_tickets, process_events
-from alerts.testing import T0, make_event, make_mention
+from groundswell.app.demo.config import demo_config
 from groundswell.config import parse_config
-from groundswell.demo.config import demo_config
 from groundswell.store.sqlite import SqliteStore
+from tests.kit.alerts import T0, make_event, make_mention
 
 NOW = T0 + timedelta(days=10)
 

@@ -21,12 +21,11 @@ import pytest
 
 from alerts import Notifier, process_events
 from alerts.lifecycle import list_tickets, load_ticket, transition, update_ticket
-from alerts.testing import T0, http_receiver, make_config, make_event, make_mention
 from groundswell.config import Config
 from groundswell.records import Ticket
 from groundswell.store.base import Store, StoreLocked
 from groundswell.store.sqlite import SqliteStore
-from tests.es_fixtures import es_client_fixture, osmem_base_fixture  # noqa: F401
+from tests.kit.alerts import T0, http_receiver, make_config, make_event, make_mention
 
 NOW = T0 + timedelta(days=30)
 
@@ -159,8 +158,8 @@ def test_cli_run_takes_the_writer_lock_with_or_without_a_terminal(
     import typer
     from rich.console import Console
 
-    import groundswell.cli as cli
-    import groundswell.pipeline as pipeline
+    import groundswell.app.cli as cli
+    import groundswell.app.pipeline as pipeline
 
     monkeypatch.delenv("GROUNDSWELL_LOCK_WAIT_S", raising=False)
     ran: list[bool] = []
@@ -330,7 +329,7 @@ def test_old_store_file_gains_document_versions(tmp_path: Path) -> None:
 # ---- Elasticsearch: the same guarantees ------------------------------------------------------------
 @pytest.mark.es
 def test_elasticsearch_lease_and_compare_and_set(es_client, tmp_path: Path) -> None:
-    from groundswell.store.elasticsearch import LOCK_DOC, ElasticsearchStore
+    from index_mappings.store import LOCK_DOC, ElasticsearchStore
 
     def store() -> ElasticsearchStore:
         return ElasticsearchStore(

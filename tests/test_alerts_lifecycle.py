@@ -19,9 +19,9 @@ from alerts import (
     transition,
 )
 from alerts.lifecycle import STATES, TRANSITIONS, save_ticket
-from alerts.testing import T0, http_receiver, make_config, make_event, make_mention
 from groundswell.records import Ticket, TicketState
 from groundswell.store.sqlite import SqliteStore
+from tests.kit.alerts import T0, http_receiver, make_config, make_event, make_mention
 
 NOW = T0 + timedelta(days=4)
 

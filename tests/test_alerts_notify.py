@@ -11,9 +11,17 @@ import pytest
 
 from alerts import Notifier, list_tickets, process_events
 from alerts.notify import escape_slack, render_slack, render_teams, teams_payload
-from alerts.testing import T0, free_port, http_receiver, make_config, make_event, make_mention, smtp_receiver
 from groundswell.config import Config
 from groundswell.store.sqlite import SqliteStore
+from tests.kit.alerts import (
+    T0,
+    free_port,
+    http_receiver,
+    make_config,
+    make_event,
+    make_mention,
+    smtp_receiver,
+)
 
 NOW = T0 + timedelta(days=4)
 HOSTILE = "<script>alert('x')</script> <!channel> see <http://evil.example|this> & more"

@@ -7,9 +7,9 @@ from datetime import timedelta
 import pytest
 
 from alerts import NotActionable, classify, list_tickets, load_ticket, process_events, transition
-from alerts.testing import T0, make_config, make_event, make_mention
 from groundswell.config import parse_config
 from groundswell.store.sqlite import SqliteStore
+from tests.kit.alerts import T0, make_config, make_event, make_mention
 
 NOW = T0 + timedelta(days=4)
 

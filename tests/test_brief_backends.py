@@ -9,8 +9,7 @@ import pytest
 
 from brief.build import build_brief
 from brief.data import collect_brief_data
-from groundswell.sample import make_market, synthetic_config
-from tests.es_fixtures import both_stores_fixture, es_client_fixture, osmem_base_fixture  # noqa: F401
+from tests.kit.sample import make_market, synthetic_config
 
 pytestmark = [pytest.mark.es, pytest.mark.slow]  # starts osmem-server: a few seconds
 

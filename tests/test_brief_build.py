@@ -15,9 +15,9 @@ from brief.build import BriefResult, build_brief, delta, pts, signed
 from brief.cli import brief as brief_command
 from brief.cli import parse_week
 from brief.data import BriefData, collect_brief_data, kibana_discover_url, safe_url, week_bounds
-from groundswell.sample import HOSTILE, MarketTruth, make_market, synthetic_config
 from groundswell.store.base import Filters
 from groundswell.store.sqlite import SqliteStore
+from tests.kit.sample import HOSTILE, MarketTruth, make_market, synthetic_config
 
 WEEK = date(2026, 11, 16)  # a Monday
 NOW = datetime(2026, 11, 24, 9, tzinfo=UTC)

@@ -10,7 +10,6 @@ from pathlib import Path
 
 import pytest
 
-from alerts.testing import make_event
 from brief.data import (
     CLOUD_FILLER,
     CLOUD_MIN_AUTHORS,
@@ -30,9 +29,10 @@ from brief.data import (
     shift_strength,
 )
 from groundswell.records import series_name
-from groundswell.sample import make_market, synthetic_config, write_records
 from groundswell.store.base import Filters
 from groundswell.store.sqlite import SqliteStore
+from tests.kit.alerts import make_event
+from tests.kit.sample import make_market, synthetic_config, write_records
 
 WEEK = date(2026, 11, 16)
 NOW = datetime(2026, 11, 24, 9, tzinfo=UTC)

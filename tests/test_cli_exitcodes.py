@@ -11,10 +11,10 @@ import pytest
 from typer.testing import CliRunner
 
 from groundswell import exitcodes
-from groundswell.cli import entry
+from groundswell.app.cli import entry
 from groundswell.store.base import StoreError
 from index_mappings.cli import app as es_app
-from tests.es_fixtures import free_port
+from tests.kit.es import free_port
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -27,7 +27,7 @@ def dead_url_fixture() -> str:
 @pytest.fixture(name="no_backoff")
 def no_backoff_fixture(monkeypatch: pytest.MonkeyPatch) -> None:
     """The Elasticsearch store retries a lost connection with backoff: no waiting in tests."""
-    monkeypatch.setattr("groundswell.store.elasticsearch.time.sleep", lambda seconds: None)
+    monkeypatch.setattr("index_mappings.store.time.sleep", lambda seconds: None)
 
 
 def _config(tmp_path: Path, url: str, prefix: str = "groundswell") -> Path:

@@ -8,8 +8,8 @@ from pathlib import Path
 import pytest
 
 from crawlers.collect import WEB_KINDS, collect_all
+from groundswell.app.demo import build_market, demo_config, serve_market
 from groundswell.config import parse_config
-from groundswell.demo import build_market, demo_config, serve_market
 from groundswell.store.sqlite import SqliteStore
 
 

@@ -8,8 +8,8 @@ from fastapi.testclient import TestClient
 
 from crawlers.health import source_health
 from groundswell.records import LedgerEntry
-from groundswell.sample import sample_config
 from groundswell.store.sqlite import SqliteStore
+from tests.kit.sample import sample_config
 from web.app import create_app
 
 NOW = datetime(2026, 11, 20, 12, tzinfo=UTC)
@@ -84,7 +84,7 @@ def test_brief_appendix_lists_source_health_for_the_week(tmp_path) -> None:  # t
     from datetime import date
 
     from brief.build import build_brief
-    from groundswell.sample import make_market, synthetic_config
+    from tests.kit.sample import make_market, synthetic_config
 
     week = date(2026, 11, 16)
     store = SqliteStore(":memory:")

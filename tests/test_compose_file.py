@@ -154,7 +154,7 @@ def test_compose_runs_the_init_scripts_it_ships() -> None:
 
 
 def test_groundswell_commands_exist() -> None:
-    from groundswell.cli import app
+    from groundswell.app.cli import app
 
     root = typer.main.get_command(app)
     checked = 0

@@ -61,9 +61,9 @@ def test_cli_web_ui_and_pipeline_run_without_airflow(tmp_path: Path) -> None:
         from typer.testing import CliRunner
         from fastapi.testclient import TestClient
 
-        from groundswell import pipeline, tasks
-        from groundswell.cli import app
-        from groundswell.sample import load_sample, sample_config
+        from groundswell.app import pipeline, tasks
+        from groundswell.app.cli import app
+        from tests.kit.sample import load_sample, sample_config
         from groundswell.store.sqlite import SqliteStore
         from web.app import create_app
         import crawlers.collect, nlp.enricher, trends.detect, alerts, brief

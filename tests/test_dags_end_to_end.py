@@ -23,9 +23,9 @@ from typing import Any
 import pytest
 import yaml
 
+from groundswell.app.demo import demo_config, serve_market
+from groundswell.app.partitions import PENDING_TOPIC
 from groundswell.config import load_config
-from groundswell.demo import demo_config, serve_market
-from groundswell.partitions import PENDING_TOPIC
 from groundswell.store import Filters, open_store
 from tests.conftest import DEMO_END
 

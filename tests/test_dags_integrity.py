@@ -63,7 +63,7 @@ def test_dags_are_documented_and_retry_with_backoff(dagbag) -> None:  # type: ig
 
 
 def test_ingest_and_brief_declare_their_assets(dagbag) -> None:  # type: ignore[no-untyped-def]
-    from groundswell import tasks
+    from groundswell.app import tasks
 
     def uris(items) -> set[str]:  # type: ignore[no-untyped-def]
         return {getattr(a, "uri", None) for a in items}
@@ -106,7 +106,7 @@ def test_a_configuration_error_fails_the_task_without_retries(
 
 
 def test_config_path_names_where_a_missing_file_came_from(monkeypatch: pytest.MonkeyPatch) -> None:
-    from groundswell import tasks
+    from groundswell.app import tasks
     from groundswell.config import ConfigError
 
     monkeypatch.setenv("GROUNDSWELL_CONFIG", "/nonexistent/groundswell.yaml")

@@ -11,9 +11,9 @@ import httpx
 import pytest
 import yaml
 
+from groundswell.app.demo import append_forum_reply, build_market, demo_config, serve_market
+from groundswell.app.demo.generate import generate_market
 from groundswell.config import load_config, parse_config
-from groundswell.demo import append_forum_reply, build_market, demo_config, serve_market
-from groundswell.demo.generate import generate_market
 
 END = date(2026, 3, 1)
 ROOT = Path(__file__).resolve().parents[1]
@@ -240,7 +240,7 @@ def test_build_market_is_deterministic_across_processes(tmp_path: Path) -> None:
     import sys
 
     script = (
-        "import sys; from datetime import date; from pathlib import Path; from groundswell.demo import build_market; "
+        "import sys; from datetime import date; from pathlib import Path; from groundswell.app.demo import build_market; "
         "build_market(Path(sys.argv[1]), seed=5, end=date(2026, 3, 1), weeks=1)"
     )
     for hash_seed in ("1", "2"):

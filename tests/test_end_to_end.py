@@ -15,11 +15,11 @@ from typing import Any
 import pytest
 from typer.testing import CliRunner
 
-from groundswell.cli import app
+from groundswell.app.cli import app
+from groundswell.app.demo import serve_market
+from groundswell.app.demo.truth import MarketTruth
+from groundswell.app.pipeline import run_pipeline
 from groundswell.config import load_config
-from groundswell.demo import serve_market
-from groundswell.demo.truth import MarketTruth
-from groundswell.pipeline import run_pipeline
 from groundswell.store import Filters, open_store
 from tests.conftest import DEMO_END
 

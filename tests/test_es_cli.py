@@ -13,9 +13,9 @@ from typer.testing import CliRunner
 from groundswell.config import parse_config
 from groundswell.mention import Mention
 from groundswell.store.base import StoreError
-from groundswell.store.elasticsearch import ElasticsearchStore, client_from_settings
 from index_mappings.cli import app
-from tests.es_fixtures import CompatNode, es_client_fixture, osmem_base_fixture  # noqa: F401
+from index_mappings.store import ElasticsearchStore, client_from_settings
+from tests.kit.es import CompatNode
 
 pytestmark = pytest.mark.es
 
@@ -33,7 +33,7 @@ def cli_client_fixture(osmem_base: object, monkeypatch: pytest.MonkeyPatch) -> I
     """The CLI's client, pointed at a fresh osmem clone through the test-only content-type shim."""
     clone = osmem_base.clone()  # type: ignore[attr-defined]
     monkeypatch.setattr(
-        "groundswell.store.elasticsearch.client_from_settings",
+        "index_mappings.store.client_from_settings",
         lambda config: Elasticsearch(clone.url, node_class=CompatNode),
     )
     client = Elasticsearch(clone.url, node_class=CompatNode)

@@ -17,7 +17,7 @@ from elastic_transport import ApiResponseMeta, HttpHeaders, Urllib3HttpNode
 from elastic_transport._node import NodeApiResponse
 from packaging.requirements import Requirement
 
-from tests.es_fixtures import compose_stack_version, media_type_problem
+from tests.kit.es import compose_stack_version, media_type_problem
 
 ROOT = Path(__file__).resolve().parents[1]
 

@@ -20,9 +20,9 @@ from elasticsearch import Elasticsearch
 
 from groundswell.mention import Mention
 from groundswell.store.base import COLLECTIONS, StoreError
-from groundswell.store.elasticsearch import ElasticsearchStore
+from index_mappings.store import ElasticsearchStore
 from index_mappings.templates import analysis, install, mentions_mapping
-from tests.es_fixtures import PREFIX, OsmemProcess, es_client_fixture, make_client, osmem_base_fixture  # noqa: F401
+from tests.kit.es import PREFIX, OsmemProcess, make_client
 
 pytestmark = pytest.mark.es
 
@@ -75,7 +75,7 @@ def test_bulk_survives_server_stopping_mid_write(
     docs = mentions(2000)
     results = []
     writer = threading.Thread(target=lambda: results.append(store.upsert_mentions(docs)))
-    with caplog.at_level(logging.WARNING, logger="groundswell.store.elasticsearch"):
+    with caplog.at_level(logging.WARNING, logger="index_mappings.store"):
         writer.start()
         deadline = time.monotonic() + 20
         while count(server.url, f"{PREFIX}-mentions") < 300 and time.monotonic() < deadline:
@@ -188,7 +188,7 @@ def test_bulk_retries_a_429_storm_without_losing_or_duplicating(
             chunk_size=50,
             retry_base=0.01,
         )
-        with caplog.at_level(logging.WARNING, logger="groundswell.store.elasticsearch"):
+        with caplog.at_level(logging.WARNING, logger="index_mappings.store"):
             result = store.upsert_mentions(mentions(120))
     finally:
         proxy.close()
@@ -358,7 +358,7 @@ def test_maintain_reports_rollover_and_dead_letters(
     dead_letter = tmp_path / "dead.ndjson"
     dead_letter.write_text('{"id": "a"}\n{"id": "b"}\n')
     store = ElasticsearchStore(es_client, index_prefix=PREFIX, dead_letter_path=dead_letter)
-    with caplog.at_level(logging.WARNING, logger="groundswell.store.elasticsearch"):
+    with caplog.at_level(logging.WARNING, logger="index_mappings.store"):
         report = store.maintain()
     # osmem has neither ILM nor _rollover: nothing rolls over, and the log says why
     assert (report["ilm"], report["rolled_over"], report["indices"]) == (

@@ -10,9 +10,9 @@ from fastapi.testclient import TestClient
 
 from groundswell import links
 from groundswell.mention import Mention
-from groundswell.sample import sample_config
 from groundswell.store.sqlite import SqliteStore
-from tests.es_fixtures import free_port
+from tests.kit.es import free_port
+from tests.kit.sample import sample_config
 from web.app import create_app
 
 

@@ -14,10 +14,10 @@ from typer.testing import CliRunner
 
 from alerts import list_tickets, process_events
 from alerts.cli import app as tickets_app
-from alerts.testing import make_event, make_mention
 from groundswell.config import load_config
 from groundswell.listing import Column, print_listing, record_clock, store_clock
 from groundswell.store import open_store
+from tests.kit.alerts import make_event, make_mention
 
 ROWS = [
     {

@@ -16,9 +16,9 @@ from groundswell.config import Config, parse_config
 from groundswell.mention import Mention, SourceKind
 from groundswell.records import LedgerEntry
 from groundswell.store.sqlite import SqliteStore
+from tests.kit.trends import DAY0, planted_mentions
 from trends.coverage import coverage, covered_buckets, source_health
 from trends.detect import detect
-from trends.testing import DAY0, planted_mentions
 
 SOURCES = ("demo-forum", "demo-reviews")
 OUTAGE_DAY = 54  # collection fails from this day on (the planted shift of day 45 is confirmed by then)
@@ -191,7 +191,7 @@ def _collect_summaries(items: int, errors: int) -> Any:
 def test_a_run_in_which_every_source_failed_exits_non_zero(
     config: Config, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from groundswell import pipeline
+    from groundswell.app import pipeline
 
     store = _outage_store()
     monkeypatch.setattr(pipeline, "collect", _collect_summaries(0, 3))
@@ -210,8 +210,8 @@ def test_the_run_command_exits_non_zero_and_says_why(
     import yaml
     from typer.testing import CliRunner
 
-    from groundswell import pipeline
-    from groundswell.cli import app
+    from groundswell.app import pipeline
+    from groundswell.app.cli import app
 
     raw = config.model_dump(mode="json", exclude_defaults=True)
     raw["data_dir"] = str(tmp_path)
@@ -226,7 +226,7 @@ def test_the_run_command_exits_non_zero_and_says_why(
 
 def test_a_partial_failure_is_reported_per_source() -> None:
     from crawlers.collect import CollectSummary
-    from groundswell.pipeline import source_outcomes
+    from groundswell.app.pipeline import source_outcomes
 
     failed, partial = source_outcomes(
         [
@@ -265,7 +265,7 @@ def test_trends_list_shows_health_events(config: Config, tmp_path: Any) -> None:
 
 
 def test_undelivered_notifications_make_a_partial_run() -> None:
-    from groundswell.pipeline import RunSummary
+    from groundswell.app.pipeline import RunSummary
 
     summary = RunSummary(problems=["2 notifications could not be delivered (retried on the next run)"])
     assert summary.exit_code == 3  # groundswell.exitcodes.PARTIAL: the rest of the run was done

@@ -14,15 +14,15 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from groundswell.config import Config, parse_config
-from groundswell.mention import EMOTIONS, SENTIMENTS, Mention
-from groundswell.partitions import (
+from groundswell.app.partitions import (
     PENDING_TOPIC,
     assign_pending_topics,
     check_partition,
     enrich_partition,
     partition_of,
 )
+from groundswell.config import Config, parse_config
+from groundswell.mention import EMOTIONS, SENTIMENTS, Mention
 from groundswell.store.base import Filters
 from groundswell.store.sqlite import SqliteStore
 from nlp.enricher import Enricher, Models, enrich_store
@@ -176,7 +176,7 @@ def test_a_partition_outside_the_range_is_refused(partition: int, partitions: in
 def test_the_partition_count_from_the_environment_is_checked(
     raw: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from groundswell import tasks
+    from groundswell.app import tasks
     from groundswell.config import ConfigError
 
     monkeypatch.setenv("GROUNDSWELL_ENRICH_PARTITIONS", raw)

@@ -77,8 +77,8 @@ def test_a_pipe_is_not_a_terminal() -> None:
 def test_the_command_line_logs_enrich_progress_when_output_is_not_a_terminal(
     monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
 ) -> None:
-    import groundswell.cli as cli
-    import groundswell.pipeline as pipeline
+    import groundswell.app.cli as cli
+    import groundswell.app.pipeline as pipeline
     from groundswell.config import parse_config
     from groundswell.mention import Mention
     from groundswell.store.sqlite import SqliteStore

@@ -10,8 +10,8 @@ import pytest
 from crawlers.web.run import spider_class, summarize
 from crawlers.web.spiders.base import GroundswellSpider, SelectorError
 from crawlers.web.state import CrawlState
+from groundswell.app.demo.config import FORUM_SELECTORS, REVIEW_SELECTORS
 from groundswell.config import ConfigError, SourceConfig
-from groundswell.demo.config import FORUM_SELECTORS, REVIEW_SELECTORS
 
 
 @pytest.mark.parametrize(

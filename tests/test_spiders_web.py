@@ -16,8 +16,8 @@ from typing import Any
 import pytest
 import yaml
 
-from groundswell.demo import append_forum_reply, build_market, demo_config, serve_market
-from groundswell.demo.config import FORUM_SELECTORS
+from groundswell.app.demo import append_forum_reply, build_market, demo_config, serve_market
+from groundswell.app.demo.config import FORUM_SELECTORS
 from groundswell.mention import Mention
 
 pytestmark = pytest.mark.slow

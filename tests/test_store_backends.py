@@ -18,7 +18,6 @@ from groundswell.records import LedgerEntry
 from groundswell.store.base import Filters, SeriesPoint, Store, StoreError
 from groundswell.store.query import QuerySyntaxError
 from groundswell.text import tokens
-from tests.es_fixtures import both_stores_fixture, es_client_fixture, osmem_base_fixture, store_fixture  # noqa: F401
 
 MONDAY = datetime(2024, 3, 4, tzinfo=UTC)  # a Monday
 SOURCES = ("forum-a", "reviews-b", "news-c")

@@ -9,7 +9,7 @@ import pytest
 import yaml
 
 from crawlers.feeds.replay import ReplayServer
-from groundswell import tasks
+from groundswell.app import tasks
 from groundswell.config import load_config
 from groundswell.store import open_store
 from tests.test_collect_ledger import GOOD

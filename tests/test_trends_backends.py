@@ -8,9 +8,8 @@ import pytest
 
 from groundswell.config import parse_config
 from groundswell.store.base import Store
-from tests.es_fixtures import both_stores_fixture, es_client_fixture, osmem_base_fixture  # noqa: F401
+from tests.kit.trends import BURST_DAY, DAY0, DAYS, planted_mentions
 from trends.detect import detect
-from trends.testing import BURST_DAY, DAY0, DAYS, planted_mentions
 
 pytestmark = [pytest.mark.es, pytest.mark.slow]  # starts osmem-server: a few seconds
 

@@ -13,8 +13,8 @@ from typer.testing import CliRunner
 import trends.cli
 from groundswell.config import load_config
 from groundswell.store import open_store
+from tests.kit.trends import DAY0, DAYS, planted_mentions
 from trends.cli import app
-from trends.testing import DAY0, DAYS, planted_mentions
 
 runner = CliRunner()
 
@@ -53,7 +53,7 @@ def test_cli_detect_then_list_shows_the_shift(tmp_path: Path, monkeypatch: pytes
 
 def test_cli_list_rejects_unknown_kind(tmp_path: Path) -> None:
     result = runner.invoke(app, ["list", "-c", str(_config(tmp_path)), "--kind", "crisis"])
-    assert result.exit_code == 1 and "shift, blip, developing, health" in result.output
+    assert result.exit_code == 2 and "shift, blip, developing, health" in result.output  # a usage error
 
 
 def test_cli_missing_config_fails_cleanly(tmp_path: Path) -> None:

@@ -13,10 +13,10 @@ from pathlib import Path
 
 from vaderSentiment.vaderSentiment import SentimentIntensityAnalyzer
 
+from groundswell.app.demo.catalog import BRAND_OF, LEADERS
+from groundswell.app.demo.config import demo_config
+from groundswell.app.demo.generate import Post, generate_market
 from groundswell.config import parse_config
-from groundswell.demo.catalog import BRAND_OF, LEADERS
-from groundswell.demo.config import demo_config
-from groundswell.demo.generate import Post, generate_market
 from groundswell.mention import Mention, SourceKind, TargetSentiment
 from groundswell.records import TrendEvent
 from groundswell.store.sqlite import SqliteStore

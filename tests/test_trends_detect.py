@@ -9,8 +9,8 @@ import pytest
 from groundswell.config import Config, parse_config
 from groundswell.records import TrendEvent
 from groundswell.store.sqlite import SqliteStore
+from tests.kit.trends import BURST_DAY, DAY0, DAYS, SHIFT_DAY, planted_mentions
 from trends.detect import detect
-from trends.testing import BURST_DAY, DAY0, DAYS, SHIFT_DAY, planted_mentions
 
 NOW = DAY0 + timedelta(days=DAYS, hours=6)
 

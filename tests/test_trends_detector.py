@@ -178,7 +178,7 @@ def test_segment_batch_recovers_mean_shifts() -> None:
 
 
 def test_synthetic_generate_is_seeded_and_returns_truth() -> None:
-    from trends.synthetic import generate
+    from tests.kit.synthetic import generate
 
     a, b = generate(3, n_series=40), generate(3, n_series=40)
     assert [t.scenario for t in a.truth] == [t.scenario for t in b.truth]

@@ -10,11 +10,11 @@ import pytest
 
 from groundswell.config import Config, parse_config
 from groundswell.store.sqlite import SqliteStore
+from tests.kit.synthetic import SCENARIOS, generate
+from tests.kit.trends import DAY0, SHIFT_DAY, planted_mentions
 from trends.detect import detect
 from trends.detector import ShiftDetector
 from trends.series import CountSeries
-from trends.synthetic import SCENARIOS, generate
-from trends.testing import DAY0, SHIFT_DAY, planted_mentions
 
 
 @pytest.fixture(scope="module")

@@ -14,8 +14,8 @@ from typer.testing import CliRunner
 
 from groundswell.mention import Mention
 from groundswell.records import Ticket
-from groundswell.sample import load_sample, sample_config
 from groundswell.store.sqlite import SqliteStore
+from tests.kit.sample import load_sample, sample_config
 from web.app import create_app
 from web.query import QueryError, parse_query
 from web.security import WebSecurityError, check_bind, parse_tokens

@@ -11,9 +11,8 @@ import re
 from fastapi.testclient import TestClient
 
 from groundswell.records import Ticket
-from groundswell.sample import load_sample, sample_config
 from groundswell.store.base import Store
-from tests.es_fixtures import es_client_fixture, osmem_base_fixture, store_fixture  # noqa: F401
+from tests.kit.sample import load_sample, sample_config
 from web.app import create_app
 
 

@@ -18,8 +18,8 @@ from pathlib import Path
 import pytest
 
 from groundswell.mention import Mention
-from groundswell.sample import load_sample, sample_config
 from groundswell.store.sqlite import SqliteStore
+from tests.kit.sample import load_sample, sample_config
 from web.app import create_app
 
 CHROMIUM = Path(os.environ.get("GROUNDSWELL_CHROMIUM", "/usr/bin/chromium"))

@@ -13,11 +13,11 @@ from fastapi.testclient import TestClient
 from typer.testing import CliRunner
 
 from groundswell.records import Ticket
-from groundswell.sample import load_sample, sample_config
 from groundswell.store import sqlite as sqlite_backend
 from groundswell.store.base import SearchTimeout
 from groundswell.store.query import MAX_QUERY_CHARS, QuerySyntaxError
 from groundswell.store.sqlite import SqliteStore
+from tests.kit.sample import load_sample, sample_config
 from web.app import create_app
 from web.security import (
     HostGuard,
@@ -341,7 +341,7 @@ def test_brief_html_pdf_and_linked_chart_are_served(brief_in_data_folder) -> Non
 def test_elasticsearch_search_carries_the_budget_and_reports_a_timeout() -> None:
     from unittest.mock import MagicMock
 
-    from groundswell.store.elasticsearch import ElasticsearchStore
+    from index_mappings.store import ElasticsearchStore
 
     client = MagicMock()
     es = client.options.return_value

@@ -6,36 +6,30 @@ Top-level imports stay light (no torch, no Scrapy) so that `groundswell --help` 
 from __future__ import annotations
 
 from datetime import UTC, datetime
-from pathlib import Path
 from typing import Annotated, Any, get_args
 
 import typer
 from rich.console import Console
 from rich.markup import escape
 
-from groundswell.config import ConfigError, load_config
-from groundswell.exitcodes import exit_for
+from groundswell.cliutils import (
+    DEFAULT_CONFIG,
+    ConfigOption,
+    JsonOption,
+    fail,
+    open_config_and_store,
+    usage_error,
+)
 from groundswell.listing import Column, print_listing, store_clock
 from groundswell.records import EventKind, series_name
-from groundswell.store import StoreError, open_store
 
 app = typer.Typer(help="Trend series, detected shifts and blips.", no_args_is_help=True)
 console = Console()
 
-ConfigOption = Annotated[
-    Path,
-    typer.Option("--config", "-c", envvar="GROUNDSWELL_CONFIG", help="configuration file (YAML)"),
-]
-
-
-def _fail(message: str) -> typer.Exit:
-    typer.echo(f"error: {message}", err=True)
-    return typer.Exit(1)
-
 
 @app.command("list")
 def list_events(
-    config: ConfigOption = Path("groundswell.yaml"),
+    config: ConfigOption = DEFAULT_CONFIG,
     kind: Annotated[
         str | None, typer.Option("--kind", help="only 'shift', 'blip', 'developing' or 'health' (sources)")
     ] = None,
@@ -43,18 +37,13 @@ def list_events(
         str | None, typer.Option("--entity", help="only events of this series key (entity id, source, ...)")
     ] = None,
     limit: Annotated[int, typer.Option("--limit", help="most events shown")] = 50,
-    as_json: Annotated[bool, typer.Option("--json", help="one JSON object per event and line")] = False,
+    as_json: JsonOption = False,
 ) -> None:
     """Print the detected events, newest first."""
     kinds = get_args(EventKind)
     if kind is not None and kind not in kinds:
-        raise _fail(f"--kind {kind!r} is not allowed; use one of {', '.join(kinds)}")
-    try:
-        cfg = load_config(config)
-        store = open_store(cfg)
-    except (ConfigError, StoreError) as err:  # 2: configuration error or server unreachable
-        raise exit_for(err, config_path=config) from None
-    with store:
+        raise usage_error(f"--kind {kind!r} is not allowed; use one of {', '.join(kinds)}")
+    with open_config_and_store(config) as (_, store):
         where: dict[str, object] = {}
         if kind:
             where["kind"] = kind
@@ -94,7 +83,7 @@ def list_events(
 
 @app.command("detect")
 def detect_command(
-    config: ConfigOption = Path("groundswell.yaml"),
+    config: ConfigOption = DEFAULT_CONFIG,
     start: Annotated[datetime | None, typer.Option("--start", help="backfill from this time (UTC)")] = None,
     end: Annotated[
         datetime | None, typer.Option("--end", help="backfill up to this time (UTC, exclusive)")
@@ -106,16 +95,11 @@ def detect_command(
     """Run the detector over the store (online, or a backfill with --start/--end) and write the events."""
     from trends.detect import detect
 
-    try:
-        cfg = load_config(config)
-        store = open_store(cfg)
-    except (ConfigError, StoreError) as err:  # 2: configuration error or server unreachable
-        raise exit_for(err, config_path=config) from None
-    with store:
+    with open_config_and_store(config) as (cfg, store):
         try:
             summary = detect(cfg, store, now=now, start=start, end=end)
         except ValueError as err:
-            raise _fail(str(err)) from None
+            raise fail(str(err)) from None
     console.print(
         f"{summary.series_tested} series tested from {summary.start} to {summary.end}: "
         f"{summary.shifts} shifts, {summary.blips} blips, {summary.developing} developing"

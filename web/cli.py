@@ -6,19 +6,13 @@ the command.
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import typer
+
+from groundswell.cliutils import DEFAULT_CONFIG, ConfigOption, fail, open_config_and_store
 
 
 def serve(
-    config: Path = typer.Option(
-        Path("groundswell.yaml"),
-        "--config",
-        "-c",
-        envvar="GROUNDSWELL_CONFIG",
-        help="configuration file (YAML)",
-    ),
+    config: ConfigOption = DEFAULT_CONFIG,
     host: str = typer.Option("127.0.0.1", help="address to bind; anything but loopback needs --token"),
     port: int = typer.Option(8000, help="TCP port (0 picks a free one)"),
     token: str | None = typer.Option(
@@ -39,30 +33,23 @@ def serve(
     """Serve the analyst web UI (search, trends, tickets, briefs) over the configured store."""
     import uvicorn
 
-    from groundswell.config import ConfigError, load_config
-    from groundswell.store import StoreError, open_store
     from web.app import create_app
-    from web.security import WebSecurityError, check_allowed_hosts, check_bind
+    from web.security import WebSecurityError, check_allowed_hosts, check_bind, parse_tokens
 
     allowed = tuple(h.strip() for item in allowed_host for h in item.split(",") if h.strip())
-    try:
+    try:  # before anything is opened: an unsafe bind or a blank token never starts a server
+        parse_tokens(token)
         check_bind(host, token)
         check_allowed_hosts(host, allowed)
-        cfg = load_config(config)
-        store = open_store(cfg)
-        app = create_app(cfg, store, token=token, bind_host=host, allowed_hosts=allowed)
-    except (ConfigError, StoreError) as err:  # groundswell/exitcodes.py: 2, one line naming the URL
-        from groundswell.exitcodes import exit_for
-
-        raise exit_for(err, config_path=config) from None
     except WebSecurityError as err:
-        typer.echo(f"error: {err}", err=True)
-        raise typer.Exit(1) from None
-    where = f"http://{host}:{port}/" if port else f"http://{host}:<free port>/"
-    typer.echo(
-        f"Groundswell web UI for '{cfg.name}' on {where} ({'token required' if token else 'no login: loopback only'})"
-    )
-    try:
+        raise fail(str(err)) from None
+    with open_config_and_store(config) as (
+        cfg,
+        store,
+    ):  # 2, one line naming the URL (groundswell/exitcodes.py)
+        app = create_app(cfg, store, token=token, bind_host=host, allowed_hosts=allowed)
+        where = f"http://{host}:{port}/" if port else f"http://{host}:<free port>/"
+        typer.echo(
+            f"Groundswell web UI for '{cfg.name}' on {where} ({'token required' if token else 'no login: loopback only'})"
+        )
         uvicorn.run(app, host=host, port=port, log_level="info", server_header=False, proxy_headers=False)
-    finally:
-        store.close()

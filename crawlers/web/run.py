@@ -22,6 +22,7 @@ import time
 from pathlib import Path
 from typing import Any
 
+from groundswell import exitcodes
 from groundswell.config import Config, ConfigError, SourceConfig, load_config
 
 logger = logging.getLogger(__name__)
@@ -209,7 +210,7 @@ def main(argv: list[str] | None = None) -> int:
         summary = run(args.config, args.source, args.out, args.state_dir, log_level=args.log_level)
     except ConfigError as err:
         print(f"error: {err}", file=sys.stderr)
-        return 2
+        return exitcodes.CONFIG_ERROR
     sys.stdout.write(json.dumps(summary) + "\n")
     sys.stdout.flush()
     return 0

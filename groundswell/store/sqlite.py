@@ -25,8 +25,9 @@ from collections import Counter
 from collections.abc import Iterable, Iterator, Sequence
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any, Literal, Self
 
+from groundswell.config import Config
 from groundswell.mention import Mention
 from groundswell.store.base import (
     DEFAULT_LOCK_WAIT_S,
@@ -152,6 +153,10 @@ def _ts(value: datetime) -> float:
 
 class SqliteStore(Store):
     """The embedded store. `path=":memory:"` gives a throw-away store for tests."""
+
+    @classmethod
+    def from_settings(cls, config: Config) -> Self:
+        return cls(config.path(config.store.path))
 
     def __init__(self, path: str | Path) -> None:
         self.path = str(path)

@@ -1,7 +1,7 @@
 """Task-sized entry points for orchestration (Airflow DAGs call these, one per task).
 
 Each takes a configuration path and plain values, opens the store itself, calls one stage of
-`groundswell.pipeline`, and returns a small JSON-able summary (never data) for XCom. All are
+`groundswell.app.pipeline`, and returns a small JSON-able summary (never data) for XCom. All are
 idempotent: clearing and re-running a task writes the same documents and tickets.
 
 The tasks after collection take the store's writer lock (`Store.writer_lock`), the same one
@@ -25,7 +25,7 @@ from email.message import EmailMessage
 from pathlib import Path
 from typing import Any, ParamSpec, TypeVar
 
-from groundswell import pipeline
+from groundswell.app import pipeline
 from groundswell.config import Config, ConfigError, load_config
 from groundswell.store import open_store
 
@@ -152,7 +152,7 @@ def enrich(path: str, partition: int = 0, partitions: int = 1) -> dict[str, Any]
     at once on several workers, so they do not take the lock (like collection, their writes are
     upserts of disjoint mentions); they leave topics pending for `finish_enrich`, which takes it.
     """
-    from groundswell.partitions import enrich_partition
+    from groundswell.app.partitions import enrich_partition
     from groundswell.progress import ProgressLog
     from groundswell.store import Filters
 
@@ -173,7 +173,7 @@ def enrich(path: str, partition: int = 0, partitions: int = 1) -> dict[str, Any]
 
 def finish_enrich(path: str) -> dict[str, Any]:
     """After every enrich partition: assign the topics they left pending (in order), score authors."""
-    from groundswell.partitions import PENDING_TOPIC, assign_pending_topics
+    from groundswell.app.partitions import PENDING_TOPIC, assign_pending_topics
     from groundswell.progress import ProgressLog
     from groundswell.store import Filters
 
@@ -188,15 +188,16 @@ def finish_enrich(path: str) -> dict[str, Any]:
     return {"topics_assigned": topics, "authors": authors}
 
 
-def detect(path: str, now: datetime) -> list[str]:
-    """Run the detector with its clock at `now` (the data interval's end); returns the event ids."""
+def detect(path: str, now: datetime | None) -> list[str]:
+    """Run the detector with its clock at `now` (the data interval's end; None, as in a manual run
+    without a data interval, means the current time); returns the event ids."""
     cfg = _load(path)
     with open_store(cfg) as store, store.writer_lock("task detect", wait_s=TASK_LOCK_WAIT_S):
         summary = pipeline.detect(cfg, store, now=now)
     return [e.id for e in summary.events]
 
 
-def act(path: str, event_ids: list[str], now: datetime) -> dict[str, Any]:
+def act(path: str, event_ids: list[str], now: datetime | None) -> dict[str, Any]:
     from groundswell.records import TrendEvent
 
     cfg = _load(path)
@@ -254,8 +255,11 @@ def deliver_brief(path: str, brief: dict[str, Any]) -> dict[str, Any]:
     return {"emailed": len(recipients)}
 
 
-def week_of(moment: datetime) -> date:
-    """The Monday of the week that contains `moment` (UTC)."""
+def week_of(moment: datetime | None) -> date:
+    """The Monday of the week that contains `moment` (UTC). None (a manual run without a data
+    interval) means the last complete week: the one before the current one."""
+    if moment is None:
+        return pipeline.last_complete_week(datetime.now(UTC).date())
     day = moment.astimezone(UTC).date()
     return day - timedelta(days=day.weekday())
 

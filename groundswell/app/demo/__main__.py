@@ -1,6 +1,6 @@
 """Build the demo market and serve it until interrupted (for `examples/groundswell.yaml`).
 
-python -m groundswell.demo --out demo-web --port 8765 [--seed 7] [--weeks 9] [--end 2026-11-22]
+python -m groundswell.app.demo --out demo-web --port 8765 [--seed 7] [--weeks 9] [--end 2026-11-22]
 """
 
 from __future__ import annotations
@@ -12,12 +12,12 @@ import time
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
-from groundswell.demo import build_market, serve_market
+from groundswell.app.demo import build_market, serve_market
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(
-        prog="python -m groundswell.demo", description="Build the demo market and serve it on loopback."
+        prog="python -m groundswell.app.demo", description="Build the demo market and serve it on loopback."
     )
     parser.add_argument("--out", type=Path, default=Path("demo-web"), help="folder for the generated site")
     parser.add_argument("--port", type=int, default=8765)

@@ -1,7 +1,7 @@
 """The cast of the demo market: our brand, the competitors, their products, the watched opinion leaders.
 
 Everything here is fixed (it is the market's "world"); what people say about it is generated, seeded,
-in `groundswell.demo.generate`.
+in `groundswell.app.demo.generate`.
 """
 
 from __future__ import annotations

@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from groundswell.demo.catalog import BRANDS, LEADERS, MASTODON_TAG, SUBREDDIT
+from groundswell.app.demo.catalog import BRANDS, LEADERS, MASTODON_TAG, SUBREDDIT
 
 FORUM_SELECTORS = {
     "thread": "ul.threads li.thread",

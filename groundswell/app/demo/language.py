@@ -10,7 +10,7 @@ from __future__ import annotations
 import random
 import re
 
-from groundswell.demo.catalog import Product
+from groundswell.app.demo.catalog import Product
 
 COMPLIMENT = {
     "product": [

@@ -1,9 +1,7 @@
 """Fixtures for tests that need an Elasticsearch-compatible server (osmem-server) or both store backends.
 
-Import the fixtures you use explicitly (fixture names differ from the function names so that test
-arguments do not shadow the import):
-
-    from tests.es_fixtures import es_client_fixture, osmem_base_fixture, store_fixture  # noqa: F401
+`tests/conftest.py` registers these fixtures for every test (`pytest_plugins`); a test names them as
+arguments and imports nothing:
 
 - `osmem_base`: one osmem-server for the session (skipped with a message when the binary is missing);
 - `es_client`: an `Elasticsearch` client on a fresh clone of it, with Groundswell's templates installed;
@@ -40,7 +38,7 @@ from groundswell.store.sqlite import SqliteStore
 PREFIX = "gs-test"
 
 
-COMPOSE_FILE = Path(__file__).resolve().parents[1] / "docker-compose.yml"
+COMPOSE_FILE = Path(__file__).resolve().parents[2] / "docker-compose.yml"
 _COMPAT = re.compile(r"compatible-with=(\d+)")
 
 
@@ -185,7 +183,7 @@ def es_client_fixture(osmem_base: object) -> Iterator[Elasticsearch]:
 def make_store(backend: str, request: pytest.FixtureRequest, tmp_path: Path) -> Store:
     if backend == "sqlite":
         return SqliteStore(":memory:")
-    from groundswell.store.elasticsearch import ElasticsearchStore
+    from index_mappings.store import ElasticsearchStore
 
     client = request.getfixturevalue("es_client")
     return ElasticsearchStore(

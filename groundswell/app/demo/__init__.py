@@ -12,12 +12,12 @@ import shutil
 from datetime import date, timedelta
 from pathlib import Path
 
-from groundswell.demo.catalog import BRANDS, LEADERS
-from groundswell.demo.config import demo_config
-from groundswell.demo.generate import CHANNELS, Post, generate_market
-from groundswell.demo.server import serve_market
-from groundswell.demo.site import append_forum_reply, post_path, render_site
-from groundswell.demo.truth import MarketTruth, NearDuplicates, Scenario
+from groundswell.app.demo.catalog import BRANDS, LEADERS
+from groundswell.app.demo.config import demo_config
+from groundswell.app.demo.generate import CHANNELS, Post, generate_market
+from groundswell.app.demo.server import serve_market
+from groundswell.app.demo.site import append_forum_reply, post_path, render_site
+from groundswell.app.demo.truth import MarketTruth, NearDuplicates, Scenario
 
 logger = logging.getLogger(__name__)
 

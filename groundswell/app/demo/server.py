@@ -23,7 +23,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs, quote, urlsplit
 
-from groundswell.demo.site import ORIGIN
+from groundswell.app.demo.site import ORIGIN
 
 logger = logging.getLogger(__name__)
 

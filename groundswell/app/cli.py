@@ -17,7 +17,6 @@ from __future__ import annotations
 import contextlib
 import logging
 import os
-import warnings
 from collections.abc import Iterator
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
@@ -35,11 +34,19 @@ import index_mappings.cli
 import nlp.cli
 import trends.cli
 import web.cli
-from groundswell.config import Config, ConfigError, load_config, parse_config
+from groundswell import exitcodes
+from groundswell.cliutils import (
+    DEFAULT_CONFIG,
+    ConfigOption,
+    open_config_and_store,
+    setup_logging,
+    usage_error,
+)
+from groundswell.config import Config, parse_config
 
 if TYPE_CHECKING:
-    from groundswell.demo.truth import MarketTruth
-    from groundswell.pipeline import Progress, RunSummary
+    from groundswell.app.demo.truth import MarketTruth
+    from groundswell.app.pipeline import Progress, RunSummary
     from groundswell.store import Store
 
 app = typer.Typer(
@@ -50,56 +57,11 @@ app = typer.Typer(
 console = Console()
 logger = logging.getLogger("groundswell")
 
-ConfigOption = typer.Option(
-    Path("groundswell.yaml"), "--config", "-c", envvar="GROUNDSWELL_CONFIG", help="configuration file (YAML)"
-)
-
-
-def _setup_logging(verbose: bool) -> None:
-    logging.basicConfig(
-        level=logging.DEBUG if verbose else logging.INFO,
-        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
-    )
-    for noisy in (
-        "scrapy",
-        "twisted",
-        "urllib3",
-        "httpx",
-        "elastic_transport",
-        "filelock",
-        "matplotlib",
-        "fontTools",
-        "weasyprint",
-        "mail.log",
-        "sentence_transformers",
-        "transformers",
-        "huggingface_hub",
-    ):
-        logging.getLogger(noisy).setLevel(logging.WARNING)
-    # a node that cannot be reached is answered once, by the command (groundswell/exitcodes.py)
-    logging.getLogger("elastic_transport.node_pool").setLevel(logging.ERROR)
-    # peft calls a deprecated transformers API when it wraps the offline models: not the user's concern
-    warnings.filterwarnings("ignore", message=".*is_gradient_checkpointing.*", category=FutureWarning)
-    # transformers prints model load reports and progress bars unless told to be quiet
-    os.environ.setdefault("TRANSFORMERS_VERBOSITY", "error")
-    os.environ.setdefault("HF_HUB_DISABLE_PROGRESS_BARS", "1")
-    os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
-
-
-def load_or_exit(path: Path) -> Config:
-    try:
-        return load_config(path)
-    except ConfigError as err:
-        console.print(f"[red]error:[/red] {err}")
-        raise typer.Exit(2) from None
-
 
 def entry(argv: list[str] | None = None) -> None:
     """The `groundswell` console script: `app`, where a server that cannot be reached, in any command,
     is answered with one line naming its URL and what to check, exit 2 (groundswell/exitcodes.py)."""
     import sys
-
-    from groundswell import exitcodes
 
     args = sys.argv[1:] if argv is None else argv
     try:
@@ -118,20 +80,17 @@ def entry(argv: list[str] | None = None) -> None:
 
 @app.callback()
 def main(verbose: bool = typer.Option(False, "--verbose", "-v", help="debug logging")) -> None:
-    _setup_logging(verbose)
+    setup_logging(verbose)  # the one logging setup of every command
 
 
 @app.command()
 def run(
-    config: Path = ConfigOption,
+    config: ConfigOption = DEFAULT_CONFIG,
     source: list[str] = typer.Option(None, "--source", "-s", help="only these sources (repeatable)"),
     now: datetime = typer.Option(None, "--now", help="the detector's clock (ISO time, UTC); default: now"),
 ) -> None:
     """Run the whole pipeline once on a configuration: collect, enrich, index, detect, act, report."""
-    from groundswell.store import open_store
-
-    cfg = load_or_exit(config)
-    with open_store(cfg) as store:
+    with open_config_and_store(config) as (cfg, store):
         summary = _run_with_progress(cfg, store, sources=source or None, now=_utc(now) if now else None)
     _print_run_summary(summary)
     if summary.exit_code:  # the DAG task / cron job fails visibly
@@ -150,8 +109,8 @@ def demo(
     port: int = typer.Option(0, help="loopback port for the demo web (0: any free port)"),
 ) -> None:
     """The main job: build the demo market, serve it on loopback, crawl it for real, and run every stage."""
-    from groundswell.demo import build_market, demo_config, serve_market
-    from groundswell.demo.mailbox import demo_mailbox
+    from groundswell.app.demo import build_market, demo_config, serve_market
+    from groundswell.app.demo.mailbox import demo_mailbox
     from groundswell.store import open_store
 
     today = datetime.now(UTC).date()
@@ -200,7 +159,7 @@ def demo(
 @app.command()
 def search(
     query: str = typer.Argument("", help='words, "phrases", OR, NOT/-word, prefix*'),
-    config: Path = ConfigOption,
+    config: ConfigOption = DEFAULT_CONFIG,
     entity: list[str] = typer.Option(
         None, "--entity", "--brand", "-e", help="configured entity id (repeatable)"
     ),
@@ -217,12 +176,10 @@ def search(
 ) -> None:
     """Full-text search over collected mentions, with highlights."""
     from groundswell.links import served
-    from groundswell.store import Filters, StoreError, open_store
+    from groundswell.store import Filters, StoreError
 
     if sort not in ("relevance", "newest", "oldest"):
-        console.print(f"[red]error:[/red] --sort {sort!r} is not allowed; allowed: relevance, newest, oldest")
-        raise typer.Exit(2)
-    cfg = load_or_exit(config)
+        raise usage_error(f"--sort {sort!r} is not allowed; allowed: relevance, newest, oldest")
     filters = Filters(
         start=_utc(since) if since else None,
         end=_utc(until) if until else None,
@@ -234,12 +191,11 @@ def search(
         languages=tuple(lang or ()),
         safety=True if safety else None,
     )
-    with open_store(cfg) as store:
+    with open_config_and_store(config) as (_, store):
         try:
             page = store.search(query, filters, limit=limit, sort=sort)  # type: ignore[arg-type]
         except StoreError as err:
-            console.print(f"[red]error:[/red] {err}")
-            raise typer.Exit(1) from None
+            raise exitcodes.exit_for(err, config_path=config) from None
     console.print(f"{page.total} mentions match")
     for hit in page.hits:
         m = hit.mention
@@ -286,7 +242,7 @@ def _run_with_progress(
 ) -> RunSummary:
     """The pipeline under the store's writer lock, with a progress bar on a terminal and progress log
     lines (done/total, rate, ETA) for Airflow, cron or a pipe."""
-    from groundswell.pipeline import run_pipeline
+    from groundswell.app.pipeline import run_pipeline
     from groundswell.store.base import StoreLocked
 
     reporter = _bar_progress(store) if console.is_terminal else _log_progress(store)
@@ -297,7 +253,7 @@ def _run_with_progress(
             )
     except StoreLocked as err:
         console.print(f"[red]error:[/red] {err}")
-        raise typer.Exit(3) from None
+        raise typer.Exit(exitcodes.LOCKED) from None
 
 
 def _enrich_total(store: Store, done: int) -> int:

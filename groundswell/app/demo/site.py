@@ -2,7 +2,7 @@
 robots.txt, and the JSON bodies behind the Reddit- and Mastodon-shaped APIs.
 
 Links inside HTML are root-relative. Documents that need absolute URLs (feeds, sitemap, robots.txt,
-API bodies) carry the placeholder origin `ORIGIN`, which `groundswell.demo.server` replaces with the
+API bodies) carry the placeholder origin `ORIGIN`, which `groundswell.app.demo.server` replaces with the
 address it serves from, so one generated site can be served on any port.
 """
 
@@ -17,8 +17,8 @@ from html import escape
 from pathlib import Path
 from typing import Any
 
-from groundswell.demo.catalog import LEADERS, MASTODON_TAG, PRODUCTS, SUBREDDIT
-from groundswell.demo.generate import Market, Post
+from groundswell.app.demo.catalog import LEADERS, MASTODON_TAG, PRODUCTS, SUBREDDIT
+from groundswell.app.demo.generate import Market, Post
 
 ORIGIN = "https://market.demo.invalid"
 FORUM_THREADS_PER_PAGE = 20

@@ -2,7 +2,7 @@
 
 `generate_market(seed, start, days)` returns the posts (forum posts, reviews, Reddit submissions,
 Mastodon statuses, news and blog articles) and the truth about the planted scenarios. Rendering is
-`groundswell.demo.site`'s job.
+`groundswell.app.demo.site`'s job.
 """
 
 from __future__ import annotations
@@ -12,10 +12,10 @@ import random
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
 
-from groundswell.demo import catalog, language
-from groundswell.demo.catalog import ACME, BRAND_OF, BRANDS, LEADERS, PRODUCTS, ZEPHYR, Product
-from groundswell.demo.language import Voice
-from groundswell.demo.truth import Scenario
+from groundswell.app.demo import catalog, language
+from groundswell.app.demo.catalog import ACME, BRAND_OF, BRANDS, LEADERS, PRODUCTS, ZEPHYR, Product
+from groundswell.app.demo.language import Voice
+from groundswell.app.demo.truth import Scenario
 
 CHANNELS = ("forum", "review", "reddit", "mastodon", "news", "blog")
 _BACKGROUND_CHANNELS = (("forum", 0.38), ("review", 0.18), ("reddit", 0.2), ("mastodon", 0.24))
