@@ -1013,7 +1013,8 @@ class BriefCollector:
             )
             ticket = next((t.ticket for t in tickets if t.ticket.subject == row.entity_id), None)
             if ticket is not None:
-                text += f"; ticket '{ticket.title}' ({ticket.severity}, {ticket.state.replace('_', ' ')})"
+                # the ticket's own title repeats the detector's raw figures; the reader needs who and how urgent
+                text += f"; a {ticket.severity} ticket for the {ticket.team} team ({ticket.state.replace('_', ' ')})"
             if not well_supported:
                 single = "a single mention" if row.total == 1 else f"only {plural(row.total, 'mention')}"
                 text += f"; {single} and no confirmed shift: check the evidence before acting"

@@ -149,6 +149,8 @@ def test_well_supported_safety_signal_stays_first_and_is_not_labelled(data) -> N
     first = data.claims[0]
     assert first.tier == TIER_ACT and first.text.startswith("Acme Kettle:")
     assert "check the evidence" not in first.text and "mention(s)" not in first.text
+    # the ticket is named by urgency and team, not by its title full of the detector's raw figures
+    assert "ticket for the product-safety team" in first.text and "safety_count" not in first.text
 
 
 def test_brand_safety_shift_is_told_once_with_its_products_statement() -> None:
