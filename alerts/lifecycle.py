@@ -13,7 +13,7 @@ its history) and `dismissal_feedback(store)` hands them to the detector's tuning
 History actions: `open`, `evidence`, `severity`, `reopen` (by the pipeline, who="groundswell"),
 `acknowledge`, `start`, `resolve`, `dismiss`, `reopen`, `assign` (by people), `escalate`
 (by `escalate_overdue`). Every change is a compare-and-set on the stored ticket's version
-(`Store.put_doc_if`): when another writer (the pipeline's act step, a person in the web UI or the
+(`Store.put_ticket_if`): when another writer (the pipeline's act step, a person in the web UI or the
 CLI) changed the ticket in between, the change is re-applied to the fresh ticket, so no history
 entry is lost; an action that is no longer allowed then fails with `IllegalTransition`.
 """
@@ -87,27 +87,27 @@ def allowed_actions(state: TicketState) -> list[str]:
 
 # ---- persistence -------------------------------------------------------------------------------------
 def load_ticket(store: Store, ticket_id: str) -> Ticket:
-    doc = store.get_doc("tickets", ticket_id)
-    if doc is None:
+    ticket = store.get_ticket(ticket_id)
+    if ticket is None:
         raise TicketNotFound(f"no ticket with id '{ticket_id}' (list them with `groundswell tickets list`)")
-    return Ticket.model_validate(doc)
+    return ticket
 
 
 def save_ticket(store: Store, ticket: Ticket) -> None:
     """Write a ticket unconditionally (a new ticket, fixtures); changes go through `update_ticket`."""
-    store.put_doc("tickets", ticket.id, ticket.model_dump(mode="json"))
+    store.put_ticket(ticket)
 
 
 def load_ticket_versioned(store: Store, ticket_id: str) -> tuple[Ticket, DocVersion]:
-    found = store.get_doc_versioned("tickets", ticket_id)
+    found = store.get_ticket_versioned(ticket_id)
     if found is None:
         raise TicketNotFound(f"no ticket with id '{ticket_id}' (list them with `groundswell tickets list`)")
-    return Ticket.model_validate(found[0]), found[1]
+    return found
 
 
 def save_ticket_if(store: Store, ticket: Ticket, version: DocVersion | None) -> bool:
     """Compare-and-set: store `ticket` only if the stored one is still at `version` (None: not stored yet)."""
-    return store.put_doc_if("tickets", ticket.id, ticket.model_dump(mode="json"), version)
+    return store.put_ticket_if(ticket, version)
 
 
 def update_ticket(store: Store, ticket_id: str, change: Callable[[Ticket], Ticket]) -> Ticket:
@@ -141,9 +141,7 @@ def list_tickets(
     for name, value in (("state", state), ("team", team), ("type", ticket_type), ("severity", severity)):
         if value is not None:
             where[name] = value
-    tickets = [
-        Ticket.model_validate(d) for d in store.query_docs("tickets", where=where or None, limit=limit)
-    ]
+    tickets = store.tickets(where=where or None, limit=limit)
     if overdue_at is not None:
         tickets = [t for t in tickets if is_overdue(t, overdue_at)]
     return sorted(tickets, key=lambda t: (-SEVERITY_ORDER[t.severity], t.due, t.id))
@@ -267,16 +265,7 @@ def _assigned(ticket: Ticket, assignee: str, *, who: str, now: datetime, note: s
     new.assignee = assignee
     new.updated = now
     text = f"assigned to {assignee}" + (f" (was {previous})" if previous else "")
-    new.history.append(
-        HistoryEntry(
-            at=now,
-            who=who,
-            action="assign",
-            from_state=ticket.state,
-            to_state=ticket.state,
-            note=f"{text}: {note}" if note else text,
-        )
-    )
+    new.log_change("assign", who=who, at=now, note=f"{text}: {note}" if note else text)
     return new
 
 
@@ -318,15 +307,11 @@ def _escalate_one(
         new.updated = now
         new.due = due_time(config, new.severity, now)
         late = now - ticket.due
-        new.history.append(
-            HistoryEntry(
-                at=now,
-                who=SYSTEM_USER,
-                action="escalate",
-                from_state=ticket.state,
-                to_state=ticket.state,
-                note=f"overdue by {_hours(late)} (due {ticket.due.isoformat()}); severity {ticket.severity} -> {new.severity}",
-            )
+        new.log_change(
+            "escalate",
+            who=SYSTEM_USER,
+            at=now,
+            note=f"overdue by {_hours(late)} (due {ticket.due.isoformat()}); severity {ticket.severity} -> {new.severity}",
         )
         ids = notifier.enqueue(config, store, new, len(new.history) - 1, now=now)
         if not save_ticket_if(store, new, version):

@@ -29,6 +29,13 @@ a slow receiver's answer, so a slow webhook is not sent the same payload again a
 Which events notify: a ticket opened, reopened, escalated, or its severity raised by new evidence.
 Each team channel has a `min_severity`; the ticket's severity at the event decides.
 
+A *developing* signal (a change under way, not confirmed yet: `TrendEvent.kind == "developing"`)
+sends one *watch* message to the team it is watched by (`TrendEvent.team`), through the same
+outbox, claims and channels (`Notifier.enqueue_watch`): no ticket. The record id is the trend
+event's id + channel, and the event keeps its id when it is confirmed, so a signal seen again on
+later runs, or confirmed as a shift (whose ticket then notifies as usual), is never watched twice.
+A watch counts as severity `low`: only channels that take every ticket (`min_severity: low`) get it.
+
 Security: post text from the web is untrusted. It is HTML-escaped in email (Jinja2 autoescape),
 `&`, `<`, `>` are escaped for Slack mrkdwn (so `<!channel>` or `<http://x|y>` stay inert), and
 escaped for Teams. Secrets (SMTP username/password, webhook URLs that carry tokens) are read from
@@ -55,9 +62,10 @@ from typing import Any, Self
 
 import httpx
 import jinja2
+from tenacity import RetryError, Retrying, stop_after_attempt, wait_exponential
 
 from groundswell.config import ChannelConfig, Config, SmtpConfig
-from groundswell.records import SEVERITY_ORDER, Ticket
+from groundswell.records import SEVERITY_ORDER, Severity, Ticket, TrendEvent
 from groundswell.store import Store
 from groundswell.store.base import DocVersion
 
@@ -70,6 +78,8 @@ NOTIFY_ACTIONS: dict[str, str] = {
     "escalate": "escalated",
     "severity": "severity_raised",
 }
+WATCH_EVENT = "watch"  # a developing signal: a heads-up to the team that owns the series, no ticket
+WATCH_SEVERITY: Severity = "low"  # what a watch counts as against a channel's min_severity
 PENDING, SENDING, SENT, FAILED, ABANDONED = "pending", "sending", "sent", "failed", "abandoned"
 USER_AGENT = "Groundswell-Notifier/0.1"
 SEVERITY_COLORS = {"low": "2E7D32", "medium": "F9A825", "high": "EF6C00", "critical": "C62828"}
@@ -151,6 +161,23 @@ class Message:
     key: str  # idempotency key: the ledger record id
 
     @property
+    def severity(self) -> Severity:
+        return self.ticket.severity
+
+    @property
+    def ref(self) -> str:
+        """The id the message is about (a ticket's)."""
+        return self.ticket.id
+
+    @property
+    def threads(self) -> list[str]:
+        return self.ticket.evidence.threads
+
+    @property
+    def triage(self) -> str:
+        return f"groundswell tickets show {self.ticket.id}"
+
+    @property
     def subject(self) -> str:
         words = self.event.replace("_", " ")
         return _one_line(f"[Groundswell][{self.ticket.severity.upper()}] {words}: {self.ticket.title}")
@@ -181,6 +208,68 @@ class Message:
         return facts
 
 
+@dataclass(frozen=True)
+class WatchMessage:
+    """A developing signal to tell its team about: a change under way, not confirmed, no ticket."""
+
+    trend: TrendEvent
+    team: str
+    quotes: tuple[Quote, ...]
+    key: str  # idempotency key: the ledger record id
+    event: str = WATCH_EVENT
+    note: str = (
+        "A change is under way but too young to tell from a blip: watch it. "
+        "A ticket opens only if it is confirmed as a shift."
+    )
+
+    @property
+    def severity(self) -> Severity:
+        return WATCH_SEVERITY
+
+    @property
+    def ref(self) -> str:
+        return self.trend.id
+
+    @property
+    def threads(self) -> list[str]:
+        return []
+
+    @property
+    def triage(self) -> str:
+        return "groundswell trends list --kind developing"
+
+    @property
+    def subject(self) -> str:
+        t = self.trend
+        change = f" ({t.relative_change:+.0%})" if t.relative_change is not None else ""
+        return _one_line(
+            f"[Groundswell][WATCH] developing: {t.metric.replace('_', ' ')} of {t.series_name} "
+            f"{t.direction}{change} since {t.start:%a %d %b}"
+        )
+
+    def facts(self) -> list[tuple[str, str]]:
+        t = self.trend
+        facts = [
+            ("Series", t.series_name),
+            ("Metric", t.metric.replace("_", " ")),
+            ("Change", f"{t.baseline:.3g} -> {t.level:.3g} ({t.direction})"),
+            ("Since", t.start.strftime("%Y-%m-%d")),
+            ("Confidence", f"{t.confidence:.0%}"),
+            ("Authors", str(t.authors)),
+            ("Sources", ", ".join(t.source_names[:8]) or str(t.sources)),
+            ("Team", self.team),
+            ("Event", t.id),
+        ]
+        if t.drivers:
+            facts.append(("Drivers", ", ".join(t.drivers[:8])))
+        if t.safety_hazards:
+            facts.append(("Hazards", ", ".join(f"{h} ({n})" for h, n in sorted(t.safety_hazards.items()))))
+        return facts
+
+
+AnyMessage = Message | WatchMessage
+
+
 def _one_line(text: str) -> str:
     return " ".join(text.split())
 
@@ -207,13 +296,13 @@ _EMAIL_HTML = _JINJA.from_string(
  (<a href="{{ q.url }}">{{ q.url }}</a>){% endif %}</p></blockquote>
 {% endfor %}{% endif %}
 {% if threads %}<h3>Threads to answer</h3><ul>{% for url in threads %}<li><a href="{{ url }}">{{ url }}</a></li>{% endfor %}</ul>{% endif %}
-<p>Triage: <code>groundswell tickets show {{ m.ticket.id }}</code></p>
+<p>Triage: <code>{{ m.triage }}</code></p>
 </body></html>
 """
 )
 
 
-def render_email(message: Message, *, sender: str, to: list[str]) -> EmailMessage:
+def render_email(message: AnyMessage, *, sender: str, to: list[str]) -> EmailMessage:
     """A multipart (text + HTML) email; untrusted text is HTML-escaped in the HTML part."""
     email = EmailMessage()
     email["Subject"] = message.subject
@@ -221,21 +310,24 @@ def render_email(message: Message, *, sender: str, to: list[str]) -> EmailMessag
     email["To"] = ", ".join(to)
     email["Date"] = formatdate(localtime=False)
     email["Message-ID"] = f"<{message.key}@groundswell>"
-    email["X-Groundswell-Ticket"] = message.ticket.id
+    if isinstance(message, Message):
+        email["X-Groundswell-Ticket"] = message.ticket.id
+    else:
+        email["X-Groundswell-Trend"] = message.trend.id
     lines = [message.subject, ""]
     if message.note:
         lines += [message.note, ""]
     lines += [f"{name}: {value}" for name, value in message.facts()]
     for q in message.quotes:
         lines += ["", f"> {q.text}", f"-- {q.author} on {q.source} {q.url}".rstrip()]
-    if message.ticket.evidence.threads:
-        lines += ["", "Threads to answer:", *(f"- {u}" for u in message.ticket.evidence.threads[:10])]
+    if message.threads:
+        lines += ["", "Threads to answer:", *(f"- {u}" for u in message.threads[:10])]
     email.set_content("\n".join(lines))
     html_body = _EMAIL_HTML.render(
         m=message,
         is_http=_http_url,
-        color=SEVERITY_COLORS[message.ticket.severity],
-        threads=[u for u in message.ticket.evidence.threads[:10] if _http_url(u)],
+        color=SEVERITY_COLORS[message.severity],
+        threads=[u for u in message.threads[:10] if _http_url(u)],
     )
     email.add_alternative(html_body, subtype="html")
     return email
@@ -246,7 +338,7 @@ def escape_slack(text: str) -> str:
     return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
 
 
-def render_slack(message: Message) -> dict[str, Any]:
+def render_slack(message: AnyMessage) -> dict[str, Any]:
     """Incoming-webhook payload (mrkdwn); every string from a post or a config is escaped."""
     e = escape_slack
     facts = "\n".join(f"*{e(name)}:* {e(value)}" for name, value in message.facts())
@@ -279,7 +371,7 @@ def escape_teams(text: str) -> str:
     return escape_slack(text).replace('"', "&quot;").translate(_TEAMS_SPECIALS)
 
 
-def render_teams(message: Message) -> dict[str, Any]:
+def render_teams(message: AnyMessage) -> dict[str, Any]:
     """An Office 365 connector MessageCard."""
     e = escape_teams
     sections: list[dict[str, Any]] = [
@@ -295,11 +387,11 @@ def render_teams(message: Message) -> dict[str, Any]:
         "@type": "MessageCard",
         "@context": "https://schema.org/extensions",
         "summary": e(message.subject),
-        "themeColor": SEVERITY_COLORS[message.ticket.severity],
+        "themeColor": SEVERITY_COLORS[message.severity],
         "title": e(message.subject),
         "sections": sections,
     }
-    threads = [u for u in message.ticket.evidence.threads if _http_url(u)][:3]
+    threads = [u for u in message.threads if _http_url(u)][:3]
     if threads:
         card["potentialAction"] = [
             {"@type": "OpenUri", "name": f"Open thread {i + 1}", "targets": [{"os": "default", "uri": u}]}
@@ -308,7 +400,7 @@ def render_teams(message: Message) -> dict[str, Any]:
     return card
 
 
-def render_teams_adaptive(message: Message) -> dict[str, Any]:
+def render_teams_adaptive(message: AnyMessage) -> dict[str, Any]:
     """An Adaptive Card message, for Teams Workflows (Power Automate) webhooks. TextBlocks render
     markdown, so untrusted text is escaped the same way as in a MessageCard."""
     e = escape_teams
@@ -322,7 +414,7 @@ def render_teams_adaptive(message: Message) -> dict[str, Any]:
         body.append(
             {"type": "TextBlock", "text": f"{e(q.text)} — {e(q.author)} on {e(q.source)}", "wrap": True}
         )
-    threads = [u for u in message.ticket.evidence.threads if _http_url(u)][:3]
+    threads = [u for u in message.threads if _http_url(u)][:3]
     card: dict[str, Any] = {
         "$schema": "http://adaptivecards.io/schemas/adaptive-card.json",
         "type": "AdaptiveCard",
@@ -342,7 +434,7 @@ def render_teams_adaptive(message: Message) -> dict[str, Any]:
     }
 
 
-def teams_payload(url: str, message: Message) -> dict[str, Any]:
+def teams_payload(url: str, message: AnyMessage) -> dict[str, Any]:
     """Workflows webhooks (Power Automate / Logic Apps hosts) take an Adaptive Card; the older
     Office 365 connector webhooks a MessageCard."""
     host = (httpx.URL(url).host or "").lower()
@@ -350,16 +442,25 @@ def teams_payload(url: str, message: Message) -> dict[str, Any]:
     return render_teams_adaptive(message) if workflows else render_teams(message)
 
 
-def render_webhook(message: Message) -> dict[str, Any]:
-    """Generic JSON for Jira, ServiceNow or a BPM engine: the whole ticket plus the event."""
+def render_webhook(message: AnyMessage) -> dict[str, Any]:
+    """Generic JSON for Jira, ServiceNow or a BPM engine: the whole ticket (or, for a watch, the
+    developing trend event) plus the event."""
+    quotes = [{"author": q.author, "source": q.source, "url": q.url, "text": q.text} for q in message.quotes]
+    if isinstance(message, WatchMessage):
+        return {
+            "event": f"trend.{message.event}",
+            "idempotency_key": message.key,
+            "note": message.note,
+            "team": message.team,
+            "trend": message.trend.model_dump(mode="json"),
+            "quotes": quotes,
+        }
     return {
         "event": f"ticket.{message.event}",
         "idempotency_key": message.key,
         "note": message.note,
         "ticket": message.ticket.model_dump(mode="json"),
-        "quotes": [
-            {"author": q.author, "source": q.source, "url": q.url, "text": q.text} for q in message.quotes
-        ],
+        "quotes": quotes,
     }
 
 
@@ -377,6 +478,12 @@ def ledger_id(ticket_id: str, entry_index: int, team: str, channel_index: int, k
     from groundswell.records import stable_id
 
     return stable_id("notification", ticket_id, entry_index, team, channel_index, kind)
+
+
+def watch_ledger_id(trend_id: str, team: str, channel_index: int, kind: str) -> str:
+    from groundswell.records import stable_id
+
+    return stable_id("notification", WATCH_EVENT, trend_id, team, channel_index, kind)
 
 
 class Notifier:
@@ -451,6 +558,55 @@ class Notifier:
                     "action": entry.action,
                     "event": event,
                     "severity": ticket.severity,
+                    "team": team.id,
+                    "channel": _channel_record(channel),
+                    "status": PENDING,
+                    "attempts": 0,
+                    "created": now.isoformat(),
+                    "updated": now.isoformat(),
+                    "sent_at": None,
+                    "last_error": None,
+                },
+                None,
+            )
+        return ids
+
+    def enqueue_watch(self, config: Config, store: Store, event: TrendEvent, *, now: datetime) -> list[str]:
+        """Write pending watch records for a developing signal, one per channel of its team (idempotent).
+
+        Anything but a developing event with a team is ignored. The record id depends only on the
+        event's id and the channel, so a re-run, a later run that sees the signal again, or its
+        confirmation as a shift (same id, kind `shift`) never adds a second watch.
+        """
+        if event.kind != "developing" or not event.team:
+            return []
+        try:
+            team = config.team(event.team)
+        except KeyError:
+            logger.warning(
+                "developing signal %s: team '%s' is not declared in `teams`; no channel to notify",
+                event.id,
+                event.team,
+            )
+            return []
+        ids: list[str] = []
+        for index, channel in enumerate(team.channels):
+            if SEVERITY_ORDER[WATCH_SEVERITY] < SEVERITY_ORDER[channel.min_severity]:
+                continue
+            record_id = watch_ledger_id(event.id, team.id, index, channel.kind)
+            ids.append(record_id)
+            store.put_doc_if(  # create-only: an existing record (any status) is left as it is
+                "notifications",
+                record_id,
+                {
+                    "id": record_id,
+                    "kind": WATCH_EVENT,
+                    "trend_id": event.id,
+                    "ticket_id": "",
+                    "entry": -1,
+                    "action": WATCH_EVENT,
+                    "event": WATCH_EVENT,
+                    "severity": WATCH_SEVERITY,
                     "team": team.id,
                     "channel": _channel_record(channel),
                     "status": PENDING,
@@ -573,34 +729,38 @@ class Notifier:
         store: Store,
         client: httpx.Client,
         record: dict[str, Any],
-        message: Message,
+        message: AnyMessage,
         report: DeliveryReport,
         now: datetime | None,
         version: DocVersion,
     ) -> bool:
-        error = ""
-        for attempt in range(self.max_attempts):
-            record["attempts"] += 1  # counted before the send: a timed-out attempt may have arrived
-            record["updated"] = datetime.now(UTC).isoformat()
-            version = self._save(store, record, version)
-            try:
-                self.send(client, record["channel"], message)
-            except Exception as err:  # any failure of one delivery is recorded, never raised
-                error = REDACTOR.redact(
-                    f"{type(err).__name__}: {err}" if not isinstance(err, DeliveryError) else str(err)
-                )
-                if attempt + 1 < self.max_attempts:
-                    self.sleep(min(self.backoff_s * 2**attempt, self.max_backoff_s))
-                continue
+        retrying = Retrying(  # any failure of one delivery is retried, then recorded, never raised
+            stop=stop_after_attempt(self.max_attempts),
+            wait=wait_exponential(multiplier=self.backoff_s, max=self.max_backoff_s),
+            sleep=self.sleep,
+        )
+        try:
+            for attempt in retrying:
+                record["attempts"] += 1  # counted before the send: a timed-out attempt may have arrived
+                record["updated"] = datetime.now(UTC).isoformat()
+                version = self._save(store, record, version)
+                with attempt:
+                    self.send(client, record["channel"], message)
+        except RetryError as failed:
+            err = failed.last_attempt.exception()
+            error = REDACTOR.redact(
+                f"{type(err).__name__}: {err}" if not isinstance(err, DeliveryError) else str(err)
+            )
+        else:
             stamp = (now or datetime.now(UTC)).isoformat()
             record.update(status=SENT, sent_at=stamp, updated=stamp, last_error=None, claim_expires=None)
             self._save(store, record, version)
             report.sent += 1
             logger.info(
-                "notified team %s by %s about ticket %s (%s)",
+                "notified team %s by %s about %s (%s)",
                 record["team"],
                 record["channel"]["kind"],
-                record["ticket_id"],
+                message.ref,
                 record["event"],
             )
             return True
@@ -618,23 +778,24 @@ class Notifier:
         else:
             report.failed += 1
         logger.warning(
-            "notification %s (%s to team %s, ticket %s) %s after %s attempts: %s",
+            "notification %s (%s to team %s, about %s) %s after %s attempts: %s",
             record["id"],
             record["channel"]["kind"],
             record["team"],
-            record["ticket_id"],
+            message.ref,
             "abandoned" if status == ABANDONED else "failed; retried on the next run",
             total,
             error,
         )
         return False
 
-    def _message(self, store: Store, record: dict[str, Any]) -> Message | None:
-        doc = store.get_doc("tickets", record["ticket_id"])
-        if doc is None:
+    def _message(self, store: Store, record: dict[str, Any]) -> AnyMessage | None:
+        if record.get("kind") == WATCH_EVENT:
+            return self._watch_message(store, record)
+        ticket = store.get_ticket(record["ticket_id"])
+        if ticket is None:
             logger.debug("notification %s: ticket %s not stored yet", record["id"], record["ticket_id"])
             return None
-        ticket = Ticket.model_validate(doc)
         index = record["entry"]
         if index >= len(ticket.history) or ticket.history[index].action != record["action"]:
             logger.debug(
@@ -656,8 +817,20 @@ class Notifier:
             key=record["id"],
         )
 
+    def _watch_message(self, store: Store, record: dict[str, Any]) -> WatchMessage | None:
+        doc = store.get_doc("trends", record["trend_id"])
+        if doc is None:
+            logger.debug("notification %s: trend event %s not stored", record["id"], record["trend_id"])
+            return None
+        trend = TrendEvent.model_validate(doc)
+        quotes = tuple(
+            Quote(author=m.author or "unknown", source=m.source, url=m.url, text=_snippet(m.text or m.title))
+            for m in store.get_mentions(trend.mention_ids[: self.quotes])
+        )
+        return WatchMessage(trend=trend, team=record["team"], quotes=quotes, key=record["id"])
+
     # -- one attempt -------------------------------------------------------------------------------------
-    def send(self, client: httpx.Client, channel: dict[str, Any], message: Message) -> None:
+    def send(self, client: httpx.Client, channel: dict[str, Any], message: AnyMessage) -> None:
         kind = channel["kind"]
         if kind == "email":
             self._send_email(channel, message)
@@ -666,7 +839,7 @@ class Notifier:
         else:
             raise DeliveryError(f"unknown channel kind '{kind}'; allowed: email, slack, teams, webhook")
 
-    def _post(self, client: httpx.Client, channel: dict[str, Any], message: Message) -> None:
+    def _post(self, client: httpx.Client, channel: dict[str, Any], message: AnyMessage) -> None:
         env = channel.get("url_env")
         url = secret_from_env(env, f"{channel['kind']} webhook")
         kind = channel["kind"]
@@ -688,7 +861,7 @@ class Notifier:
         if response.status_code >= 300:
             raise DeliveryError(f"HTTP {response.status_code} from the {channel['kind']} webhook in ${env}")
 
-    def _send_email(self, channel: dict[str, Any], message: Message) -> None:
+    def _send_email(self, channel: dict[str, Any], message: AnyMessage) -> None:
         to = list(channel.get("to") or [])
         if not to:
             raise DeliveryError("email channel has no recipients (teams[].channels[].to is empty)")
@@ -709,9 +882,9 @@ class Notifier:
             ) from None
         if refused:  # the others got it: retrying would send them a duplicate
             logger.warning(
-                "SMTP server refused recipients %s for ticket %s",
+                "SMTP server refused recipients %s for %s",
                 ", ".join(sorted(refused)),
-                message.ticket.id,
+                message.ref,
             )
 
 

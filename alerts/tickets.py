@@ -14,6 +14,11 @@ Topic and source series are supporting evidence: their shifts join the ticket of
 are about (see `alerts.rules`) but never open or reopen one on their own; the entity's own series
 must shift too. This keeps entity-linking slips and broad topic moves from opening tickets.
 
+A *developing* signal (a change under way, not confirmed) opens no ticket: it sends one watch
+message to the team whose ticket it would open once confirmed (`Notifier.enqueue_watch`), and only
+when it would open one (the same rules as for a shift; a topic or source series, or a change no
+rule acts on, is not watched). The watch is keyed by the event id, which a confirmed shift keeps.
+
 Every change appends a history entry; an event that adds nothing changes nothing, so re-running
 with the same events leaves tickets, history and the notification ledger as they are. Pending
 notifications are written before their ticket and delivered after all tickets are stored.
@@ -27,7 +32,6 @@ import logging
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import Any
 
 from alerts.lifecycle import (
     CAS_ATTEMPTS,
@@ -40,10 +44,11 @@ from alerts.lifecycle import (
 )
 from alerts.notify import NOTIFY_ACTIONS, Notifier
 from alerts.rules import Decision, NotActionable, classify, describe_change, entity_index, severity_max
-from groundswell.config import Config
+from groundswell.config import Config, Entity
 from groundswell.mention import Mention
 from groundswell.records import SEVERITY_ORDER, Evidence, HistoryEntry, SeriesValue, Ticket, TrendEvent
 from groundswell.store import Store
+from groundswell.store.base import DocVersion
 
 logger = logging.getLogger(__name__)
 
@@ -58,7 +63,8 @@ class TicketSummary:
     updated: int = 0
     reopened: int = 0
     unchanged: int = 0
-    skipped: int = 0  # blips, and shifts that are not actionable (see alerts.rules)
+    skipped: int = 0  # blips, developing signals, and shifts that are not actionable (see alerts.rules)
+    watched: int = 0  # developing signals given to the outbox as a watch (a re-run writes nothing new)
     notified: int = 0  # notifications delivered in this run (including retries of earlier ones)
     notify_failed: int = 0  # deliveries that failed in this run (retried on the next one)
     escalated: int = 0  # overdue tickets escalated after this run (set by groundswell.app.pipeline.act)
@@ -84,11 +90,13 @@ def process_events(
     summary = TicketSummary()
     outcome: dict[str, str] = {}
     stored: dict[str, Ticket | None] = {}  # as loaded from the store
-    versions: dict[str, Any] = {}  # their store versions, for the compare-and-set
+    versions: dict[str, DocVersion | None] = {}  # their store versions, for the compare-and-set
     working: dict[str, Ticket] = {}  # with this run's changes
     entities = entity_index(config)
     decided: list[tuple[TrendEvent, Evidence, Decision]] = []
     for event in events:
+        if event.kind == "developing":
+            summary.watched += _watch(config, store, notifier, event, entities, now)
         if event.kind != "shift":
             summary.skipped += 1
             continue
@@ -114,9 +122,8 @@ def process_events(
     )
 
     def load(ticket_id: str) -> None:
-        found = store.get_doc_versioned("tickets", ticket_id)
-        stored[ticket_id] = None if found is None else Ticket.model_validate(found[0])
-        versions[ticket_id] = None if found is None else found[1]
+        found = store.get_ticket_versioned(ticket_id)
+        stored[ticket_id], versions[ticket_id] = (None, None) if found is None else found
 
     def apply(event: TrendEvent, evidence: Evidence, decision: Decision) -> None:
         if decision.ticket_id not in stored:
@@ -207,6 +214,28 @@ def process_events(
 SUPPORTING_GROUPS = ("topic", "source")
 
 
+def _watch(
+    config: Config,
+    store: Store,
+    notifier: Notifier,
+    event: TrendEvent,
+    entities: dict[str, Entity],
+    now: datetime,
+) -> int:
+    """Enqueue the watch message of a developing signal that would open a ticket once confirmed: 1, else 0."""
+    if event.group_by in SUPPORTING_GROUPS:
+        return 0
+    as_shift = event.model_copy(update={"kind": "shift"})
+    try:
+        decision = classify(config, as_shift, store.get_mentions(event.mention_ids), entities=entities)
+    except NotActionable as why:
+        logger.info("developing signal %s is not watched: %s", event.id, why)
+        return 0
+    # the team whose ticket it would be (the routing decides, as for the shift itself)
+    ids = notifier.enqueue_watch(config, store, event.model_copy(update={"team": decision.team}), now=now)
+    return 1 if ids else 0
+
+
 # which metric names a ticket best when several of its subject's series shift at once
 HEADLINE_METRICS: dict[str, tuple[str, ...]] = {
     "product": ("safety_count", "complaint_share", "negative_share", "mean_sentiment", "volume"),
@@ -294,29 +323,21 @@ def _apply(
     added = len(set(merged.mention_ids) - set(old.evidence.mention_ids))
     authors = len(set(merged.authors) - set(old.evidence.authors))
     what = "new shift" if new_trend else "more evidence for"
-    ticket.history.append(
-        HistoryEntry(
-            at=now,
-            who=SYSTEM_USER,
-            action="evidence",
-            from_state=old.state,
-            to_state=old.state,
-            note=f"{what} trend {event.id} ({event.series_name} {describe_change(event)}): "
-            f"+{added} mentions, +{authors} authors",
-        )
+    ticket.log_change(
+        "evidence",
+        who=SYSTEM_USER,
+        at=now,
+        note=f"{what} trend {event.id} ({event.series_name} {describe_change(event)}): "
+        f"+{added} mentions, +{authors} authors",
     )
     if old.state not in CLOSED_STATES and SEVERITY_ORDER[raised] > SEVERITY_ORDER[old.severity]:
         ticket.severity = raised
         ticket.due = min(old.due, due_time(config, raised, now))
-        ticket.history.append(
-            HistoryEntry(
-                at=now,
-                who=SYSTEM_USER,
-                action="severity",
-                from_state=old.state,
-                to_state=old.state,
-                note=f"severity {old.severity} -> {raised} on new evidence (trend {event.id})",
-            )
+        ticket.log_change(
+            "severity",
+            who=SYSTEM_USER,
+            at=now,
+            note=f"severity {old.severity} -> {raised} on new evidence (trend {event.id})",
         )
     return ticket, "updated"
 

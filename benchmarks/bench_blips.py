@@ -66,6 +66,12 @@ def main() -> int:
     parser.add_argument("--periods", type=int, default=90)
     parser.add_argument("--growth", type=float, default=0.08, help="weight of smooth-growth series")
     parser.add_argument("--max-blip", type=int, default=None, help="detector's max_blip_periods (tuning)")
+    parser.add_argument(
+        "--longest-blip",
+        type=int,
+        default=None,
+        help="detector's longest_blip: early confirmation (off by default)",
+    )
     parser.add_argument("--developing", type=int, default=2, help="detector's developing_periods; 0: off")
     parser.add_argument("--developing-fdr", type=float, default=0.05, help="detector's developing_fdr")
     args = parser.parse_args()
@@ -79,6 +85,7 @@ def main() -> int:
     # the configuration defaults: baseline 21, confirm 3, 5 authors, FDR 0.01
     detector = ShiftDetector(
         max_blip_periods=args.max_blip,
+        longest_blip=args.longest_blip,
         developing_periods=args.developing or None,
         developing_fdr=args.developing_fdr,
     )

@@ -16,7 +16,7 @@ import re
 from collections import defaultdict
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
-from typing import TypeVar
+from typing import Any, TypeVar
 from urllib.parse import quote, urlsplit
 
 from pydantic import ValidationError
@@ -24,7 +24,7 @@ from pydantic import ValidationError
 from groundswell.config import Config, Entity
 from groundswell.mention import BUSINESS_AREAS, SAFETY_HAZARDS, Mention
 from groundswell.records import SEVERITY_ORDER, Ticket, TrendEvent
-from groundswell.store.base import Filters, Store
+from groundswell.store.base import Filters, Store, collection_of
 from groundswell.text import significance, tokens
 
 logger = logging.getLogger(__name__)
@@ -294,6 +294,7 @@ class BriefData:
     topics: list[TopicRow] = field(default_factory=list)
     shifts: list[EventRow] = field(default_factory=list)
     blips: list[EventRow] = field(default_factory=list)
+    developing: list[EventRow] = field(default_factory=list)  # changes under way, watched, not confirmed
     safety: list[SafetyRow] = field(default_factory=list)
     leaders: list[LeaderRow] = field(default_factory=list)
     scorecard: list[ScoreRow] = field(default_factory=list)
@@ -550,6 +551,8 @@ class BriefCollector:
         data.cloud, data.cloud_counts = self.cloud()
         data.topics = self.emerging_topics()
         data.shifts, data.blips = self.events(data)
+        data.developing = [r for r in data.blips if r.event.kind == "developing"]
+        data.blips = [r for r in data.blips if r.event.kind == "blip"]  # health events: the appendix
         data.tickets = self.tickets(data, frozenset(r.event.id for r in data.shifts))
         data.safety = self.safety()
         data.safety_total = self.store.count(self.week.replace(safety=True))
@@ -706,21 +709,20 @@ class BriefCollector:
             return TIER_COMPETITORS
         return TIER_CONTEXT
 
-    def _load(self, collection: str, model: type[R], data: BriefData) -> list[R]:
-        out: list[R] = []
+    def _load(self, model: type[R], data: BriefData) -> list[R]:
+        collection = collection_of(model)
+
+        def skip(doc: dict[str, Any], err: ValidationError) -> None:
+            data.skipped_docs += 1
+            logger.warning("skipping %s document %s: %s", collection, doc.get("id"), err.errors()[:1])
+
         # newest first (by the end of the evidence window for trends, creation for tickets)
         order = "end" if collection == "trends" else "created"
-        for doc in self.store.query_docs(collection, order_by=order, descending=True, limit=20000):
-            try:
-                out.append(model.model_validate(doc))
-            except ValidationError as err:
-                data.skipped_docs += 1
-                logger.warning("skipping %s document %s: %s", collection, doc.get("id"), err.errors()[:1])
-        return out
+        return self.store.query_records(model, order_by=order, descending=True, limit=20000, on_invalid=skip)
 
     def events(self, data: BriefData) -> tuple[list[EventRow], list[EventRow]]:
         shifts, blips = [], []
-        for ev in self._load("trends", TrendEvent, data):
+        for ev in self._load(TrendEvent, data):
             in_week = (ev.start < self.end and ev.end >= self.start) or (
                 self.start <= ev.detected_at < self.end
             )
@@ -757,8 +759,15 @@ class BriefCollector:
                 summary = (
                     f"{metric} of {subject} {ev.direction} on {ev.start:%a %d %b}: filtered out, {reason}"
                 )
+                if ev.kind == "developing":
+                    rel = f" ({ev.relative_change:+.0%})" if ev.relative_change is not None else ""
+                    watch = f", watched by {ev.team}" if ev.team else ""
+                    summary = (
+                        f"{metric} of {subject} {ev.direction} from {ev.baseline:.2f} to {ev.level:.2f}{rel} "
+                        f"since {ev.start:%a %d %b}: developing, not confirmed yet{watch}"
+                    )
                 anchor = (
-                    self.evidence(f"Blip: {summary}", self.week, ids=ev.mention_ids)
+                    self.evidence(f"{ev.kind.capitalize()}: {summary}", self.week, ids=ev.mention_ids)
                     if ev.mention_ids
                     else None
                 )
@@ -883,7 +892,7 @@ class BriefCollector:
         as_of = min(self.now, self.end)
         opened, resolved, overdue = [], [], []
         open_total = 0
-        for t in self._load("tickets", Ticket, data):
+        for t in self._load(Ticket, data):
             in_week = self.start <= t.created < self.end
             for_week = self.end <= t.created < self.end + TICKET_GRACE and bool(
                 shift_ids & set(t.evidence.trend_ids)

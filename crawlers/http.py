@@ -5,7 +5,8 @@
 - 429 is retried after `Retry-After` (seconds or an HTTP date) or, when absent, after the reset time of
   the `x-ratelimit-reset` / `x-rate-limit-reset` headers (Reddit: seconds; X: epoch; Mastodon: ISO).
   A wait longer than `max_wait` seconds is not slept: the request fails with a `FetchError` that says so.
-- 5xx answers, timeouts and connection errors are retried with exponential backoff (`max_retries`).
+- 5xx answers, timeouts and connection errors are retried with exponential backoff (`max_retries`;
+  the retry loop is tenacity's, one attempt is `ApiHttp._attempt`).
 - Other 4xx answers fail at once with the status and the reason the body gives.
 - Redirects are followed only within the same host; a redirect to another domain is an error.
   Credentials (the `Secret` headers) follow a redirect only to the same origin (scheme, host and
@@ -31,6 +32,7 @@ from typing import Self
 from urllib.parse import parse_qsl, urlencode, urljoin, urlsplit, urlunsplit
 
 import httpx
+from tenacity import RetryCallState, Retrying, retry_if_exception_type, stop_after_attempt
 
 from groundswell.config import Config, SourceConfig
 
@@ -57,6 +59,50 @@ class FetchError(RuntimeError):
 
 class CredentialError(RuntimeError):
     """A credential the source needs is not available."""
+
+
+class _Retryable(Exception):
+    """One attempt failed in a way another attempt may fix (timeout, connection error, 429, 5xx)."""
+
+    def __init__(
+        self,
+        reason: str,
+        *,
+        wait: float,
+        status: int | None = None,
+        rate_limited: bool = False,
+        give_up_reason: str | None = None,
+    ) -> None:
+        super().__init__(reason)
+        self.reason = reason  # for the retry's log line
+        self.wait = wait  # seconds to wait before the next attempt
+        self.status = status
+        self.rate_limited = rate_limited
+        self.give_up_reason = reason if give_up_reason is None else give_up_reason
+
+    def give_up(self, url: str, attempts: int) -> FetchError:
+        """The error once no attempt is left."""
+        if self.rate_limited:
+            return FetchError(url, f"rate limited; still 429 after {attempts} attempts", self.status)
+        return FetchError(url, f"{self.give_up_reason} (gave up after {attempts} attempts)", self.status)
+
+
+def _failure(state: RetryCallState) -> _Retryable:
+    """The failure of the attempt tenacity is about to retry (it retries only `_Retryable`)."""
+    failed = state.outcome.exception() if state.outcome is not None else None
+    if not isinstance(failed, _Retryable):
+        raise TypeError(f"expected a failed attempt with a _Retryable error, got {failed!r}")
+    return failed
+
+
+@dataclass
+class _Request:
+    """One GET across its attempts: where redirects have led it, and the headers it still sends."""
+
+    url: str
+    headers: dict[str, str | Secret]  # as given, credentials wrapped
+    plain_headers: dict[str, str]  # as sent
+    redirects: int = 0
 
 
 class Secret:
@@ -271,40 +317,77 @@ class ApiHttp:
         ok_statuses: frozenset[int] = frozenset({200}),
     ) -> Response:
         """GET with retries; returns a response whose status is in `ok_statuses` or raises FetchError."""
-        plain_headers = {k: v.reveal() if isinstance(v, Secret) else v for k, v in (headers or {}).items()}
-        request_url = str(httpx.URL(url).copy_merge_params(dict(params)) if params else httpx.URL(url))
-        attempt = 0
-        redirects = 0
+        request = _Request(
+            url=str(httpx.URL(url).copy_merge_params(dict(params)) if params else httpx.URL(url)),
+            headers=dict(headers or {}),
+            plain_headers={k: v.reveal() if isinstance(v, Secret) else v for k, v in (headers or {}).items()},
+        )
+
+        def log_retry(state: RetryCallState) -> None:
+            failed = _failure(state)
+            if failed.rate_limited:
+                logger.warning(
+                    "rate limited by %s; waiting %.1f s as the server asks",
+                    redact_url(request.url),
+                    failed.wait,
+                )
+                return
+            logger.warning(
+                "retrying %s in %.1f s (attempt %d of %d): %s",
+                redact_url(request.url),
+                failed.wait,
+                state.attempt_number + 1,
+                self.max_retries + 1,
+                failed.reason,
+            )
+            self.retries += 1
+
+        retrying = Retrying(
+            stop=stop_after_attempt(self.max_retries + 1),
+            wait=lambda state: _failure(state).wait,
+            retry=retry_if_exception_type(_Retryable),
+            before_sleep=log_retry,
+            sleep=self._sleep,
+            reraise=True,
+        )
+        try:
+            for attempt in retrying:
+                with attempt:
+                    return self._attempt(request, ok_statuses, attempt.retry_state.attempt_number - 1)
+        except _Retryable as failed:
+            raise failed.give_up(request.url, self.max_retries + 1) from failed.__cause__
+        raise AssertionError("unreachable: the retry loop returns or raises")
+
+    # ---- internals ---------------------------------------------------------------------------
+    def _attempt(self, request: _Request, ok_statuses: frozenset[int], attempt: int) -> Response:
+        """One attempt (0-based `attempt`): the response, following same-host redirects (they change
+        `request`), or a FetchError (final), or `_Retryable` (timeout, connection error, 429, 5xx)."""
         while True:
             try:
-                response = self._fetch(request_url, plain_headers)
+                response = self._fetch(request.url, request.plain_headers)
             except (httpx.TimeoutException, httpx.TransportError) as exc:
                 reason = f"{type(exc).__name__}: {exc}" if str(exc) else type(exc).__name__
-                if attempt >= self.max_retries:
-                    raise FetchError(request_url, f"{reason} (gave up after {attempt + 1} attempts)") from exc
-                self._backoff(request_url, attempt, reason)
-                attempt += 1
-                continue
+                raise _Retryable(reason, wait=self.backoff * 2**attempt) from exc
             status = response.status
             if status in ok_statuses:
                 return response
             if 300 <= status < 400 and "location" in response.headers:
-                target = urljoin(request_url, response.headers["location"])
-                if urlsplit(target).hostname != urlsplit(request_url).hostname:
-                    raise FetchError(request_url, f"redirect to another domain: {redact_url(target)}", status)
-                if _origin(target) != _origin(request_url) and any(
-                    isinstance(v, Secret) for v in (headers or {}).values()
+                target = urljoin(request.url, response.headers["location"])
+                if urlsplit(target).hostname != urlsplit(request.url).hostname:
+                    raise FetchError(request.url, f"redirect to another domain: {redact_url(target)}", status)
+                if _origin(target) != _origin(request.url) and any(
+                    isinstance(v, Secret) for v in request.headers.values()
                 ):
                     logger.warning(
                         "redirect from %s to another origin %s: credentials are not sent there",
-                        redact_url(request_url),
+                        redact_url(request.url),
                         redact_url(target),
                     )
-                    plain_headers = {k: v for k, v in (headers or {}).items() if not isinstance(v, Secret)}  # type: ignore[misc]
-                redirects += 1
-                if redirects > self.max_redirects:
-                    raise FetchError(request_url, f"more than {self.max_redirects} redirects", status)
-                request_url = target
+                    request.plain_headers = {k: v for k, v in request.headers.items() if isinstance(v, str)}
+                request.redirects += 1
+                if request.redirects > self.max_redirects:
+                    raise FetchError(request.url, f"more than {self.max_redirects} redirects", status)
+                request.url = target
                 continue
             if status == 429:
                 wait = _wait_from_headers(response.headers, time.time())
@@ -312,30 +395,20 @@ class ApiHttp:
                     wait = self.backoff * 2**attempt
                 if wait > self.max_wait:
                     raise FetchError(
-                        request_url,
+                        request.url,
                         f"rate limited; server asks to wait {wait:.0f} s, more than the {self.max_wait:.0f} s allowed",
                         status,
                     )
-                if attempt >= self.max_retries:
-                    raise FetchError(
-                        request_url, f"rate limited; still 429 after {attempt + 1} attempts", status
-                    )
-                logger.warning(
-                    "rate limited by %s; waiting %.1f s as the server asks", redact_url(request_url), wait
-                )
-                self._sleep(wait)
-                attempt += 1
-                continue
+                raise _Retryable("rate limited", wait=wait, status=status, rate_limited=True)
             if status in _RETRY_STATUSES:
+                wait = self.backoff * 2**attempt
+                asked = _wait_from_headers(response.headers, time.time(), reset_headers=False)
+                if asked is not None:
+                    wait = max(wait, min(asked, self.max_wait))
                 reason = _error_reason(response.content)
-                if attempt >= self.max_retries:
-                    raise FetchError(request_url, f"{reason} (gave up after {attempt + 1} attempts)", status)
-                self._backoff(request_url, attempt, f"HTTP {status}: {reason}", response.headers)
-                attempt += 1
-                continue
-            raise FetchError(request_url, _error_reason(response.content), status)
+                raise _Retryable(f"HTTP {status}: {reason}", wait=wait, status=status, give_up_reason=reason)
+            raise FetchError(request.url, _error_reason(response.content), status)
 
-    # ---- internals ---------------------------------------------------------------------------
     def _fetch(self, url: str, headers: Mapping[str, str]) -> Response:
         self.requests += 1
         with self._client.stream("GET", url, headers=headers) as response:
@@ -358,23 +431,6 @@ class ApiHttp:
         return Response(
             url=url, status=response.status_code, headers=response.headers, content=b"".join(chunks)
         )
-
-    def _backoff(self, url: str, attempt: int, reason: str, headers: httpx.Headers | None = None) -> None:
-        wait = self.backoff * 2**attempt
-        if headers is not None:
-            asked = _wait_from_headers(headers, time.time(), reset_headers=False)
-            if asked is not None:
-                wait = max(wait, min(asked, self.max_wait))
-        logger.warning(
-            "retrying %s in %.1f s (attempt %d of %d): %s",
-            redact_url(url),
-            wait,
-            attempt + 2,
-            self.max_retries + 1,
-            reason,
-        )
-        self.retries += 1
-        self._sleep(wait)
 
     def _sleep(self, seconds: float) -> None:
         self.waited += seconds

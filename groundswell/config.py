@@ -185,6 +185,13 @@ class TrendsConfig(_Strict):
     )
     false_discovery_rate: float = Field(default=0.01, gt=0, lt=1)
     weekly_rhythm: bool = True
+    longest_blip: int | None = Field(
+        default=None,
+        ge=1,
+        description="early confirmation: the longest a blip lasts, in buckets (4 for daily buckets); a change "
+        "elevated throughout 2 buckets more is confirmed as a shift without waiting for the segmentation. "
+        "Off by default: about a day sooner, with slightly more blips reported as shifts",
+    )
     health_team: str = Field(
         default="operations",
         description="team that owns source-health events (a source failing or no longer delivering); they open no ticket",

@@ -152,13 +152,12 @@ def _print_cards(
 
 def record_clock(store: Store, now: datetime, *, by: str) -> None:
     """Record the clock the pipeline ran on (the demo's): listings judge due times and ages on it."""
-    store.put_doc("state", CLOCK_DOC, {"key": CLOCK_DOC, "value": {"now": now.isoformat(), "by": by}})
+    store.set_state(CLOCK_DOC, {"now": now.isoformat(), "by": by})
 
 
 def store_clock(store: Store) -> tuple[datetime, str | None]:
     """(now, note): the clock recorded in the store by the demo, else the wall clock (note None)."""
-    doc = store.get_doc("state", CLOCK_DOC)
-    value = (doc or {}).get("value") or {}
+    value = store.get_state(CLOCK_DOC) or {}
     if not value.get("now"):
         return datetime.now(UTC), None
     now = datetime.fromisoformat(value["now"])

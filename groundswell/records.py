@@ -1,7 +1,10 @@
-"""Records that stages hand to each other besides mentions: trend events, tickets, the collection ledger.
+"""Records that stages hand to each other besides mentions: trend events, tickets, the collection
+ledger, saved searches.
 
-All are stored as JSON documents through the store interface (`trends`, `tickets` and `ledger`
-collections), keyed by stable ids so re-runs update instead of duplicating.
+All are stored as JSON documents through the store interface (`trends`, `tickets`, `ledger` and
+`queries` collections), keyed by stable ids so re-runs update instead of duplicating. Read and write
+them with the store's typed accessors (`Store.get_ticket`, `Store.put_trend_event`,
+`Store.collection_ledger`, `Store.saved_queries`, ...), not the generic document methods.
 """
 
 from __future__ import annotations
@@ -38,7 +41,9 @@ def series_name(group_by: str, key: str, topics: list[str] | tuple[str, ...] = (
     return f"{group_by}:{key}"
 
 
-class _Record(BaseModel):
+class Record(BaseModel):
+    """Base of the stored records: no unknown fields, datetimes in UTC."""
+
     model_config = ConfigDict(extra="forbid")
 
     @field_validator("*", mode="after")
@@ -49,7 +54,7 @@ class _Record(BaseModel):
         return value
 
 
-class SeriesValue(_Record):
+class SeriesValue(Record):
     """One point of the chart data kept with an event: the bucket, the metric's value, the volume."""
 
     t: datetime
@@ -57,7 +62,7 @@ class SeriesValue(_Record):
     count: int
 
 
-class TrendEvent(_Record):
+class TrendEvent(Record):
     """A change the detector found in one series: a real shift (opens work) or a blip (recorded only)."""
 
     id: str = Field(description="stable: series + metric + direction + start bucket")
@@ -103,7 +108,7 @@ class TrendEvent(_Record):
         return stable_id("trend", group_by, key, metric, direction, start.astimezone(UTC).isoformat())
 
 
-class HistoryEntry(_Record):
+class HistoryEntry(Record):
     at: datetime
     who: str
     action: str
@@ -112,7 +117,7 @@ class HistoryEntry(_Record):
     note: str = ""
 
 
-class Evidence(_Record):
+class Evidence(Record):
     trend_ids: list[str] = Field(default_factory=list)
     mention_ids: list[str] = Field(default_factory=list)
     authors: list[str] = Field(default_factory=list)
@@ -125,7 +130,7 @@ class Evidence(_Record):
     series: list[SeriesValue] = Field(default_factory=list)
 
 
-class Ticket(_Record):
+class Ticket(Record):
     """A BPM-style action ticket owned by a team. One ongoing shift keeps one ticket."""
 
     id: str = Field(description="stable: type + subject key, so a returning shift finds its ticket")
@@ -144,8 +149,15 @@ class Ticket(_Record):
     evidence: Evidence = Field(default_factory=Evidence)
     history: list[HistoryEntry] = Field(default_factory=list)
 
+    def log_change(self, action: str, *, who: str, at: datetime, note: str) -> None:
+        """Append the history entry of a change that keeps the ticket's state (assign, evidence,
+        severity, escalate); state transitions write their own entry (`alerts.lifecycle`)."""
+        self.history.append(
+            HistoryEntry(at=at, who=who, action=action, from_state=self.state, to_state=self.state, note=note)
+        )
 
-class LedgerEntry(_Record):
+
+class LedgerEntry(Record):
     """What one collection run of one source covered (the collection ledger).
 
     Written by collect for every source of every run, success or not. The detector reads it to tell
@@ -179,3 +191,18 @@ class LedgerEntry(_Record):
     @staticmethod
     def make_id(source: str, run_id: str) -> str:
         return stable_id("ledger", source, run_id)
+
+
+class SavedQuery(Record):
+    """A search a person saved in the web UI: its query text and form filters, under a name."""
+
+    id: str = Field(description="stable: the name, so saving under the same name replaces it")
+    name: str
+    q: str = ""
+    form: dict[str, str] = Field(default_factory=dict, description="the search form's filters, by field")
+    who: str | None = Field(default=None, description="who saved it")
+    created: datetime
+
+    @staticmethod
+    def make_id(name: str) -> str:
+        return stable_id("query", name)

@@ -42,6 +42,7 @@ from elasticsearch import (
     Elasticsearch,
     NotFoundError,
 )
+from tenacity import RetryCallState, Retrying, retry_if_exception_type, stop_after_attempt
 
 from groundswell.config import Config
 from groundswell.mention import Mention
@@ -894,26 +895,42 @@ class ElasticsearchStore(Store):
 
     def _retrying(self, what: str, call: Callable[[], T]) -> T:
         """Run a request, retrying 429/5xx and connection failures with exponential backoff."""
-        attempt = 0
-        while True:
+
+        def attempt() -> T:
             try:
                 return call()
             except NotFoundError:
                 raise
             except (ConnectionError, ConnectionTimeout) as err:
-                reason = f"connection failed: {err}"
+                raise _Transient(f"connection failed: {err}") from err
             except ApiError as err:
                 if not _retryable_status(err.status_code):
                     raise StoreError(f"{what} failed: {err.status_code} {_reason(err)}") from err
-                reason = f"{err.status_code} {_reason(err)}"
-            attempt += 1
-            if attempt > self.max_retries:
-                raise StoreError(f"{what} failed after {self.max_retries} retries: {reason}")
-            delay = self._delay(attempt)
+                raise _Transient(f"{err.status_code} {_reason(err)}") from err
+
+        def log_retry(state: RetryCallState) -> None:
+            reason = state.outcome.exception() if state.outcome is not None else None
+            retry, delay = state.attempt_number, self._delay(state.attempt_number)
             logger.warning(
-                "%s failed (%s); retry %d/%d in %.2f s", what, reason, attempt, self.max_retries, delay
+                "%s failed (%s); retry %d/%d in %.2f s", what, reason, retry, self.max_retries, delay
             )
-            time.sleep(delay)
+
+        retrying = Retrying(
+            stop=stop_after_attempt(self.max_retries + 1),
+            wait=lambda state: self._delay(state.attempt_number),
+            retry=retry_if_exception_type(_Transient),
+            before_sleep=log_retry,
+            sleep=lambda seconds: time.sleep(seconds),  # looked up per call: tests patch time.sleep
+            reraise=True,
+        )
+        try:
+            return retrying(attempt)
+        except _Transient as err:
+            raise StoreError(f"{what} failed after {self.max_retries} retries: {err}") from None
+
+
+class _Transient(Exception):
+    """A request failed in a way a retry may fix (connection lost, 429, 5xx); the message says how."""
 
 
 def credentials(config: Config) -> tuple[str, str] | None:

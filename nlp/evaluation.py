@@ -21,6 +21,7 @@ from collections import Counter
 from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
+from groundswell import exitcodes
 from groundswell.mention import EMOTIONS, SENTIMENTS
 
 if TYPE_CHECKING:
@@ -207,7 +208,7 @@ def run_gate(*, config: Config | None = None, quick: bool = False) -> int:
         labelled = datasets.voc_area_set()
     except datasets.DataMissing as exc:
         print(f"DATA MISSING: {exc}")
-        return 2
+        return exitcodes.CANNOT_START
 
     # ---- sentiment -------------------------------------------------------------------------
     started = time.monotonic()
@@ -301,4 +302,4 @@ def run_gate(*, config: Config | None = None, quick: bool = False) -> int:
                 f"{key} {value:.4f} {'above ceiling' if key in CEILINGS else 'below floor'} {floor}"
             )
     print("GATE:", "PASS" if not failed else "FAIL: " + "; ".join(failed))
-    return 1 if failed else 0
+    return exitcodes.FAILED if failed else exitcodes.OK

@@ -59,37 +59,53 @@ def segment_batch(signals: np.ndarray, penalty: np.ndarray | float, min_size: in
     pen = np.broadcast_to(np.asarray(penalty, dtype=float), (n_series,))
     if n < 2 * min_size:
         return [[] for _ in range(n_series)]
-    cs2 = np.concatenate([np.zeros((n_series, 1)), np.cumsum((x**2).sum(axis=2), axis=1)], axis=1)
-    one_dim = x.shape[2] == 1  # the detector's case: no sum over a length-1 axis in the loop
-    cs = np.concatenate([np.zeros((n_series, 1, x.shape[2])), np.cumsum(x, axis=1)], axis=1)
-    cs1 = cs[:, :, 0] if one_dim else cs
+    out: list[list[int]] = []
+    # blocks of series small enough for the CPU cache: the same work, about 3x faster at 10,000
+    for lo in range(0, n_series, _BLOCK):
+        last = _optimal_partition(x[lo : lo + _BLOCK], pen[lo : lo + _BLOCK], min_size)
+        for row in last:
+            cps: list[int] = []
+            t = n
+            while t > 0:
+                t = int(row[t])
+                if t > 0:
+                    cps.append(t)
+            out.append(sorted(cps))
+    return out
+
+
+_BLOCK = 256  # series per block of segment_batch
+
+
+def _optimal_partition(x: np.ndarray, pen: np.ndarray, min_size: int) -> np.ndarray:
+    """(S, n + 1) start of the last segment of the best segmentation of x[:, :t], for every t."""
+    n_series, n, dims = x.shape
+    cs2 = np.zeros((n_series, n + 1))
+    np.cumsum((x * x).sum(axis=2), axis=1, out=cs2[:, 1:])
+    cs = np.zeros((n_series, n + 1, dims))
+    np.cumsum(x, axis=1, out=cs[:, 1:, :])
+    cs1 = cs[:, :, 0] if dims == 1 else None  # the detector's case: no sum over a length-1 axis
     best = np.full((n_series, n + 1), np.inf)
     best[:, 0] = -pen
     last = np.zeros((n_series, n + 1), dtype=np.int64)
     rows = np.arange(n_series)
     for t in range(min_size, n + 1):
-        s = np.arange(0, t - min_size + 1)
-        if one_dim:
-            seg1 = cs1[:, t : t + 1] - cs1[:, s]
-            sq = seg1 * seg1
+        m = t - min_size + 1  # candidate starts s = 0 .. t - min_size of the last segment
+        if cs1 is not None:
+            seg1 = cs1[:, t : t + 1] - cs1[:, :m]
+            total = seg1 * seg1
         else:
-            seg = cs[:, t : t + 1, :] - cs[:, s, :]
-            sq = (seg**2).sum(axis=2)
-        cost = cs2[:, t : t + 1] - cs2[:, s] - sq / (t - s)
-        total = best[:, s] + cost + pen[:, None]
+            seg = cs[:, t : t + 1, :] - cs[:, :m, :]
+            total = (seg * seg).sum(axis=2)
+        # cost of x[s:t] = cs2[t] - cs2[s] - |cs[t] - cs[s]|^2 / (t - s); cs2[t] and the penalty
+        # are the same for every s, so they are added after the argmin
+        total /= -(t - np.arange(m))
+        total += best[:, :m]
+        total -= cs2[:, :m]
         j = np.argmin(total, axis=1)
-        best[:, t] = total[rows, j]
-        last[:, t] = s[j]
-    out: list[list[int]] = []
-    for i in range(n_series):
-        cps: list[int] = []
-        t = n
-        while t > 0:
-            t = int(last[i, t])
-            if t > 0:
-                cps.append(t)
-        out.append(sorted(cps))
-    return out
+        best[:, t] = total[rows, j] + cs2[:, t] + pen
+        last[:, t] = j
+    return last
 
 
 def observed_rows(x: np.ndarray) -> np.ndarray:

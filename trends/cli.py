@@ -5,8 +5,8 @@ Top-level imports stay light (no torch, no Scrapy) so that `groundswell --help` 
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
-from typing import Annotated, Any, get_args
+from datetime import datetime
+from typing import Annotated, get_args
 
 import typer
 from rich.console import Console
@@ -21,7 +21,7 @@ from groundswell.cliutils import (
     usage_error,
 )
 from groundswell.listing import Column, print_listing, store_clock
-from groundswell.records import EventKind, series_name
+from groundswell.records import EventKind, TrendEvent
 
 app = typer.Typer(help="Trend series, detected shifts and blips.", no_args_is_help=True)
 console = Console()
@@ -49,34 +49,33 @@ def list_events(
             where["kind"] = kind
         if entity:
             where["key"] = entity
-        docs = store.query_docs("trends", where=where, order_by="start", descending=True, limit=limit)
+        events = store.trend_events(where=where, order_by="start", descending=True, limit=limit)
         now, clock_note = store_clock(store)
     arrows = {"up": "↑", "down": "↓"}
 
-    def age(d: dict[str, Any]) -> str:
-        start = datetime.fromisoformat(d["start"])
-        days = (now - (start if start.tzinfo else start.replace(tzinfo=UTC))).days
+    def age(e: TrendEvent) -> str:
+        days = (now - e.start).days
         return f"{days}d" if days >= 0 else "-"
 
-    columns: list[Column[dict[str, Any]]] = [
-        Column("event", lambda d: f"{d['kind']} ({d['reason'].replace('_', ' ')})"),
-        Column("series", lambda d: series_name(d["group_by"], d["key"], d.get("topics") or ())),
-        Column("metric", lambda d: f"{d['metric']} {arrows.get(d['direction'], d['direction'])}"),
-        Column("start", lambda d: d["start"][:10], drop_order=2),
+    columns: list[Column[TrendEvent]] = [
+        Column("event", lambda e: f"{e.kind} ({e.reason.replace('_', ' ')})"),
+        Column("series", lambda e: e.series_name),
+        Column("metric", lambda e: f"{e.metric} {arrows.get(e.direction, e.direction)}"),
+        Column("start", lambda e: e.start.strftime("%Y-%m-%d"), drop_order=2),
         Column("age", age, justify="right", drop_order=6),
-        Column("change", lambda d: f"{d['baseline']:.3g} -> {d['level']:.3g}", drop_order=3),
-        Column("conf", lambda d: f"{d['confidence']:.2f}", drop_order=4),
-        Column("authors", lambda d: str(d["authors"]), justify="right", drop_order=5),
-        Column("drivers", lambda d: ", ".join(d.get("drivers", [])[:3]), free_text=True, drop_order=1),
+        Column("change", lambda e: f"{e.baseline:.3g} -> {e.level:.3g}", drop_order=3),
+        Column("conf", lambda e: f"{e.confidence:.2f}", drop_order=4),
+        Column("authors", lambda e: str(e.authors), justify="right", drop_order=5),
+        Column("drivers", lambda e: ", ".join(e.drivers[:3]), free_text=True, drop_order=1),
     ]
     print_listing(
-        docs,
+        events,
         columns,
-        title=f"{len(docs)} trend events, newest first",
+        title=f"{len(events)} trend events, newest first",
         as_json=as_json,
-        to_json=lambda d: d,
+        to_json=lambda e: e.model_dump(mode="json"),
         console=console,
-        empty=f"{len(docs)} trend events",
+        empty=f"{len(events)} trend events",
         note=clock_note,
     )
 

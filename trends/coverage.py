@@ -133,7 +133,7 @@ def source_health(
         if event is None:
             continue
         if save:
-            store.put_doc("trends", event.id, event.model_dump(mode="json"))
+            store.put_trend_event(event)
         events.append(event)
     if events:
         logger.warning(
@@ -167,8 +167,8 @@ def _health_event(
     baseline = float(np.mean([e.items for e in before])) if before else 0.0
     start = streak[0].started
     event_id = stable_id("health", source, reason, start.astimezone(UTC).isoformat())
-    stored = store.get_doc("trends", event_id)
-    detected_at = datetime.fromisoformat(stored["detected_at"]) if stored else now
+    stored = store.get_trend_event(event_id)
+    detected_at = stored.detected_at if stored else now
     errors: dict[str, int] = {}
     for e in streak:
         for why, n in e.errors_by_reason.items():

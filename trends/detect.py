@@ -20,7 +20,6 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
-from typing import Any
 
 import numpy as np
 
@@ -134,7 +133,7 @@ def detect(
     by_key = {(s.group_by, s.key): s for s in all_series}
     for f in findings:
         event = _event(config, store, f, by_key[(f.group_by, f.key)], times, detected_at)
-        store.put_doc("trends", event.id, event.model_dump(mode="json"))
+        store.put_trend_event(event)
         summary.events.append(event)
     summary.shifts = sum(e.kind == "shift" for e in summary.events)
     summary.blips = sum(e.kind == "blip" for e in summary.events)
@@ -173,18 +172,18 @@ def _withdraw_unsupported(
     """
     found = {e.id for e in summary.events}
     withdrawn = 0
-    for doc in store.query_docs("trends", where={"kind": "developing"}, limit=100_000):
-        if doc["id"] in found or (doc["group_by"], doc["key"]) not in tested:
+    for event in store.trend_events(where={"kind": "developing"}, limit=100_000):
+        if event.id in found or (event.group_by, event.key) not in tested:
             continue
-        if datetime.fromisoformat(doc["end"]) < end - stale:
+        if event.end < end - stale:
             # raised while young, then neither confirmed nor seen again: it was a blip
-            store.put_doc("trends", doc["id"], {**doc, "kind": "blip", "reason": "not_confirmed"})
-    for doc in store.query_docs("trends", where={"kind": "shift"}, limit=100_000):
-        if doc["id"] in found or (doc["group_by"], doc["key"]) not in tested:
+            store.put_trend_event(event.model_copy(update={"kind": "blip", "reason": "not_confirmed"}))
+    for event in store.trend_events(where={"kind": "shift"}, limit=100_000):
+        if event.id in found or (event.group_by, event.key) not in tested:
             continue
-        if not settled <= datetime.fromisoformat(doc["start"]) < end:
+        if not settled <= event.start < end:
             continue  # outside what this run could judge with a full baseline
-        store.put_doc("trends", doc["id"], {**doc, "kind": "blip", "reason": "withdrawn"})
+        store.put_trend_event(event.model_copy(update={"kind": "blip", "reason": "withdrawn"}))
         withdrawn += 1
     return withdrawn
 
@@ -334,13 +333,13 @@ def _event(
     existing = _ongoing_event(store, f, start, last, step * config.trends.confirm_periods)
     first_seen = detected_at
     if existing is not None:
-        event_id = existing["id"]
-        event_start = datetime.fromisoformat(existing["start"])
-        first_seen = datetime.fromisoformat(existing["detected_at"])
+        event_id = existing.id
+        event_start = existing.start
+        first_seen = existing.detected_at
     else:
-        stored = store.get_doc("trends", event_id)
+        stored = store.get_trend_event(event_id)
         if stored is not None:
-            first_seen = datetime.fromisoformat(stored["detected_at"])
+            first_seen = stored.detected_at
     change = f.level - f.baseline
     return TrendEvent(
         id=event_id,
@@ -395,21 +394,20 @@ def _finite(x: float) -> float:
 
 def _ongoing_event(
     store: Store, f: Finding, start: datetime, last: datetime, slack: timedelta
-) -> dict[str, Any] | None:
+) -> TrendEvent | None:
     """An event already stored for this series and direction that this finding continues."""
-    docs = store.query_docs(
-        "trends",
+    stored = store.trend_events(
         where={"group_by": f.group_by, "key": f.key, "metric": f.metric, "direction": f.direction},
         limit=1000,
     )
     best = None
-    for doc in docs:
-        if doc.get("kind") == "health":
+    for event in stored:
+        if event.kind == "health":
             continue  # a source's outage is not the continuation of a market event
-        d_start, d_end = datetime.fromisoformat(doc["start"]), datetime.fromisoformat(doc["end"])
+        d_start, d_end = event.start, event.end
         if d_start == start:
             return None  # the same id: a plain re-run
         if d_start - slack <= start <= d_end + slack and d_start <= last:
-            if best is None or d_start < datetime.fromisoformat(best["start"]):
-                best = doc
+            if best is None or d_start < best.start:
+                best = event
     return best

@@ -65,6 +65,13 @@ SPARSE_RATE = 1.0  # below this many mentions per bucket a baseline cannot estim
 _COUNT_METRICS = ("volume", "safety_count")
 _SHARE_METRICS = ("negative_share", "complaint_share")
 _SPIKE_METRICS = (*_COUNT_METRICS, *_SHARE_METRICS)
+# metrics the early end scan confirms: counts and shares. Mean sentiment waits for the segmentation:
+# a bucket's mean is a handful of scores, the count-weighted mean test lets one big bucket carry a
+# window, and the negative share carries the same movement early
+_EARLY_METRICS = _SPIKE_METRICS
+# the end scan tells a shift from a blip by at least this many buckets outside any place the blip
+# could sit (with one, a bucket off by chance let 0.5-1 point more blips through on tuning seeds)
+EARLY_OUTSIDE = 2
 
 
 def _trailing(values: np.ndarray, window: int) -> np.ndarray:
@@ -258,6 +265,7 @@ class ShiftDetector:
         bot_ratio: float = 0.3,
         developing_periods: int | None = 2,
         developing_fdr: float = BLIP_FDR,
+        longest_blip: int | None = None,
     ) -> None:
         if confirm_periods < 1:
             raise ValueError(f"confirm_periods must be at least 1, got {confirm_periods}")
@@ -276,6 +284,14 @@ class ShiftDetector:
         # (None: no developing stage)
         self.developing_periods = developing_periods
         self.developing_fdr = developing_fdr  # a watch, no ticket: looser than a shift's FDR
+        # the longest a blip lasts, in buckets (a spike with its decaying tail, a burst; 4 suits
+        # daily buckets): a change elevated throughout EARLY_OUTSIDE more buckets than this at the
+        # end of a series is confirmed early by the end scan, without waiting for the
+        # segmentation. None (the default): no early confirmation. Measured on unseen synthetic
+        # seeds, 4 confirms about a day sooner and lets 0.3-0.9 points more blips through as shifts
+        if longest_blip is not None and longest_blip < 1:
+            raise ValueError(f"longest_blip must be at least 1 (or None), got {longest_blip}")
+        self.longest_blip = longest_blip
         self._series: list[CountSeries] = []
         self.tests = 0  # excursion tests of the last predict(), the shifts' BH family
         self.spike_tests = 0  # bucket tests of the last predict(), the spikes' BH family
@@ -289,6 +305,7 @@ class ShiftDetector:
             min_authors=t.min_authors,
             false_discovery_rate=t.false_discovery_rate,
             season_period=SEASON_PERIOD[t.bucket] if t.weekly_rhythm else 0,
+            longest_blip=t.longest_blip,
         )
 
     def fit(self, series: CountSeries | Sequence[CountSeries]) -> Self:
@@ -334,6 +351,8 @@ class ShiftDetector:
                     if f.kind == "shift":  # a shift's buckets are its own; a blip's may hold a spike
                         covered[r, f.start : f.end + 1] = True
                         settled[r] |= f.ongoing
+            if self.longest_blip is not None and metric in _EARLY_METRICS:
+                candidates.extend(self._early_shift_scan(metric, rows, signal, sigma, factors, settled))
             if self.developing_periods is not None:
                 developing.extend(self._developing_scan(metric, rows, signal, sigma, factors, settled))
                 scanned += int((~settled).sum())
@@ -437,6 +456,163 @@ class ShiftDetector:
                     baseline=base,
                     level=level,
                     p_value=min(1.0, p_best * len(tried)),
+                    authors=int(series.authors[win].sum()),
+                    sources=int(series.sources[win].max()),
+                )
+            )
+        return out
+
+    def _early_shift_scan(
+        self,
+        metric: str,
+        rows: list[int],
+        signal: np.ndarray,
+        sigma: np.ndarray,
+        factors: np.ndarray,
+        settled: np.ndarray,
+    ) -> list[Finding]:
+        """Shifts confirmed as soon as they have lasted longer than any blip: an online GLR-type end scan.
+
+        Where does a change at the end of the series start? For every length L up to
+        `2 * (longest_blip + EARLY_OUTSIDE)`, the mean of the last L buckets of the variance-stabilised signal
+        is compared with the `baseline_periods` before them; the L with the largest standardised
+        difference (the GLR's argmax) is the change's most likely length. A blip lasts at most
+        `longest_blip` buckets and is best fitted by its own buckets, so only L >= longest_blip +
+        EARLY_OUTSIDE goes
+        on. The window of L buckets must then be elevated *throughout*, tested on the counts
+        (rate, share or mean test) against the reference:
+
+        - the whole window, and the window without its most extreme bucket;
+        - each half without its most extreme bucket, the later keeping half the earlier's effect;
+        - wherever a blip of `longest_blip` buckets could sit in the window, the buckets outside
+          it, with half the window's effect;
+        - its median bucket (screened on the signal: a typical bucket, not one big one, is off);
+
+        and pass the crowd, low-volume and trend checks. The halves and edges are judged at
+        `segment_alpha`; the evidence is the whole window's p-value (the worse of with and without
+        its extreme bucket), Bonferroni-corrected over the lengths L >= longest_blip + EARLY_OUTSIDE it was chosen
+        among and doubled (two routes to one hypothesis: this scan and the segmentation). The
+        candidates join the shifts' Benjamini-Hochberg family, in which every series already
+        counts. Series whose end the segmentation already judged as a shift are left to it.
+        """
+        assert self.longest_blip is not None
+        lo = self.longest_blip + EARLY_OUTSIDE
+        hi = 2 * lo
+        n = signal.shape[1]
+        min_ref = max(3, self.confirm_periods, self.baseline_periods // 2)
+        b = self.baseline_periods
+        # where the change at the end most likely starts: the length L (1..hi) whose last L buckets
+        # stand out most from the reference before them (the GLR's argmax); a blip still under way
+        # is best fitted by its own few buckets, so only L >= longest_blip + EARLY_OUTSIDE goes on
+        stat = np.zeros((len(rows), hi + 1))
+        for length in range(1, hi + 1):
+            ref_lo = max(0, n - length - b)
+            if n - length - ref_lo < min_ref:
+                continue
+            ref = signal[:, ref_lo : n - length]
+            scale = sigma * math.sqrt(1.0 / length + 1.0 / ref.shape[1])
+            stat[:, length] = (signal[:, n - length :].mean(axis=1) - ref.mean(axis=1)) / scale
+        best_length = np.argmax(np.abs(stat), axis=1)
+        lengths: dict[int, list[int]] = {}
+        for length in range(lo, hi + 1):
+            ref_lo = max(0, n - length - b)
+            if n - length - ref_lo < min_ref:
+                continue
+            ref = signal[:, ref_lo : n - length]
+            ref_mean = ref.mean(axis=1)
+            half = (length + 1) // 2
+            scale = sigma * math.sqrt(1.0 / half + 1.0 / ref.shape[1])
+            first = (signal[:, n - length : n - length + half].mean(axis=1) - ref_mean) / scale
+            second = (signal[:, n - half :].mean(axis=1) - ref_mean) / scale
+            # the typical bucket is off too, not only the mean (one big bucket of a blip can carry
+            # a count-weighted mean): the window's median, whose standard error is sqrt(pi/2)
+            # times the mean's
+            med = (np.median(signal[:, n - length :], axis=1) - ref_mean) / (
+                sigma * math.sqrt(math.pi / 2 / length + 1.0 / ref.shape[1])
+            )
+            # screen: both halves clearly off the reference, the same way, and the median
+            hit = (np.minimum(first * np.sign(second), np.abs(second)) >= 2.0) & ~settled
+            hit &= med * np.sign(second) >= 2.0
+            hit &= best_length == length
+            for hit_row in np.flatnonzero(hit):
+                lengths.setdefault(int(hit_row), []).append(length)
+        out: list[Finding] = []
+        for r, tried in lengths.items():
+            row = rows[r]
+            series = self._series[row]
+            data = _MetricData(metric, series, factors[row], signal[r])
+            best: tuple[float, int, float, float, float] | None = None
+            for length in tried:
+                start = n - length
+                ref = np.arange(max(0, start - b), start)
+                win = np.arange(start, n)
+                z, p, base, _ = data.test(ref, win)
+                if p > self.segment_alpha:
+                    continue
+                sign = 1 if z > 0 else -1
+                half = (length + 1) // 2
+                # the evidence: the whole window, which must hold without its most extreme bucket
+                trimmed = np.sort(win[np.argsort(signal[r, win] * sign)[:-1]])
+                zt, pt, _, _ = data.test(ref, trimmed)
+                if (zt > 0) != (sign > 0):
+                    continue
+                worst = max(p, pt)
+                # elevated throughout: each half, without its most extreme bucket, on its own
+                effects = []
+                for part in (win[:half], win[-half:]):
+                    trimmed = np.sort(part[np.argsort(signal[r, part] * sign)[:-1]])
+                    zt, pt, _, _ = data.test(ref, trimmed)
+                    if (zt > 0) != (sign > 0) or pt > self.segment_alpha:
+                        break
+                    effects.append(abs(signal[r, part].mean() - signal[r, ref].mean()))
+                if len(effects) < 2 or effects[1] < 0.5 * effects[0]:
+                    continue
+                # a blip covers at most longest_blip consecutive buckets of the L: wherever it sits,
+                # the buckets outside it must be off too, and keep half the window's effect (a
+                # blip that has just ended leaves its last buckets barely off: significant by
+                # chance now and then, never this much)
+                effect = abs(signal[r, win].mean() - signal[r, ref].mean())
+                if any(
+                    (zt > 0) != (sign > 0)
+                    or pt > self.segment_alpha
+                    or (signal[r, rest].mean() - signal[r, ref].mean()) * sign < 0.5 * effect
+                    for k in range(length - self.longest_blip + 1)
+                    for rest in (np.concatenate([win[:k], win[k + self.longest_blip :]]),)
+                    for zt, pt, _, _ in (data.test(ref, rest),)
+                ):
+                    continue
+                _, _, _, level = data.test(ref, win[-half:])
+                if best is None or worst < best[0]:
+                    best = (worst, length, z, base, level)
+            if best is None:
+                continue
+            p_best, length, z, base, level = best
+            sign = 1 if z > 0 else -1
+            start = n - length
+            win = np.arange(start, n)
+            ref = np.arange(max(0, start - b), start)
+            if (
+                self._crowd_reason(data, ref, win, sign)
+                or self._low_volume(data, ref, win, sign)
+                or self._explained_by_trend(data, ref, start, n, sign)
+            ):
+                continue
+            out.append(
+                Finding(
+                    group_by=series.group_by,
+                    key=series.key,
+                    metric=metric,
+                    kind="shift",
+                    reason="level",
+                    direction="up" if sign > 0 else "down",
+                    start=start,
+                    end=n - 1,
+                    ongoing=True,
+                    baseline=base,
+                    level=level,
+                    # Bonferroni over the lengths the start was chosen among and over the two routes
+                    # (this scan and the segmentation) by which the same series can be called a shift
+                    p_value=min(1.0, 2.0 * p_best * (hi - lo + 1)),
                     authors=int(series.authors[win].sum()),
                     sources=int(series.sources[win].max()),
                 )
@@ -732,7 +908,10 @@ class ShiftDetector:
             mean = _trailing(a, b) / np.maximum(k, 1)
             var = (_trailing(a * a, b) - k * mean * mean) / np.maximum(k - 1, 1)
             scale = np.sqrt(np.maximum(var, 1.0 / f) * (1.0 + 1.0 / np.maximum(k, 1)))
-            p = stdtr(np.maximum(k - 1, 1), -(a - mean) / scale)
+            # only the buckets that can count are tested (the t tail is the scan's costliest part)
+            p = np.ones_like(y)
+            test = valid & (excess >= self.min_authors)
+            p[test] = stdtr(np.maximum(k[test] - 1, 1), -(a[test] - mean[test]) / scale[test])
         else:
             k_num = np.stack([s.numerator(metric) for s in ss])
             m_den = np.stack([s.count for s in ss])
@@ -743,11 +922,14 @@ class ShiftDetector:
             chi = (_trailing(k2m, b) - 2 * share * ref_k + share * share * ref_m) / (share * (1 - share))
             dof = np.maximum(_trailing((m_den > 0).astype(float), b) - 1, 1)
             # overdispersion at its upper 80% bound (the reference's estimate is noisy), widened
-            # for the uncertainty of the reference share; binomial tail on the effective counts
-            phi = np.maximum(1.0, chi / chdtri(dof, 0.8)) * (1.0 + m_den / np.maximum(ref_m, 1))
+            # for the uncertainty of the reference share; binomial tail on the effective counts.
+            # dof takes a few whole values: the chi-square quantile is computed once for each
+            levels, where = np.unique(dof, return_inverse=True)
+            quantile = chdtri(levels, 0.8)[where.reshape(dof.shape)]
+            phi = np.maximum(1.0, chi / quantile) * (1.0 + m_den / np.maximum(ref_m, 1))
             excess = k_num - m_den * share
             p = np.ones_like(k_num)
-            pos = excess > 0
+            pos = valid & (excess > 0) & (excess >= self.min_authors)
             kk, mm, ph = k_num[pos], m_den[pos], phi[pos]
             p[pos] = betainc(kk / ph, (mm - kk) / ph + 1.0, share[pos])
         return np.where(valid & (excess >= self.min_authors), p, 1.0), valid

@@ -21,6 +21,7 @@ from fastapi.responses import HTMLResponse, PlainTextResponse, Response
 from fastapi.templating import Jinja2Templates
 
 from groundswell.links import served
+from groundswell.records import SavedQuery
 from web.security import CSP, SECURITY_HEADERS, csrf_token
 from web.tickets import ACTIONS
 
@@ -98,9 +99,8 @@ def safe_url(url: str | None) -> str | None:
     return url.strip() if scheme in ("http", "https") else None
 
 
-def saved_query_url(doc: dict[str, Any]) -> str:
-    params = {"q": doc.get("q", ""), **dict(doc.get("form") or {})}
-    return "/search?" + urlencode(params)
+def saved_query_url(query: SavedQuery) -> str:
+    return "/search?" + urlencode({"q": query.q, **query.form})
 
 
 def _fmt_dt(value: datetime | str | None) -> str:

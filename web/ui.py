@@ -89,17 +89,12 @@ class Ui:
         return [*root, *found]
 
     def events(self) -> list[TrendEvent]:
-        out = []
-        for doc in self.store.query_docs("trends", order_by="start", descending=True, limit=1000):
-            try:
-                out.append(TrendEvent.model_validate(doc))
-            except ValidationError as err:
-                logger.warning(
-                    "trend document %s is not a TrendEvent, skipped: %s",
-                    doc.get("id"),
-                    err.errors()[0]["msg"],
-                )
-        return out
+        def skip(doc: dict[str, Any], err: ValidationError) -> None:
+            logger.warning(
+                "trend document %s is not a TrendEvent, skipped: %s", doc.get("id"), err.errors()[0]["msg"]
+            )
+
+        return self.store.trend_events(order_by="start", descending=True, limit=1000, on_invalid=skip)
 
     def trends(self, bucket: str, days: int, kind: str) -> dict[str, Any]:
         keys = [b.id for b in [*self.config.brands, *self.config.competitors]]
@@ -214,17 +209,14 @@ class Ui:
         }
 
     def load_tickets(self, where: dict[str, Any]) -> list[Ticket]:
-        out = []
-        for doc in self.store.query_docs(
-            "tickets", where=where or None, order_by="updated", descending=True, limit=1000
-        ):
-            try:
-                out.append(Ticket.model_validate(doc))
-            except ValidationError as err:
-                logger.warning(
-                    "ticket document %s is not a Ticket, skipped: %s", doc.get("id"), err.errors()[0]["msg"]
-                )
-        return out
+        def skip(doc: dict[str, Any], err: ValidationError) -> None:
+            logger.warning(
+                "ticket document %s is not a Ticket, skipped: %s", doc.get("id"), err.errors()[0]["msg"]
+            )
+
+        return self.store.tickets(
+            where=where or None, order_by="updated", descending=True, limit=1000, on_invalid=skip
+        )
 
     def ticket_detail(self, ticket_id: str, *, error: str | None) -> dict[str, Any]:
         try:
@@ -237,9 +229,9 @@ class Ui:
                 members = list(team.members)
         trends = []
         for trend_id in t.evidence.trend_ids:
-            doc = self.store.get_doc("trends", trend_id)
-            if doc is not None:
-                trends.append(TrendEvent.model_validate(doc))
+            event = self.store.get_trend_event(trend_id)
+            if event is not None:
+                trends.append(event)
         return {
             "t": t,
             "error": error,

@@ -1,6 +1,7 @@
 """What every feed/API client shares: construction from settings, budgets, run results, state.
 
-A client's `collect(state)` pages through its source and returns a `ClientRun`: the mentions, the new
+A client's `collect(state)` pages through its source (cursor-paged APIs through `page_through`, which
+keeps the budget and stops a pagination loop) and returns a `ClientRun`: the mentions, the new
 cursor state, and the counts (pages, errors with their reasons). It never raises for source faults:
 an HTTP error, a body that is not JSON, a pagination loop is logged with the URL and reason, counted,
 and what was collected before it is kept.
@@ -85,6 +86,16 @@ class Budget:
         return ""
 
 
+@dataclass
+class Page:
+    """What one fetched page tells `FeedClient.page_through`."""
+
+    url: str  # where it came from (named in a pagination-loop error)
+    next: str | None = None  # the cursor (token, URL) of the next page; None or "": the listing ended
+    # end paging here: "known" (reached the saved mark) or "error" (already recorded in the run)
+    stop: str = ""
+
+
 class FeedClient(abc.ABC):
     """Base of the RSS/Atom, Reddit, Hacker News, Mastodon, YouTube and X clients."""
 
@@ -152,6 +163,38 @@ class FeedClient(abc.ABC):
                 str(exc)[:200],
             )
             return None
+
+    def page_through(
+        self,
+        run: ClientRun,
+        budget: Budget,
+        fetch: Callable[[str | None], Page],
+        *,
+        loop_error: Callable[[str], str],
+    ) -> None:
+        """Fetch pages, `fetch(None)` first and then `fetch(cursor)` with each page's next cursor, until
+        the listing ends ("end"), a page says stop, the budget is used up ("budget:..."), or a cursor
+        comes back (a pagination loop: recorded as an error with `loop_error(cursor)`). Sets `run.stopped`."""
+        followed: set[str] = set()
+        cursor: str | None = None
+        while True:
+            stop = budget.exhausted(run)
+            if stop:
+                run.stopped = stop
+                return
+            page = fetch(cursor)
+            if page.stop:
+                run.stopped = page.stop
+                return
+            if not page.next:
+                run.stopped = "end"
+                return
+            if page.next in followed:
+                run.error(page.url, loop_error(page.next))
+                run.stopped = "error"
+                return
+            followed.add(page.next)
+            cursor = page.next
 
     def get_json(self, run: ClientRun, url: str, *, params: dict[str, Any] | None = None,
                  headers: dict[str, str | Secret] | None = None) -> Any:  # fmt: skip

@@ -20,7 +20,7 @@ import httpx
 
 from crawlers.clean import clean_text
 from crawlers.dates import parse_datetime
-from crawlers.feeds.base import Budget, ClientRun, FeedClient, as_int, raw_subset
+from crawlers.feeds.base import Budget, ClientRun, FeedClient, Page, as_int, raw_subset
 from crawlers.http import Secret
 from groundswell.mention import Mention, SourceKind
 
@@ -61,53 +61,41 @@ class MastodonClient(FeedClient):
             first["local"] = "true"
         if since_id:
             first["since_id"] = str(since_id)
-        params: dict[str, Any] | None = first
-        url = self.base_url + self._path()
         host = urlsplit(self.base_url).netloc
         newest = since_id
-        followed: set[str] = set()
-        while True:
-            stop = budget.exhausted(run)
-            if stop:
-                run.stopped = stop
-                break
+
+        def fetch(next_url: str | None) -> Page:
+            nonlocal newest
+            # the first page from the path and parameters; the next ones from the Link header
+            url, params = (next_url, None) if next_url else (self.base_url + self._path(), first)
             response = self.http.get(url, params=params, headers=headers)
             run.pages += 1
             statuses = response.json()
             if not isinstance(statuses, list):
                 run.error(response.url, f"expected a JSON array of statuses, got {str(statuses)[:100]!r}")
-                run.stopped = "error"
-                return
+                return Page(response.url, stop="error")
             if not statuses:
-                run.stopped = "end"
-                break
-            reached = False
+                return Page(response.url)
             for status in statuses:
                 status_id = int(status.get("id", 0))
                 if since_id and status_id <= since_id:
-                    reached = True
-                    break
+                    return Page(response.url, stop="known")
                 mention = self.build(run, response.url, lambda: self._mention(status))
                 if mention is not None:
                     run.mentions.append(mention)
                 newest = max(newest, status_id)
-            if reached:
-                run.stopped = "known"
-                break
-            next_url = _next_link(response.headers)
-            if not next_url:
-                run.stopped = "end"
-                break
-            if urlsplit(next_url).netloc != host:
-                run.error(response.url, f"Link rel=next points to another host: {next_url}")
-                run.stopped = "error"
-                return
-            if next_url in followed:
-                run.error(response.url, f"pagination loop: {next_url} was already followed in this run")
-                run.stopped = "error"
-                return
-            followed.add(next_url)
-            url, params = next_url, None
+            found = _next_link(response.headers)
+            if found and urlsplit(found).netloc != host:
+                run.error(response.url, f"Link rel=next points to another host: {found}")
+                return Page(response.url, stop="error")
+            return Page(response.url, next=found)
+
+        self.page_through(
+            run,
+            budget,
+            fetch,
+            loop_error=lambda url: f"pagination loop: {url} was already followed in this run",
+        )
         if run.stopped in ("end", "known") or (run.stopped.startswith("budget") and not since_id):
             run.state["since_id"] = str(newest) if newest else run.state.get("since_id", "")
 

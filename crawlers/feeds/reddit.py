@@ -19,7 +19,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from crawlers.clean import clean_text
-from crawlers.feeds.base import Budget, ClientRun, FeedClient, as_int, raw_subset
+from crawlers.feeds.base import Budget, ClientRun, FeedClient, Page, as_int, raw_subset
 from crawlers.http import Secret
 from groundswell.mention import Mention, SourceKind
 
@@ -69,16 +69,11 @@ class RedditClient(FeedClient):
             headers["Authorization"] = Secret(f"bearer {self.credentials['token'].reveal()}")
         mark = float(run.state.get("newest_created", 0.0))
         newest = (mark, str(run.state.get("newest_name", "")))
-        seen_cursors: set[str] = set()
-        after: str | None = None
-        reached_mark = False
-        while True:
-            stop = budget.exhausted(run)
-            if stop:
-                run.stopped = stop
-                break
+        url = self.base_url + path
+
+        def fetch(after: str | None) -> Page:
+            nonlocal newest
             page_params = dict(params) | ({"after": after} if after else {})
-            url = self.base_url + path
             body = self.get_json(run, url, params=page_params, headers=headers)
             if (
                 not isinstance(body, dict)
@@ -86,32 +81,28 @@ class RedditClient(FeedClient):
                 or not isinstance(body.get("data"), dict)
             ):
                 run.error(url, f"not a Reddit Listing: {str(body)[:100]!r}")
-                run.stopped = "error"
-                return
+                return Page(url, stop="error")
             for child in body["data"].get("children") or []:
                 data = child.get("data") or {}
                 if child.get("kind") not in ("t1", "t3"):
                     continue
                 created = float(data.get("created_utc") or 0.0)
                 if ordered_by_time and mark and created <= mark:
-                    reached_mark = True
-                    break
+                    return Page(url, stop="known")
                 mention = self.build(run, url, lambda: self._mention(child["kind"], data))
                 if mention is not None:
                     run.mentions.append(mention)
                 newest = max(newest, (created, str(data.get("name", ""))))
-            if reached_mark:
-                run.stopped = "known"
-                break
-            after = body["data"].get("after")
-            if not after:
-                run.stopped = "end"
-                break
-            if after in seen_cursors:
-                run.error(url, f"pagination loop: cursor after={after} was already followed in this run")
-                run.stopped = "error"
-                return
-            seen_cursors.add(after)
+            return Page(url, next=body["data"].get("after"))
+
+        self.page_through(
+            run,
+            budget,
+            fetch,
+            loop_error=lambda after: (
+                f"pagination loop: cursor after={after} was already followed in this run"
+            ),
+        )
         if run.stopped in ("end", "known") or (run.stopped.startswith("budget") and not mark):
             run.state["newest_created"], run.state["newest_name"] = newest
 

@@ -18,7 +18,7 @@ from typing import Any
 
 from crawlers.clean import clean_text
 from crawlers.dates import parse_datetime
-from crawlers.feeds.base import Budget, ClientRun, FeedClient, as_int, raw_subset
+from crawlers.feeds.base import Budget, ClientRun, FeedClient, Page, as_int, raw_subset
 from crawlers.http import Secret
 from groundswell.mention import Mention, SourceKind
 
@@ -63,20 +63,15 @@ class XClient(FeedClient):
         }
         url = f"{self.base_url}/tweets/search/{endpoint}"
         newest = since_id
-        seen_tokens: set[str] = set()
-        token: str | None = None
-        while True:
-            stop = budget.exhausted(run)
-            if stop:
-                run.stopped = stop
-                break
+
+        def fetch(token: str | None) -> Page:
+            nonlocal newest
             body = self.get_json(
                 run, url, params=params | ({"next_token": token} if token else {}), headers=headers
             )
             if not isinstance(body, dict):
                 run.error(url, f"not a search response: {str(body)[:100]!r}")
-                run.stopped = "error"
-                return
+                return Page(url, stop="error")
             for err in body.get("errors") or []:
                 run.warnings += 1
                 logger.warning(
@@ -95,15 +90,11 @@ class XClient(FeedClient):
             meta = body.get("meta") or {}
             if meta.get("newest_id") and (not newest or int(meta["newest_id"]) > int(newest)):
                 newest = str(meta["newest_id"])
-            token = meta.get("next_token")
-            if not token:
-                run.stopped = "end"
-                break
-            if token in seen_tokens:
-                run.error(url, "pagination loop: next_token repeated in this run")
-                run.stopped = "error"
-                return
-            seen_tokens.add(token)
+            return Page(url, next=meta.get("next_token"))
+
+        self.page_through(
+            run, budget, fetch, loop_error=lambda _: "pagination loop: next_token repeated in this run"
+        )
         if newest and (run.stopped == "end" or (run.stopped.startswith("budget") and not since_id)):
             run.state["since_id"] = newest
 

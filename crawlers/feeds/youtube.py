@@ -17,7 +17,7 @@ from typing import Any
 
 from crawlers.clean import clean_text
 from crawlers.dates import parse_datetime
-from crawlers.feeds.base import Budget, ClientRun, FeedClient, as_int
+from crawlers.feeds.base import Budget, ClientRun, FeedClient, Page, as_int
 from crawlers.http import Secret
 from groundswell.mention import Mention, SourceKind
 
@@ -48,21 +48,15 @@ class YouTubeClient(FeedClient):
         mark = parse_datetime(run.state["newest_published"]) if run.state.get("newest_published") else None
         newest: datetime | None = mark
         url = f"{self.base_url}/commentThreads"
-        seen_tokens: set[str] = set()
-        token: str | None = None
-        while True:
-            stop = budget.exhausted(run)
-            if stop:
-                run.stopped = stop
-                break
+
+        def fetch(token: str | None) -> Page:
+            nonlocal newest
             body = self.get_json(
                 run, url, params=params | ({"pageToken": token} if token else {}), headers=headers
             )
             if not isinstance(body, dict) or not isinstance(body.get("items", []), list):
                 run.error(url, f"not a commentThreadListResponse: {str(body)[:100]!r}")
-                run.stopped = "error"
-                return
-            reached = False
+                return Page(url, stop="error")
             for thread in body.get("items", []):
                 top = (thread.get("snippet") or {}).get("topLevelComment") or {}
                 replies = as_int((thread.get("snippet") or {}).get("totalReplyCount"))
@@ -76,8 +70,7 @@ class YouTubeClient(FeedClient):
                 if top_mention is None:
                     continue
                 if mark and top_mention.published <= mark:
-                    reached = True
-                    break
+                    return Page(url, stop="known")
                 run.mentions.append(top_mention)
                 newest = max(newest, top_mention.published) if newest else top_mention.published
                 for reply in (thread.get("replies") or {}).get("comments") or []:
@@ -93,18 +86,11 @@ class YouTubeClient(FeedClient):
                     )
                     if reply_mention is not None:
                         run.mentions.append(reply_mention)
-            if reached:
-                run.stopped = "known"
-                break
-            token = body.get("nextPageToken")
-            if not token:
-                run.stopped = "end"
-                break
-            if token in seen_tokens:
-                run.error(url, "pagination loop: nextPageToken repeated in this run")
-                run.stopped = "error"
-                return
-            seen_tokens.add(token)
+            return Page(url, next=body.get("nextPageToken"))
+
+        self.page_through(
+            run, budget, fetch, loop_error=lambda _: "pagination loop: nextPageToken repeated in this run"
+        )
         if newest and (run.stopped in ("end", "known") or (run.stopped.startswith("budget") and not mark)):
             run.state["newest_published"] = newest.isoformat()
 

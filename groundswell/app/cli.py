@@ -146,9 +146,11 @@ def demo(
     console.print(
         f"mailbox:       {out / 'mailbox'} ({len(list((out / 'mailbox').glob('*.eml')))} notifications)"
     )
+    brief = summary.brief  # None when the run stopped before the report (every source failed)
     console.print(
-        f"brief:         {summary.brief.html_path}"
-        + (f"\n               {summary.brief.pdf_path}" if summary.brief.pdf_path else "")
+        f"brief:         {brief.html_path}" + (f"\n               {brief.pdf_path}" if brief.pdf_path else "")
+        if brief is not None
+        else "brief:         none (the run failed before the report, see above)"
     )
     console.print(
         f"\nNext: [bold]groundswell tickets list -c {cfg_path}[/bold], "
@@ -359,23 +361,19 @@ def _print_run_summary(summary: RunSummary) -> None:
 
 def _print_truth_check(truth: MarketTruth, store: Store) -> None:
     """Compare the planted scenarios with what the detector and the ticketing made of them."""
-    events = store.query_docs("trends", limit=100000)
-    tickets = store.query_docs("tickets", limit=100000)
+    events = store.trend_events(limit=100000)
+    tickets = store.tickets(limit=100000)
     table = Table(title="planted scenarios vs. what Groundswell found")
     for col in ("scenario", "planted", "detected", "ticket"):
         table.add_column(col, overflow="fold")
     for sc in truth.scenarios:
-        about = [e for e in events if e["key"] == sc.entity and e["metric"] == sc.metric]
-        found = [e for e in about if e["kind"] == "shift"]
-        blips = [e for e in about if e["kind"] == "blip"]
-        ticket = [t for t in tickets if t["subject"] == sc.entity]
-        detected = (
-            f"shift ({found[0]['metric']})" if found else (f"blip ({blips[0]['reason']})" if blips else "-")
-        )
+        about = [e for e in events if e.key == sc.entity and e.metric == sc.metric]
+        found = [e for e in about if e.kind == "shift"]
+        blips = [e for e in about if e.kind == "blip"]
+        ticket = [t for t in tickets if t.subject == sc.entity]
+        detected = f"shift ({found[0].metric})" if found else (f"blip ({blips[0].reason})" if blips else "-")
         planted = f"{sc.kind}" + (f" -> {sc.ticket_type} ticket" if sc.ticket_type else "")
-        table.add_row(
-            sc.name, planted, detected, ", ".join(f"{t['type']}/{t['severity']}" for t in ticket) or "-"
-        )
+        table.add_row(sc.name, planted, detected, ", ".join(f"{t.type}/{t.severity}" for t in ticket) or "-")
     console.print(table)
 
 

@@ -3,6 +3,9 @@
 Each step is a call into its stage package; the same functions are what the Airflow DAGs call,
 one task per step. Every step is idempotent: re-running a step (or the whole run) on the same
 data writes the same documents and tickets, never duplicates.
+
+The stages' summary types are imported for type checking only: importing this module (the command
+line does) loads no stage.
 """
 
 from __future__ import annotations
@@ -13,14 +16,24 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, TypeVar
 
+from groundswell import exitcodes
 from groundswell.config import Config
 from groundswell.store import Store
+
+if TYPE_CHECKING:
+    from alerts.tickets import TicketSummary
+    from brief.build import BriefResult
+    from crawlers.collect import CollectSummary
+    from groundswell.records import TrendEvent
+    from nlp.enricher import EnrichSummary
+    from trends.detect import DetectSummary
 
 logger = logging.getLogger(__name__)
 
 Progress = Callable[[str, int, int | None], None]  # (step, done, total)
+T = TypeVar("T")
 
 
 @dataclass
@@ -32,12 +45,12 @@ class StepTiming:
 
 @dataclass
 class RunSummary:
-    collected: list[Any] = field(default_factory=list)  # crawlers.collect.CollectSummary per source
-    enriched: Any = None  # nlp.EnrichSummary
+    collected: list[CollectSummary] = field(default_factory=list)  # one per source
+    enriched: EnrichSummary | None = None  # None: the step did not run
     authors: int = 0
-    detected: Any = None  # trends.DetectSummary
-    tickets: Any = None  # alerts.TicketSummary
-    brief: Any = None  # brief.BriefResult
+    detected: DetectSummary | None = None
+    tickets: TicketSummary | None = None
+    brief: BriefResult | None = None
     timings: list[StepTiming] = field(default_factory=list)
     failed_sources: list[str] = field(default_factory=list)  # collected nothing and reported errors
     partial_sources: list[str] = field(default_factory=list)  # collected, with errors
@@ -48,13 +61,13 @@ class RunSummary:
         """0: done; 1 (failed): every source failed, nothing was judged; 3 (partial): the rest was
         done but notifications could not be delivered (see `groundswell.exitcodes`)."""
         if not self.problems:
-            return 0
+            return exitcodes.OK
         if self.collected and len(self.failed_sources) == len(self.collected):
-            return 1
-        return 3
+            return exitcodes.FAILED
+        return exitcodes.PARTIAL
 
 
-def source_outcomes(collected: list[Any]) -> tuple[list[str], list[str]]:
+def source_outcomes(collected: list[CollectSummary]) -> tuple[list[str], list[str]]:
     """(failed, partial) source names from the collect summaries."""
     failed = [s.source for s in collected if s.errors and not s.items]
     partial = [s.source for s in collected if s.errors and s.items]
@@ -69,13 +82,13 @@ def last_complete_week(today: date) -> date:
 
 def collect(
     config: Config, store: Store, *, sources: list[str] | None = None, run_id: str | None = None
-) -> list[Any]:
+) -> list[CollectSummary]:
     from crawlers.collect import collect_all
 
     return collect_all(config, store, sources=sources, run_id=run_id)
 
 
-def enrich(config: Config, store: Store, *, progress: Callable[[int], None] | None = None) -> Any:
+def enrich(config: Config, store: Store, *, progress: Callable[[int], None] | None = None) -> EnrichSummary:
     from nlp import enrich_store
 
     return enrich_store(config, store, progress=progress)
@@ -87,13 +100,15 @@ def score_authors(config: Config, store: Store) -> int:
     return len(_score(config, store))
 
 
-def detect(config: Config, store: Store, *, now: datetime | None = None) -> Any:
+def detect(config: Config, store: Store, *, now: datetime | None = None) -> DetectSummary:
     from trends.detect import detect as _detect
 
     return _detect(config, store, now=now)
 
 
-def act(config: Config, store: Store, events: list[Any], *, now: datetime | None = None) -> Any:
+def act(
+    config: Config, store: Store, events: list[TrendEvent], *, now: datetime | None = None
+) -> TicketSummary:
     """Open or update tickets for real shifts, notify, then escalate tickets that are past due."""
     import alerts
 
@@ -102,19 +117,19 @@ def act(config: Config, store: Store, events: list[Any], *, now: datetime | None
     return summary
 
 
-def report(config: Config, store: Store, *, week_start: date, out_dir: Path | None = None) -> Any:
+def report(config: Config, store: Store, *, week_start: date, out_dir: Path | None = None) -> BriefResult:
     from brief import build_brief
 
     return build_brief(config, store, week_start=week_start, out_dir=out_dir, pdf=config.brief.pdf)
 
 
-def source_health(config: Config, store: Store, *, now: datetime | None = None) -> list[Any]:
+def source_health(config: Config, store: Store, *, now: datetime | None = None) -> list[TrendEvent]:
     from trends.coverage import source_health as _health
 
     return _health(config, store, now=now)
 
 
-def _health_only(health: list[Any]) -> Any:
+def _health_only(health: list[TrendEvent]) -> DetectSummary:
     from trends.detect import DetectSummary
 
     return DetectSummary(health=health)
@@ -134,7 +149,7 @@ def run_pipeline(
     week_start = week_start or last_complete_week(now.date())
     summary = RunSummary()
 
-    def timed(step: str, fn: Callable[[], Any], describe: Callable[[Any], str]) -> Any:
+    def timed(step: str, fn: Callable[[], T], describe: Callable[[T], str]) -> T:
         if progress:
             progress(step, 0, None)
         t0 = time.perf_counter()
@@ -180,7 +195,7 @@ def run_pipeline(
         lambda r: f"{r.enriched} mentions enriched",
     )
     summary.authors = timed("authors", lambda: score_authors(config, store), lambda n: f"{n} authors scored")
-    summary.detected = timed(
+    detected = summary.detected = timed(
         "detect",
         lambda: detect(config, store, now=now),
         lambda r: (
@@ -191,16 +206,17 @@ def run_pipeline(
             + (f", {len(r.health)} source-health events" if r.health else "")
         ),
     )
-    summary.tickets = timed(
+    tickets = summary.tickets = timed(
         "act",
-        lambda: act(config, store, summary.detected.events, now=now),
+        lambda: act(config, store, detected.events, now=now),
         lambda r: (
             f"{r.opened} opened, {r.updated} updated, {r.reopened} reopened, {r.escalated} escalated, {r.notified} notified"
+            + (f", {r.watched} developing watched" if r.watched else "")
         ),
     )
-    if summary.tickets.notify_failed:
+    if tickets.notify_failed:
         summary.problems.append(
-            f"{summary.tickets.notify_failed} notifications could not be delivered (retried on the next run)"
+            f"{tickets.notify_failed} notifications could not be delivered (retried on the next run)"
         )
     summary.brief = timed(
         "report",

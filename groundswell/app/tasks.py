@@ -198,15 +198,9 @@ def detect(path: str, now: datetime | None) -> list[str]:
 
 
 def act(path: str, event_ids: list[str], now: datetime | None) -> dict[str, Any]:
-    from groundswell.records import TrendEvent
-
     cfg = _load(path)
     with open_store(cfg) as store, store.writer_lock("task act", wait_s=TASK_LOCK_WAIT_S):
-        events = [
-            TrendEvent.model_validate(d)
-            for d in (store.get_doc("trends", i) for i in event_ids)
-            if d is not None
-        ]
+        events = [e for e in (store.get_trend_event(i) for i in event_ids) if e is not None]
         summary = pipeline.act(cfg, store, events, now=now)
     return _small(summary)
 

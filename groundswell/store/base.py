@@ -14,6 +14,12 @@ the SQLite file; a lease document with an expiry on Elasticsearch), so overlappi
 exit with `StoreLocked`. `get_doc_versioned` / `put_doc_if` compare-and-set one document on its
 version, for records that several writers change (tickets, the notification outbox). A search
 has a time budget (`search_timeout_s`); one over it raises `SearchTimeout`.
+
+Typed records: tickets, trend events, the collection ledger and saved searches have accessors that
+take and return their `groundswell.records` models (`get_ticket`, `put_ticket_if`, `trend_events`,
+`record_collection`, `saved_queries`, ...). They are written once here on top of the generic
+document methods, so every backend has them; stages use them instead of raw dicts under
+collection names.
 """
 
 from __future__ import annotations
@@ -22,13 +28,15 @@ import abc
 import contextlib
 import os
 import socket
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any, Literal
+from typing import Any, Literal, TypeVar
+
+from pydantic import ValidationError
 
 from groundswell.mention import Mention
-from groundswell.records import LedgerEntry
+from groundswell.records import LedgerEntry, Record, SavedQuery, Ticket, TrendEvent
 
 Bucket = Literal["hour", "day", "week"]
 GroupBy = Literal["entity", "source", "topic", "author", "none"]
@@ -62,6 +70,17 @@ class SearchTimeout(StoreError):
 
 
 DocVersion = tuple[int, int]  # opaque: (counter, 0) on SQLite, (seq_no, primary_term) on Elasticsearch
+
+R = TypeVar("R", bound=Record)
+# the collection each typed record lives in
+RECORD_COLLECTIONS: dict[type[Record], str] = {
+    Ticket: "tickets",
+    TrendEvent: "trends",
+    LedgerEntry: "ledger",
+    SavedQuery: "queries",
+}
+# called with a stored document that is not a valid record and the validation error; the document is skipped
+OnInvalid = Callable[[dict[str, Any], ValidationError], None]
 
 DEFAULT_LOCK_WAIT_S = float(os.environ.get("GROUNDSWELL_LOCK_WAIT_S", "0"))
 
@@ -284,9 +303,90 @@ class Store(abc.ABC):
     def set_state(self, key: str, value: Any) -> None:
         self.put_doc("state", key, {"key": key, "value": value})
 
+    # ---- typed records (see `groundswell.records`), on top of the generic documents --------------
+    def get_record(self, model: type[R], doc_id: str) -> R | None:
+        """The stored record of this type with this id, or None. An invalid document raises
+        pydantic's `ValidationError` (naming the field)."""
+        doc = self.get_doc(collection_of(model), doc_id)
+        return None if doc is None else model.model_validate(doc)
+
+    def put_record(self, record: Record) -> None:
+        """Insert or replace a record by its id."""
+        self.put_doc(collection_of(type(record)), _record_id(record), record.model_dump(mode="json"))
+
+    def query_records(
+        self,
+        model: type[R],
+        where: dict[str, Any] | None = None,
+        order_by: str | None = None,
+        descending: bool = False,
+        limit: int = 1000,
+        *,
+        on_invalid: OnInvalid | None = None,
+    ) -> list[R]:
+        """Records whose top-level fields equal the given values (as `query_docs`). An invalid document
+        raises `ValidationError`, or, with `on_invalid`, is handed to it and skipped."""
+        out: list[R] = []
+        for doc in self.query_docs(collection_of(model), where, order_by, descending, limit):
+            try:
+                out.append(model.model_validate(doc))
+            except ValidationError as err:
+                if on_invalid is None:
+                    raise
+                on_invalid(doc, err)
+        return out
+
+    # tickets: several writers change them, so changes are compare-and-set on the stored version
+    def get_ticket(self, ticket_id: str) -> Ticket | None:
+        return self.get_record(Ticket, ticket_id)
+
+    def get_ticket_versioned(self, ticket_id: str) -> tuple[Ticket, DocVersion] | None:
+        """The ticket and its store version (for `put_ticket_if`), or None."""
+        found = self.get_doc_versioned("tickets", ticket_id)
+        return None if found is None else (Ticket.model_validate(found[0]), found[1])
+
+    def put_ticket(self, ticket: Ticket) -> None:
+        """Write a ticket unconditionally (a new ticket, fixtures); changes use `put_ticket_if`."""
+        self.put_record(ticket)
+
+    def put_ticket_if(self, ticket: Ticket, version: DocVersion | None) -> bool:
+        """Compare-and-set: store `ticket` only if the stored one is still at `version` (None: only if
+        it is not stored yet). False, writing nothing, when another writer got there first."""
+        return self.put_doc_if("tickets", ticket.id, ticket.model_dump(mode="json"), version)
+
+    def tickets(
+        self,
+        where: dict[str, Any] | None = None,
+        order_by: str | None = None,
+        descending: bool = False,
+        limit: int = 1000,
+        *,
+        on_invalid: OnInvalid | None = None,
+    ) -> list[Ticket]:
+        return self.query_records(Ticket, where, order_by, descending, limit, on_invalid=on_invalid)
+
+    # trend events
+    def get_trend_event(self, event_id: str) -> TrendEvent | None:
+        return self.get_record(TrendEvent, event_id)
+
+    def put_trend_event(self, event: TrendEvent) -> None:
+        self.put_record(event)
+
+    def trend_events(
+        self,
+        where: dict[str, Any] | None = None,
+        order_by: str | None = None,
+        descending: bool = False,
+        limit: int = 1000,
+        *,
+        on_invalid: OnInvalid | None = None,
+    ) -> list[TrendEvent]:
+        return self.query_records(TrendEvent, where, order_by, descending, limit, on_invalid=on_invalid)
+
+    # the collection ledger
     def record_collection(self, entry: LedgerEntry) -> None:
         """Write one collection-ledger entry (upsert by its id: re-recording a run replaces it)."""
-        self.put_doc("ledger", entry.id, entry.model_dump(mode="json"))
+        self.put_record(entry)
 
     def collection_ledger(
         self, sources: Sequence[str] = (), since: datetime | None = None, limit: int = 10_000
@@ -294,11 +394,40 @@ class Store(abc.ABC):
         """The newest `limit` ledger entries, oldest run first; only these sources when given, only runs
         finished at or after `since`. (The ledger grows with every run: the newest entries are kept.)"""
         where: dict[str, Any] | None = {"source": list(sources)} if sources else None
-        docs = self.query_docs("ledger", where, order_by="finished", descending=True, limit=limit)
-        entries = [LedgerEntry.model_validate(doc) for doc in reversed(docs)]
+        entries = self.query_records(LedgerEntry, where, order_by="finished", descending=True, limit=limit)
+        entries.reverse()
         if since is not None:
             entries = [e for e in entries if e.finished >= since]
         return entries
+
+    # saved searches (the web UI)
+    def saved_queries(self, limit: int = 200) -> list[SavedQuery]:
+        """Saved searches by name."""
+        return self.query_records(SavedQuery, order_by="name", limit=limit)
+
+    def put_saved_query(self, query: SavedQuery) -> None:
+        self.put_record(query)
+
+    def delete_saved_query(self, query_id: str) -> None:
+        self.delete_doc("queries", query_id)
+
+
+def collection_of(model: type[Record]) -> str:
+    """The collection a record type is stored in."""
+    try:
+        return RECORD_COLLECTIONS[model]
+    except KeyError:
+        allowed = ", ".join(m.__name__ for m in RECORD_COLLECTIONS)
+        raise StoreError(f"no collection holds {model.__name__} records; typed records: {allowed}") from None
+
+
+def _record_id(record: Record) -> str:
+    doc_id = getattr(record, "id", None)
+    if not isinstance(doc_id, str) or not doc_id:
+        raise StoreError(
+            f"a {type(record).__name__} record needs a non-empty string id to be stored, got {doc_id!r}"
+        )
+    return doc_id
 
 
 def check_collection(collection: str) -> None:

@@ -40,9 +40,9 @@ _MODEL = "synthetic@1"  # what the mentions say enriched them
 def write_records(store: Store, events: list[TrendEvent], tickets: list[Ticket]) -> None:
     """Store trend events and tickets as the detector and the alerts stage store them."""
     for e in events:
-        store.put_doc("trends", e.id, e.model_dump(mode="json"))
+        store.put_trend_event(e)
     for t in tickets:
-        store.put_doc("tickets", t.id, t.model_dump(mode="json"))
+        store.put_ticket(t)
 
 
 def _per_entity(entities: list[str], label: str, score: float) -> list[TargetSentiment]:

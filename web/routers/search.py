@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime
-from typing import Any, Literal
+from typing import Literal
 from urllib.parse import urlencode
 
 from fastapi import APIRouter, Form, HTTPException, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
-from groundswell.records import stable_id
+from groundswell.records import SavedQuery
 from groundswell.store.base import SearchTimeout, StoreError
 from groundswell.store.query import MAX_QUERY_CHARS, QuerySyntaxError, check_query
 from web.deps import ConfigDep, PagesDep, StoreDep, UiDep, UserDep
@@ -70,7 +70,7 @@ def search(
         "page_url": lambda n: "/search?" + urlencode({**params, "page": n}),
         "save_params": params,
         "options": ui.options(),
-        "saved": store.query_docs("queries", order_by="name", limit=200),
+        "saved": store.saved_queries(limit=200),
         "query_url": saved_query_url,
     }
     return pages.render(request, "search.html", context, status)
@@ -111,21 +111,21 @@ def save_query(
         check_query(q)
     except (QueryError, QuerySyntaxError) as err:
         raise HTTPException(status_code=400, detail=f"not saved: {err}") from err
-    doc: dict[str, Any] = {
-        "id": stable_id("query", name),
-        "name": name,
-        "q": q,
-        "form": form_values,
-        "who": user,
-        "created": datetime.now(UTC).isoformat(),
-    }
-    store.put_doc("queries", doc["id"], doc)
-    return RedirectResponse(saved_query_url(doc), status_code=303)
+    saved = SavedQuery(
+        id=SavedQuery.make_id(name),
+        name=name,
+        q=q,
+        form=form_values,
+        who=user,
+        created=datetime.now(UTC),
+    )
+    store.put_saved_query(saved)
+    return RedirectResponse(saved_query_url(saved), status_code=303)
 
 
 @router.post("/queries/{query_id}/delete")
 def delete_query(query_id: str, store: StoreDep) -> Response:
-    store.delete_doc("queries", query_id)
+    store.delete_saved_query(query_id)
     return RedirectResponse("/search", status_code=303)
 
 

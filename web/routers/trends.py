@@ -8,7 +8,6 @@ from fastapi import APIRouter, HTTPException, Request
 from fastapi.responses import HTMLResponse, Response
 from pydantic import ValidationError
 
-from groundswell.records import TrendEvent
 from web.deps import PagesDep, StoreDep, UiDep
 
 router = APIRouter(tags=["trends"])
@@ -33,14 +32,13 @@ def trends(
 
 @router.get("/trends/{event_id}", response_class=HTMLResponse)
 def trend(request: Request, event_id: str, store: StoreDep, ui: UiDep, pages: PagesDep) -> Response:
-    doc = store.get_doc("trends", event_id)
-    if doc is None:
-        raise HTTPException(status_code=404, detail=f"no trend event with id '{event_id}'")
     try:
-        event = TrendEvent.model_validate(doc)
+        event = store.get_trend_event(event_id)
     except ValidationError as err:
         raise HTTPException(
             status_code=500,
             detail=f"trend document '{event_id}' is not a valid TrendEvent: {err.errors()[0]['msg']}",
         ) from err
+    if event is None:
+        raise HTTPException(status_code=404, detail=f"no trend event with id '{event_id}'")
     return pages.render(request, "trend.html", ui.trend_detail(event))
