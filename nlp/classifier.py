@@ -13,7 +13,8 @@ from __future__ import annotations
 import json
 import logging
 import re
-from dataclasses import dataclass
+from collections.abc import Sequence
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol
 
@@ -21,6 +22,7 @@ if TYPE_CHECKING:  # torch is slow to import; the CLI imports this module lazily
     import numpy as np
 
     from nlp.pooling import PooledClassifier
+    from nlp.tfidf import TfidfClassifier
 
 logger = logging.getLogger(__name__)
 
@@ -86,6 +88,8 @@ class ArtifactMeta:
     normalise: bool
     metrics: dict[str, float]
     recipe: str
+    # {"tfidf": <subfolder>, "weight": w, ...}: the output is softmax(log p + w log p(TF-IDF)) (`nlp.tfidf`)
+    blend: dict[str, Any] = field(default_factory=dict)
 
     @classmethod
     def read(cls, directory: Path) -> ArtifactMeta:
@@ -105,7 +109,45 @@ class ArtifactMeta:
             normalise=bool(raw.get("normalise", True)),
             metrics=dict(raw.get("metrics", {})),
             recipe=raw.get("recipe", ""),
+            blend=dict(raw.get("blend") or {}),
         )
+
+
+@dataclass
+class TextBlend:
+    """The TF-IDF model an artifact's output is blended with, and its weight (`ArtifactMeta.blend`)."""
+
+    model: TfidfClassifier
+    weight: float
+
+    @classmethod
+    def from_meta(cls, directory: Path, meta: ArtifactMeta) -> TextBlend | None:
+        if not meta.blend:
+            return None
+        from nlp.tfidf import TfidfClassifier
+
+        weight = float(meta.blend["weight"])
+        if not 0.0 <= weight <= 10.0:
+            raise ValueError(f"{directory}/meta.json: blend weight {weight} is outside 0..10")
+        model = TfidfClassifier.load(directory / str(meta.blend.get("tfidf", "tfidf")))
+        if model.labels != meta.labels:
+            raise ValueError(
+                f"{directory}: TF-IDF labels {model.labels} differ from the artifact's {meta.labels}"
+            )
+        return cls(model, weight)
+
+    @property
+    def suffix(self) -> str:
+        return f"+tfidf{self.weight:g}@{self.model.version}"
+
+    def apply(self, probs: np.ndarray, texts: Sequence[str]) -> np.ndarray:
+        """`softmax(log probs + weight * log p_tfidf(texts))`, rows in the texts' order (the TF-IDF model
+        reads the TweetEval-normalised text, as it was trained)."""
+        from nlp.tfidf import blend_log_proba
+
+        if self.weight == 0.0 or len(texts) == 0:
+            return probs
+        return blend_log_proba(probs, self.model.log_proba([normalise_tweet(t) for t in texts]), self.weight)
 
 
 class AdapterClassifier:
@@ -132,6 +174,9 @@ class AdapterClassifier:
         model = build_pooled_model(encoder, len(self.labels))
         model.head.load_state_dict(load_file(str(directory / "head.safetensors")))
         self.model = model.to(device).eval()
+        self.blend = TextBlend.from_meta(directory, self.meta)
+        if self.blend is not None:
+            self.name += self.blend.suffix
         self._torch = torch
         logger.info("loaded %s from %s on %s", self.name, directory, device)
 
@@ -159,6 +204,8 @@ class AdapterClassifier:
         probs = np.concatenate(out) if out else np.zeros((0, len(self.labels)), dtype=np.float32)
         result = np.empty_like(probs)
         result[np.array(order, dtype=int)] = probs
+        if self.blend is not None:
+            result = self.blend.apply(result, texts)
         return result
 
 

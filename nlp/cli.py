@@ -83,6 +83,40 @@ def train(
         typer.echo(f"{key}: {value}")
 
 
+@app.command("train-blend")
+def train_blend(
+    task: Annotated[str, typer.Argument(help="sentiment (the only task with a TF-IDF blend)")],
+    oof: Annotated[
+        Path,
+        typer.Option(
+            help="out-of-fold predictions of the artifact's recipe: the .npz of benchmarks/sentiment_cv.py (all 5 folds)"
+        ),
+    ],
+    data: Annotated[
+        Path | None, typer.Option(help="TweetEval-style folder (default the shared data)")
+    ] = None,
+    out: Annotated[Path | None, typer.Option(help="artifact folder (default nlp/artifacts/TASK)")] = None,
+    c: Annotated[float, typer.Option(help="inverse regularisation of the logistic regression")] = 1.0,
+    tfidf_oof: Annotated[
+        Path | None,
+        typer.Option(
+            help="cache .npz of the TF-IDF out-of-fold predictions (read when present, else written)"
+        ),
+    ] = None,
+) -> None:
+    """Fit the TF-IDF model blended into TASK's output; choose its weight on out-of-fold predictions."""
+    from nlp.classifier import ARTIFACTS_DIR
+    from nlp.train import default_data, train_sentiment_blend
+
+    if task != "sentiment":
+        raise typer.BadParameter(f"'{task}' has no TF-IDF blend; only sentiment", param_hint="TASK")
+    result = train_sentiment_blend(
+        out or ARTIFACTS_DIR / task, oof, data or default_data(task), c=c, tfidf_oof_cache=tfidf_oof
+    )
+    for key, value in result.items():
+        typer.echo(f"{key}: {value}")
+
+
 @app.command("eval")
 def evaluate(
     config: ConfigOption = DEFAULT_CONFIG,

@@ -182,7 +182,7 @@ class SharedEncoder:
         from torch import nn
         from transformers import AutoModel, AutoTokenizer
 
-        from nlp.classifier import ArtifactMeta, normalise_tweet, resolve_base
+        from nlp.classifier import ArtifactMeta, TextBlend, normalise_tweet, resolve_base
 
         self._normalise = normalise_tweet
         self.device = device
@@ -201,6 +201,9 @@ class SharedEncoder:
         self.hidden_size = int(base.config.hidden_size)
         base_stages: list[nn.Module] = [base.embeddings, *base.encoder.layer]
         self.branches: dict[str, _Branch] = {}
+        # a task whose artifact blends a TF-IDF model (`ArtifactMeta.blend`): applied to its output in
+        # `encode_many`, so every caller (the enricher, `groundswell nlp eval`) gets the same scores
+        self.blends: dict[str, TextBlend] = {}
         for task, directory in tasks.items():
             meta = metas[task]
             stages = list(base_stages)
@@ -212,6 +215,10 @@ class SharedEncoder:
                     if not _same_weights(module, base_stages[k]):
                         stages[k] = module
                 display = f"{meta.task}-{meta.base}-lora@{meta.version}"
+            blend = TextBlend.from_meta(directory, meta)
+            if blend is not None:
+                self.blends[task] = blend
+                display += blend.suffix
             head = nn.Linear(base.config.hidden_size, len(meta.labels))
             head.load_state_dict(load_file(str(directory / "head.safetensors")))
             self.branches[task] = _Branch(
@@ -304,7 +311,7 @@ class SharedEncoder:
             keys.append(per_output)
         results = self._compute(needs, batch_size)
         out: list[dict[str, np.ndarray]] = []
-        for per_output in keys:
+        for (texts, _), per_output in zip(requests, keys, strict=True):
             arrays = {}
             for name, ids in per_output.items():
                 width = len(self.branches[name].labels) if self.branches[name].head is not None else None
@@ -314,6 +321,8 @@ class SharedEncoder:
                     if rows
                     else np.zeros((0, width or self._hidden()), dtype=np.float32)
                 )
+                if name in self.blends:
+                    arrays[name] = self.blends[name].apply(arrays[name], list(texts))
             out.append(arrays)
         return out
 

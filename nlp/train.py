@@ -496,3 +496,154 @@ def _val_metrics(task: str, gold: list[int], preds: list[int], n_labels: int) ->
         "%s val macro-recall %.4f accuracy %.4f", task, result["val_macro_recall"], result["val_accuracy"]
     )
     return result
+
+
+BLEND_WEIGHTS = tuple(
+    round(0.05 * k, 2) for k in range(21)
+)  # 0 .. 1: the grid `choose_blend_weight` searches
+
+
+def choose_blend_weight(
+    base_probs: Any, extra_log: Any, labels: list[int], grid: tuple[float, ...] = BLEND_WEIGHTS
+) -> tuple[float, float]:
+    """The weight w of the grid whose `argmax(log base + w * extra_log)` has the best macro-recall on
+    these rows (the smallest such w on a tie), and that macro-recall."""
+    import numpy as np
+
+    logp = np.log(np.clip(np.asarray(base_probs, dtype=np.float64), 1e-12, 1.0))
+    extra = np.asarray(extra_log, dtype=np.float64)
+    best_w, best = 0.0, -1.0
+    for w in grid:
+        score = macro_recall(labels, (logp + w * extra).argmax(1).tolist(), logp.shape[1])
+        if score > best + 1e-12:
+            best_w, best = w, score
+    return best_w, best
+
+
+def train_sentiment_blend(
+    artifact: Path,
+    oof_path: Path,
+    data: Path,
+    *,
+    c: float = 1.0,
+    grid: tuple[float, ...] = BLEND_WEIGHTS,
+    tfidf_oof_cache: Path | None = None,
+) -> dict[str, Any]:
+    """Fit the TF-IDF model of `nlp.tfidf` on the whole train split and write it to `<artifact>/tfidf/`,
+    with the blend weight chosen on out-of-fold predictions of the train split only.
+
+    `oof_path` is the `.npz` of `benchmarks/sentiment_cv.py` for the artifact's recipe (`oof`: each
+    train row scored by the LoRA model trained without its fold; `val`: each fold model on val). The
+    TF-IDF out-of-fold predictions are made here on the same folds (`cv_folds`). Reported per fold:
+    the LoRA fold model alone and the blend with w chosen on the *other* folds' rows (so the fold's
+    figure is held out from the choice of w too), and the fold models on val (never used to choose).
+    The shipped w is the one chosen on all folds' rows. A fold without LoRA predictions (not run yet)
+    is left out of the choice and the figures. `tfidf_oof_cache`: the TF-IDF out-of-fold
+    log-probabilities are read from this `.npz` when it holds them for the same labels, else computed
+    and written there (five fits of a minute each). Returns the figures (also in meta.json `blend`).
+    """
+    import numpy as np
+
+    from nlp.tfidf import TfidfClassifier
+
+    labels_names = _check_task("sentiment")
+    train = load_tweeteval(data, "train", labels_names)
+    val = load_tweeteval(data, "val", labels_names) if (data / "val_text.txt").exists() else None
+    texts = [normalise_tweet(t) for t in train.texts]
+    y = np.array(train.labels)
+    with np.load(oof_path, allow_pickle=False) as saved:
+        oof = saved["oof"]
+        val_probs = saved["val"] if "val" in saved.files else None
+        saved_y = saved["y_train"]
+    if oof.shape != (len(texts), len(labels_names)) or not np.array_equal(saved_y, y):
+        raise ValueError(
+            f"{oof_path}: out-of-fold predictions of shape {oof.shape} for labels that "
+            f"{'match' if np.array_equal(saved_y, y) else 'do not match'} the train split of {data} "
+            f"({len(texts)} rows); make them with benchmarks/sentiment_cv.py on the same data"
+        )
+    folds = cv_folds(len(texts), 5, 0)
+    run = [k for k, held in enumerate(folds) if not np.isnan(oof[held]).any()]
+    if not run:
+        raise ValueError(f"{oof_path}: no fold has out-of-fold predictions for all its rows")
+    if len(run) < len(folds):
+        logger.warning("only folds %s of %d have LoRA predictions: the others are left out", run, len(folds))
+    t0 = time.monotonic()
+    tfidf_oof = _tfidf_oof(texts, y, folds, labels_names, c, tfidf_oof_cache)
+    per_fold: dict[str, dict[str, float]] = {}
+    for k in run:
+        held = folds[k]
+        rest = sorted(i for j in run if j != k for i in folds[j])
+        if not rest:
+            raise ValueError("choosing the blend weight for a fold needs at least two folds with predictions")
+        w_k, _ = choose_blend_weight(oof[rest], tfidf_oof[rest], y[rest].tolist(), grid)
+        logp = np.log(np.clip(oof[held], 1e-12, 1.0))
+        yk = y[held].tolist()
+        per_fold[str(k)] = {
+            "weight": w_k,
+            "lora": round(macro_recall(yk, logp.argmax(1).tolist(), 3), 4),
+            "tfidf": round(macro_recall(yk, tfidf_oof[held].argmax(1).tolist(), 3), 4),
+            "blend": round(macro_recall(yk, (logp + w_k * tfidf_oof[held]).argmax(1).tolist(), 3), 4),
+        }
+    rows = sorted(i for k in run for i in folds[k])
+    weight, pooled = choose_blend_weight(oof[rows], tfidf_oof[rows], y[rows].tolist(), grid)
+    final = TfidfClassifier.fit(texts, y.tolist(), labels_names, c=c)
+    result: dict[str, Any] = {
+        "tfidf": "tfidf",
+        "weight": weight,
+        "chosen_on": f"out-of-fold predictions of train folds {run} of 5 (grid {grid[0]}..{grid[-1]})",
+        "oof_macro_recall_at_weight": round(pooled, 4),
+        "folds": per_fold,
+        "fold_mean_lora": round(float(np.mean([f["lora"] for f in per_fold.values()])), 4),
+        "fold_mean_blend": round(float(np.mean([f["blend"] for f in per_fold.values()])), 4),
+        "c": c,
+        "recipe": f"groundswell nlp train-blend sentiment --oof {oof_path.name}",
+    }
+    if val is not None and val_probs is not None:
+        vt = [normalise_tweet(t) for t in val.texts]
+        val_extra = final.log_proba(vt)
+        lora_val = [macro_recall(val.labels, p.argmax(1).tolist(), 3) for p in val_probs]
+        blend_val = [
+            macro_recall(
+                val.labels, (np.log(np.clip(p, 1e-12, 1.0)) + weight * val_extra).argmax(1).tolist(), 3
+            )
+            for p in val_probs
+        ]
+        result["fold_models_val_lora"] = round(float(np.mean(lora_val)), 4)
+        result["fold_models_val_blend"] = round(float(np.mean(blend_val)), 4)
+        result["val_tfidf_alone"] = round(macro_recall(val.labels, val_extra.argmax(1).tolist(), 3), 4)
+    final.save(artifact / "tfidf")
+    meta_path = artifact / "meta.json"
+    meta = json.loads(meta_path.read_text())
+    meta["blend"] = result
+    meta_path.write_text(json.dumps(meta, indent=2) + "\n")
+    logger.info(
+        "TF-IDF blend (w=%s) written to %s in %.0fs", weight, artifact / "tfidf", time.monotonic() - t0
+    )
+    return result
+
+
+def _tfidf_oof(
+    texts: list[str], y: Any, folds: list[list[int]], labels: tuple[str, ...], c: float, cache: Path | None
+) -> Any:
+    """Each train row's TF-IDF log-probabilities from the model fitted without its fold (cached in `cache`)."""
+    import numpy as np
+
+    from nlp.tfidf import TfidfClassifier
+
+    if cache is not None and cache.exists():
+        with np.load(cache, allow_pickle=False) as saved:
+            if np.array_equal(saved["y_train"], y) and float(saved["c"]) == c:
+                logger.info("TF-IDF out-of-fold predictions read from %s", cache)
+                return saved["log_proba"]
+        logger.info("%s holds other data or settings: recomputing", cache)
+    t0 = time.monotonic()
+    out = np.zeros((len(texts), len(labels)), dtype=np.float64)
+    for k, held in enumerate(folds):
+        rest = sorted(set(range(len(texts))) - set(held))
+        model = TfidfClassifier.fit([texts[i] for i in rest], y[rest].tolist(), labels, c=c)
+        out[held] = model.log_proba([texts[i] for i in held])
+        logger.info("TF-IDF fold %d fitted (%.0fs)", k, time.monotonic() - t0)
+    if cache is not None:
+        cache.parent.mkdir(parents=True, exist_ok=True)
+        np.savez(cache, log_proba=out, y_train=y, c=np.array(c))
+    return out
