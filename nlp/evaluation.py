@@ -15,6 +15,7 @@ the development half of every category, so their column is not an unseen-categor
 
 from __future__ import annotations
 
+import math
 import random
 import time
 from collections import Counter
@@ -48,7 +49,22 @@ FLOORS = {
     "area_accuracy": 0.75,  # reached 0.776
 }
 OPTIONAL = {"sentiment_cv_macro_recall"}  # only for the offline default, not in --quick
+# --quick scores these on random samples of this size: a floor is then checked less two standard errors of
+# the sample, so the gate fails on the models, not on which items the sample drew
+QUICK_SAMPLES = {"sentiment_val_macro_recall": 600, "review_accuracy": 900}
 CEILINGS = {"safety_fpr_reviews", "safety_fpr_tweets", "safety_fpr_paragraphs", "safety_loco_max_fpr"}
+
+
+def sampling_margin(rate: float, n: int) -> float:
+    """Two standard errors of a rate measured on n random items (the --quick samples)."""
+    return 2 * math.sqrt(rate * (1 - rate) / n)
+
+
+def effective_floor(key: str, floor: float, *, quick: bool) -> float:
+    """The floor a score is checked against: under --quick, a sampled score's floor less its margin."""
+    if quick and key in QUICK_SAMPLES and key not in CEILINGS:
+        return round(floor - sampling_margin(floor, QUICK_SAMPLES[key]), 4)
+    return floor
 
 
 def macro_recall(y_true: Sequence[int], y_pred: Sequence[int], n: int) -> float:
@@ -234,7 +250,9 @@ def run_gate(*, config: Config | None = None, quick: bool = False) -> int:
     started = time.monotonic()
     clf = load_classifier("sentiment", sentiment_model, profile=profile, device="cpu")
     print(f"sentiment model: {clf.name}", flush=True)
-    pairs = sample(list(zip(sent_texts, sent_labels, strict=True)), 600)
+    pairs = sample(
+        list(zip(sent_texts, sent_labels, strict=True)), QUICK_SAMPLES["sentiment_val_macro_recall"]
+    )
     texts, labels = [p[0] for p in pairs], [p[1] for p in pairs]
     probs = clf.predict_proba(texts, batch_size=64)
     order = [clf.labels.index(s) for s in SENTIMENTS]
@@ -250,7 +268,7 @@ def run_gate(*, config: Config | None = None, quick: bool = False) -> int:
         if cv is not None:
             scores["sentiment_cv_macro_recall"] = cv
     # review sentences: binary, a neutral prediction counts as wrong
-    rev = sample(reviews, 900)
+    rev = sample(reviews, QUICK_SAMPLES["review_accuracy"])
     rprobs = np.asarray(clf.predict_proba([r.text for r in rev], batch_size=64))[:, order]
     rpred = rprobs.argmax(axis=1)
     scores["review_accuracy"] = float(
@@ -316,6 +334,7 @@ def run_gate(*, config: Config | None = None, quick: bool = False) -> int:
         if key in OPTIONAL and key not in scores:
             continue
         value = scores[key]
+        floor = effective_floor(key, floor, quick=quick)
         ok = value <= floor if key in CEILINGS else value >= floor
         if not ok:
             failed.append(
