@@ -64,7 +64,7 @@ import httpx
 import jinja2
 from tenacity import RetryError, Retrying, stop_after_attempt, wait_exponential
 
-from groundswell.config import ChannelConfig, Config, SmtpConfig
+from groundswell.config import ChannelConfig, Config, SmtpConfig, TeamConfig
 from groundswell.records import SEVERITY_ORDER, Severity, Ticket, TrendEvent
 from groundswell.store import Store
 from groundswell.store.base import DocVersion
@@ -533,26 +533,18 @@ class Notifier:
         event = NOTIFY_ACTIONS.get(entry.action)
         if event is None:
             return []
-        try:
-            team = config.team(ticket.team)
-        except KeyError:
-            logger.warning(
-                "ticket %s: team '%s' is not declared in `teams`; no channel to notify",
-                ticket.id,
-                ticket.team,
-            )
+        found = _channels_for(config, ticket.team, ticket.severity, f"ticket {ticket.id}")
+        if found is None:
             return []
+        team, channels = found
         ids: list[str] = []
-        for index, channel in enumerate(team.channels):
-            if SEVERITY_ORDER[ticket.severity] < SEVERITY_ORDER[channel.min_severity]:
-                continue
+        for index, channel in channels:
             record_id = ledger_id(ticket.id, entry_index, team.id, index, channel.kind)
             ids.append(record_id)
-            store.put_doc_if(  # create-only: an existing record (any status) is left as it is
-                "notifications",
+            _put_pending(
+                store,
                 record_id,
                 {
-                    "id": record_id,
                     "ticket_id": ticket.id,
                     "entry": entry_index,
                     "action": entry.action,
@@ -560,14 +552,8 @@ class Notifier:
                     "severity": ticket.severity,
                     "team": team.id,
                     "channel": _channel_record(channel),
-                    "status": PENDING,
-                    "attempts": 0,
-                    "created": now.isoformat(),
-                    "updated": now.isoformat(),
-                    "sent_at": None,
-                    "last_error": None,
                 },
-                None,
+                now=now,
             )
         return ids
 
@@ -580,26 +566,18 @@ class Notifier:
         """
         if event.kind != "developing" or not event.team:
             return []
-        try:
-            team = config.team(event.team)
-        except KeyError:
-            logger.warning(
-                "developing signal %s: team '%s' is not declared in `teams`; no channel to notify",
-                event.id,
-                event.team,
-            )
+        found = _channels_for(config, event.team, WATCH_SEVERITY, f"developing signal {event.id}")
+        if found is None:
             return []
+        team, channels = found
         ids: list[str] = []
-        for index, channel in enumerate(team.channels):
-            if SEVERITY_ORDER[WATCH_SEVERITY] < SEVERITY_ORDER[channel.min_severity]:
-                continue
+        for index, channel in channels:
             record_id = watch_ledger_id(event.id, team.id, index, channel.kind)
             ids.append(record_id)
-            store.put_doc_if(  # create-only: an existing record (any status) is left as it is
-                "notifications",
+            _put_pending(
+                store,
                 record_id,
                 {
-                    "id": record_id,
                     "kind": WATCH_EVENT,
                     "trend_id": event.id,
                     "ticket_id": "",
@@ -609,14 +587,8 @@ class Notifier:
                     "severity": WATCH_SEVERITY,
                     "team": team.id,
                     "channel": _channel_record(channel),
-                    "status": PENDING,
-                    "attempts": 0,
-                    "created": now.isoformat(),
-                    "updated": now.isoformat(),
-                    "sent_at": None,
-                    "last_error": None,
                 },
-                None,
+                now=now,
             )
         return ids
 
@@ -886,6 +858,43 @@ class Notifier:
                 ", ".join(sorted(refused)),
                 message.ref,
             )
+
+
+def _channels_for(
+    config: Config, team_id: str, severity: Severity, subject: str
+) -> tuple[TeamConfig, list[tuple[int, ChannelConfig]]] | None:
+    """The team and its channels (with their index) that take `severity`; None, with a warning,
+    when the team is not declared."""
+    try:
+        team = config.team(team_id)
+    except KeyError:
+        logger.warning("%s: team '%s' is not declared in `teams`; no channel to notify", subject, team_id)
+        return None
+    channels = [
+        (index, channel)
+        for index, channel in enumerate(team.channels)
+        if SEVERITY_ORDER[severity] >= SEVERITY_ORDER[channel.min_severity]
+    ]
+    return team, channels
+
+
+def _put_pending(store: Store, record_id: str, fields: dict[str, Any], *, now: datetime) -> None:
+    """Create a pending ledger record; an existing record (any status) is left as it is."""
+    store.put_doc_if(
+        "notifications",
+        record_id,
+        {
+            "id": record_id,
+            **fields,
+            "status": PENDING,
+            "attempts": 0,
+            "created": now.isoformat(),
+            "updated": now.isoformat(),
+            "sent_at": None,
+            "last_error": None,
+        },
+        None,
+    )
 
 
 def _channel_record(channel: ChannelConfig) -> dict[str, Any]:

@@ -28,6 +28,7 @@ from brief.data import (
     BLIP_REASONS,
     HAZARD_LABELS,
     MIN_SUPPORT,
+    SAFETY_ACT_MIN_AUTHORS,
     SENTIMENT_WEEKS,
     STRENGTH_DEFINITION,
     BriefData,
@@ -37,8 +38,8 @@ from brief.data import (
     week_bounds,
 )
 from brief.health import health_appendix
-from crawlers.health import SourceHealth
 from groundswell.config import Config
+from groundswell.health import SourceHealth
 from groundswell.store.base import Store
 
 logger = logging.getLogger(__name__)
@@ -128,6 +129,7 @@ def _environment() -> jinja2.Environment:
         severity_name=lambda s: SEVERITY_NAMES[max(0, min(int(s), 3))],
         one_day=timedelta(days=1),
         min_support=MIN_SUPPORT,
+        safety_min=SAFETY_ACT_MIN_AUTHORS,
         strength_definition=STRENGTH_DEFINITION,
     )
     return env

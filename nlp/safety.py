@@ -144,6 +144,7 @@ _CONTEXT = _rx(
 
 _VEHICLE = _rx(
     r"\b(?:vehicle|car|truck|van|suv|engine|brakes?|braking|airbags?|steering|transmission|accelerat\w*|throttle|seat ?belts?|tires?|tyres?|wheels?|axle|suspension|driveshaft|ignition|mph|driving|dealer|abs|speedometer|car seat|tether)\b",
+    r"\b(?:driver|passenger)'?s? (?:side|seat|door)\b|\bfuel (?:gauge|pump|line|tank)\b",
 )
 _CHILD = _rx(
     r"\b(?:child|children|kid|kids|son|daughter|baby|babies|toddler|infant|grandson|granddaughter|grandchild\w*|nephew|niece|preschool\w*)\b|\b(?:year|month|yr)s?[- ]old\b|\btoys?\b",
@@ -154,7 +155,13 @@ _INCIDENT: dict[str, tuple[re.Pattern[str], re.Pattern[str]]] = {
         _VEHICLE,
         _rx(
             r"\b(?:does|did|do|would|will) not (?:work|function|engage|respond|rev|start|stop|deploy)\b|\b(?:doesn't|didn't|won't|wouldn't) (?:work|function|engage|respond|rev|start|stop|deploy)\b",
-            r"\bnot (?:function|work)(?:ing)? properly\b|\bseparated\b|\bbroke\b|\buncontrollab\w*|\blost control\b|\bvibrat\w*",
+            r"\bnot (?:function|work)(?:ing)? properly\b|\bseparated\b|\bbroke\b|\buncontroll?ab\w*|\blost control\b|\bvibrat\w*",
+            # a machine that stops or lets go while in use (worded for vehicles, e-bikes, scooters)
+            r"\bloss of (?:all )?(?:power|control|steering|brakes?|braking|acceleration)\b",
+            r"\b(?:shut|stop|die|died|dies|stall|accelerat|brak|swerv|lock|turn(?:ed|s)? off|cut(?:s)? out)\w* (?:\w+ ){0,2}without (?:any )?warning\b",
+            r"\b(?:stops?|stopped|stopping|dies|died|quits?|shut(?:s|ting)? (?:down|off)|shutdown) (?:\w+ ){0,3}while (?:i was |i'm |we were )?(?:driving|in motion|moving|on the (?:road|highway|freeway))\b",
+            r"\b(?:completely|suddenly|randomly) (?:stop(?:s|ped)?|shut ?(?:s )?(?:down|off)|shutdown|die[sd]?)\b|\b(?:stop(?:s|ped)?|quit) working\b",
+            r"\b(?:comes?|came|flies|flew|swings?|swung|pops?|popped) open\b",
             r"\bpowered (?:down|off)\b|\bdropped to zero\b|\b(?:check engine|warning|esc|abs|airbag) light\b|\bsudden(?:ly)? (?:accelerat|decelerat|stopp)\w*",
             r"\bfail(?:s|ed|ure|ing)?\b|\bwent out\b|\bstall(?:s|ed|ing)?\b|\blost (?:all )?power\b|\bseized\b|\blocked up\b|\bleak(?:s|ed|ing)?\b",
             r"\b(?:installed|mounted) (?:upside down|backwards|incorrectly|wrong)\b|\bhit (?:a|the|another)\b",

@@ -111,6 +111,19 @@ def load_training_data(task: str, data: Path) -> tuple[Labelled, Labelled | None
     raise ValueError(f"--data '{data}' is neither a TweetEval folder nor a .csv file")
 
 
+def cv_folds(n: int, k: int = 5, seed: int = 0) -> list[list[int]]:
+    """The k held-out folds of n training rows: a fixed permutation, every k-th row of it per fold.
+
+    `benchmarks/sentiment_cv.py` trains on the other folds and scores each one; the gate
+    (`groundswell nlp eval`) scores VADER on the same folds beside the recorded figures."""
+    import numpy as np
+
+    if not 2 <= k <= n:
+        raise ValueError(f"cross-validation needs 2 <= folds <= rows; got {k} folds of {n} rows")
+    perm = np.random.default_rng(seed).permutation(n)
+    return [sorted(int(i) for i in perm[f::k]) for f in range(k)]
+
+
 def macro_recall(y_true: list[int], y_pred: list[int], n_classes: int) -> float:
     recalls = []
     for c in range(n_classes):

@@ -15,7 +15,7 @@ from nlp.authors import score_authors
 from nlp.enricher import _as_labels, clean_text
 from nlp.safety import detect_safety, keyword_baseline
 from nlp.topics import TopicModel
-from nlp.train import load_csv, macro_recall
+from nlp.train import cv_folds, load_csv, macro_recall
 from nlp.voc import business_area, voc_kind
 
 
@@ -50,6 +50,35 @@ def test_detect_safety_finds_hazard_with_severity(text: str, hazard: str, min_se
     ],
 )
 def test_detect_safety_ignores_ordinary_talk(text: str) -> None:
+    assert detect_safety(text).hazards == []
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        # vehicle reports the rules missed (issue 19: vehicles 0.921 -> 0.980 with these patterns)
+        "Pulling onto the highway there was a loud boom and the SUV had a total loss of power.",
+        "While driving at any speed the vehicle will completely shutdown without warning.",
+        "The car stops while driving and the warning light flashes.",
+        "The driver's side door comes open and the hinge does not let it close.",
+        "The fuel gauge reads half a tank and then it stops working, so I ran out of gas.",
+        "At 50 mph the car became uncontrolable after hitting a seam in the pavement.",
+    ],
+)
+def test_detect_safety_finds_vehicle_loss_of_power_and_control(text: str) -> None:
+    assert "defect" in detect_safety(text).hazards
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "We lost power in the storm, no wifi all night",
+        "My phone randomly stops playing music, so annoying",
+        "The door swung open and my cat walked in like she owned the place",
+        "Driving home without warning the rain started, love this weather",
+    ],
+)
+def test_detect_safety_machine_stop_words_need_a_vehicle(text: str) -> None:
     assert detect_safety(text).hazards == []
 
 
@@ -243,3 +272,12 @@ def test_load_csv_accepts_names_and_indices_and_rejects_unknown(tmp_path) -> Non
 
 def test_macro_recall_averages_per_class_recall() -> None:
     assert macro_recall([0, 0, 1, 2], [0, 1, 1, 2], 3) == pytest.approx((0.5 + 1 + 1) / 3)
+
+
+def test_cv_folds_partition_the_rows_the_same_way_every_time() -> None:
+    folds = cv_folds(103, 5)
+    assert sorted(i for f in folds for i in f) == list(range(103))
+    assert [len(f) for f in folds] == [21, 21, 21, 20, 20]
+    assert cv_folds(103, 5) == folds and cv_folds(103, 5, seed=1) != folds
+    with pytest.raises(ValueError, match="2 <= folds <= rows"):
+        cv_folds(3, 5)
