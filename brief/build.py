@@ -38,8 +38,8 @@ from brief.data import (
     week_bounds,
 )
 from brief.health import health_appendix
-from crawlers.health import SourceHealth
 from groundswell.config import Config
+from groundswell.health import SourceHealth
 from groundswell.store.base import Store
 
 logger = logging.getLogger(__name__)

@@ -1,6 +1,6 @@
 """The brief's appendix on source health: which sources covered the week, which failed, and why.
 
-Read from the collection ledger and the detector's health events through `crawlers.health`; the
+Read from the collection ledger and the detector's health events through `groundswell.health`; the
 window is the four weeks up to the end of the brief's week, so a source that stopped before the week
 still shows, with its gap.
 """
@@ -10,8 +10,8 @@ from __future__ import annotations
 import logging
 from datetime import UTC, date, datetime, timedelta
 
-from crawlers.health import SourceHealth, source_health
 from groundswell.config import Config
+from groundswell.health import SourceHealth, source_health
 from groundswell.store.base import Store
 
 logger = logging.getLogger(__name__)

@@ -43,7 +43,7 @@ def sleeps() -> list[float]:
 
 def _notifier(config: Config, sleeps: list[float], max_attempts: int = 3) -> Notifier:
     return Notifier(
-        smtp=config.alerts.smtp, max_attempts=max_attempts, backoff_s=0.01, timeout_s=5, sleep=sleeps.append
+        smtp=config.alerts.smtp, max_attempts=max_attempts, backoff_s=0.01, timeout_s=30, sleep=sleeps.append
     )
 
 

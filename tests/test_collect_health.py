@@ -6,7 +6,7 @@ from datetime import UTC, datetime, timedelta
 
 from fastapi.testclient import TestClient
 
-from crawlers.health import source_health
+from groundswell.health import source_health
 from groundswell.records import LedgerEntry
 from groundswell.store.sqlite import SqliteStore
 from tests.kit.sample import sample_config

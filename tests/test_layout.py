@@ -56,6 +56,26 @@ def test_no_stage_imports_the_app(stage: str) -> None:
     assert not offenders, sorted(offenders)
 
 
+# Stages talk through the Store. The only stage-to-stage imports, each for a reason:
+ALLOWED_BETWEEN_STAGES = {
+    ("web", "alerts"),  # the analyst UI applies ticket actions through the lifecycle (CAS, history)
+    ("brief", "index_mappings"),  # the Kibana data view id for the brief's Discover links (optional)
+}
+
+
+@pytest.mark.parametrize("stage", STAGES)
+def test_stages_import_each_other_only_where_allowed(stage: str) -> None:
+    offenders = {
+        f"{path.relative_to(ROOT)} imports {module}"
+        for path in (ROOT / stage).rglob("*.py")
+        for module in imported_modules(path)
+        if top(module) in STAGES
+        and top(module) != stage
+        and (stage, top(module)) not in ALLOWED_BETWEEN_STAGES
+    }
+    assert not offenders, sorted(offenders)
+
+
 def test_the_product_never_imports_the_test_kit() -> None:
     product = [ROOT / "groundswell", ROOT / "dags", *(ROOT / stage for stage in STAGES)]
     offenders = {

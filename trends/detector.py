@@ -15,7 +15,9 @@ For every (series, metric):
 4. an excursion is a **shift** when it outlasts `max_blip_periods` (default twice
    `confirm_periods`; until then an ongoing excursion is pending), is still there at its end (its later half, at least `confirm_periods`, is significant on its
    own, even with its most extreme buckets left out, and keeps half of the mean effect), is not a short excursion that
-   already reverted, and is carried by many authors; otherwise it is a **blip** with the reason
+   already reverted, and is carried by many authors; a share or mean sentiment must also hold
+   outside any volume blip in its window (`_volume_blip_buckets`: a spike's crowd is angrier, and
+   its heavy buckets outweigh the rest of a count-weighted window); otherwise it is a **blip** with the reason
    ('one_off', 'reverted', 'single_author', 'bot_burst', 'low_volume');
 5. the p-values of all excursions of the run go through Benjamini-Hochberg at
    `false_discovery_rate` (the untested series counting as hypotheses too); confidence = 1 - q.
@@ -72,6 +74,12 @@ _EARLY_METRICS = _SPIKE_METRICS
 # the end scan tells a shift from a blip by at least this many buckets outside any place the blip
 # could sit (with one, a bucket off by chance let 0.5-1 point more blips through on tuning seeds)
 EARLY_OUTSIDE = 2
+# a volume excursion starts at a bucket above its reference at this one-sided level and lasts while
+# the volume stays above the reference (a spike's decay). A share or sentiment change must hold
+# outside such an excursion when it is short enough to be a blip. On tuning seeds 0.05 and 0.01
+# delayed real negative-share shifts that came with a modest volume rise (a noisy bucket started an
+# "excursion"); 0.001 with the decay rule kept them and removed the leak
+VOLUME_BLIP_ALPHA = 0.001
 
 
 def _trailing(values: np.ndarray, window: int) -> np.ndarray:
@@ -736,6 +744,11 @@ class ShiftDetector:
                 before = abs(data.signal[start : segs[-1][0]].mean() - ref_signal)
                 if fresh > 2 * before:
                     body = np.arange(start, segs[-1][0])
+            if data.metric not in _COUNT_METRICS:
+                # a share or mean that moved with a volume blip is part of that blip: a spike's
+                # crowd is angrier, and its few heavy buckets outweigh the rest of a count-weighted
+                # window. The change must hold on the buckets outside the volume blip
+                body = body[~self._volume_blip_buckets(data, ref, body)]
             tail = body[-max(self.confirm_periods, len(body) // 2) :]
             # a trimmed tail (its most extreme buckets on both sides left out): a shift holds
             # without its peak, a burst at the end does not
@@ -747,7 +760,12 @@ class ShiftDetector:
             ref_signal = data.signal[ref].mean()
             overall = abs(data.signal[body].mean() - ref_signal)
             tail_effect = abs(data.signal[tail].mean() - ref_signal)
-            sustained = pt <= self.segment_alpha and (zt > 0) == (sign > 0) and tail_effect >= 0.5 * overall
+            sustained = (
+                len(tail) >= self.confirm_periods
+                and pt <= self.segment_alpha
+                and (zt > 0) == (sign > 0)
+                and tail_effect >= 0.5 * overall
+            )
             if not sustained and ongoing and not crowd:
                 # still under way but its later part is not (yet) significant on its own: it has
                 # not reverted, it is undecided; a later run judges it (never 'reverted' here)
@@ -785,6 +803,41 @@ class ShiftDetector:
             authors=int(series.authors[win].sum()),
             sources=int(series.sources[win].max()) if len(win) else 0,
         )
+
+    def _volume_blip_buckets(self, data: _MetricData, ref: np.ndarray, body: np.ndarray) -> np.ndarray:
+        """Which buckets of `body` sit in a volume excursion short enough to be a blip (a mask).
+
+        A volume excursion starts at a bucket whose volume is above the reference's by the spike
+        scan's predictive t on the variance-stabilised counts (one-sided, at `VOLUME_BLIP_ALPHA`)
+        and lasts while the volume stays above the reference level (its decay). Excursions of at
+        most `max_blip_periods` buckets are a spike and its decay, a burst, or a rise too recent to
+        tell from one; a longer one is a volume shift of its own, and a share that moved with it
+        is kept.
+        """
+        f = data.factor
+        a_ref = 2.0 * np.sqrt(data.count[ref] / f[ref] + 0.375)
+        a_body = 2.0 * np.sqrt(data.count[body] / f[body] + 0.375)
+        k = len(ref)
+        var = float(a_ref.var(ddof=1)) if k >= 2 else 0.0
+        scale = np.sqrt(np.maximum(var, 1.0 / f[body]) * (1.0 + 1.0 / max(k, 1)))
+        t = (a_body - a_ref.mean()) / scale
+        elevated = stdtr(max(k - 1, 1), -t) <= VOLUME_BLIP_ALPHA
+        # an excursion starts at an elevated bucket and lasts while the volume stays above the
+        # reference (its decay); consecutive buckets only (the body may have a gap where a burst at
+        # its end was cut off)
+        mask = np.zeros(len(body), dtype=bool)
+        i = 0
+        while i < len(body):
+            if not elevated[i]:
+                i += 1
+                continue
+            j = i
+            while j + 1 < len(body) and t[j + 1] > 0 and body[j + 1] == body[j] + 1:
+                j += 1
+            if j - i + 1 <= self.max_blip_periods:
+                mask[i : j + 1] = True
+            i = j + 1
+        return mask
 
     def _explained_by_trend(
         self, data: _MetricData, ref: np.ndarray, start: int, stop: int, sign: int

@@ -16,7 +16,7 @@ router = APIRouter(tags=["sources"])
 def sources_health(
     request: Request, config: ConfigDep, store: StoreDep, pages: PagesDep, days: int = 30
 ) -> Response:
-    from crawlers.health import source_health
+    from groundswell.health import source_health
 
     days = min(max(days, 1), 3650)
     now = datetime.now(UTC)

@@ -3,7 +3,8 @@
 `source_health(store, sources)` reads `Store.collection_ledger` (written by `crawlers.collect`, one
 entry per source per run) and the detector's health events (`trends` documents with kind "health",
 group_by "source") and returns one `SourceHealth` per source, worst first. The web UI's source-health
-page and the weekly brief's appendix both show it.
+page and the weekly brief's appendix both show it. It lives in the kernel because it reads only kernel
+records (the ledger and trend events) and serves several stages, which must not import each other.
 
 A gap is a stretch of time no ok/partial run covered: between one covered run's end and the next
 covered run's start when they do not meet (failed runs in between), and from the last covered end to
