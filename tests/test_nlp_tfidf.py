@@ -144,13 +144,9 @@ def test_shared_encoder_applies_the_artifacts_blend_weight(model: TfidfClassifie
     assert np.allclose(np.concatenate([whole["sentiment"], clauses["sentiment"]]), got, atol=1e-5)
 
 
-def test_committed_sentiment_blend_loads_without_pickle() -> None:
+def test_the_committed_sentiment_model_is_the_lora_model_alone() -> None:
+    # the blend was measured and not shipped (review sentences 0.762 -> 0.747): meta.json records it
     meta = ArtifactMeta.read(ARTIFACTS_DIR / "sentiment")
-    if not meta.blend:
-        pytest.skip("the committed sentiment artifact has no TF-IDF blend")
+    assert not meta.blend
+    assert TextBlend.from_meta(ARTIFACTS_DIR / "sentiment", meta) is None
     assert not list((ARTIFACTS_DIR / "sentiment").rglob("*.pkl"))
-    blend = TextBlend.from_meta(ARTIFACTS_DIR / "sentiment", meta)
-    assert blend is not None and 0.0 < blend.weight <= 1.0
-    assert blend.model.labels == SENTIMENTS
-    probs = blend.model.predict_proba(["I love this so much", "this is the worst, I hate it"])
-    assert probs.argmax(axis=1).tolist() == [2, 0]
