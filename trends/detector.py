@@ -442,32 +442,22 @@ class ShiftDetector:
                 continue
             p_best, length, z, base, level = best
             sign = 1 if z > 0 else -1
-            win = np.arange(n - length, n)
-            ref = np.arange(max(0, n - length - b), n - length)
-            if (
-                self._crowd_reason(data, ref, win, sign)
-                or self._low_volume(data, ref, win, sign)
-                or self._explained_by_trend(data, ref, n - length, n, sign)
-            ):
-                continue
-            out.append(
-                Finding(
-                    group_by=series.group_by,
-                    key=series.key,
-                    metric=metric,
-                    kind="developing",
-                    reason="developing",
-                    direction="up" if sign > 0 else "down",
-                    start=n - length,
-                    end=n - 1,
-                    ongoing=True,
-                    baseline=base,
-                    level=level,
-                    p_value=min(1.0, p_best * len(tried)),
-                    authors=int(series.authors[win].sum()),
-                    sources=int(series.sources[win].max()),
-                )
+            finding = self._ongoing_finding(
+                data,
+                series,
+                metric,
+                kind="developing",
+                reason="developing",
+                sign=sign,
+                start=n - length,
+                n=n,
+                reference=b,
+                baseline=base,
+                level=level,
+                p_value=min(1.0, p_best * len(tried)),
             )
+            if finding is not None:
+                out.append(finding)
         return out
 
     def _early_shift_scan(
@@ -596,36 +586,68 @@ class ShiftDetector:
                 continue
             p_best, length, z, base, level = best
             sign = 1 if z > 0 else -1
-            start = n - length
-            win = np.arange(start, n)
-            ref = np.arange(max(0, start - b), start)
-            if (
-                self._crowd_reason(data, ref, win, sign)
-                or self._low_volume(data, ref, win, sign)
-                or self._explained_by_trend(data, ref, start, n, sign)
-            ):
-                continue
-            out.append(
-                Finding(
-                    group_by=series.group_by,
-                    key=series.key,
-                    metric=metric,
-                    kind="shift",
-                    reason="level",
-                    direction="up" if sign > 0 else "down",
-                    start=start,
-                    end=n - 1,
-                    ongoing=True,
-                    baseline=base,
-                    level=level,
-                    # Bonferroni over the lengths the start was chosen among and over the two routes
-                    # (this scan and the segmentation) by which the same series can be called a shift
-                    p_value=min(1.0, 2.0 * p_best * (hi - lo + 1)),
-                    authors=int(series.authors[win].sum()),
-                    sources=int(series.sources[win].max()),
-                )
+            finding = self._ongoing_finding(
+                data,
+                series,
+                metric,
+                kind="shift",
+                reason="level",
+                sign=sign,
+                start=n - length,
+                n=n,
+                reference=b,
+                baseline=base,
+                level=level,
+                # Bonferroni over the lengths the start was chosen among and over the two routes
+                # (this scan and the segmentation) by which the same series can be called a shift
+                p_value=min(1.0, 2.0 * p_best * (hi - lo + 1)),
             )
+            if finding is not None:
+                out.append(finding)
         return out
+
+    def _ongoing_finding(
+        self,
+        data: _MetricData,
+        series: CountSeries,
+        metric: str,
+        *,
+        kind: Literal["shift", "developing"],
+        reason: str,
+        sign: int,
+        start: int,
+        n: int,
+        reference: int,
+        baseline: float,
+        level: float,
+        p_value: float,
+    ) -> Finding | None:
+        """The change under way from `start` to the last bucket `n - 1` as a finding, or None
+        when a small crowd, low volume or a trend through the `reference` buckets before it explains it."""
+        win = np.arange(start, n)
+        ref = np.arange(max(0, start - reference), start)
+        if (
+            self._crowd_reason(data, ref, win, sign)
+            or self._low_volume(data, ref, win, sign)
+            or self._explained_by_trend(data, ref, start, n, sign)
+        ):
+            return None
+        return Finding(
+            group_by=series.group_by,
+            key=series.key,
+            metric=metric,
+            kind=kind,
+            reason=reason,
+            direction="up" if sign > 0 else "down",
+            start=start,
+            end=n - 1,
+            ongoing=True,
+            baseline=baseline,
+            level=level,
+            p_value=p_value,
+            authors=int(series.authors[win].sum()),
+            sources=int(series.sources[win].max()),
+        )
 
     def _factors(self) -> np.ndarray:
         """The weekly (or daily) rhythm of every fitted series' volume, (series, buckets); ones without one."""
