@@ -342,7 +342,7 @@ class Store(abc.ABC):
 
     def get_ticket_versioned(self, ticket_id: str) -> tuple[Ticket, DocVersion] | None:
         """The ticket and its store version (for `put_ticket_if`), or None."""
-        found = self.get_doc_versioned("tickets", ticket_id)
+        found = self.get_doc_versioned(collection_of(Ticket), ticket_id)
         return None if found is None else (Ticket.model_validate(found[0]), found[1])
 
     def put_ticket(self, ticket: Ticket) -> None:
@@ -352,7 +352,7 @@ class Store(abc.ABC):
     def put_ticket_if(self, ticket: Ticket, version: DocVersion | None) -> bool:
         """Compare-and-set: store `ticket` only if the stored one is still at `version` (None: only if
         it is not stored yet). False, writing nothing, when another writer got there first."""
-        return self.put_doc_if("tickets", ticket.id, ticket.model_dump(mode="json"), version)
+        return self.put_doc_if(collection_of(Ticket), ticket.id, ticket.model_dump(mode="json"), version)
 
     def tickets(
         self,
@@ -409,7 +409,7 @@ class Store(abc.ABC):
         self.put_record(query)
 
     def delete_saved_query(self, query_id: str) -> None:
-        self.delete_doc("queries", query_id)
+        self.delete_doc(collection_of(SavedQuery), query_id)
 
 
 def collection_of(model: type[Record]) -> str:
