@@ -31,6 +31,7 @@ import logging
 from collections import Counter
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from itertools import pairwise
 
 from alerts.lifecycle import SEVERITIES
 from groundswell.config import Config, Entity, OpinionLeaderConfig
@@ -241,17 +242,59 @@ def _decision(
     )
 
 
+# what a reader calls each metric; counts are per bucket of the series ("a day" for daily series)
+COUNT_NOUNS = {"volume": "mentions", "safety_count": "safety reports"}
+SHARE_NAMES = {"negative_share": "negative share", "complaint_share": "complaint share"}
+
+
 def describe_change(event: TrendEvent) -> str:
-    """'volume up 4 -> 12 (+200%)', 'negative_share up 10% -> 45%' ..."""
-    if event.metric in ("negative_share", "complaint_share"):
-        values = f"{event.baseline:.0%} -> {event.level:.0%}"
-    elif event.metric == "mean_sentiment":
-        values = f"{event.baseline:+.2f} -> {event.level:+.2f}"
-    else:
-        values = f"{event.baseline:.3g} -> {event.level:.3g}"
-    rel = relative_change(event)
-    suffix = f" ({rel:+.0%})" if rel is not None and event.metric in ("volume", "safety_count") else ""
-    return f"{event.metric} {event.direction} {values}{suffix}"
+    """The change in a reader's words, e.g. 'mentions up from 4 to 12 a day (3x)',
+    'safety reports up from under 0.1 to 5.7 a day', 'negative share up from 10% to 45%',
+    'mean sentiment down from +0.20 to -0.35'.
+
+    Counts are the series' mean per bucket; a ratio is given only when the baseline is at least one
+    per bucket (a rise from 0.05 a day is not "+11,000%").
+    """
+    if event.metric in SHARE_NAMES:
+        return f"{SHARE_NAMES[event.metric]} {event.direction} from {event.baseline:.0%} to {event.level:.0%}"
+    if event.metric == "mean_sentiment":
+        return f"mean sentiment {event.direction} from {event.baseline:+.2f} to {event.level:+.2f}"
+    noun = COUNT_NOUNS.get(event.metric, event.metric)
+    text = f"{noun} {event.direction} from {_count(event.baseline)} to {_count(event.level)} {_per_bucket(event)}"
+    if event.baseline >= 1 and event.level >= 1:
+        ratio = event.level / event.baseline
+        if ratio >= 1.95:
+            text += f" ({ratio:.0f}x)" if ratio >= 9.5 else f" ({ratio:.1f}x)"
+        else:
+            text += f" ({ratio - 1:+.0%})"
+    return text
+
+
+def _count(value: float) -> str:
+    """A mean count per bucket, as a reader would say it: 0, under 0.1, 0.24, 5.7, 12, 130."""
+    if value <= 0:
+        return "0"
+    if value < 0.1:
+        return "under 0.1"
+    if value < 1:
+        return f"{value:.2g}"
+    if value < 10:
+        return f"{value:.1f}".removesuffix(".0")
+    return f"{value:.0f}"
+
+
+def _per_bucket(event: TrendEvent) -> str:
+    """'a day', 'an hour', 'a week' from the spacing of the event's chart data (a day when unknown)."""
+    times = sorted(p.t for p in event.series)
+    step = min((b - a for a, b in pairwise(times) if b > a), default=None)
+    if step is None:
+        return "a day"
+    hours = step.total_seconds() / 3600
+    if hours <= 1.5:
+        return "an hour"
+    if hours >= 24 * 6:
+        return "a week"
+    return "a day"
 
 
 def relative_change(event: TrendEvent) -> float | None:

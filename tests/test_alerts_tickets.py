@@ -467,7 +467,7 @@ def test_process_events_title_comes_from_the_subjects_own_series(store: SqliteSt
         fresh.upsert_mentions(mentions)
         process_events(make_config(), fresh, events, now=NOW)
         (ticket,) = list_tickets(fresh)
-        assert "safety_count up 1 -> 6" in ticket.title
+        assert "safety reports up from 1 to 6 a day (6.0x)" in ticket.title
         assert ticket.evidence.trend_ids == [own.id, topic.id]
 
 
@@ -502,3 +502,35 @@ def test_process_events_two_events_for_one_ticket_in_one_run_count_once(store: S
     (ticket,) = list_tickets(store)
     assert len(ticket.evidence.trend_ids) == 2
     assert [h.action for h in ticket.history] == ["open"]  # the second shift folds into the opening
+
+
+@pytest.mark.parametrize(
+    ("metric", "direction", "baseline", "level", "expected"),
+    [
+        ("volume", "up", 4, 12, "mentions up from 4 to 12 a day (3.0x)"),
+        ("volume", "up", 0.238, 2, "mentions up from 0.24 to 2 a day"),
+        ("volume", "up", 0, 6.29, "mentions up from 0 to 6.3 a day"),
+        ("volume", "down", 20, 15, "mentions down from 20 to 15 a day (-25%)"),
+        ("safety_count", "up", 0.0476, 5.74, "safety reports up from under 0.1 to 5.7 a day"),
+        ("safety_count", "up", 1.2, 30, "safety reports up from 1.2 to 30 a day (25x)"),
+        ("negative_share", "up", 0.1, 0.45, "negative share up from 10% to 45%"),
+        ("mean_sentiment", "down", 0.2, -0.35, "mean sentiment down from +0.20 to -0.35"),
+    ],
+)
+def test_ticket_titles_say_the_change_in_a_readers_words(
+    metric: str, direction: str, baseline: float, level: float, expected: str
+) -> None:
+    """No raw metric ids ('safety_count') and no '+11959%' from a near-zero baseline in a title."""
+    from alerts.rules import describe_change
+
+    event = make_event("acme-kettle", metric=metric, direction=direction, baseline=baseline, level=level)
+    assert describe_change(event) == expected
+
+
+def test_hourly_series_are_described_per_hour() -> None:
+    from alerts.rules import describe_change
+    from groundswell.records import SeriesValue
+
+    event = make_event("acme-kettle", baseline=2, level=9)
+    event.series = [SeriesValue(t=T0 + timedelta(hours=h), value=2.0, count=2) for h in range(3)]
+    assert describe_change(event) == "mentions up from 2 to 9 an hour (4.5x)"
