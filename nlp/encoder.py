@@ -240,6 +240,7 @@ class SharedEncoder:
             if branch.head is not None:
                 branch.head.to(device=device, dtype=self.dtype)
         self._sessions: dict[int, Any] = {}
+        self._packed: Any = None  # nlp.packed.PackedStages, built on first use (CPU torch)
         if self.backend.startswith("onnx"):
             try:
                 self._build_onnx(base.config)
@@ -397,6 +398,14 @@ class SharedEncoder:
     def _forward(
         self, seqs: list[tuple[int, ...]], names: list[str], *, width: int | None = None
     ) -> dict[str, np.ndarray]:
+        if self.backend == "torch" and self.device == "cpu" and width is None:
+            return self._forward_packed(sorted(seqs, key=len), names, seqs)
+        return self._forward_padded(seqs, names, width=width)
+
+    def _forward_padded(
+        self, seqs: list[tuple[int, ...]], names: list[str], *, width: int | None = None
+    ) -> dict[str, np.ndarray]:
+        """The outputs of `seqs` padded to one width with an attention mask (CUDA, ONNX Runtime)."""
         width = width or max(len(s) for s in seqs)
         pad = self.tokenizer.pad_token_id or 0
         ids = np.full((len(seqs), width), pad, dtype=np.int64)
@@ -442,6 +451,50 @@ class SharedEncoder:
                         out[name] = torch.nn.functional.normalize(pooled.float(), dim=-1).cpu().numpy()
                     else:
                         out[name] = torch.softmax(branch.head(pooled).float(), dim=-1).cpu().numpy()
+        return out
+
+    def _forward_packed(
+        self,
+        ordered: list[tuple[int, ...]],
+        names: list[str],
+        seqs: list[tuple[int, ...]],
+        *,
+        dtype: torch.dtype | None = None,
+    ) -> dict[str, np.ndarray]:
+        """The outputs of `seqs` (in their order) computed packed (`nlp.packed`): `ordered` holds the
+        same sequences sorted by length, so no padding token is computed; matrix products in `dtype`
+        (default fp32)."""
+        import torch
+
+        from nlp.packed import Packing, mean_pool
+
+        if self._packed is None:
+            from nlp.packed import PackedStages
+
+            self._packed = PackedStages()
+        stages = self._packed
+        dtype = dtype or torch.float32
+        packing = Packing.of(ordered)
+        with torch.inference_mode():
+            memo: dict[tuple[int, ...], torch.Tensor] = {}
+
+            def hidden(branch: _Branch, upto: int) -> torch.Tensor:
+                key = tuple(id(m) for m in branch.stages[: upto + 1])
+                if key not in memo:
+                    previous = hidden(branch, upto - 1) if upto > 0 else None
+                    memo[key] = stages.forward(branch.stages[upto], previous, packing, dtype)
+                return memo[key]
+
+            row = {seq: k for k, seq in enumerate(ordered)}
+            order = torch.tensor([row[seq] for seq in seqs], dtype=torch.long)
+            out = {}
+            for name in names:
+                branch = self.branches[name]
+                pooled = mean_pool(hidden(branch, len(branch.stages) - 1), packing)[order]
+                if branch.head is None:
+                    out[name] = torch.nn.functional.normalize(pooled, dim=-1).numpy()
+                else:
+                    out[name] = torch.softmax(branch.head(pooled), dim=-1).numpy()
         return out
 
     # ---- ONNX Runtime ------------------------------------------------------------------------------

@@ -100,6 +100,23 @@ def test_shared_pass_gives_what_the_separate_models_give(torch_encoder: SharedEn
 
 
 @pytest.mark.slow
+def test_packed_pass_gives_what_the_padded_pass_gives(torch_encoder: SharedEncoder) -> None:
+    texts = [*TEXTS, *(f"The kettle {'broke ' * d}after {d} days" for d in range(12))]
+    outputs = ["sentiment", "emotion", EMBEDDING]
+    packed = torch_encoder.encode(texts, outputs, batch_size=8)
+    seqs = torch_encoder._tokenise(texts, torch_encoder.branches[EMBEDDING].kind)
+    assert len({len(s) for s in seqs}) > 8  # lengths differ: padding would be computed in one batch
+    padded_forward = torch_encoder._forward_padded
+    torch_encoder._forward = padded_forward  # type: ignore[method-assign]
+    try:
+        padded = torch_encoder.encode(texts, outputs, batch_size=8)
+    finally:
+        del torch_encoder._forward
+    for name in outputs:
+        assert np.allclose(packed[name], padded[name], atol=1e-5), name
+
+
+@pytest.mark.slow
 def test_identical_inputs_are_computed_once(
     torch_encoder: SharedEncoder, monkeypatch: pytest.MonkeyPatch
 ) -> None:
