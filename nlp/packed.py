@@ -6,9 +6,10 @@ attention runs per group of sequences of one length (they are sorted by length, 
 consecutive rows and needs no mask). Mean pooling sums each sequence's own rows.
 
 Each row's result therefore depends on its own sequence only, not on how long or how many its batch
-neighbours are: in bf16 the matrix products (oneDNN on AMX) give bit-identical rows whatever the
-batch (tested), which makes bf16 scores independent of batching, partitioning and thread count; in
-fp32 rows agree to ~1e-6 (MKL picks its kernels by matrix size).
+neighbours are. In bf16 (oneDNN on AMX) the rows are bit-identical whatever the batch, position or
+thread count (tests/test_nlp_encoder.py), once the one product whose rounding followed the row count
+is split (`_layer`): bf16 scores do not depend on batching or partitioning. In fp32 rows agree to
+~1e-6 (the fp32 matrix products pick their kernels by matrix size).
 
 Kept apart from `nlp.encoder` because it imports torch at module level.
 """
@@ -76,6 +77,9 @@ class _Layer:
     act: Any
     down_weight: torch.Tensor
     down_bias: torch.Tensor
+    # bf16: the down projection as products over `hidden`-long slices of its input, summed in fp32
+    # (see `_layer`); empty in fp32
+    down_blocks: tuple[torch.Tensor, ...]
     ln2_weight: torch.Tensor
     ln2_bias: torch.Tensor
     ln2_eps: float
@@ -137,6 +141,9 @@ def _copy_weights(module: Any, dtype: torch.dtype) -> _Embeddings | _Layer:
             float(module.LayerNorm.eps),
         )
     attention = module.attention
+    hidden = int(attention.output.dense.out_features)
+    down = module.output.dense
+    blocked = dtype == torch.bfloat16 and down.in_features % hidden == 0
     q, k, v = attention.self.query, attention.self.key, attention.self.value
     return _Layer(
         qkv_weight=cast(torch.cat([q.weight, k.weight, v.weight])),
@@ -149,13 +156,19 @@ def _copy_weights(module: Any, dtype: torch.dtype) -> _Embeddings | _Layer:
         up_weight=cast(module.intermediate.dense.weight),
         up_bias=cast(module.intermediate.dense.bias),
         act=module.intermediate.intermediate_act_fn,
-        down_weight=cast(module.output.dense.weight),
-        down_bias=cast(module.output.dense.bias),
+        down_weight=cast(down.weight),
+        down_bias=keep(down.bias) if blocked else cast(down.bias),
+        down_blocks=_blocks(cast(down.weight), down.in_features // hidden) if blocked else (),
         ln2_weight=keep(module.output.LayerNorm.weight),
         ln2_bias=keep(module.output.LayerNorm.bias),
         ln2_eps=float(module.output.LayerNorm.eps),
         heads=int(attention.self.num_attention_heads),
     )
+
+
+def _blocks(weight: torch.Tensor, count: int) -> tuple[torch.Tensor, ...]:
+    """`weight`'s columns in `count` equal contiguous blocks."""
+    return tuple(block.contiguous() for block in weight.chunk(count, dim=1))
 
 
 def _embeddings(w: _Embeddings, packing: Packing) -> torch.Tensor:
@@ -177,5 +190,16 @@ def _layer(w: _Layer, x: torch.Tensor, packing: Packing, dtype: torch.dtype) -> 
     attended = F.linear(context.to(dtype), w.out_weight, w.out_bias)
     x = F.layer_norm(attended + x, (hidden,), w.ln1_weight, w.ln1_bias, w.ln1_eps)
     up = w.act(F.linear(x.to(dtype), w.up_weight, w.up_bias))
-    down = F.linear(up, w.down_weight, w.down_bias)
+    if w.down_blocks:
+        # In bf16, oneDNN's products whose reduction is 1536 long (the down projection) order their
+        # sums by the number of rows: 1-5 outputs in a million came out one bf16 step apart between
+        # batch sizes. Products over 384 never did (every row count 1-2048, 1 and 2 threads), so the
+        # down projection is four such products summed in fp32: each row's result is its own.
+        step = hidden
+        down = F.linear(up[:, :step], w.down_blocks[0]).float()
+        for j, block in enumerate(w.down_blocks[1:], start=1):
+            down += F.linear(up[:, j * step : (j + 1) * step], block)
+        down += w.down_bias
+    else:
+        down = F.linear(up, w.down_weight, w.down_bias)
     return F.layer_norm(down + x, (hidden,), w.ln2_weight, w.ln2_bias, w.ln2_eps)
