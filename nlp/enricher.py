@@ -207,7 +207,9 @@ class Enricher:
         self.topic_state.parent.mkdir(parents=True, exist_ok=True)
         fd, tmp = tempfile.mkstemp(dir=self.topic_state.parent, suffix=".tmp")
         with os.fdopen(fd, "w") as fh:
-            json.dump(self.topics.to_state(), fh)
+            fh.write(
+                json.dumps(self.topics.to_state())
+            )  # json.dump would use the pure-Python encoder: 8x slower
         os.replace(tmp, self.topic_state)
 
     # ---- one batch ---------------------------------------------------------------------------
