@@ -389,17 +389,22 @@ class SharedEncoder:
         close: dict[tuple[int, ...], set[str]],
         results: dict[tuple[tuple[int, ...], str], np.ndarray],
     ) -> None:
-        """fp32 decides the labels bf16 might get wrong (`BF16_MARGIN`): the close classifiers only,
-        one sequence at a time on one thread, so the result depends on the text alone (fp32 matrix
-        products move by ~1e-6 with the number of rows and of threads)."""
+        """fp32 decides the labels bf16 might get wrong (`BF16_MARGIN`): the close classifiers only, on
+        one thread, where fp32 rows do not depend on their batch neighbours (`nlp.packed.MIN_ROWS`;
+        with two threads the 1536-long products' sums follow the row count), so the result depends on
+        the text alone."""
         import torch
 
+        by_names: dict[frozenset[str], list[tuple[int, ...]]] = {}
+        for seq, wanted in close.items():
+            by_names.setdefault(frozenset(wanted), []).append(seq)
         threads = torch.get_num_threads()
         torch.set_num_threads(1)
         try:
-            for seq, names in close.items():
-                for name, values in self._forward([seq], sorted(names)).items():
-                    results[(seq, name)] = values[0]
+            for names, seqs in by_names.items():
+                for name, values in self._forward(seqs, sorted(names)).items():
+                    for seq, row in zip(seqs, values, strict=True):
+                        results[(seq, name)] = row
         finally:
             torch.set_num_threads(threads)
 

@@ -22,6 +22,11 @@ from typing import Any
 import torch
 from torch.nn import functional as F
 
+# Matrix products get at least this many rows. On one thread, fp32 rows were then bit-identical for
+# every row count 16-2096 (fewer rows: another kernel, ~1e-6 apart); bf16 rows for every count once
+# the 1536-long product is split (`_layer`).
+MIN_ROWS = 16
+
 
 @dataclass(frozen=True)
 class Packing:
@@ -166,6 +171,17 @@ def _copy_weights(module: Any, dtype: torch.dtype) -> _Embeddings | _Layer:
     )
 
 
+def _linear(x: torch.Tensor, weight: torch.Tensor, bias: torch.Tensor | None = None) -> torch.Tensor:
+    """`F.linear` on at least `MIN_ROWS` rows (zero rows added and dropped): with fewer rows the fp32
+    products take another kernel whose sums round differently (~1e-6), so a short text alone would
+    not get what it gets among others."""
+    rows = x.shape[0]
+    if rows >= MIN_ROWS:
+        return F.linear(x, weight, bias)
+    padded = torch.cat([x, x.new_zeros(MIN_ROWS - rows, x.shape[1])])
+    return F.linear(padded, weight, bias)[:rows]
+
+
 def _blocks(weight: torch.Tensor, count: int) -> tuple[torch.Tensor, ...]:
     """`weight`'s columns in `count` equal contiguous blocks."""
     return tuple(block.contiguous() for block in weight.chunk(count, dim=1))
@@ -180,26 +196,26 @@ def _embeddings(w: _Embeddings, packing: Packing) -> torch.Tensor:
 def _layer(w: _Layer, x: torch.Tensor, packing: Packing, dtype: torch.dtype) -> torch.Tensor:
     hidden = x.shape[-1]
     head_size = hidden // w.heads
-    qkv = F.linear(x.to(dtype), w.qkv_weight, w.qkv_bias).float()
+    qkv = _linear(x.to(dtype), w.qkv_weight, w.qkv_bias).float()
     context = torch.empty_like(x)
     for first, count, length in packing.groups:
         rows = slice(first, first + count * length)
         q, k, v = qkv[rows].view(count, length, 3, w.heads, head_size).permute(2, 0, 3, 1, 4).unbind(0)
         out = F.scaled_dot_product_attention(q, k, v)  # [count, heads, length, head]
         context[rows] = out.transpose(1, 2).reshape(count * length, hidden)
-    attended = F.linear(context.to(dtype), w.out_weight, w.out_bias)
+    attended = _linear(context.to(dtype), w.out_weight, w.out_bias)
     x = F.layer_norm(attended + x, (hidden,), w.ln1_weight, w.ln1_bias, w.ln1_eps)
-    up = w.act(F.linear(x.to(dtype), w.up_weight, w.up_bias))
+    up = w.act(_linear(x.to(dtype), w.up_weight, w.up_bias))
     if w.down_blocks:
         # In bf16, oneDNN's products whose reduction is 1536 long (the down projection) order their
         # sums by the number of rows: 1-5 outputs in a million came out one bf16 step apart between
         # batch sizes. Products over 384 never did (every row count 1-2048, 1 and 2 threads), so the
         # down projection is four such products summed in fp32: each row's result is its own.
         step = hidden
-        down = F.linear(up[:, :step], w.down_blocks[0]).float()
+        down = _linear(up[:, :step], w.down_blocks[0]).float()
         for j, block in enumerate(w.down_blocks[1:], start=1):
-            down += F.linear(up[:, j * step : (j + 1) * step], block)
+            down += _linear(up[:, j * step : (j + 1) * step], block)
         down += w.down_bias
     else:
-        down = F.linear(up, w.down_weight, w.down_bias)
+        down = _linear(up, w.down_weight, w.down_bias)
     return F.layer_norm(down + x, (hidden,), w.ln2_weight, w.ln2_bias, w.ln2_eps)
