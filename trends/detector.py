@@ -804,8 +804,10 @@ class ShiftDetector:
                 kind = "shift"
                 level = tail_level
                 # a shift is judged on its confirmed later half alone, so that a burst at its
-                # start cannot carry a mild drift after it through the tests
-                p = min(1.0, pt * max(1.0, n / len(tail)))
+                # start cannot carry a mild drift after it through the tests. The scan correction
+                # counts the windows of the excursion's length, as above: the segmentation chose
+                # where the excursion sits; the tail is then fixed by it, not searched for
+                p = min(1.0, pt * max(1.0, n / length))
                 means = [data.signal[a:b].mean() for a, b in segs]
                 steps = np.diff(means) * sign
                 reason = "slope" if len(segs) >= 3 and (steps > 0).all() else "level"
