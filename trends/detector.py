@@ -872,8 +872,11 @@ class ShiftDetector:
         buckets make it significant against a flat reference. The stabilised signal of the
         reference and the window is fitted once with two means (the step a shift is) and once
         with one line (two parameters too). The step was placed where it fits best, so it must
-        beat the line by more than that choice buys by chance: a BIC-like log(N) in units of the
-        step's residual variance. Otherwise the change is a trend.
+        beat the line by what the segmentation charges a change point beyond one parameter: a
+        change point costs `penalty * log(N)` against no change (its location and its new mean),
+        a line buys its slope for one BIC `log(N)`, so the step must win by `(penalty - 1) *
+        log(N)` (at least one `log(N)`), in units of the step's residual variance. Otherwise the
+        change is a trend.
         """
         win = np.arange(start, stop)
         # the whole history before the change (up to 3 baselines): growth was there all along, a
@@ -892,7 +895,7 @@ class ShiftDetector:
         y_r, y_w = data.signal[before], data.signal[win]
         rss_step = float(((y_r - y_r.mean()) ** 2).sum() + ((y_w - y_w.mean()) ** 2).sum())
         s2 = max(rss_step / (n_obs - 2), 1e-12)
-        return (rss_line - rss_step) / s2 < math.log(n_obs)
+        return (rss_line - rss_step) / s2 < max(self.penalty - 1.0, 1.0) * math.log(n_obs)
 
     def _crowd_reason(self, data: _MetricData, ref: np.ndarray, win: np.ndarray, sign: int) -> str | None:
         """'single_author' / 'bot_burst' when the change is made of extra mentions from few authors.
