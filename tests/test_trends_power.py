@@ -3,8 +3,11 @@
 - A shift's p-value is corrected for the segmentation's search over the windows of the
   excursion's length (not over windows of its confirming tail, half as long): a doubling of a
   quiet series (6 a day) is found among untouched series, which stay quiet.
-- A step must beat one straight line by `(penalty - 1) * log(N)` (what a change point costs
-  beyond its one extra parameter) before it is a shift: smooth growth among real shifts (whose
+- A shift's evidence is its whole excursion without the run of `confirm_periods` buckets where
+  a blip inside it would sit (not its later half alone): a young low-volume shift counts most of
+  its buckets, and a spike joined with a few noisy buckets after it is not a shift.
+- A step must beat one straight line by `penalty * log(N)` (what the segmentation charges a
+  change point) before it is a shift: smooth growth among real shifts (whose
   discoveries loosen the Benjamini-Hochberg threshold) is seldom reported as a shift, in any
   online run.
 """
@@ -62,8 +65,9 @@ def test_a_low_volume_doubling_is_found_among_untouched_series_in_an_online_run(
             and abs(f.start - start) <= 5
         }
         assert not [f for f in findings if f.kind == "shift" and f.key.startswith("null")]
-    # measured on generator seeds 0-7: 18-32 of 40 (2-20 with the tail's correction; 8 on seed 0)
-    assert len(found) >= 16, sorted(found)
+    # measured on generator seeds 0-7: 33-39 of 40; 18-32 with the trimmed later half as the
+    # evidence, 2-20 with that and the correction over windows of its length (8 on seed 0)
+    assert len(found) >= 28, sorted(found)
 
 
 def test_smooth_growth_among_real_shifts_is_seldom_a_shift_in_any_online_run() -> None:
@@ -74,5 +78,44 @@ def test_smooth_growth_among_real_shifts_is_seldom_a_shift_in_any_online_run() -
     for cut in range(45, 91, 3):
         findings = detector.fit([s.truncated(cut) for s in data.series]).predict()
         shifted |= {f.key for f in findings if f.kind == "shift" and f.key in growth}
-    # measured: 6 of 79 (11 with a one-log(N) margin, 14 with it and the excursion's correction)
+    # measured on generator seeds 5-7: 0/79, 1/80, 2/67 with a margin of penalty * log(N) and the
+    # whole excursion as the evidence; 6/79 on seed 5 with (penalty - 1) * log(N) and the later
+    # half as the evidence, 11 with log(N), 14 with log(N) and the excursion's correction
     assert len(shifted) <= 0.1 * len(growth), sorted(shifted)
+
+
+def test_a_spike_with_noisy_buckets_after_it_is_not_a_shift_in_the_runs_after_it() -> None:
+    """A many-author 5x spike with its decay (4 buckets) at high, overdispersed volume: the
+    segmentation may join it with a few noisy-high buckets after it into one excursion longer than
+    a blip. The shift's evidence leaves out the excursion's most extreme run of `confirm_periods`
+    buckets (where the blip sits), so it is not a shift in any of the 5 runs after it."""
+    n, t0 = 60, 50
+    rng = np.random.default_rng(8)
+    times = [datetime(2026, 1, 5, tzinfo=UTC) + timedelta(days=i) for i in range(n)]
+    profile = np.ones(n)
+    profile[t0 : t0 + 4] = [5.0, 4.0, 1.8, 1.3]
+    series = []
+    for k, rate in enumerate([np.full(n, 150.0)] * 40 + [200.0 * profile] * 20):
+        count = rng.poisson(rng.gamma(20.0, rate / 20.0)).astype(float)  # a CV of about 0.25 a day
+        negative = rng.binomial(count.astype(int), 0.2).astype(float)
+        series.append(
+            CountSeries.from_arrays(
+                group_by="entity",
+                key=f"quiet{k}" if k < 40 else f"plant{k - 40}",
+                times=times,
+                count=count,
+                negative=negative,
+                positive=count - negative,
+                sentiment_sum=0.6 * (count - 2 * negative),
+                authors=np.round(0.9 * count),
+                sources=np.minimum(count, 3),
+                metrics=("volume", "negative_share"),
+            )
+        )
+    detector = ShiftDetector()
+    for cut in range(t0 + 4, t0 + 9):
+        findings = detector.fit([s.truncated(cut) for s in series]).predict()
+        shifts = {f.key: (f.start, f.end) for f in findings if f.kind == "shift" and f.metric == "volume"}
+        # seeds 3-10 of this scenario: 0 of 160 plants (5 of 160 with the excursion's trimmed
+        # later half as the evidence, 4 of them on this seed)
+        assert not shifts, f"run at {cut}: {shifts}"
