@@ -362,8 +362,12 @@ class ShiftDetector:
             if self.longest_blip is not None and metric in _EARLY_METRICS:
                 candidates.extend(self._early_shift_scan(metric, rows, signal, sigma, factors, settled))
             if self.developing_periods is not None:
-                developing.extend(self._developing_scan(metric, rows, signal, sigma, factors, settled))
-                scanned += int((~settled).sum())
+                # every series is scanned, those with a shift candidate under way too: a candidate
+                # that false-discovery control rejects must not silence its developing signal (a
+                # kept shift replaces its series' developing signal below)
+                unsettled = np.zeros(len(rows), dtype=bool)
+                developing.extend(self._developing_scan(metric, rows, signal, sigma, factors, unsettled))
+                scanned += len(rows)
             if metric in _SPIKE_METRICS:
                 p, valid = self._spike_scan(metric, rows, factors, covered)
                 scans.append((metric, rows, signal, p, valid))
