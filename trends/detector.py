@@ -18,7 +18,10 @@ For every (series, metric):
    already reverted, and is carried by many authors; a share or mean sentiment must also hold
    outside any volume blip in its window (`_volume_blip_buckets`: a spike's crowd is angrier, and
    its heavy buckets outweigh the rest of a count-weighted window); otherwise it is a **blip** with the reason
-   ('one_off', 'reverted', 'single_author', 'bot_burst', 'low_volume');
+   ('one_off', 'reverted', 'single_author', 'bot_burst', 'low_volume'). A shift's p-value is its
+   whole excursion's (trimmed, and without a blip inside it: `_evidence_buckets`), corrected for
+   the windows of its length the segmentation chose among; a step that a straight line explains
+   as well (`_explained_by_trend`) is a trend, not a shift;
 5. the p-values of all excursions of the run go through Benjamini-Hochberg at
    `false_discovery_rate` (the untested series counting as hypotheses too); confidence = 1 - q.
    Blips, which open no ticket, are kept up to q = 0.05;
