@@ -18,7 +18,10 @@ For every (series, metric):
    already reverted, and is carried by many authors; a share or mean sentiment must also hold
    outside any volume blip in its window (`_volume_blip_buckets`: a spike's crowd is angrier, and
    its heavy buckets outweigh the rest of a count-weighted window); otherwise it is a **blip** with the reason
-   ('one_off', 'reverted', 'single_author', 'bot_burst', 'low_volume');
+   ('one_off', 'reverted', 'single_author', 'bot_burst', 'low_volume'). A shift's p-value is its
+   whole excursion's (trimmed, and without a blip inside it: `_evidence_buckets`), corrected for
+   the windows of its length the segmentation chose among; a step that a straight line explains
+   as well (`_explained_by_trend`) is a trend, not a shift;
 5. the p-values of all excursions of the run go through Benjamini-Hochberg at
    `false_discovery_rate` (the untested series counting as hypotheses too); confidence = 1 - q.
    Blips, which open no ticket, are kept up to q = 0.05;
@@ -807,14 +810,13 @@ class ShiftDetector:
             else:
                 kind = "shift"
                 level = tail_level
-                # the evidence is the whole excursion (the body) without its most extreme run of
-                # confirm_periods buckets, wherever it sits: a burst or a spike with its decay
-                # inside the excursion cannot carry a few noisy buckets around it, and the later
-                # half has shown above that the change holds. (The later half alone as evidence
-                # threw most of a young shift away: a doubling of 6 a day, 14 days in, has p
-                # 1.5e-4 on its 14 buckets, 0.007 on its 5 trimmed last.) The scan correction
-                # counts the windows of the excursion's length, as above
-                rest = self._without_peak_run(data.signal, body, sign)
+                # the evidence is the whole excursion (the body), trimmed, and without a blip
+                # inside it (`_evidence_buckets`): a spike with its decay cannot carry a few noisy
+                # buckets around it, and the later half has shown above that the change holds.
+                # (The later half alone as evidence threw most of a young shift away: a doubling
+                # of 6 a day, 14 days in, has p 1.5e-4 on its 14 buckets, 0.007 on its 5 trimmed
+                # last.) The scan correction counts the windows of the excursion's length, as above
+                rest = self._evidence_buckets(data.signal, body, sign, float(data.signal[ref].mean()))
                 zb, pb, _, _ = data.test(ref, rest)
                 p = min(1.0, (pb if (zb > 0) == (sign > 0) else 1.0) * max(1.0, n / length))
                 means = [data.signal[a:b].mean() for a, b in segs]
@@ -837,10 +839,19 @@ class ShiftDetector:
             sources=int(series.sources[win].max()) if len(win) else 0,
         )
 
-    def _without_peak_run(self, signal: np.ndarray, body: np.ndarray, sign: int) -> np.ndarray:
-        """`body` without its run of `confirm_periods` consecutive buckets that lies furthest in
-        the direction `sign` (the place a blip inside it would sit); the body with its most extreme
-        bucket on both sides left out when too few buckets would remain."""
+    def _evidence_buckets(
+        self, signal: np.ndarray, body: np.ndarray, sign: int, ref_mean: float
+    ) -> np.ndarray:
+        """The buckets of an excursion's `body` that are its evidence as a shift.
+
+        Its run of `confirm_periods` consecutive buckets that lies furthest in the direction
+        `sign` is where a blip inside it would sit: when that run is off the reference by more
+        than twice the rest of the body (a spike or a burst with a few noisy buckets beside it),
+        the evidence is the rest. Otherwise (a level shift's buckets are all about as far off)
+        the body with its `1 + len / 8` most extreme buckets on both sides left out, as for the
+        later half (a body shorter than `2 * confirm_periods`: one bucket on both sides). On
+        tuning seeds, leaving the run out always cost a young shift a day of lag.
+        """
         k = self.confirm_periods
         if len(body) - k < k:
             if len(body) - 2 < k:
@@ -849,7 +860,16 @@ class ShiftDetector:
             return np.sort(body[order[1:-1]])
         sums = np.convolve(signal[body] * sign, np.ones(k), mode="valid")
         i = int(np.argmax(sums))
-        return np.concatenate([body[:i], body[i + k :]])
+        rest = np.concatenate([body[:i], body[i + k :]])
+        peak_effect = sums[i] / k - ref_mean * sign
+        rest_effect = (signal[rest].mean() - ref_mean) * sign
+        if peak_effect > 2 * rest_effect:
+            return rest
+        drop = 1 + len(body) // 8
+        if len(body) - 2 * drop < k:
+            return body
+        order = np.argsort(signal[body])
+        return np.sort(body[order[drop : len(body) - drop]])
 
     def _volume_blip_buckets(self, data: _MetricData, ref: np.ndarray, body: np.ndarray) -> np.ndarray:
         """Which buckets of `body` sit in a volume excursion short enough to be a blip (a mask).
