@@ -1,8 +1,11 @@
-"""Shared test set-up: offline model loading, and the reference data folder."""
+"""Shared test set-up: offline model loading, the reference data folder, the shared demo run, and how
+the suite is split over pytest-xdist workers (`scripts/test.sh` runs 2; `-n 0` runs serially)."""
 
 from __future__ import annotations
 
+import json
 import os
+import shutil
 import socket
 from datetime import date
 from pathlib import Path
@@ -15,6 +18,13 @@ os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
 os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
 os.environ.setdefault("MPLBACKEND", "Agg")
 os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")  # as `nlp` sets it, before any test imports torch
+if os.environ.get("PYTEST_XDIST_WORKER_COUNT"):
+    # Each xdist worker gets its share of the CPUs for torch/ONNX (nlp.encoder.default_threads would
+    # read a load average that lags behind the other workers starting up, and oversubscribe).
+    _cpus = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
+    os.environ.setdefault(
+        "GROUNDSWELL_NLP_THREADS", str(max(1, _cpus // int(os.environ["PYTEST_XDIST_WORKER_COUNT"])))
+    )
 
 from groundswell.paths import shared_data_dir
 
@@ -42,23 +52,145 @@ def free_port() -> int:
 
 @pytest.fixture(scope="session")
 def demo_run(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
-    """`groundswell demo` run once per session: the README's main job on the seeded demo market.
+    """`groundswell demo` run once per test run: the README's main job on the seeded demo market.
 
     The slowest path of the suite (crawl, enrich every mention with the offline models, detect,
-    ticket, brief), so every test that needs an enriched demo store shares this one:
-    `tests/test_end_to_end.py` checks it, `tests/test_dags_end_to_end.py` seeds its store from it.
-    Tests that write to the store (re-runs) must leave its mentions as they were.
+    ticket, brief), so every test that needs an enriched demo store shares this one: the tests of
+    DEMO_MODULES read it (`tests/test_end_to_end.py` checks it, `tests/test_dags_end_to_end.py`
+    seeds its store from it); tests that run the pipeline again take a copy (`demo_copy`), so the
+    demo stays as the demo command left it. Under pytest-xdist the first worker that needs it builds
+    it (a file lock in the run's shared temporary folder) and the others read what it wrote.
+
+    Run with `--no-pdf`: printing the brief with WeasyPrint costs seconds on the suite's critical path
+    and is tested once in `tests/test_brief_build.py` (the demo's default stays `--pdf`).
     """
+    from filelock import FileLock
+
+    from groundswell.app.demo.truth import MarketTruth
+
+    if not os.environ.get("PYTEST_XDIST_WORKER"):  # no xdist workers: this process is the whole run
+        out = tmp_path_factory.mktemp("demo")
+        meta = _build_demo(out)
+    else:
+        shared = tmp_path_factory.getbasetemp().parent  # one folder per run, above the workers' own
+        out, done = shared / "demo", shared / "demo.json"
+        with FileLock(shared / "demo.lock"):
+            if done.exists():
+                meta = json.loads(done.read_text(encoding="utf-8"))
+            else:
+                shutil.rmtree(out, ignore_errors=True)  # a worker that failed to build it left this
+                out.mkdir()
+                meta = _build_demo(out)
+                done.write_text(json.dumps(meta), encoding="utf-8")
+    truth = MarketTruth.model_validate_json((out / "web" / "truth.json").read_text(encoding="utf-8"))
+    return {"out": out, "port": meta["port"], "output": meta["output"], "truth": truth, "end": DEMO_END}
+
+
+def _build_demo(out: Path) -> dict[str, Any]:
     from typer.testing import CliRunner
 
     from groundswell.app.cli import app
-    from groundswell.app.demo.truth import MarketTruth
 
-    out = tmp_path_factory.mktemp("demo")
     port = free_port()
     result = CliRunner().invoke(
-        app, ["demo", "--out", str(out), "--end", DEMO_END.isoformat(), "--port", str(port)]
+        app, ["demo", "--out", str(out), "--end", DEMO_END.isoformat(), "--port", str(port), "--no-pdf"]
     )
     assert result.exit_code == 0, result.output + repr(result.exception)
-    truth = MarketTruth.model_validate_json((out / "web" / "truth.json").read_text(encoding="utf-8"))
-    return {"out": out, "port": port, "output": result.output, "truth": truth, "end": DEMO_END}
+    return {"port": port, "output": result.output}
+
+
+@pytest.fixture
+def demo_copy(demo_run: dict[str, Any], tmp_path: Path) -> dict[str, Any]:
+    """A private copy of the demo's folder (store, web, state, briefs), its configuration pointing at the
+    copy: for tests that run the pipeline again, so they neither change what other tests read nor
+    depend on the order they run in. The copy keeps the demo's web port (mention ids of web pages
+    include it): tests that serve it run in one DEMO_COPY_MODULES unit, one at a time."""
+    import yaml
+
+    out = tmp_path / "demo"
+    shutil.copytree(demo_run["out"], out, ignore=shutil.ignore_patterns("*.lock"))
+    cfg_path = out / "groundswell.yaml"
+    raw = yaml.safe_load(cfg_path.read_text(encoding="utf-8"))
+    assert Path(raw["data_dir"]) == demo_run["out"], raw["data_dir"]
+    raw["data_dir"] = str(out)
+    cfg_path.write_text(yaml.safe_dump(raw, sort_keys=False), encoding="utf-8")
+    return {**demo_run, "out": out}
+
+
+# How the tests that need the demo are split over pytest-xdist workers (`--dist loadgroup`, see
+# pytest_xdist_make_scheduler): the modules whose tests read the shared demo (DEMO_MODULES) are one
+# unit, handed out first, because the demo is the suite's critical path: one worker builds it, then
+# runs the DAG end-to-end tests seeded from it (their module-scoped Airflow home is built once).
+# The modules whose tests run the pipeline again on a copy (DEMO_COPY_MODULES) are another unit,
+# handed out last: by then the other worker has run everything else and takes it, and the demo is
+# built. Both lists are checked against the tests' fixture closures at every collection (below): a
+# module missing from its list, or listed wrongly, fails its tests with what to change.
+DEMO_MODULES = ("tests/test_dags_end_to_end.py", "tests/test_end_to_end.py")
+DEMO_COPY_MODULES = ("tests/test_end_to_end_reruns.py",)
+
+_DEMO_LISTS_WRONG: dict[str, str] = {}  # module -> what to change in tests/conftest.py
+
+
+def _demo_unit(module: str) -> int:
+    """0: reads the shared demo (first), 1: everything else, 2: works on a copy of the demo (last)."""
+    return 0 if module in DEMO_MODULES else 2 if module in DEMO_COPY_MODULES else 1
+
+
+@pytest.hookimpl(tryfirst=True)  # sees the whole collection, before -k / -m deselect
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """Checks DEMO_MODULES and DEMO_COPY_MODULES, then orders the collection: the demo readers first,
+    the demo copies last (xdist hands units out in collection order, see pytest_xdist_make_scheduler;
+    a serial run keeps the same order)."""
+    uses: dict[str, set[str]] = {}
+    for item in items:
+        module = item.nodeid.split("::", 1)[0]
+        uses.setdefault(module, set()).update(
+            {"demo_run", "demo_copy"} & set(getattr(item, "fixturenames", ()))
+        )
+    for module, fixtures in uses.items():
+        want = "DEMO_COPY_MODULES" if "demo_copy" in fixtures else "DEMO_MODULES" if fixtures else None
+        listed = {0: "DEMO_MODULES", 1: None, 2: "DEMO_COPY_MODULES"}[_demo_unit(module)]
+        if want != listed:
+            _DEMO_LISTS_WRONG[module] = (
+                f"list it in {want}"
+                if want and not listed
+                else f"move it from {listed} to {want}"
+                if want
+                else f"remove it from {listed}"
+            )
+    items.sort(key=lambda item: _demo_unit(item.nodeid.split("::", 1)[0]))  # stable
+
+
+def pytest_runtest_setup(item: pytest.Item) -> None:
+    """Fails every test of a module that DEMO_MODULES / DEMO_COPY_MODULES get wrong, with what to change
+    (a failure rather than a usage error: an error in an xdist worker's collection reads as an
+    internal error)."""
+    module = item.nodeid.split("::", 1)[0]
+    if module in _DEMO_LISTS_WRONG:
+        pytest.fail(
+            f"{module}: {_DEMO_LISTS_WRONG[module]} in tests/conftest.py (the tests that use demo_run "
+            "or demo_copy are scheduled as units on the xdist workers)",
+            pytrace=False,
+        )
+
+
+@pytest.hookimpl(optionalhook=True)  # a pytest-xdist hook: ignored where xdist is not installed
+def pytest_xdist_make_scheduler(config: pytest.Config, log: Any) -> Any:
+    """`--dist loadgroup` (scripts/test.sh): DEMO_MODULES as one unit, DEMO_COPY_MODULES as another,
+    every other test on its own; units are handed out in collection order (demo readers first, demo
+    copies last, see pytest_collection_modifyitems), not xdist's default of the largest unit first.
+
+    xdist's own grouping (`xdist_group` marks) renames node ids through an attribute that pytest 9 no
+    longer reads, so the units are made here, from the node ids the controller sees.
+    """
+    if config.getvalue("dist") != "loadgroup":
+        return None
+    from xdist.scheduler import LoadGroupScheduling
+
+    class DemoUnitScheduling(LoadGroupScheduling):
+        def _split_scope(self, nodeid: str) -> str:
+            unit = _demo_unit(nodeid.split("::", 1)[0])
+            return {0: "demo_run", 2: "demo_copy"}.get(unit) or super()._split_scope(nodeid)
+
+    config.option.loadscopereorder = False
+    return DemoUnitScheduling(config, log)

@@ -197,6 +197,33 @@ def test_voc_cloud_marks_kinds_and_skips_brand_names(data) -> None:
     assert max(data.cloud, key=lambda w: w.count).size == 5
 
 
+@pytest.mark.parametrize("pdf", [True, False])
+def test_pipeline_report_prints_the_pdf_as_configured(
+    market, monkeypatch: pytest.MonkeyPatch, pdf: bool
+) -> None:
+    """`brief.pdf` decides whether the pipeline's report stage prints the PDF: the demo and DAG end-to-end
+    tests run with it off, so this is where the wiring is checked (WeasyPrint itself is exercised by
+    test_build_brief_writes_html_pdf_and_record)."""
+    import brief.build
+    from groundswell.app.pipeline import report
+
+    printed: list[Path] = []
+
+    def fake_write_pdf(html: str, path: Path) -> int:
+        printed.append(path)
+        path.write_bytes(b"%PDF-1.7\n")
+        return 1
+
+    monkeypatch.setattr(brief.build, "write_pdf", fake_write_pdf)
+    store, _, tmp = market
+    config = synthetic_config(tmp)
+    config = config.model_copy(update={"brief": config.brief.model_copy(update={"pdf": pdf})})
+    result = report(config, store, week_start=WEEK, out_dir=tmp / f"report-pdf-{pdf}")
+    assert result.html_path.exists()
+    assert printed == ([result.pdf_path] if pdf else [])
+    assert (result.pdf_path is not None) == pdf
+
+
 def test_empty_week_says_so_plainly(market) -> None:
     store, _, tmp = market
     quiet = WEEK + timedelta(days=7 * 10)

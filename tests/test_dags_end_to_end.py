@@ -72,6 +72,7 @@ def market(
     cutoff = datetime.combine(DEMO_END - timedelta(days=NEW_DAYS - 1), time(), tzinfo=UTC)
     with serve_market(demo_run["out"] / "web") as base_url:
         raw = demo_config(base_url, out)
+        raw.setdefault("brief", {})["pdf"] = False  # the PDF is tested in tests/test_brief_build.py
         path = out / "groundswell.yaml"
         path.write_text(yaml.safe_dump(raw), encoding="utf-8")
         cfg = load_config(path)
