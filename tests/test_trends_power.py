@@ -10,7 +10,8 @@
 - A step must beat one straight line by `penalty * log(N)` (what the segmentation charges a
   change point) before it is a shift: smooth growth among real shifts (whose
   discoveries loosen the Benjamini-Hochberg threshold) is seldom reported as a shift, in any
-  online run.
+  online run. That margin is in units of the noise now (around the change), where it is calmer
+  than over the whole history: a volatile past does not turn a later doubling into a "trend".
 """
 
 from __future__ import annotations
@@ -157,3 +158,35 @@ def test_a_rejected_shift_candidate_does_not_silence_its_developing_signal() -> 
     # 2-7 against 1-4)
     assert len({k for k in developing if k.startswith("plant")}) >= 5, sorted(developing)
     assert not {k for k in developing if k.startswith("quiet")}
+
+
+def test_a_doubling_after_a_volatile_past_is_a_shift_not_a_trend() -> None:
+    # a quiet series (8 a day) whose first 46 days were volatile (a gamma-Poisson of shape 1.5),
+    # then calm, doubles on day 68; 200 calm untouched series beside it
+    rng = np.random.default_rng(0)
+    n, start, volatile = 90, 68, 46
+    series = []
+    for k in range(40):
+        rate = np.full(n, 8.0)
+        rate[start:] = 16.0
+        rate[:volatile] = rng.gamma(1.5, 8.0 / 1.5, volatile)
+        series.append(_series(rng.poisson(rate).astype(float), f"shift{k}", rng))
+    for k in range(200):
+        series.append(_series(rng.poisson(np.full(n, rng.uniform(3, 20))).astype(float), f"null{k}", rng))
+    detector = ShiftDetector()
+    found: set[str] = set()
+    for cut in range(start + 8, n + 1, 2):
+        findings = detector.fit([s.truncated(cut) for s in series]).predict()
+        found |= {
+            f.key
+            for f in findings
+            if f.kind == "shift"
+            and f.key.startswith("shift")
+            and f.metric == "volume"
+            and f.direction == "up"
+            and abs(f.start - start) <= 5
+        }
+        assert not [f for f in findings if f.kind == "shift" and f.key.startswith("null")]
+    # measured on generator seeds 0-3: 28-31 of 40; 12-16 when the trend margin was in units of
+    # the step's residual variance over the whole history (the volatile past inflated it)
+    assert len(found) >= 22, sorted(found)

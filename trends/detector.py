@@ -916,7 +916,8 @@ class ShiftDetector:
         reference and the window is fitted once with two means (the step a shift is) and once
         with one line (two parameters too). The step was placed where it fits best, so it must
         beat the line by what the segmentation charges a change point: `penalty * log(N)` in
-        units of the step's residual variance (the line's slope is paid for by the flat fit it
+        units of the step's residual variance (over the reference and the window when that is
+        calmer than over the whole history: a volatile past is not the noise of now) (the line's slope is paid for by the flat fit it
         replaces). Otherwise the change is a trend. On the tuning seeds of bench_blips, with a
         shift's whole excursion as its evidence, `(penalty - 1) * log(N)` let 7-10% of smooth
         growth series through as shifts (4-6% when a shift's evidence was its later half alone),
@@ -938,7 +939,12 @@ class ShiftDetector:
         rss_line = float(((y - y.mean() - slope * t) ** 2).sum())
         y_r, y_w = data.signal[before], data.signal[win]
         rss_step = float(((y_r - y_r.mean()) ** 2).sum() + ((y_w - y_w.mean()) ** 2).sum())
-        s2 = max(rss_step / (n_obs - 2), 1e-12)
+        # the noise now: the step's residual variance on the reference and the window, where it is
+        # calmer than over the whole history (a volatile past long before the change must not make
+        # every later step look like a line)
+        y_ref = data.signal[ref]
+        local = float(((y_ref - y_ref.mean()) ** 2).sum() + ((y_w - y_w.mean()) ** 2).sum())
+        s2 = max(min(rss_step / (n_obs - 2), local / (len(ref) + len(win) - 2)), 1e-12)
         return (rss_line - rss_step) / s2 < self.penalty * math.log(n_obs)
 
     def _crowd_reason(self, data: _MetricData, ref: np.ndarray, win: np.ndarray, sign: int) -> str | None:
