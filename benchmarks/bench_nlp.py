@@ -16,7 +16,8 @@ Runs, each in its own process so that its peak RSS is its own:
 - `onnx`: the shared pass on ONNX Runtime fp32.
 - `onnx-int8`: the shared pass on ONNX Runtime with int8 dynamic quantisation.
 - `bf16`: the packed pass in bf16 (AMX), close calls recomputed in fp32 (`nlp.encoder`); the default
-  on CPUs with AMX.
+  on CPUs with AMX. The encoder takes at least 128 mention texts per pass (`nlp.enricher.PREFETCH_TEXTS`).
+- `bf16-32`: the same with one encoder pass per enrichment batch (32 mentions), as before the prefetch.
 - `threads1`: the default backend and precision with one thread (a busy machine).
 - on CUDA, when present: the shared pass in fp16 at large batches.
 
@@ -97,7 +98,18 @@ def mentions(n: int) -> list:
     ]
 
 
-LEVERS = ("before", "spacy", "noblend", "padded", "shared", "bf16", "onnx", "onnx-int8", "threads1")
+LEVERS = (
+    "before",
+    "spacy",
+    "noblend",
+    "padded",
+    "shared",
+    "bf16-32",
+    "bf16",
+    "onnx",
+    "onnx-int8",
+    "threads1",
+)
 
 
 def _separate_enricher(config: Any, *, lean_spacy: bool) -> Any:
@@ -167,10 +179,15 @@ def run_one(kind: str, batch: int, n: int, device: str, threads: int) -> dict[st
         if kind == "noblend":
             nlp_settings["sentiment_model"] = str(_artifact_without_blend(data / "sentiment-noblend"))
         config = parse_config({**CONFIG, "data_dir": str(data), "nlp": nlp_settings})
-        if kind in ("padded", "shared", "noblend", "onnx", "onnx-int8", "bf16"):
-            backend = "torch" if kind in ("padded", "shared", "noblend", "bf16") else kind
+        if kind == "bf16-32":
+            import nlp.enricher
+
+            nlp.enricher.PREFETCH_TEXTS = 0
+        if kind in ("padded", "shared", "noblend", "onnx", "onnx-int8", "bf16", "bf16-32"):
+            backend = "torch" if kind in ("padded", "shared", "noblend", "bf16", "bf16-32") else kind
         # `auto` (threads1, cuda) is the default: bf16 where the CPU has AMX, else fp32
-        os.environ["GROUNDSWELL_NLP_PRECISION"] = {"bf16": "bf16", "auto": "auto"}.get(kind, "fp32")
+        precision = {"bf16": "bf16", "bf16-32": "bf16", "auto": "auto"}.get(kind, "fp32")
+        os.environ["GROUNDSWELL_NLP_PRECISION"] = precision
         t0 = time.perf_counter()
         enricher = (
             _separate_enricher(config, lean_spacy=kind == "spacy")

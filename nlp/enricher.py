@@ -43,6 +43,11 @@ TOPIC_STATE_FILE = "nlp/topics.json"
 MIN_LANGUAGE_CHARS = 20  # below this, language identification is a guess: kept, but not used to flag
 
 
+# The shared encoder encodes at least this many mention texts per pass (`Enricher._prefetch`): with two
+# threads, enrich() took ~10-30% less CPU per mention with passes of 128 than of 32 (same outputs).
+PREFETCH_TEXTS = 128
+
+
 def clean_text(text: str, max_chars: int) -> tuple[str, list[str]]:
     """Text safe for every model: lone surrogates replaced, control characters dropped, length capped."""
     flags: list[str] = []
@@ -181,8 +186,17 @@ class Enricher:
         it once per run instead of once per batch (the state grows with the topics and the pool; its
         JSON was ~5% of enrichment time when written after every batch).
         """
-        for start in range(0, len(mentions), self.batch_size):
-            self._enrich_batch(mentions[start : start + self.batch_size])
+        step = self.batch_size
+        group = step * self._prefetch_batches()
+        for first in range(0, len(mentions), group):
+            part = mentions[first : first + group]
+            self._prefetch(part)
+            try:
+                for start in range(0, len(part), step):
+                    self._enrich_batch(part[start : start + step])
+            finally:
+                if self.models.encoder is not None:
+                    self.models.encoder.release()
         if save_topics:
             self.save_topics()
         return mentions
@@ -211,6 +225,34 @@ class Enricher:
                 json.dumps(self.topics.to_state())
             )  # json.dump would use the pure-Python encoder: 8x slower
         os.replace(tmp, self.topic_state)
+
+    def _prefetch_batches(self) -> int:
+        """How many batches the shared encoder encodes at once (on the CPU packed path, where a row's
+        result does not depend on its batch): at least `PREFETCH_TEXTS` texts per pass."""
+        encoder = self.models.encoder
+        if encoder is None or encoder.device != "cpu" or encoder.backend != "torch":
+            return 1
+        return max(1, -(-PREFETCH_TEXTS // self.batch_size))
+
+    def _prefetch(self, part: list[Mention]) -> None:
+        """Encode the mention texts of several batches in one pass (`SharedEncoder.prefetch`); each
+        batch then takes its rows from there. Only the speed depends on it: a text that comes out
+        otherwise in its batch (or a failure here) is simply computed there."""
+        encoder = self.models.encoder
+        if encoder is None or len(part) <= self.batch_size:
+            return
+        try:
+            texts = [t for t in (self._analysis_text(m) for m in part) if t.strip()]
+            encoder.prefetch(texts, ("sentiment", "emotion", "embedding"), batch_size=len(texts) or 1)
+        except Exception:  # the batches compute their own rows
+            logger.warning("shared encoder prefetch failed on %d mentions", len(part), exc_info=True)
+            encoder.release()
+
+    def _analysis_text(self, mention: Mention) -> str:
+        """The text `_enrich_batch` analyses for `mention`, without changing the mention."""
+        text, title = _repair(mention.text), _repair(mention.title)
+        raw = f"{title}. {text}" if title and title not in text else text
+        return clean_text(raw or "", self.max_chars)[0]
 
     # ---- one batch ---------------------------------------------------------------------------
     def _enrich_batch(self, batch: list[Mention]) -> None:
@@ -578,6 +620,8 @@ def enrich_store(
         return summary
     enricher = enricher or Enricher.from_settings(config)
     size = batch_size or enricher.batch_size
+    if size == enricher.batch_size:  # several batches per enrich() call: encoded in one pass, same batches
+        size *= enricher._prefetch_batches()
     try:
         for start in range(0, len(ids), size):
             batch = store.get_mentions(ids[start : start + size])

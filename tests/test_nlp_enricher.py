@@ -10,6 +10,7 @@ import json
 import re
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pytest
@@ -324,3 +325,40 @@ def test_train_cli_builds_a_loadable_artifact_from_a_csv(tmp_path: Path) -> None
     assert np.allclose(probs.sum(axis=1), 1.0, atol=1e-4)
     bad = CliRunner().invoke(app, ["train", "sarcasm", "--data", str(tmp_path / "data.csv")])
     assert bad.exit_code != 0
+
+
+@pytest.mark.slow
+def test_encoding_several_batches_at_once_changes_nothing(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import nlp.enricher
+
+    texts = [
+        "I absolutely love the new Rocket X2, best phone I have ever owned!",
+        "Worst customer service ever, Acme never answered and my order is lost. Furious.",
+        "I love my Acme phone, but Globex is awful and keeps crashing.",
+        "The X2 battery died after two days, really disappointed",
+        "@acme thanks for the quick refund!",
+        "Globex kettle caught fire on the counter, the plug melted",
+        *(f"Acme support took {d} days to answer, {'really ' * d}slow" for d in range(1, 9)),
+        *BAD_INPUTS.values(),
+    ]
+    runs = {}
+    for prefetch in (0, 8):
+        monkeypatch.setattr(nlp.enricher, "PREFETCH_TEXTS", prefetch)
+        config = parse_config({**CONFIG, "data_dir": str(tmp_path / str(prefetch)), "nlp": {"batch_size": 3}})
+        enricher = Enricher.from_settings(config)
+        encoder = enricher.models.encoder
+        assert encoder is not None
+        prefetched: list[int] = []
+        real = encoder.prefetch
+
+        def spy(t: Any, o: Any, *, batch_size: int, real: Any = real, seen: list[int] = prefetched) -> None:
+            seen.append(len(t))
+            real(t, o, batch_size=batch_size)
+
+        monkeypatch.setattr(encoder, "prefetch", spy)
+        out = enricher.enrich([mention(text, str(k)) for k, text in enumerate(texts)])
+        assert bool(prefetched) == (prefetch > 0)  # 3 batches of 3 per pass of at least 8 texts
+        runs[prefetch] = [m.model_dump(exclude={"collected"}) for m in out]
+    assert runs[0] == runs[8]
