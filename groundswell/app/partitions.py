@@ -63,8 +63,8 @@ def _topics_deferred(enricher: Enricher) -> Enricher:
     }
 
     class TopicsDeferred(Enricher):
-        def enrich(self, mentions: list) -> list:
-            super().enrich(mentions)
+        def enrich(self, mentions: list, *, save_topics: bool = True) -> list:
+            super().enrich(mentions, save_topics=save_topics)
             for mention in mentions:  # the topics pass assigns them, in the single-run order
                 mention.topic_id, mention.topic_label = PENDING_TOPIC, None
                 mention.flags = [f for f in mention.flags if not f.startswith("emerging_topic")]
