@@ -404,6 +404,9 @@ def test_notify_secrets_stay_out_of_logs_tickets_and_ledger(
 ) -> None:
     token, password = "T0KEN-9f8e7d6c5b4a", "pa55-w0rd-sekret"
     caplog.set_level(logging.DEBUG)
+    # importing Airflow (an earlier test in this process) sets the httpx logger to WARNING; this test
+    # needs httpx's request lines in the log to check they are redacted
+    caplog.set_level(logging.DEBUG, logger="httpx")
     with (
         http_receiver(fail_first=1, path=f"/services/{token}") as hook,
         smtp_receiver(login=("gs-bot", password)) as smtp,

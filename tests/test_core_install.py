@@ -71,6 +71,7 @@ def test_cli_web_ui_and_pipeline_run_without_airflow(tmp_path: Path) -> None:
         assert CliRunner().invoke(app, ["--help"]).exit_code == 0
         config = sample_config()
         config.base_dir = __import__("pathlib").Path.cwd()
+        config.brief.pdf = False  # WeasyPrint needs no Airflow either; the PDF is tested in test_brief_build.py
         store = SqliteStore("core.sqlite")
         mentions, truth, events, tickets = load_sample(store, n=300, seed=3)
         last = max(m.published for m in mentions)

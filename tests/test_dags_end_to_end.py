@@ -24,6 +24,7 @@ import pytest
 import yaml
 
 from groundswell.app.demo import demo_config, serve_market
+from groundswell.app.demo.mailbox import demo_mailbox
 from groundswell.app.partitions import PENDING_TOPIC
 from groundswell.config import load_config
 from groundswell.store import Filters, open_store
@@ -70,9 +71,11 @@ def market(
     out = tmp_path_factory.mktemp("dag_demo")
     demo_cfg = load_config(demo_run["out"] / "groundswell.yaml")
     cutoff = datetime.combine(DEMO_END - timedelta(days=NEW_DAYS - 1), time(), tzinfo=UTC)
-    with serve_market(demo_run["out"] / "web") as base_url:
+    with serve_market(demo_run["out"] / "web") as base_url, demo_mailbox(out / "mailbox") as smtp:
         raw = demo_config(base_url, out)
         raw.setdefault("brief", {})["pdf"] = False  # the PDF is tested in tests/test_brief_build.py
+        # the teams' notifications go to a local mailbox, as in the demo (not retried against port 25)
+        raw.setdefault("alerts", {}).setdefault("smtp", {}).update({"host": smtp[0], "port": smtp[1]})
         path = out / "groundswell.yaml"
         path.write_text(yaml.safe_dump(raw), encoding="utf-8")
         cfg = load_config(path)
@@ -140,6 +143,11 @@ def test_ingest_dag_collects_enriches_detects_and_tickets(airflow: Any, market: 
         assert [t["type"] for t in tickets] == ["product"]
         rant = next(s for s in market["truth"].scenarios if s.name == "breezefan-rant")
         assert store.query_docs("tickets", where={"subject": rant.entity}) == []
+    # the act task notified the safety ticket's team (the demo's local mailbox files each message)
+    mail = [
+        p.read_text(encoding="utf-8", errors="replace") for p in (market["out"] / "mailbox").glob("*.eml")
+    ]
+    assert any(tickets[0]["id"] in m for m in mail), [m[:200] for m in mail]
 
 
 def test_brief_dag_writes_the_weeks_brief(airflow: Any, market: dict[str, Any]) -> None:

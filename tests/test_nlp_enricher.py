@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import re
+import zlib
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -65,13 +66,16 @@ class KeywordClassifier:
 
 
 class HashEmbedder:
-    """Bag-of-words hashed into 64 dimensions: similar texts get similar vectors, no model needed."""
+    """Bag-of-words hashed into 64 dimensions: similar texts get similar vectors, no model needed.
+
+    A stable hash (CRC-32): Python's `hash()` of a string changes with each process's PYTHONHASHSEED,
+    so which words shared a dimension, and the topics built from them, changed from run to run."""
 
     def encode(self, texts: list[str], **_: object) -> np.ndarray:
         out = np.zeros((len(texts), 64), dtype=np.float32)
         for i, text in enumerate(texts):
             for word in re.findall(r"[a-z]{3,}", text.lower()):
-                out[i, hash(word) % 64] += 1.0
+                out[i, zlib.crc32(word.encode()) % 64] += 1.0  # not hash(): salted per process
             out[i, 63] += 0.01
         return out
 
@@ -96,6 +100,9 @@ def enricher(config: Config, linker: EntityLinker) -> Enricher:
         embedder=HashEmbedder(),  # type: ignore[arg-type]
         embedder_name="hash-test@0",
         language=LanguageDetector(),
+        # the committed safety head reads 384-dimensional MiniLM embeddings, not these 64: with it every
+        # mention's rules failed (logged, flagged `rules_failed`); the head is tested in test_nlp_safety_model
+        safety_head=None,
     )
     return Enricher(config, models, TopicModel(min_topic_size=2), topic_state=None)
 

@@ -8,6 +8,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 import pytest
+from rich.console import Console
 
 from groundswell.progress import ProgressLog, format_duration, is_terminal
 
@@ -107,7 +108,10 @@ def test_the_command_line_logs_enrich_progress_when_output_is_not_a_terminal(
         return "summary"
 
     monkeypatch.setattr(pipeline, "run_pipeline", fake_run)
-    monkeypatch.setattr(cli.console, "file", io.StringIO())  # not a terminal
+    # not a terminal. A console of its own: monkeypatching `cli.console.file` would restore the file
+    # it resolved to at this moment (this test's captured stdout) and pin every later command's output
+    # there, so a `CliRunner` run later in the same process would see none of it.
+    monkeypatch.setattr(cli, "console", Console(file=io.StringIO()))
     caplog.set_level(logging.INFO, logger="groundswell.progress")
     assert cli._run_with_progress(parse_config({}), store) == "summary"
     lines = _lines(caplog)
