@@ -50,6 +50,7 @@ def as_postgres(cmd: list[str]) -> list[str]:
 
 def start_postgres(work: Path) -> None:
     data, sock = work / "pg", work / "pgsock"
+    work.chmod(work.stat().st_mode | 0o711)  # mkdtemp makes it 0700: the postgres user must pass through it
     for d in (data, sock):
         d.mkdir(parents=True, exist_ok=True)
         shutil.chown(d, "postgres", "postgres")
