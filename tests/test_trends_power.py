@@ -43,19 +43,12 @@ def _series(count: np.ndarray, key: str, rng: np.random.Generator) -> CountSerie
     )
 
 
-def test_a_low_volume_doubling_is_found_among_untouched_series_in_an_online_run() -> None:
-    rng = np.random.default_rng(0)
-    n, start = 90, 56
-    series = []
-    for k in range(40):
-        rate = np.full(n, 6.0)
-        rate[start:] = 12.0
-        series.append(_series(rng.poisson(rate).astype(float), f"shift{k}", rng))
-    for k in range(200):
-        series.append(_series(rng.poisson(np.full(n, rng.uniform(3, 20))).astype(float), f"null{k}", rng))
+def _volume_shifts_found_online(series: list[CountSeries], start: int, cuts: range) -> set[str]:
+    """Replay the daily run at each cut: the planted `shift*` series whose upward volume shift was
+    found within 5 buckets of `start`; no `null*` series may ever be reported as a shift."""
     detector = ShiftDetector()
     found: set[str] = set()
-    for cut in range(70, n + 1, 2):  # the daily run, every other day from two weeks after the start
+    for cut in cuts:
         findings = detector.fit([s.truncated(cut) for s in series]).predict()
         found |= {
             f.key
@@ -67,6 +60,21 @@ def test_a_low_volume_doubling_is_found_among_untouched_series_in_an_online_run(
             and abs(f.start - start) <= 5
         }
         assert not [f for f in findings if f.kind == "shift" and f.key.startswith("null")]
+    return found
+
+
+def test_a_low_volume_doubling_is_found_among_untouched_series_in_an_online_run() -> None:
+    rng = np.random.default_rng(0)
+    n, start = 90, 56
+    series = []
+    for k in range(40):
+        rate = np.full(n, 6.0)
+        rate[start:] = 12.0
+        series.append(_series(rng.poisson(rate).astype(float), f"shift{k}", rng))
+    for k in range(200):
+        series.append(_series(rng.poisson(np.full(n, rng.uniform(3, 20))).astype(float), f"null{k}", rng))
+    # the daily run, every other day from two weeks after the start
+    found = _volume_shifts_found_online(series, start, range(70, n + 1, 2))
     # measured on generator seeds 0-7: 32-39 of 40; 18-32 with the trimmed later half as the
     # evidence, 2-20 with that and the correction over windows of its length (8 on seed 0)
     assert len(found) >= 28, sorted(found)
@@ -173,20 +181,7 @@ def test_a_doubling_after_a_volatile_past_is_a_shift_not_a_trend() -> None:
         series.append(_series(rng.poisson(rate).astype(float), f"shift{k}", rng))
     for k in range(200):
         series.append(_series(rng.poisson(np.full(n, rng.uniform(3, 20))).astype(float), f"null{k}", rng))
-    detector = ShiftDetector()
-    found: set[str] = set()
-    for cut in range(start + 8, n + 1, 2):
-        findings = detector.fit([s.truncated(cut) for s in series]).predict()
-        found |= {
-            f.key
-            for f in findings
-            if f.kind == "shift"
-            and f.key.startswith("shift")
-            and f.metric == "volume"
-            and f.direction == "up"
-            and abs(f.start - start) <= 5
-        }
-        assert not [f for f in findings if f.kind == "shift" and f.key.startswith("null")]
+    found = _volume_shifts_found_online(series, start, range(start + 8, n + 1, 2))
     # measured on generator seeds 0-3: 28-31 of 40; 12-16 when the trend margin was in units of
     # the step's residual variance over the whole history (the volatile past inflated it)
     assert len(found) >= 22, sorted(found)
