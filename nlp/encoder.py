@@ -404,7 +404,7 @@ class SharedEncoder:
             for start in range(0, len(seqs), batch_size):
                 chunk = seqs[start : start + batch_size]
                 if bf16:
-                    outputs = self._forward_packed(chunk, sorted(names), chunk, dtype=_bfloat16())
+                    outputs = self._forward_packed(chunk, sorted(names), dtype=_bfloat16())
                 else:
                     outputs = self._forward(chunk, sorted(names))
                 for name, values in outputs.items():
@@ -445,7 +445,7 @@ class SharedEncoder:
     def _forward(self, seqs: list[tuple[int, ...]], names: list[str]) -> dict[str, np.ndarray]:
         """fp32 (fp16 on CUDA) outputs of `seqs`: packed on the CPU torch backend, padded elsewhere."""
         if self.backend == "torch" and self.device == "cpu":
-            return self._forward_packed(sorted(seqs, key=len), names, seqs)
+            return self._forward_packed(seqs, names)
         return self._forward_padded(seqs, names)
 
     def _forward_padded(self, seqs: list[tuple[int, ...]], names: list[str]) -> dict[str, np.ndarray]:
@@ -495,16 +495,10 @@ class SharedEncoder:
         return out
 
     def _forward_packed(
-        self,
-        ordered: list[tuple[int, ...]],
-        names: list[str],
-        seqs: list[tuple[int, ...]],
-        *,
-        dtype: torch.dtype | None = None,
+        self, seqs: list[tuple[int, ...]], names: list[str], *, dtype: torch.dtype | None = None
     ) -> dict[str, np.ndarray]:
-        """The outputs of `seqs` (in their order) computed packed (`nlp.packed`): `ordered` holds the
-        same sequences sorted by length, so no padding token is computed; matrix products in `dtype`
-        (default fp32)."""
+        """The outputs of `seqs` (in their order) computed packed (`nlp.packed`): packed sorted by
+        length, so no padding token is computed; matrix products in `dtype` (default fp32)."""
         import torch
 
         from nlp.packed import Packing, mean_pool
@@ -515,6 +509,7 @@ class SharedEncoder:
             self._packed = PackedStages()
         stages = self._packed
         dtype = dtype or torch.float32
+        ordered = sorted(seqs, key=len)  # stable: a length-sorted chunk keeps its order
         packing = Packing.of(ordered)
         with torch.inference_mode():
             memo: dict[tuple[int, ...], torch.Tensor] = {}

@@ -48,6 +48,11 @@ MIN_LANGUAGE_CHARS = 20  # below this, language identification is a guess: kept,
 PREFETCH_TEXTS = 128
 
 
+def _joined(title: str, text: str) -> str:
+    """A mention's title joined to its text, unless the text already holds it."""
+    return f"{title}. {text}" if title and title not in text else text
+
+
 def clean_text(text: str, max_chars: int) -> tuple[str, list[str]]:
     """Text safe for every model: lone surrogates replaced, control characters dropped, length capped."""
     flags: list[str] = []
@@ -220,10 +225,9 @@ class Enricher:
             return
         self.topic_state.parent.mkdir(parents=True, exist_ok=True)
         fd, tmp = tempfile.mkstemp(dir=self.topic_state.parent, suffix=".tmp")
+        # json.dumps, not json.dump: dumping to a file takes the pure-Python encoder, 8x slower
         with os.fdopen(fd, "w") as fh:
-            fh.write(
-                json.dumps(self.topics.to_state())
-            )  # json.dump would use the pure-Python encoder: 8x slower
+            fh.write(json.dumps(self.topics.to_state()))
         os.replace(tmp, self.topic_state)
 
     def _prefetch_batches(self) -> int:
@@ -242,17 +246,16 @@ class Enricher:
         if encoder is None or len(part) <= self.batch_size:
             return
         try:
-            texts = [t for t in (self._analysis_text(m) for m in part) if t.strip()]
+            texts = [t for t in (self.analysis_text(m) for m in part) if t.strip()]
             encoder.prefetch(texts, ("sentiment", "emotion", "embedding"), batch_size=len(texts) or 1)
         except Exception:  # the batches compute their own rows
             logger.warning("shared encoder prefetch failed on %d mentions", len(part), exc_info=True)
             encoder.release()
 
-    def _analysis_text(self, mention: Mention) -> str:
-        """The text `_enrich_batch` analyses for `mention`, without changing the mention."""
-        text, title = _repair(mention.text), _repair(mention.title)
-        raw = f"{title}. {text}" if title and title not in text else text
-        return clean_text(raw or "", self.max_chars)[0]
+    def analysis_text(self, mention: Mention) -> str:
+        """The text `_enrich_batch` analyses for `mention` (and embeds for its topic), without changing
+        the mention."""
+        return clean_text(_joined(_repair(mention.title), _repair(mention.text)) or "", self.max_chars)[0]
 
     # ---- one batch ---------------------------------------------------------------------------
     def _enrich_batch(self, batch: list[Mention]) -> None:
@@ -267,12 +270,7 @@ class Enricher:
             if repaired != (mention.text, mention.title):
                 mention.flags.append("invalid_unicode: lone surrogates replaced with U+FFFD")
                 mention.text, mention.title = repaired
-            raw = (
-                f"{mention.title}. {mention.text}"
-                if mention.title and mention.title not in mention.text
-                else mention.text
-            )
-            text, flags = clean_text(raw or "", self.max_chars)
+            text, flags = clean_text(_joined(mention.title, mention.text) or "", self.max_chars)
             mention.flags.extend(flags)
             texts.append(text)
             words = _URL.sub(" ", text)

@@ -118,15 +118,6 @@ def enrich_partition(
     return summary
 
 
-def _topic_text(mention: object, max_chars: int) -> str:
-    """The text the enricher embeds for topics (`Enricher._enrich_batch`: title joined to text, cleaned)."""
-    from nlp.enricher import clean_text
-
-    title, text = getattr(mention, "title", None), getattr(mention, "text", "")
-    raw = f"{title}. {text}" if title and title not in text else text
-    return clean_text(raw or "", max_chars)[0]
-
-
 def assign_pending_topics(
     config: Config,
     store: Store,
@@ -145,7 +136,7 @@ def assign_pending_topics(
     size = enricher.batch_size
     for start in range(0, len(ids), size):
         batch = store.get_mentions(ids[start : start + size])
-        texts = [_topic_text(m, enricher.max_chars) for m in batch]
+        texts = [enricher.analysis_text(m) for m in batch]
         analysable = [i for i, text in enumerate(texts) if text.strip()]
         rules_flags: list[list[str]] = []
         for mention in batch:
