@@ -4,41 +4,21 @@ shift."""
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
-
 import numpy as np
 import pytest
 
+from tests.kit.synthetic import nb_series
 from trends.detector import ShiftDetector
 from trends.series import CountSeries
 
 N = 60
 T0 = 50  # where the change starts
-TIMES = [datetime(2026, 1, 5, tzinfo=UTC) + timedelta(days=i) for i in range(N)]
-
-
-def _series(key: str, rate: np.ndarray, rng: np.random.Generator) -> CountSeries:
-    """Negative-binomial counts (size 20: a CV of about 0.25 a day), many authors, no weekly rhythm."""
-    count = rng.poisson(rng.gamma(20.0, rate / 20.0)).astype(float)
-    negative = rng.binomial(count.astype(int), 0.2).astype(float)
-    return CountSeries.from_arrays(
-        group_by="entity",
-        key=key,
-        times=TIMES,
-        count=count,
-        negative=negative,
-        positive=count - negative,
-        sentiment_sum=0.6 * (count - 2 * negative),
-        authors=np.round(0.9 * count),
-        sources=np.minimum(count, 3),
-        metrics=("volume", "negative_share"),
-    )
 
 
 def _market(rates: list[np.ndarray], seed: int) -> list[CountSeries]:
     rng = np.random.default_rng(seed)
-    quiet = [_series(f"quiet{i}", np.full(N, 150.0), rng) for i in range(40)]
-    return [_series(f"plant{i}", r, rng) for i, r in enumerate(rates)] + quiet
+    quiet = [nb_series(f"quiet{i}", np.full(N, 150.0), rng) for i in range(40)]
+    return [nb_series(f"plant{i}", r, rng) for i, r in enumerate(rates)] + quiet
 
 
 def _volume_shifts(

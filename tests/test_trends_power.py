@@ -20,7 +20,7 @@ from datetime import UTC, datetime, timedelta
 
 import numpy as np
 
-from tests.kit.synthetic import SCENARIOS, generate
+from tests.kit.synthetic import SCENARIOS, generate, nb_series
 from trends.detector import ShiftDetector
 from trends.series import CountSeries
 
@@ -138,27 +138,9 @@ def test_a_rejected_shift_candidate_does_not_silence_its_developing_signal() -> 
     series whose end the segmentation made a (rejected) shift candidate must still raise their
     developing signal (the last buckets against the baseline, at the developing stage's level)."""
     n = 60
-    times = [datetime(2026, 1, 5, tzinfo=UTC) + timedelta(days=i) for i in range(n)]
     rng = np.random.default_rng(0)
-
-    def market(key: str, rate: np.ndarray) -> CountSeries:
-        count = rng.poisson(rng.gamma(20.0, rate / 20.0)).astype(float)
-        negative = rng.binomial(count.astype(int), 0.2).astype(float)
-        return CountSeries.from_arrays(
-            group_by="entity",
-            key=key,
-            times=times,
-            count=count,
-            negative=negative,
-            positive=count - negative,
-            sentiment_sum=0.6 * (count - 2 * negative),
-            authors=np.round(0.9 * count),
-            sources=np.minimum(count, 3),
-            metrics=("volume", "negative_share"),
-        )
-
-    quiet = [market(f"quiet{i}", np.full(n, 150.0)) for i in range(200)]
-    plants = [market(f"plant{k}", np.where(np.arange(n) >= n - 7, 270.0, 150.0)) for k in range(20)]
+    quiet = [nb_series(f"quiet{i}", np.full(n, 150.0), rng) for i in range(200)]
+    plants = [nb_series(f"plant{k}", np.where(np.arange(n) >= n - 7, 270.0, 150.0), rng) for k in range(20)]
     findings = ShiftDetector(false_discovery_rate=1e-12).fit(plants + quiet).predict()
     assert not [f for f in findings if f.kind == "shift"]
     developing = {f.key for f in findings if f.kind == "developing" and f.metric == "volume"}

@@ -196,3 +196,24 @@ def _one(
         base_volume=mu0,
     )
     return series, truth
+
+
+def nb_series(key: str, rate: np.ndarray, rng: np.random.Generator) -> CountSeries:
+    """A daily series from 2026-01-05, one bucket per value of `rate`: negative-binomial counts (size 20:
+    a CV of about 0.25 a day), a fifth of them negative, many authors, no weekly rhythm; metrics
+    volume and negative share."""
+    times = [datetime(2026, 1, 5, tzinfo=UTC) + timedelta(days=i) for i in range(len(rate))]
+    count = rng.poisson(rng.gamma(20.0, rate / 20.0)).astype(float)
+    negative = rng.binomial(count.astype(int), 0.2).astype(float)
+    return CountSeries.from_arrays(
+        group_by="entity",
+        key=key,
+        times=times,
+        count=count,
+        negative=negative,
+        positive=count - negative,
+        sentiment_sum=0.6 * (count - 2 * negative),
+        authors=np.round(0.9 * count),
+        sources=np.minimum(count, 3),
+        metrics=("volume", "negative_share"),
+    )
