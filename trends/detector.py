@@ -781,10 +781,7 @@ class ShiftDetector:
             tail = body[-max(self.confirm_periods, len(body) // 2) :]
             # a trimmed tail (its most extreme buckets on both sides left out): a shift holds
             # without its peak, a burst at the end does not
-            drop = 1 + len(tail) // 8
-            if len(tail) - 2 * drop >= self.confirm_periods:
-                order = np.argsort(data.signal[tail])
-                tail = np.sort(tail[order[drop : len(tail) - drop]])
+            tail = _trimmed(data.signal, tail, 1 + len(tail) // 8, self.confirm_periods)
             zt, pt, _, tail_level = data.test(ref, tail)
             ref_signal = data.signal[ref].mean()
             overall = abs(data.signal[body].mean() - ref_signal)
@@ -854,10 +851,7 @@ class ShiftDetector:
         """
         k = self.confirm_periods
         if len(body) - k < k:
-            if len(body) - 2 < k:
-                return body
-            order = np.argsort(signal[body])
-            return np.sort(body[order[1:-1]])
+            return _trimmed(signal, body, 1, k)
         sums = np.convolve(signal[body] * sign, np.ones(k), mode="valid")
         i = int(np.argmax(sums))
         rest = np.concatenate([body[:i], body[i + k :]])
@@ -865,11 +859,7 @@ class ShiftDetector:
         rest_effect = (signal[rest].mean() - ref_mean) * sign
         if peak_effect > 2 * rest_effect:
             return rest
-        drop = 1 + len(body) // 8
-        if len(body) - 2 * drop < k:
-            return body
-        order = np.argsort(signal[body])
-        return np.sort(body[order[drop : len(body) - drop]])
+        return _trimmed(signal, body, 1 + len(body) // 8, k)
 
     def _volume_blip_buckets(self, data: _MetricData, ref: np.ndarray, body: np.ndarray) -> np.ndarray:
         """Which buckets of `body` sit in a volume excursion short enough to be a blip (a mask).
@@ -917,8 +907,8 @@ class ShiftDetector:
         with one line (two parameters too). The step was placed where it fits best, so it must
         beat the line by what the segmentation charges a change point: `penalty * log(N)` in
         units of the step's residual variance (over the reference and the window when that is
-        calmer than over the whole history: a volatile past is not the noise of now) (the line's slope is paid for by the flat fit it
-        replaces). Otherwise the change is a trend. On the tuning seeds of bench_blips, with a
+        calmer than over the whole history: a volatile past is not the noise of now; the line's
+        slope is paid for by the flat fit it replaces). Otherwise the change is a trend. On the tuning seeds of bench_blips, with a
         shift's whole excursion as its evidence, `(penalty - 1) * log(N)` let 7-10% of smooth
         growth series through as shifts (4-6% when a shift's evidence was its later half alone),
         `penalty * log(N)` 0-3%.
@@ -1198,3 +1188,12 @@ class ThreeSigmaAlert:
             if abs(v[t] - window.mean()) > self.sigmas * max(window.std(ddof=1), 1e-9):
                 alerts.append(t)
         return alerts
+
+
+def _trimmed(signal: np.ndarray, buckets: np.ndarray, drop: int, keep: int) -> np.ndarray:
+    """`buckets` without their `drop` lowest and `drop` highest by `signal`, in time order; all of them
+    when fewer than `keep` would be left."""
+    if len(buckets) - 2 * drop < keep:
+        return buckets
+    order = np.argsort(signal[buckets])
+    return np.sort(buckets[order[drop : len(buckets) - drop]])
