@@ -174,6 +174,21 @@ class NlpConfig(_Strict):
     max_chars: int = Field(
         default=5000, gt=0, description="longer texts are truncated for the models, never dropped"
     )
+    processes: Literal["auto"] | int = Field(
+        default="auto",
+        description="local processes that enrich side by side (`groundswell run`, `groundswell nlp enrich`): "
+        "auto (the idle CPUs, when there is enough work; groundswell/app/processes.py) or a whole number, 1 = "
+        "one process",
+    )
+
+    @field_validator("processes", mode="before")
+    @classmethod
+    def _processes(cls, value: Any) -> Any:
+        if value == "auto":
+            return value
+        if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+            raise ValueError(f"must be 'auto' or a whole number of processes, at least 1 (got {value!r})")
+        return value
 
 
 class TrendsConfig(_Strict):

@@ -121,6 +121,7 @@ class ElasticsearchStore(Store):
         self._es = client.options(max_retries=0, retry_on_timeout=False)
         self._client = client
         self._owns_client = owns_client
+        self._settings: dict[str, Any] | None = None  # the settings `from_settings` opened it with
         self.prefix = index_prefix
         self.dead_letter_path = Path(dead_letter_path)
         self.chunk_size = chunk_size
@@ -138,11 +139,20 @@ class ElasticsearchStore(Store):
     @classmethod
     def from_settings(cls, config: Config) -> Self:
         settings = config.store.elasticsearch
-        return cls(
+        store = cls(
             client_from_settings(config),
             index_prefix=settings.index_prefix,
             dead_letter_path=config.path(settings.dead_letter_path),
             owns_client=True,
+        )
+        store._settings = settings.model_dump(mode="json")
+        return store
+
+    def opened_from(self, config: Config) -> bool:
+        return (
+            self._settings is not None
+            and config.store.backend == "elasticsearch"
+            and config.store.elasticsearch.model_dump(mode="json") == self._settings
         )
 
     def close(self) -> None:

@@ -15,6 +15,7 @@ import re
 import tempfile
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from functools import partial
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Self
 
@@ -111,12 +112,18 @@ class Enricher:
     def __init__(
         self, config: Config, models: Models, topics: TopicModel, *, topic_state: Path | None
     ) -> None:
+        self._setup(config, models, topics, topic_state=topic_state)
+
+    def _setup(
+        self, config: Config, models: Models | None, topics: TopicModel, *, topic_state: Path | None
+    ) -> None:
         self.config = config
-        self.models = models
+        self._models = models
+        self._load: Callable[[], Models] = _no_models
         self.topics = topics
         self.topic_state = topic_state
         self.batch_size = config.nlp.batch_size
-        if models.encoder is not None and models.encoder.device == "cuda":
+        if models is not None and models.encoder is not None and models.encoder.device == "cuda":
             from nlp.encoder import GPU_MIN_BATCH
 
             self.batch_size = max(self.batch_size, GPU_MIN_BATCH)  # a GPU idles on small batches
@@ -130,58 +137,30 @@ class Enricher:
     @classmethod
     def from_settings(cls, config: Config, *, backend: str | None = None) -> Self:
         """Load every model. `backend` (torch, onnx, onnx-int8, auto): see `nlp.encoder`."""
-        import torch
-
-        from nlp.encoder import default_threads
-
-        device = pick_device(config.nlp.device)
-        if device == "cpu":
-            torch.set_num_threads(default_threads())
-        encoder = _shared_encoder(config, device, backend)
-        if encoder is not None:
-            sentiment: Classifier = encoder.classifier("sentiment")
-            emotion: Classifier = encoder.classifier("emotion")
-            embedder: SentenceTransformer | EncoderEmbedder = encoder.embedder()
-        else:
-            from sentence_transformers import SentenceTransformer
-
-            from nlp.classifier import resolve_base
-
-            profile = config.nlp.profile
-            sentiment = load_classifier(
-                "sentiment", config.nlp.sentiment_model, profile=profile, device=device, backend=backend
-            )
-            emotion = load_classifier(
-                "emotion", config.nlp.emotion_model, profile=profile, device=device, backend=backend
-            )
-            try:
-                embedder = SentenceTransformer(resolve_base(config.nlp.embedding_model), device=device)
-            except OSError as exc:
-                raise RuntimeError(
-                    f"nlp.embedding_model '{config.nlp.embedding_model}' could not be loaded: {exc}"
-                ) from exc
-        models = Models(
-            linker=EntityLinker.from_settings(config),
-            sentiment=sentiment,
-            emotion=emotion,
-            embedder=embedder,
-            embedder_name=f"{config.nlp.embedding_model}@{TOPICS_VERSION}",
-            encoder=encoder,
-        )
-        state_path = config.path(TOPIC_STATE_FILE)
-        topics = TopicModel()
-        if state_path.exists():
-            topics = TopicModel.from_state(json.loads(state_path.read_text()))
-        logger.info(
-            "enricher ready on %s (%s): sentiment=%s emotion=%s entities=%s topics=%d",
-            device,
-            encoder.backend if encoder else "separate models",
-            sentiment.name,
-            emotion.name,
-            models.linker.name,
-            len(topics.topics),
-        )
+        models = _load_models(config, pick_device(config.nlp.device), backend)
+        topics, state_path = _topic_model(config)
         return cls(config, models, topics, topic_state=state_path)
+
+    @classmethod
+    def for_topics(cls, config: Config) -> Self:
+        """An enricher for the ordered topics pass after partitions (`groundswell.app.partitions`): the
+        topic model and state of `from_settings`, with the models loaded only if an embedding must be
+        computed (the partitions cache theirs). On CUDA the models are loaded at once: they decide the
+        batch size, which the topic model's updates follow."""
+        device = pick_device(config.nlp.device)
+        if device != "cpu":
+            return cls.from_settings(config)
+        topics, state_path = _topic_model(config)
+        enricher = cls.__new__(cls)
+        enricher._setup(config, None, topics, topic_state=state_path)
+        enricher._load = partial(_load_models, config, device, None)
+        return enricher
+
+    @property
+    def models(self) -> Models:
+        if self._models is None:
+            self._models = self._load()
+        return self._models
 
     # ---- public ----------------------------------------------------------------------------
     def enrich(self, mentions: list[Mention], *, save_topics: bool = True) -> list[Mention]:
@@ -502,6 +481,70 @@ class Enricher:
             batch[i].topic_label = a.label
             if a.emerging:
                 batch[i].flags.append(f"emerging_topic: {a.topic_id} ({a.label})")
+
+
+def _no_models() -> Models:
+    raise RuntimeError("this enricher was built with its models")  # pragma: no cover - never called
+
+
+def _load_models(config: Config, device: str, backend: str | None) -> Models:
+    """Every model of `Enricher.from_settings` on `device`."""
+    import torch
+
+    from nlp.encoder import default_threads
+
+    if device == "cpu":
+        torch.set_num_threads(default_threads())
+    encoder = _shared_encoder(config, device, backend)
+    if encoder is not None:
+        sentiment: Classifier = encoder.classifier("sentiment")
+        emotion: Classifier = encoder.classifier("emotion")
+        embedder: SentenceTransformer | EncoderEmbedder = encoder.embedder()
+    else:
+        from sentence_transformers import SentenceTransformer
+
+        from nlp.classifier import resolve_base
+
+        profile = config.nlp.profile
+        sentiment = load_classifier(
+            "sentiment", config.nlp.sentiment_model, profile=profile, device=device, backend=backend
+        )
+        emotion = load_classifier(
+            "emotion", config.nlp.emotion_model, profile=profile, device=device, backend=backend
+        )
+        try:
+            embedder = SentenceTransformer(resolve_base(config.nlp.embedding_model), device=device)
+        except OSError as exc:
+            raise RuntimeError(
+                f"nlp.embedding_model '{config.nlp.embedding_model}' could not be loaded: {exc}"
+            ) from exc
+    models = Models(
+        linker=EntityLinker.from_settings(config),
+        sentiment=sentiment,
+        emotion=emotion,
+        embedder=embedder,
+        embedder_name=f"{config.nlp.embedding_model}@{TOPICS_VERSION}",
+        encoder=encoder,
+    )
+    logger.info(
+        "enricher ready on %s (%s): sentiment=%s emotion=%s entities=%s",
+        device,
+        encoder.backend if encoder else "separate models",
+        sentiment.name,
+        emotion.name,
+        models.linker.name,
+    )
+    return models
+
+
+def _topic_model(config: Config) -> tuple[TopicModel, Path]:
+    """The persisted incremental topic model (a new one when there is no state yet) and its file."""
+    state_path = config.path(TOPIC_STATE_FILE)
+    topics = TopicModel()
+    if state_path.exists():
+        topics = TopicModel.from_state(json.loads(state_path.read_text()))
+    logger.info("topic model: %d topics", len(topics.topics))
+    return topics, state_path
 
 
 def _shared_encoder(config: Config, device: str, backend: str | None) -> SharedEncoder | None:

@@ -184,3 +184,30 @@ def test_the_partition_count_from_the_environment_is_checked(
         tasks.enrich_partitions()
     monkeypatch.setenv("GROUNDSWELL_ENRICH_PARTITIONS", "3")
     assert tasks.enrich_partitions() == 3
+
+
+def test_the_topics_pass_computes_the_embeddings_the_partitions_did_not_cache(
+    config: Config, linker: EntityLinker, tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    """The partitions' embedding cache only saves work: without it (a worker on another machine, a
+    worker that died between its store write and its cache write) the topics are the same."""
+    import shutil
+
+    from groundswell.app.partitions import EMBEDDING_CACHE_DIR
+
+    caplog.set_level("INFO", logger="groundswell.app.partitions")
+    docs = []
+    for keep_cache in (True, False):
+        store = SqliteStore(":memory:")
+        store.upsert_mentions(_mentions())
+        for i in range(2):
+            enrich_partition(config, store, i, 2, enricher=_enricher(config, linker, tmp_path / "x.json"))
+        if not keep_cache:
+            shutil.rmtree(config.path(EMBEDDING_CACHE_DIR))
+        caplog.clear()
+        state = tmp_path / f"cache-{keep_cache}.json"
+        assign_pending_topics(config, store, enricher=_enricher(config, linker, state))
+        cached, computed = (len(_mentions()), 0) if keep_cache else (0, len(_mentions()))
+        assert f"({cached} embeddings from the partitions, {computed} computed)" in caplog.text
+        docs.append((_docs(store), json.loads(state.read_text())))
+    assert docs[0] == docs[1]

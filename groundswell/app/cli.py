@@ -8,7 +8,7 @@ groundswell tickets ...          triage action tickets
 groundswell brief --week ...     build the weekly market brief
 groundswell serve                the analyst web UI
 groundswell crawl ...            run collectors only
-groundswell nlp train|eval       train and evaluate the offline models (`groundswell train` too)
+groundswell nlp enrich|train|eval  enrich the store; train and evaluate the offline models
 groundswell es ...               Elasticsearch templates and Kibana saved objects
 """
 

@@ -11,15 +11,26 @@ same documents and the same topic state as one process would write, on either st
 
 Idempotent: a partition re-run takes only what is still not enriched in its share; the topics pass
 takes only what is still pending. With `partitions == 1` enrichment is the plain single pass.
+
+The topic embedding each partition computed in its shared encoder pass is kept (`EmbeddingCache`:
+float32 files under the data folder, keyed by mention id and a digest of the analysed text), so the
+topics pass only clusters: it computes an embedding only for a mention the cache lacks (a worker that
+died between its store write and its cache write, a worker on another machine). The vectors are the
+ones the single pass feeds the topic model, so the topics are the same either way.
 """
 
 from __future__ import annotations
 
 import hashlib
 import logging
+import os
+import uuid
 from collections.abc import Callable
 from functools import partial
-from typing import TYPE_CHECKING
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
 
 from groundswell.config import Config
 from groundswell.progress import ProgressLog
@@ -32,6 +43,7 @@ logger = logging.getLogger(__name__)
 
 PENDING_TOPIC = -2  # a partition enriched the mention; the topics pass has not assigned its topic yet
 _CHUNK = 1000  # ids per `Filters(ids=...)` query
+EMBEDDING_CACHE_DIR = "nlp/topic-embeddings"  # under the data folder: the partitions' topic embeddings
 
 
 def partition_of(mention_id: str, partitions: int) -> int:
@@ -47,31 +59,102 @@ def check_partition(partition: int, partitions: int) -> None:
         raise ValueError(f"partition={partition!r}: must be in 0..{partitions - 1} (partitions={partitions})")
 
 
-def _topics_deferred(enricher: Enricher) -> Enricher:
-    """An enricher sharing `enricher`'s models that leaves every mention's topic pending.
+class EmbeddingCache:
+    """The topic embeddings the partitions computed, for the topics pass: one `.npz` file per chunk of
+    a partition (mention ids, a digest of each analysed text, float32 vectors), in `folder`."""
 
-    Its topic step still runs (the embedding it computes is what the safety head reads when there
-    is no shared encoder pass), but on a throw-away topic model; the topics are then reset.
+    def __init__(self, folder: Path) -> None:
+        self.folder = folder
+        self._vectors: dict[str, tuple[str, np.ndarray]] = {}
+        self._files: list[Path] = []
+
+    @classmethod
+    def from_settings(cls, config: Config) -> EmbeddingCache:
+        return cls(config.path(EMBEDDING_CACHE_DIR))
+
+    @staticmethod
+    def digest(text: str) -> str:
+        return hashlib.blake2b(text.encode("utf-8"), digest_size=12).hexdigest()
+
+    def write(self, vectors: dict[str, tuple[str, np.ndarray]]) -> None:
+        """Add {mention id: (text digest, embedding)} as one file (written whole, then renamed)."""
+        if not vectors:
+            return
+        self.folder.mkdir(parents=True, exist_ok=True)
+        name = uuid.uuid4().hex
+        tmp = self.folder / f"{name}.tmp.npz"
+        ids = list(vectors)
+        np.savez(
+            tmp,
+            ids=np.array(ids),
+            digests=np.array([vectors[i][0] for i in ids]),
+            vectors=np.stack([np.asarray(vectors[i][1], dtype=np.float32) for i in ids]),
+        )
+        os.replace(tmp, self.folder / f"{name}.npz")
+
+    def load(self) -> int:
+        """Read every cache file there is now; returns how many vectors."""
+        self._files = sorted(self.folder.glob("*.npz")) if self.folder.is_dir() else []
+        self._files = [f for f in self._files if not f.name.endswith(".tmp.npz")]
+        for path in self._files:
+            try:
+                with np.load(path) as data:
+                    for mid, digest, vector in zip(
+                        data["ids"], data["digests"], data["vectors"], strict=True
+                    ):
+                        self._vectors[str(mid)] = (str(digest), vector)
+            except (OSError, ValueError, KeyError) as err:  # a torn file: those embeddings are computed
+                logger.warning("topic embedding cache %s unreadable (%s); computing those again", path, err)
+        return len(self._vectors)
+
+    def get(self, mention_id: str, text: str) -> np.ndarray | None:
+        """The cached embedding of this mention, if it was computed from this very text."""
+        found = self._vectors.get(mention_id)
+        if found is None or found[0] != self.digest(text):
+            return None
+        return found[1]
+
+    def clear(self) -> None:
+        """Delete the files `load` read (after the topics pass has used them)."""
+        for path in self._files:
+            path.unlink(missing_ok=True)
+        self._files, self._vectors = [], {}
+
+
+def _topics_deferred(enricher: Enricher) -> tuple[Enricher, dict[str, tuple[str, np.ndarray]]]:
+    """An enricher sharing `enricher`'s models that leaves every mention's topic pending, and the dict
+    where it keeps the topic embedding it computed ({mention id: (text digest, vector)}, for
+    `EmbeddingCache`).
+
+    The embedding is the one the single pass feeds the topic model (the shared encoder pass's, or the
+    embedder's when there is none, which is then also what the safety head reads).
     """
     from nlp.enricher import Enricher
-    from nlp.topics import TopicModel
 
-    scratch = enricher.topics
-    params = {
-        k: getattr(scratch, k)
-        for k in ("assign_threshold", "cluster_threshold", "min_topic_size", "max_pool", "label_terms")
-    }
+    embeddings: dict[str, tuple[str, np.ndarray]] = {}
 
     class TopicsDeferred(Enricher):
         def enrich(self, mentions: list, *, save_topics: bool = True) -> list:
-            super().enrich(mentions, save_topics=save_topics)
+            super().enrich(mentions, save_topics=False)
             for mention in mentions:  # the topics pass assigns them, in the single-run order
                 mention.topic_id, mention.topic_label = PENDING_TOPIC, None
-                mention.flags = [f for f in mention.flags if not f.startswith("emerging_topic")]
-            self.reassigned_topics.clear()
             return mentions
 
-    return TopicsDeferred(enricher.config, enricher.models, TopicModel(**params), topic_state=None)
+        def _topics(self, batch: list, texts: list[str], idx: list[int]) -> None:
+            if self._encoded is not None:
+                vectors = self._encoded["embedding"]
+            else:
+                vectors = self.models.embedder.encode(
+                    [texts[i] for i in idx],
+                    batch_size=self.batch_size,
+                    convert_to_numpy=True,
+                    show_progress_bar=False,
+                )
+                self._embeddings, self._embedding_row = vectors, {i: k for k, i in enumerate(idx)}
+            for k, i in enumerate(idx):
+                embeddings[batch[i].id] = (EmbeddingCache.digest(texts[i]), np.asarray(vectors[k]))
+
+    return TopicsDeferred(enricher.config, enricher.models, enricher.topics, topic_state=None), embeddings
 
 
 def enrich_partition(
@@ -82,12 +165,14 @@ def enrich_partition(
     *,
     enricher: Enricher | None = None,
     progress: Callable[[int], None] | None = None,
+    defer_topics: bool | None = None,
 ) -> EnrichSummary:
-    """Enrich this partition's share of the not-yet-enriched mentions (topics left pending when partitions > 1)."""
+    """Enrich this partition's share of the not-yet-enriched mentions, topics left pending when
+    `defer_topics` (default: when partitions > 1) for `assign_pending_topics`."""
     from nlp.enricher import Enricher, EnrichSummary, enrich_store
 
     check_partition(partition, partitions)
-    if partitions == 1:
+    if not (partitions > 1 if defer_topics is None else defer_topics):
         return enrich_store(config, store, progress=progress, enricher=enricher)
     ids = [
         m.id
@@ -100,7 +185,8 @@ def enrich_partition(
     if not ids:
         logger.info("enrich partition %d/%d: nothing to do", partition, partitions)
         return summary
-    deferred = _topics_deferred(enricher or Enricher.from_settings(config))
+    deferred, embeddings = _topics_deferred(enricher or Enricher.from_settings(config))
+    cache = EmbeddingCache.from_settings(config)
     for start in range(0, len(ids), _CHUNK):
         part = enrich_store(
             config,
@@ -109,6 +195,8 @@ def enrich_partition(
             progress=progress,
             enricher=deferred,
         )
+        cache.write(embeddings)  # after the store write: a mention the cache lacks is computed
+        embeddings.clear()
         summary.seen += part.seen
         summary.enriched += part.enriched
         summary.flagged += part.flagged
@@ -125,36 +213,70 @@ def assign_pending_topics(
     enricher: Enricher | None = None,
     progress: Callable[[int], None] | None = None,
 ) -> int:
-    """Assign topics to the mentions the partitions left pending, in the single-run order; returns how many."""
+    """Assign topics to the mentions the partitions left pending, in the single-run order; returns how many.
+
+    The embeddings come from the partitions' `EmbeddingCache`; the models are loaded (when `enricher`
+    is not given) only if a mention is missing from it.
+    """
+    return topics_pass(config, store, enricher=enricher, progress=progress)[0]
+
+
+def topics_pass(
+    config: Config,
+    store: Store,
+    *,
+    enricher: Enricher | None = None,
+    progress: Callable[[int], None] | None = None,
+) -> tuple[int, int]:
+    """`assign_pending_topics`, returning (mentions assigned, earlier mentions given a topic formed later)."""
     from nlp.enricher import Enricher
 
     ids = [m.id for m in store.iter_mentions(Filters(topic_ids=(PENDING_TOPIC,)))]
     if not ids:
         logger.info("topics: nothing pending")
-        return 0
-    enricher = enricher or Enricher.from_settings(config)
-    size = enricher.batch_size
-    for start in range(0, len(ids), size):
-        batch = store.get_mentions(ids[start : start + size])
-        texts = [enricher.analysis_text(m) for m in batch]
-        analysable = [i for i, text in enumerate(texts) if text.strip()]
-        rules_flags: list[list[str]] = []
-        for mention in batch:
-            mention.topic_id, mention.topic_label = None, None
-            rules_flags.append([f for f in mention.flags if f.startswith("rules_failed")])
-            mention.flags = [
-                f
-                for f in mention.flags
-                if not f.startswith(("emerging_topic", "topics_failed", "rules_failed"))
-            ]
-        enricher._encoded = None  # no shared pass here: the topic step computes the embedding alone
-        enricher._guard(batch, analysable, "topics", partial(enricher._topics, batch, texts, analysable))
-        for mention, flags in zip(batch, rules_flags, strict=True):
-            mention.flags.extend(flags)  # the single pass records rule failures after the topic step
+        return 0, 0
+    cache = EmbeddingCache.from_settings(config)
+    cache.load()
+    enricher = enricher or Enricher.for_topics(config)
+    cached = computed = 0
+    for start in range(0, len(ids), enricher.batch_size):
+        batch = store.get_mentions(ids[start : start + enricher.batch_size])
+        embedded, missing = _assign_topics(enricher, batch, cache)
+        cached, computed = cached + (0 if missing else embedded), computed + (embedded if missing else 0)
         store.upsert_mentions(batch)
         if progress:
             progress(len(batch))
     enricher.save_topics()
-    enricher.write_reassigned_topics(store)  # pooled mentions that later formed a topic, as `enrich_store`
-    logger.info("topics: %d pending mentions assigned", len(ids))
-    return len(ids)
+    reassigned = enricher.write_reassigned_topics(store)  # pooled mentions that later formed a topic
+    cache.clear()
+    logger.info(
+        "topics: %d pending mentions assigned (%d embeddings from the partitions, %d computed)",
+        len(ids),
+        cached,
+        computed,
+    )
+    return len(ids), reassigned
+
+
+def _assign_topics(enricher: Enricher, batch: list[Any], cache: EmbeddingCache) -> tuple[int, int]:
+    """Give one batch its topics as the single pass does; returns (mentions with an embedding, how many
+    of those the cache lacked: when any, the batch's embeddings were computed)."""
+    texts = [enricher.analysis_text(m) for m in batch]
+    analysable = [i for i, text in enumerate(texts) if text.strip()]
+    rules_flags: list[list[str]] = []
+    for mention in batch:
+        mention.topic_id, mention.topic_label = None, None
+        rules_flags.append([f for f in mention.flags if f.startswith("rules_failed")])
+        mention.flags = [
+            f for f in mention.flags if not f.startswith(("emerging_topic", "topics_failed", "rules_failed"))
+        ]
+    vectors = [cache.get(batch[i].id, texts[i]) for i in analysable]
+    missing = sum(v is None for v in vectors)
+    # every embedding cached: the topic step takes them as it takes the shared pass's; else it
+    # computes the batch's embeddings (the same vectors: a text's embedding is its own)
+    enricher._encoded = None if missing or not vectors else {"embedding": np.stack(vectors)}  # type: ignore[arg-type]
+    enricher._guard(batch, analysable, "topics", partial(enricher._topics, batch, texts, analysable))
+    enricher._encoded = None
+    for mention, flags in zip(batch, rules_flags, strict=True):
+        mention.flags.extend(flags)  # the single pass records rule failures after the topic step
+    return len(analysable), missing

@@ -89,9 +89,10 @@ def collect(
 
 
 def enrich(config: Config, store: Store, *, progress: Callable[[int], None] | None = None) -> EnrichSummary:
-    from nlp import enrich_store
+    """Enrich the not-yet-enriched mentions, in `nlp.processes` local processes (`groundswell.app.processes`)."""
+    from groundswell.app.processes import enrich_local
 
-    return enrich_store(config, store, progress=progress)
+    return enrich_local(config, store, progress=progress)
 
 
 def score_authors(config: Config, store: Store) -> int:

@@ -31,12 +31,15 @@ import socket
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any, Literal, TypeVar
+from typing import TYPE_CHECKING, Any, Literal, TypeVar
 
 from pydantic import ValidationError
 
 from groundswell.mention import Mention
 from groundswell.records import LedgerEntry, Record, SavedQuery, Ticket, TrendEvent
+
+if TYPE_CHECKING:
+    from groundswell.config import Config
 
 Bucket = Literal["hour", "day", "week"]
 GroupBy = Literal["entity", "source", "topic", "author", "none"]
@@ -191,6 +194,11 @@ class Store(abc.ABC):
         self.close()
 
     search_timeout_s: float = 10.0  # the time budget of one `search`
+
+    def opened_from(self, config: Config) -> bool:
+        """True when `open_store(config)`, in another process, opens this very store (so that worker
+        processes can write to it: `groundswell.app.processes`). False unless a backend knows."""
+        return False
 
     @contextlib.contextmanager
     def writer_lock(self, what: str, *, wait_s: float | None = None) -> Iterator[None]:

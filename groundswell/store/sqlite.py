@@ -183,6 +183,11 @@ class SqliteStore(Store):
                 "re-create the store (groundswell run --reindex) or use a matching release"
             )
 
+    def opened_from(self, config: Config) -> bool:
+        if self.path == ":memory:" or config.store.backend != "sqlite":
+            return False
+        return Path(self.path).resolve() == config.path(config.store.path).resolve()
+
     def close(self) -> None:
         with self._lock:
             for reader in self._readers:

@@ -1,0 +1,176 @@
+"""Enrichment in several local processes (`groundswell.app.processes`) writes what one process writes.
+
+The workers are real spawned processes; their enricher is the stand-in of `test_partitions` (spaCy
+entity ruler, rules and the incremental topic model for real; keyword classifiers and a hashed
+embedding for the transformers), built by a module-level function that each worker imports.
+"""
+
+from __future__ import annotations
+
+import json
+import multiprocessing
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from groundswell.app.partitions import EMBEDDING_CACHE_DIR, PENDING_TOPIC
+from groundswell.app.processes import (
+    MIN_SHARE,
+    EnrichWorkerFailed,
+    enrich_local,
+    resolve_processes,
+)
+from groundswell.config import Config, ConfigError, parse_config
+from groundswell.mention import EMOTIONS, SENTIMENTS
+from groundswell.store.base import Filters
+from groundswell.store.sqlite import SqliteStore
+from nlp.enricher import TOPIC_STATE_FILE, Enricher, Models
+from nlp.entities import EntityLinker
+from nlp.topics import TopicModel
+from tests.test_nlp_enricher import CONFIG, HashEmbedder, KeywordClassifier
+from tests.test_partitions import EmbeddingSafetyHead, _mentions
+
+
+def build_stand_in(config: Config) -> Enricher:
+    """The stand-in enricher, with the topic state of the data folder as `Enricher.from_settings` reads it."""
+    models = Models(
+        linker=EntityLinker.from_settings(config),
+        sentiment=KeywordClassifier(SENTIMENTS),
+        emotion=KeywordClassifier(EMOTIONS),
+        embedder=HashEmbedder(),  # type: ignore[arg-type]
+        embedder_name="hash-test@0",
+        safety_head=EmbeddingSafetyHead(),  # type: ignore[arg-type]
+    )
+    state = config.path(TOPIC_STATE_FILE)
+    topics = (
+        TopicModel.from_state(json.loads(state.read_text()))
+        if state.exists()
+        else TopicModel(min_topic_size=3)
+    )
+    return Enricher(config, models, topics, topic_state=state)
+
+
+def build_failing_in_workers(config: Config) -> Enricher:
+    """The stand-in in this process; a worker process fails while loading its models."""
+    if multiprocessing.current_process().name.startswith("groundswell-enrich"):
+        raise RuntimeError("stand-in model failed to load")
+    return build_stand_in(config)
+
+
+def _config(folder: Path) -> Config:
+    return parse_config({**CONFIG, "data_dir": str(folder), "nlp": {"batch_size": 4}})
+
+
+def _store(config: Config) -> SqliteStore:
+    store = SqliteStore(config.path(config.store.path))
+    store.upsert_mentions(_mentions())
+    return store
+
+
+def _docs(store: SqliteStore) -> list[dict]:
+    return [m.model_dump(mode="json") for m in store.iter_mentions()]
+
+
+single_reassigned = 0  # set by `single`: earlier mentions given a topic formed later, in one process
+
+
+@pytest.fixture(scope="module")
+def single(tmp_path_factory: pytest.TempPathFactory) -> tuple[list[dict], dict]:
+    """The documents and topic state one process writes."""
+    global single_reassigned
+    config = _config(tmp_path_factory.mktemp("single"))
+    with _store(config) as store:
+        summary = enrich_local(config, store, processes=1, build=build_stand_in)
+        assert summary.enriched == len(_mentions()) and summary.topics_reassigned >= 1
+        single_reassigned = summary.topics_reassigned
+        return _docs(store), json.loads(config.path(TOPIC_STATE_FILE).read_text())
+
+
+@pytest.mark.slow
+def test_two_processes_write_what_one_process_writes_and_a_rerun_changes_nothing(
+    single: tuple[list[dict], dict], tmp_path: Path
+) -> None:
+    config = _config(tmp_path)
+    done: list[int] = []
+    with _store(config) as store:
+        summary = enrich_local(config, store, processes=2, build=build_stand_in, progress=done.append)
+        assert summary.enriched == summary.seen == len(_mentions())
+        assert sum(done) == len(_mentions())  # both processes' progress reaches the caller
+        assert summary.topics_reassigned == single_reassigned
+        assert (_docs(store), json.loads(config.path(TOPIC_STATE_FILE).read_text())) == single
+        assert not list(config.path(EMBEDDING_CACHE_DIR).glob("*.npz"))  # the topics pass cleared it
+
+        again = enrich_local(config, store, processes=2, build=build_stand_in)
+        assert again.seen == 0
+        assert (_docs(store), json.loads(config.path(TOPIC_STATE_FILE).read_text())) == single
+
+
+@pytest.mark.slow
+def test_a_failing_worker_is_a_clear_error_and_a_rerun_finishes_its_share(
+    single: tuple[list[dict], dict], tmp_path: Path
+) -> None:
+    config = _config(tmp_path)
+    with _store(config) as store:
+        with pytest.raises(
+            EnrichWorkerFailed, match=r"groundswell-enrich-2/2 RuntimeError: stand-in model"
+        ) as err:
+            enrich_local(config, store, processes=2, build=build_failing_in_workers)
+        left = store.count(Filters(enriched=False))
+        assert 0 < left < len(_mentions()) and f"{left} mentions are still to enrich" in str(err.value)
+        # this process's share is kept, its topics pending until every earlier mention is enriched
+        assert store.count(Filters(topic_ids=(PENDING_TOPIC,))) == len(_mentions()) - left
+        # a re-run in one process finishes the rest and assigns every topic in the single-run order
+        enrich_local(config, store, processes=1, build=build_stand_in)
+        assert store.count(Filters(topic_ids=(PENDING_TOPIC,))) == 0
+        assert (_docs(store), json.loads(config.path(TOPIC_STATE_FILE).read_text())) == single
+
+
+def test_a_store_other_processes_cannot_open_is_enriched_in_one(
+    single: tuple[list[dict], dict], tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    config = _config(tmp_path)
+    store = SqliteStore(":memory:")
+    store.upsert_mentions(_mentions())
+    assert not store.opened_from(config)
+    enrich_local(config, store, processes=2, build=build_stand_in)
+    assert "cannot be opened by other processes; enriching in one" in caplog.text
+    assert _docs(store) == single[0]
+
+
+def test_a_file_store_knows_the_configuration_that_opens_it(tmp_path: Path) -> None:
+    config = _config(tmp_path)
+    with SqliteStore(config.path(config.store.path)) as store:
+        assert store.opened_from(config)
+        assert not store.opened_from(_config(tmp_path / "elsewhere"))
+
+
+@pytest.mark.parametrize("raw", [0, -1, "two", "", 1.5, True])
+def test_nlp_processes_must_be_auto_or_a_positive_whole_number(raw: object) -> None:
+    with pytest.raises(ConfigError, match=r"nlp.processes: .*must be 'auto' or a whole number of processes"):
+        parse_config({"nlp": {"processes": raw}})
+    assert parse_config({"nlp": {"processes": 3}}).nlp.processes == 3
+    assert parse_config({}).nlp.processes == "auto"
+
+
+def test_auto_uses_the_idle_cpus_when_there_is_enough_work(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("GROUNDSWELL_NLP_THREADS", "4")  # what `default_threads` finds idle
+    assert resolve_processes("auto", pending=10 * MIN_SHARE) == 4
+    assert resolve_processes("auto", pending=2 * MIN_SHARE) == 2
+    assert resolve_processes("auto", pending=MIN_SHARE - 1) == 1
+    assert resolve_processes("auto", pending=10 * MIN_SHARE, device="cuda") == 1
+    assert resolve_processes(3, pending=0) == 3
+    with pytest.raises(ConfigError, match=r"nlp\.processes=0: must be 'auto' or a whole number"):
+        resolve_processes(0, pending=10)
+
+
+@pytest.mark.parametrize("raw", ["0", "two", "-3"])
+def test_the_enrich_command_refuses_a_bad_process_count(raw: str, tmp_path: Path) -> None:
+    from groundswell.app.cli import app
+
+    (tmp_path / "groundswell.yaml").write_text(json.dumps({**CONFIG, "data_dir": str(tmp_path)}))
+    result = CliRunner().invoke(
+        app, ["nlp", "enrich", "-c", str(tmp_path / "groundswell.yaml"), "--processes", raw]
+    )
+    assert result.exit_code == 2
+    assert f"--processes {raw!r}: must be auto or a whole number, at least 1" in result.output
