@@ -19,6 +19,12 @@ Runs, each in its own process so that its peak RSS is its own:
   on CPUs with AMX. The encoder takes at least 128 mention texts per pass (`nlp.enricher.PREFETCH_TEXTS`).
 - `bf16-32`: the same with one encoder pass per enrichment batch (32 mentions), as before the prefetch.
 - `threads1`: the default backend and precision with one thread (a busy machine).
+- `command`: end to end, `groundswell nlp enrich --processes 1` as a command on a SQLite store of the
+  n mentions (start-up, model loading, the store reads and writes, topics; `--threads` threads).
+- `processes2`: the same command with `--processes 2` (two processes of `--threads // 2` threads,
+  then the ordered topics pass); its documents and topic state are compared with `command`'s.
+  For both, CPU seconds are the command's and its workers', peak RSS the largest process's, and
+  `total MB` the largest sum over the process tree (sampled every 0.1 s).
 - on CUDA, when present: the shared pass in fp16 at large batches.
 
 Agreement columns compare each run's sentiment / emotion labels with the `before` run on the same
@@ -109,7 +115,10 @@ LEVERS = (
     "onnx",
     "onnx-int8",
     "threads1",
+    "command",
+    "processes2",
 )
+COMMAND_LEVERS = {"command": 1, "processes2": 2}
 
 
 def _separate_enricher(config: Any, *, lean_spacy: bool) -> Any:
@@ -145,7 +154,101 @@ def _artifact_without_blend(target: Path) -> Path:
     return target
 
 
+def _tree_rss_mb(pid: int) -> tuple[float, float]:
+    """(sum, largest) resident memory in MB of process `pid` and its descendants (Linux /proc)."""
+    sizes: list[float] = []
+    todo = [pid]
+    while todo:
+        current = todo.pop()
+        try:
+            status = Path(f"/proc/{current}/status").read_text()
+            for task in Path(f"/proc/{current}/task").iterdir():
+                todo += [int(c) for c in (task / "children").read_text().split()]
+        except (OSError, ValueError):
+            continue
+        for line in status.splitlines():
+            if line.startswith("VmRSS:"):
+                sizes.append(int(line.split()[1]) / 1024)
+    return sum(sizes), max(sizes, default=0.0)
+
+
+def run_command(kind: str, batch: int, n: int, device: str, threads: int) -> dict[str, Any]:
+    """`groundswell nlp enrich` end to end on a fresh SQLite store of the n bench mentions."""
+    import hashlib
+    import re
+    import tempfile
+    import threading
+    from datetime import timedelta
+
+    from groundswell.config import load_config
+    from groundswell.store import open_store
+
+    data = Path(tempfile.mkdtemp(prefix=f"gs-bench-{kind}-"))
+    config_path = data / "groundswell.yaml"
+    config_path.write_text(
+        json.dumps({**CONFIG, "data_dir": str(data), "nlp": {"batch_size": batch, "device": device}})
+    )
+    config = load_config(config_path)
+    items = mentions(n)
+    for i, m in enumerate(items):  # one second apart; collected fixed, so two runs' documents compare
+        m.published = m.published + timedelta(seconds=i)
+        m.collected = m.published + timedelta(days=1)
+    with open_store(config) as store:
+        store.upsert_mentions(items)
+    ids = [m.id for m in items]
+    env = {**os.environ, "GROUNDSWELL_NLP_THREADS": str(threads)}
+    command = [str(Path(sys.executable).parent / "groundswell"), "nlp", "enrich", "-c", str(config_path)]
+    command += ["--processes", str(COMMAND_LEVERS[kind])]
+    peak = [0.0, 0.0]
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
+    started = time.perf_counter()
+    proc = subprocess.Popen(command, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+
+    def sample() -> None:
+        while proc.poll() is None:
+            total, largest = _tree_rss_mb(proc.pid)
+            peak[0], peak[1] = max(peak[0], total), max(peak[1], largest)
+            time.sleep(0.1)
+
+    sampler = threading.Thread(target=sample, daemon=True)
+    sampler.start()
+    _out, err = proc.communicate()
+    elapsed = time.perf_counter() - started
+    sampler.join()
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    if proc.returncode != 0:
+        raise RuntimeError(f"{' '.join(command)} failed ({proc.returncode}):\n{err[-3000:]}")
+    cpu = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
+    with open_store(config) as store:
+        done = store.get_mentions(ids)
+        docs = json.dumps([m.model_dump(mode="json") for m in done], sort_keys=True)
+    topics = (data / "nlp" / "topics.json").read_text()
+    phases = re.search(r"partitions ([\d.]+) s, topics pass ([\d.]+) s", err)
+    return {
+        "kind": kind,
+        "device": device,
+        "backend": f"command, {COMMAND_LEVERS[kind]} process(es)",
+        "batch": batch,
+        "threads": threads,
+        "n": n,
+        "seconds": round(elapsed, 2),
+        "per_second": round(n / elapsed, 1),
+        "per_cpu_second": round(n / cpu, 1),
+        "load_seconds": 0.0,
+        "peak_rss_mb": round(peak[1]),
+        "total_rss_mb": round(peak[0]),
+        "peak_gpu_mb": 0,
+        "phases": f"partitions {phases[1]} s, topics {phases[2]} s" if phases else "",
+        "digest": hashlib.sha256((docs + topics).encode()).hexdigest()[:16],
+        "enriched": sum(m.enriched for m in done),
+        "sentiment": [m.sentiment for m in done],
+        "emotion": [m.emotion for m in done],
+    }
+
+
 def run_one(kind: str, batch: int, n: int, device: str, threads: int) -> dict[str, Any]:
+    if kind in COMMAND_LEVERS:
+        return run_command(kind, batch, n, device, threads)
     import torch
 
     torch.set_num_threads(threads)
@@ -301,6 +404,16 @@ def main() -> int:
             flush=True,
         )
     print(f"load average after: {' '.join(f'{x:.2f}' for x in os.getloadavg())}")
+    for kind in COMMAND_LEVERS:
+        if kind in results:
+            r = results[kind]
+            print(
+                f"{kind}: {r['enriched']}/{r['n']} enriched, {r['phases'] or 'one process'}, "
+                f"peak RSS of all its processes together {r['total_rss_mb']} MB, results {r['digest']}"
+            )
+    if "command" in results and "processes2" in results:
+        same = results["command"]["digest"] == results["processes2"]["digest"]
+        print(f"processes2 documents and topic state identical to command's: {'yes' if same else 'NO'}")
     return 0
 
 

@@ -52,8 +52,8 @@ def build_stand_in(config: Config) -> Enricher:
 
 
 def build_failing_in_workers(config: Config) -> Enricher:
-    """The stand-in in this process; a worker process fails while loading its models."""
-    if multiprocessing.current_process().name.startswith("groundswell-enrich"):
+    """The stand-in, except in the second worker process: it fails while loading its models."""
+    if multiprocessing.current_process().name == "groundswell-enrich-2/2":
         raise RuntimeError("stand-in model failed to load")
     return build_stand_in(config)
 
@@ -118,8 +118,8 @@ def test_a_failing_worker_is_a_clear_error_and_a_rerun_finishes_its_share(
             enrich_local(config, store, processes=2, build=build_failing_in_workers)
         left = store.count(Filters(enriched=False))
         assert 0 < left < len(_mentions()) and f"{left} mentions are still to enrich" in str(err.value)
-        # this process's share is kept, its topics pending until every earlier mention is enriched
-        assert store.count(Filters(topic_ids=(PENDING_TOPIC,))) == len(_mentions()) - left
+        # the first worker's share is kept, topics pending after the first mention the second did not enrich
+        assert store.count(Filters(topic_ids=(PENDING_TOPIC,))) <= len(_mentions()) - left
         # a re-run in one process finishes the rest and assigns every topic in the single-run order
         enrich_local(config, store, processes=1, build=build_stand_in)
         assert store.count(Filters(topic_ids=(PENDING_TOPIC,))) == 0

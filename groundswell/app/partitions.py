@@ -26,6 +26,7 @@ import logging
 import os
 import uuid
 from collections.abc import Callable
+from dataclasses import dataclass
 from functools import partial
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -107,6 +108,10 @@ class EmbeddingCache:
                 logger.warning("topic embedding cache %s unreadable (%s); computing those again", path, err)
         return len(self._vectors)
 
+    def add(self, vectors: dict[str, tuple[str, np.ndarray]]) -> None:
+        """Hold these embeddings too (as received from a worker process), without a file."""
+        self._vectors.update(vectors)
+
     def get(self, mention_id: str, text: str) -> np.ndarray | None:
         """The cached embedding of this mention, if it was computed from this very text."""
         found = self._vectors.get(mention_id)
@@ -114,17 +119,26 @@ class EmbeddingCache:
             return None
         return found[1]
 
-    def clear(self) -> None:
-        """Delete the files `load` read (after the topics pass has used them)."""
-        for path in self._files:
+    def clear(self, *, every_file: bool = False) -> None:
+        """Delete the files `load` read (after the topics pass has used them), or `every_file` there is."""
+        files = list(self.folder.glob("*.npz")) if every_file and self.folder.is_dir() else self._files
+        for path in files:
             path.unlink(missing_ok=True)
         self._files, self._vectors = [], {}
 
 
-def _topics_deferred(enricher: Enricher) -> tuple[Enricher, dict[str, tuple[str, np.ndarray]]]:
-    """An enricher sharing `enricher`'s models that leaves every mention's topic pending, and the dict
-    where it keeps the topic embedding it computed ({mention id: (text digest, vector)}, for
-    `EmbeddingCache`).
+@dataclass
+class _Deferred:
+    """An enricher that leaves topics pending, and what it records for the topics pass."""
+
+    enricher: Enricher
+    embeddings: dict[str, tuple[str, np.ndarray]]  # {mention id: (text digest, topic embedding)}
+    enriched: list[str]  # ids enriched since the caller last cleared it
+
+
+def _topics_deferred(enricher: Enricher) -> _Deferred:
+    """An enricher sharing `enricher`'s models that leaves every mention's topic pending and records
+    the topic embedding it computed (for `EmbeddingCache`) and the mentions it enriched.
 
     The embedding is the one the single pass feeds the topic model (the shared encoder pass's, or the
     embedder's when there is none, which is then also what the safety head reads).
@@ -132,12 +146,14 @@ def _topics_deferred(enricher: Enricher) -> tuple[Enricher, dict[str, tuple[str,
     from nlp.enricher import Enricher
 
     embeddings: dict[str, tuple[str, np.ndarray]] = {}
+    enriched: list[str] = []
 
     class TopicsDeferred(Enricher):
         def enrich(self, mentions: list, *, save_topics: bool = True) -> list:
             super().enrich(mentions, save_topics=False)
             for mention in mentions:  # the topics pass assigns them, in the single-run order
                 mention.topic_id, mention.topic_label = PENDING_TOPIC, None
+            enriched.extend(m.id for m in mentions)
             return mentions
 
         def _topics(self, batch: list, texts: list[str], idx: list[int]) -> None:
@@ -154,7 +170,11 @@ def _topics_deferred(enricher: Enricher) -> tuple[Enricher, dict[str, tuple[str,
             for k, i in enumerate(idx):
                 embeddings[batch[i].id] = (EmbeddingCache.digest(texts[i]), np.asarray(vectors[k]))
 
-    return TopicsDeferred(enricher.config, enricher.models, enricher.topics, topic_state=None), embeddings
+    deferred = TopicsDeferred(enricher.config, enricher.models, enricher.topics, topic_state=None)
+    return _Deferred(deferred, embeddings, enriched)
+
+
+Written = Callable[[list[str], dict[str, tuple[str, np.ndarray]]], None]
 
 
 def enrich_partition(
@@ -166,9 +186,13 @@ def enrich_partition(
     enricher: Enricher | None = None,
     progress: Callable[[int], None] | None = None,
     defer_topics: bool | None = None,
+    on_written: Written | None = None,
 ) -> EnrichSummary:
     """Enrich this partition's share of the not-yet-enriched mentions, topics left pending when
-    `defer_topics` (default: when partitions > 1) for `assign_pending_topics`."""
+    `defer_topics` (default: when partitions > 1) for `assign_pending_topics`.
+
+    `on_written(ids, embeddings)` is called after each store write with the mentions just written and
+    their topic embeddings (`groundswell.app.processes` assigns topics while the partitions run)."""
     from nlp.enricher import Enricher, EnrichSummary, enrich_store
 
     check_partition(partition, partitions)
@@ -185,18 +209,30 @@ def enrich_partition(
     if not ids:
         logger.info("enrich partition %d/%d: nothing to do", partition, partitions)
         return summary
-    deferred, embeddings = _topics_deferred(enricher or Enricher.from_settings(config))
+    deferred = _topics_deferred(enricher or Enricher.from_settings(config))
     cache = EmbeddingCache.from_settings(config)
+    reported: set[str] = set()
+
+    def written(n: int) -> None:
+        if on_written is not None:
+            fresh = deferred.embeddings.keys() - reported
+            on_written(list(deferred.enriched), {i: deferred.embeddings[i] for i in fresh})
+            reported.update(fresh)
+        deferred.enriched.clear()
+        if progress:
+            progress(n)
+
     for start in range(0, len(ids), _CHUNK):
         part = enrich_store(
             config,
             store,
             filters=Filters(enriched=False, ids=tuple(ids[start : start + _CHUNK])),
-            progress=progress,
-            enricher=deferred,
+            progress=written,
+            enricher=deferred.enricher,
         )
-        cache.write(embeddings)  # after the store write: a mention the cache lacks is computed
-        embeddings.clear()
+        cache.write(deferred.embeddings)  # after the store write: a mention the cache lacks is computed
+        deferred.embeddings.clear()
+        reported.clear()
         summary.seen += part.seen
         summary.enriched += part.enriched
         summary.flagged += part.flagged

@@ -20,13 +20,13 @@ runs in one process.
 
 from __future__ import annotations
 
-import contextlib
 import logging
 import multiprocessing
 import os
 import queue as queue_module
+import time
 import traceback
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 from groundswell.config import Config, ConfigError
@@ -88,7 +88,7 @@ def enrich_local(
     (default `Enricher.from_settings`; a module-level function, as the workers are spawned)."""
     from groundswell.app.partitions import PENDING_TOPIC, enrich_partition, topics_pass
     from nlp.classifier import pick_device
-    from nlp.enricher import Enricher, EnrichSummary, enrich_store
+    from nlp.enricher import enrich_store
 
     setting = config.nlp.processes if processes is None else processes
     pending = store.count(Filters(enriched=False))
@@ -96,16 +96,39 @@ def enrich_local(
     if count > 1 and not store.opened_from(config):
         logger.warning("enrich: this store cannot be opened by other processes; enriching in one")
         count = 1
-    left_pending = store.count(Filters(topic_ids=(PENDING_TOPIC,)))
-    if count == 1 and not left_pending:
+    if store.count(Filters(topic_ids=(PENDING_TOPIC,))):
+        # an interrupted run left topics pending: enrich the rest with topics pending too, then assign
+        # every pending topic in order, as that run would have
+        logger.info("enrich: finishing an interrupted run in this process")
+        enricher = build(config) if build else None
+        summary = enrich_partition(
+            config, store, 0, 1, enricher=enricher, progress=progress, defer_topics=True
+        )
+        _, summary.topics_reassigned = topics_pass(config, store, enricher=enricher)
+        return summary
+    if count == 1:
         return enrich_store(config, store, progress=progress, enricher=build(config) if build else None)
+    return _enrich_in_processes(config, store, count, progress=progress, build=build)
 
-    # several processes, or topics an interrupted run left pending (they are assigned in order with
-    # the rest, as that run would have)
+
+def _enrich_in_processes(
+    config: Config,
+    store: Store,
+    count: int,
+    *,
+    progress: Callable[[int], None] | None,
+    build: BuildEnricher | None,
+) -> EnrichSummary:
+    """`count` spawned workers enrich the partitions; this process assigns the topics, in the
+    single-run order and batches, as soon as every mention of the next batch is written."""
+    from groundswell.app.partitions import EmbeddingCache, _assign_topics
     from nlp.encoder import default_threads
+    from nlp.enricher import Enricher, EnrichSummary
 
+    order = [m.id for m in store.iter_mentions(Filters(enriched=False))]
     threads = max(1, default_threads() // count)
-    logger.info("enrich: %d mentions in %d processes of %d thread(s)", pending, count, threads)
+    logger.info("enrich: %d mentions in %d processes of %d thread(s)", len(order), count, threads)
+    started = time.perf_counter()
     context = multiprocessing.get_context("spawn")
     messages: Any = context.Queue()
     workers = [
@@ -115,95 +138,108 @@ def enrich_local(
             name=f"groundswell-enrich-{partition + 1}/{count}",
             daemon=True,
         )
-        for partition in range(1, count)
+        for partition in range(count)
     ]
     for worker in workers:
         worker.start()
-    results: dict[int, Any] = {}
-
-    def forward(n: int) -> None:
-        if progress:
-            progress(n)
-        _drain(messages, results, progress, wait=0)
-
+    inbox = _Inbox(messages, EmbeddingCache.from_settings(config), progress)
+    enricher = build(config) if build else Enricher.for_topics(config)
+    assigned = 0
     try:
-        enricher = build(config) if build else Enricher.from_settings(config)
-        with _torch_threads(enricher, threads):
-            summary = enrich_partition(
-                config, store, 0, count, enricher=enricher, progress=forward, defer_topics=True
-            )
-        while any(w.is_alive() for w in workers) or not messages.empty():
-            _drain(messages, results, progress, wait=POLL_S)
-        _drain(messages, results, progress, wait=0)
+        while assigned < len(order):
+            batch_ids = order[assigned : assigned + enricher.batch_size]
+            if inbox.written.issuperset(batch_ids):
+                batch = store.get_mentions(batch_ids)
+                _assign_topics(enricher, batch, inbox.cache)
+                store.upsert_mentions(batch)
+                assigned += len(batch_ids)
+                inbox.take(wait=0)
+            elif inbox.failed() or not any(w.is_alive() for w in workers):
+                inbox.take(wait=0)
+                if not inbox.written.issuperset(batch_ids):
+                    break  # a worker failed: its share cannot be assigned
+            else:
+                inbox.take(wait=POLL_S)
+        while any(w.is_alive() for w in workers):
+            inbox.take(wait=POLL_S)
+        inbox.take(wait=0)
     finally:
         for worker in workers:
             if worker.is_alive():
                 worker.terminate()
             worker.join()
+        # the topic state of the mentions given their topic, also when stopping part-way: a re-run
+        # continues from it with the rest, in order
+        enricher.save_topics()
+    reassigned = enricher.write_reassigned_topics(store)
     failures = [
-        f"worker {w.name} "
-        + (
-            results[p][1].splitlines()[0]
-            if p in results and results[p][0] == "failed"
-            else f"exited with code {w.exitcode}"
-        )
-        for p, w in enumerate(workers, start=1)
-        if w.exitcode != 0 or results.get(p, ("failed",))[0] != "done"
+        f"worker {w.name} " + inbox.failure(p, w.exitcode)
+        for p, w in enumerate(workers)
+        if w.exitcode != 0 or inbox.results.get(p, ("failed", None))[0] != "done"
     ]
-    if failures:
+    if failures or assigned < len(order):
         left = store.count(Filters(enriched=False))
         raise EnrichWorkerFailed(
-            f"enrichment in {count} processes failed: {'; '.join(failures)}. What the other processes "
-            f"enriched is kept; {left} mentions are still to enrich: run the command again to finish"
+            f"enrichment in {count} processes failed: {'; '.join(failures) or 'mentions went missing'}. "
+            f"What was enriched is kept; {left} mentions are still to enrich: run the command again "
+            "to finish (topics are then assigned in order)"
         )
-    for partition in range(1, count):
-        part = EnrichSummary(**results[partition][1])
+    summary = EnrichSummary(topics_reassigned=reassigned)
+    for partition in range(count):
+        part = EnrichSummary(**inbox.results[partition][1])
         summary.seen += part.seen
         summary.enriched += part.enriched
         summary.flagged += part.flagged
         summary.failed_writes += part.failed_writes
         summary.models = summary.models or part.models
-    _, summary.topics_reassigned = topics_pass(config, store, enricher=enricher)
-    logger.info("enrich: %s", summary.as_dict())
+    inbox.cache.clear(every_file=True)  # the workers' files (for a re-run after a failure): not needed
+    logger.info(
+        "enrich: %s in %.1f s (%d processes, topics assigned as the partitions went)",
+        summary.as_dict(),
+        time.perf_counter() - started,
+        count,
+    )
     return summary
 
 
-def _drain(
-    messages: Any, results: dict[int, Any], progress: Callable[[int], None] | None, *, wait: float
-) -> None:
-    """Take the workers' messages: ("progress", partition, n), ("done", partition, summary dict) or
-    ("failed", partition, reason)."""
-    while True:
-        try:
-            kind, partition, value = messages.get(timeout=wait) if wait else messages.get_nowait()
-        except queue_module.Empty:
-            return
-        wait = 0
-        if kind == "progress":
-            if progress:
-                progress(value)
-        else:
-            results[partition] = (kind, value)
-            if kind == "failed":
-                logger.error("enrich worker %d failed: %s", partition, value)
+class _Inbox:
+    """What the workers report: ("written", partition, (ids, embeddings)) after each store write,
+    then ("done", partition, summary dict) or ("failed", partition, reason)."""
 
+    def __init__(self, messages: Any, cache: Any, progress: Callable[[int], None] | None) -> None:
+        self.messages = messages
+        self.cache = cache
+        self.progress = progress
+        self.written: set[str] = set()
+        self.results: dict[int, tuple[str, Any]] = {}
 
-@contextlib.contextmanager
-def _torch_threads(enricher: Enricher, threads: int) -> Iterator[None]:
-    """This process's torch threads set to `threads` inside the block."""
-    import torch
+    def take(self, *, wait: float) -> None:
+        """Take every message there is (waiting up to `wait` seconds for the first)."""
+        while True:
+            try:
+                kind, partition, value = (
+                    self.messages.get(timeout=wait) if wait else self.messages.get_nowait()
+                )
+            except queue_module.Empty:
+                return
+            wait = 0
+            if kind == "written":
+                ids, vectors = value
+                self.written.update(ids)
+                self.cache.add(vectors)
+                if self.progress:
+                    self.progress(len(ids))
+            else:
+                self.results[partition] = (kind, value)
+                if kind == "failed":
+                    logger.error("enrich worker %d failed: %s", partition + 1, value)
 
-    encoder = enricher.models.encoder
-    before = torch.get_num_threads(), encoder.threads if encoder is not None else None
-    torch.set_num_threads(threads)
-    if encoder is not None:
-        encoder.threads = threads
-    try:
-        yield
-    finally:
-        torch.set_num_threads(before[0])
-        if encoder is not None and before[1] is not None:
-            encoder.threads = before[1]
+    def failed(self) -> bool:
+        return any(kind == "failed" for kind, _ in self.results.values())
+
+    def failure(self, partition: int, exitcode: int | None) -> str:
+        kind, value = self.results.get(partition, ("", None))
+        return str(value).splitlines()[0] if kind == "failed" else f"exited with code {exitcode}"
 
 
 def _worker(
@@ -225,8 +261,8 @@ def _worker(
                 partition,
                 partitions,
                 enricher=enricher,
-                progress=lambda n: messages.put(("progress", partition, n)),
                 defer_topics=True,
+                on_written=lambda ids, vectors: messages.put(("written", partition, (ids, vectors))),
             )
         messages.put(("done", partition, summary.as_dict()))
     except BaseException as exc:
