@@ -34,8 +34,10 @@ from __future__ import annotations
 
 import functools
 import hashlib
+import json
 import logging
 import os
+import re
 import warnings
 from collections.abc import Collection, Sequence
 from dataclasses import dataclass
@@ -192,7 +194,6 @@ class SharedEncoder:
         precision: str | None = None,
     ) -> None:
         import torch
-        from peft import PeftModel
         from safetensors.torch import load_file
         from torch import nn
         from transformers import AutoModel, AutoTokenizer
@@ -224,10 +225,15 @@ class SharedEncoder:
             stages = list(base_stages)
             display = f"{meta.task}-{meta.base}-head@{meta.version}"
             if (directory / "adapter").is_dir():
-                tuned = AutoModel.from_pretrained(base_path, add_pooling_layer=False)
-                tuned = PeftModel.from_pretrained(tuned, str(directory / "adapter")).merge_and_unload().eval()
-                for k, module in enumerate([tuned.embeddings, *tuned.encoder.layer]):
-                    if not _same_weights(module, base_stages[k]):
+                merged = merge_lora(base_stages, directory / "adapter")
+                if merged is None:  # an adapter `merge_lora` does not read: PEFT merges it
+                    from peft import PeftModel
+
+                    tuned = AutoModel.from_pretrained(base_path, add_pooling_layer=False)
+                    tuned = PeftModel.from_pretrained(tuned, str(directory / "adapter")).merge_and_unload()
+                    merged = [tuned.embeddings, *tuned.encoder.layer]
+                for k, module in enumerate(merged):
+                    if not _same_weights(module.eval(), base_stages[k]):
                         stages[k] = module
                 display = f"{meta.task}-{meta.base}-lora@{meta.version}"
             blend = TextBlend.from_meta(directory, meta)
@@ -689,6 +695,59 @@ def _bfloat16() -> torch.dtype:
     import torch
 
     return torch.bfloat16
+
+
+# The LoRA adapters `merge_lora` merges itself (what `nlp train` writes); any other is left to PEFT.
+_PLAIN_LORA: dict[str, tuple[Any, ...]] = {
+    "peft_type": ("LORA",),
+    "use_dora": (False, None),
+    "use_rslora": (False, None),
+    "fan_in_fan_out": (False, None),
+    "bias": ("none", None),
+    "lora_bias": (False, None),
+    "modules_to_save": (None,),
+    "rank_pattern": ({}, None),
+    "alpha_pattern": ({}, None),
+    "layer_replication": (None,),
+}
+_LORA_KEY = re.compile(r"base_model\.model\.encoder\.layer\.(\d+)\.(.+)\.lora_([AB])\.weight")
+
+
+def merge_lora(base_stages: Sequence[Any], adapter: Path) -> list[Any] | None:
+    """The stages (embeddings, then each layer) of the base with a plain LoRA adapter merged in, as PEFT's
+    `merge_and_unload` computes it (each adapted weight += (B @ A) * alpha / r; the same tensors,
+    tests/test_nlp_encoder.py); a stage the adapter leaves alone is the base's own module. None for an
+    adapter with anything else (DoRA, rsLoRA, biases, other modules, per-layer ranks).
+
+    Importing PEFT and building its wrapper cost a worker process about 2-3 s of CPU at start-up."""
+    import copy
+
+    import torch
+    from safetensors.torch import load_file
+
+    config = json.loads((adapter / "adapter_config.json").read_text(encoding="utf-8"))
+    if any(config.get(key) not in allowed for key, allowed in _PLAIN_LORA.items()):
+        return None
+    pairs: dict[tuple[int, str], dict[str, torch.Tensor]] = {}
+    for key, tensor in load_file(str(adapter / "adapter_model.safetensors")).items():
+        match = _LORA_KEY.fullmatch(key)
+        if match is None:
+            return None
+        pairs.setdefault((int(match[1]), match[2]), {})[match[3]] = tensor
+    scaling = config["lora_alpha"] / config["r"]
+    stages = list(base_stages)
+    with torch.no_grad():
+        for (layer, path), weights in sorted(pairs.items()):
+            if set(weights) != {"A", "B"} or layer + 1 >= len(stages):
+                return None
+            if stages[layer + 1] is base_stages[layer + 1]:
+                stages[layer + 1] = copy.deepcopy(base_stages[layer + 1])
+            linear = stages[layer + 1].get_submodule(path)
+            delta = (weights["B"] @ weights["A"]) * scaling
+            if delta.shape != linear.weight.shape:
+                return None
+            linear.weight.data += delta.to(linear.weight.dtype)
+    return stages
 
 
 def _same_weights(a: Any, b: Any) -> bool:

@@ -273,3 +273,28 @@ def test_enrichers_of_one_process_share_the_loaded_encoder(tmp_path: Path) -> No
     config = parse_config({"data_dir": str(tmp_path)})
     first = _shared_encoder(config, "cpu", "torch")
     assert first is not None and _shared_encoder(config, "cpu", "torch") is first
+
+
+@pytest.mark.parametrize("task", ["sentiment", "emotion"])
+def test_lora_merged_without_peft_gives_peft_s_merged_weights(task: str) -> None:
+    """`merge_lora` replaces PEFT's merge at start-up (PEFT's import cost each worker 2-3 s of CPU):
+    every stage's tensors must be PEFT's, bit for bit, and the stages it leaves alone the base's."""
+    import torch
+    from peft import PeftModel
+    from transformers import AutoModel
+
+    from nlp.classifier import PACKAGED_MINILM, resolve_base
+    from nlp.encoder import merge_lora
+
+    base_path = resolve_base(PACKAGED_MINILM)
+    base = AutoModel.from_pretrained(base_path, add_pooling_layer=False).eval()
+    base_stages = [base.embeddings, *base.encoder.layer]
+    merged = merge_lora(base_stages, ARTIFACTS_DIR / task / "adapter")
+    assert merged is not None
+    tuned = AutoModel.from_pretrained(base_path, add_pooling_layer=False)
+    tuned = PeftModel.from_pretrained(tuned, str(ARTIFACTS_DIR / task / "adapter")).merge_and_unload()
+    adapted = json.loads((ARTIFACTS_DIR / task / "adapter" / "adapter_config.json").read_text())
+    for k, (ours, theirs) in enumerate(zip(merged, [tuned.embeddings, *tuned.encoder.layer], strict=True)):
+        a, b = ours.state_dict(), theirs.state_dict()
+        assert a.keys() == b.keys() and all(torch.equal(a[key], b[key]) for key in a), f"stage {k}"
+        assert (ours is base_stages[k]) == (k - 1 not in adapted["layers_to_transform"])

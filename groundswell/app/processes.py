@@ -129,7 +129,7 @@ def _enrich_in_processes(
     threads = max(1, default_threads() // count)
     logger.info("enrich: %d mentions in %d processes of %d thread(s)", len(order), count, threads)
     started = time.perf_counter()
-    context = multiprocessing.get_context("spawn")
+    context = _context()
     messages: Any = context.Queue()
     workers = [
         context.Process(
@@ -200,6 +200,27 @@ def _enrich_in_processes(
         count,
     )
     return summary
+
+
+# What a worker imports before it loads a model (about 5 s of CPU at load 5: torch, transformers' BERT,
+# spaCy): the fork server imports it once and forks every worker from there.
+_PRELOAD = (
+    "torch",
+    "transformers.models.bert.modeling_bert",
+    "spacy",
+    "nlp.enricher",
+    "groundswell.app.partitions",
+)
+
+
+def _context() -> Any:
+    """Workers fork from a fork server that imported `_PRELOAD` (clean: not from this process, whose
+    threads, store connection and lock must not be copied); spawned where there is no fork server."""
+    if "forkserver" not in multiprocessing.get_all_start_methods():  # pragma: no cover - not POSIX
+        return multiprocessing.get_context("spawn")
+    context = multiprocessing.get_context("forkserver")
+    context.set_forkserver_preload(list(_PRELOAD))
+    return context
 
 
 class _Inbox:
