@@ -51,8 +51,15 @@ def resolve_base(name: str) -> str:
     return name
 
 
+# Device files of GPU drivers torch can use (NVIDIA, AMD ROCm, WSL). Where none exists, `auto` is the CPU
+# without importing torch (~1 s of CPU): the coordinating process of a multi-process enrichment needs none.
+_GPU_DEVICE_FILES = ("/dev/nvidiactl", "/dev/nvidia0", "/proc/driver/nvidia", "/dev/kfd", "/dev/dxg")
+
+
 def pick_device(setting: str) -> str:
     """`auto` -> cuda when present, else cpu; `cuda` without a GPU is an error."""
+    if setting == "auto" and not any(Path(f).exists() for f in _GPU_DEVICE_FILES):
+        return "cpu"
     import torch
 
     if setting == "auto":

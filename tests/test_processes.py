@@ -158,7 +158,7 @@ def test_auto_uses_the_idle_cpus_when_there_is_enough_work(monkeypatch: pytest.M
     assert resolve_processes("auto", pending=10 * MIN_SHARE) == 4
     assert resolve_processes("auto", pending=2 * MIN_SHARE) == 2
     assert resolve_processes("auto", pending=MIN_SHARE - 1) == 1
-    assert resolve_processes("auto", pending=10 * MIN_SHARE, device="cuda") == 1
+    assert resolve_processes("auto", pending=10 * MIN_SHARE, device=lambda: "cuda") == 1
     assert resolve_processes(3, pending=0) == 3
     with pytest.raises(ConfigError, match=r"nlp\.processes=0: must be 'auto' or a whole number"):
         resolve_processes(0, pending=10)

@@ -1,21 +1,24 @@
 """Enrichment in several local processes: what `groundswell run` and `groundswell nlp enrich` do.
 
 With `nlp.processes` above 1 (or `auto` choosing more than one), the not-yet-enriched mentions are
-split as the Airflow partitions split them (`groundswell.app.partitions`): this process enriches
-partition 0 while spawned worker processes enrich the others, each with `threads // processes` torch
-threads and its own store connection; then this process runs the one ordered topics pass, on the
-embeddings the partitions cached. The documents and the topic state are those of one process.
+split as the Airflow partitions split them (`groundswell.app.partitions`): N worker processes each
+enrich one partition, with `threads // N` torch threads and their own store connection, topics left
+pending; after each store write a worker sends this process the ids it wrote and their topic
+embeddings. This process assigns the topics meanwhile, in the single run's order and batches, as soon
+as every mention of the next batch is written, so no serial topics pass follows the partitions and no
+model is loaded here. The documents and the topic state are those of one process.
 
 On 2 cores, two one-thread processes enrich about twice what one two-thread process does (threads of
-one process wait for each other between small matrix products; processes do not): see README,
-"Enrichment speed".
+one process wait for each other between small matrix products; processes do not): README, "Models".
+The workers fork from a fork server that imported torch, transformers' BERT and spaCy once (a clean
+process: this one's threads, store connection and lock are not copied).
 
 Safety: the caller holds the store's writer lock; the workers write disjoint mentions without it (as
 the Airflow partitions do), SQLite serialising their transactions (WAL, 30 s busy timeout) and
 Elasticsearch taking concurrent bulk upserts. A worker that fails stops the command with an error
-naming it; what every process wrote stays (enriched, topic pending) and a re-run enriches the rest
-and assigns the pending topics in order. A store another process cannot open (`:memory:`) or a GPU
-runs in one process.
+naming it; what was written stays (enriched, topic pending after the first gap, the topic state saved
+for the topics assigned) and a re-run enriches the rest and assigns the pending topics in order. A
+store another process cannot open (`:memory:`) or a GPU runs in one process.
 """
 
 from __future__ import annotations
@@ -37,8 +40,9 @@ if TYPE_CHECKING:
 
 logger = logging.getLogger(__name__)
 
-# `auto` gives each process at least this many mentions: a worker's start (spawn, imports, models)
-# took about 6 s of one core at load 3-4, what 600-900 mentions take to enrich.
+# `auto` gives each process at least this many mentions (one core enriches ~160 a second): starting
+# the workers costs ~4 s of CPU for the fork server's imports plus 2-3 s per worker for its models
+# (load 5), which a few hundred mentions per process would not repay.
 MIN_SHARE = 1000
 PROCESS_MEMORY_MB = 1500  # peak RSS of one enriching process (bench_nlp.py: 1.1-1.4 GB)
 POLL_S = 0.5
@@ -50,17 +54,17 @@ class EnrichWorkerFailed(RuntimeError):
     """A worker process of a local multi-process enrichment failed; a re-run finishes its share."""
 
 
-def resolve_processes(setting: Any, *, pending: int, device: str = "cpu") -> int:
+def resolve_processes(setting: Any, *, pending: int, device: Callable[[], str] = lambda: "cpu") -> int:
     """How many processes enrich `pending` mentions: a whole number as given, or `auto`: the idle CPUs
     (`nlp.encoder.default_threads`), no more than `pending // MIN_SHARE` and the memory available
-    allow, and 1 on a GPU."""
+    allow, and 1 on a GPU (`device()` is asked only when more than one process is possible)."""
     if setting != "auto":
         if isinstance(setting, bool) or not isinstance(setting, int) or setting < 1:
             raise ConfigError(
                 f"nlp.processes={setting!r}: must be 'auto' or a whole number of processes, at least 1"
             )
         return setting
-    if device != "cpu":
+    if pending < 2 * MIN_SHARE or device() != "cpu":
         return 1
     from nlp.encoder import default_threads
 
@@ -92,7 +96,7 @@ def enrich_local(
 
     setting = config.nlp.processes if processes is None else processes
     pending = store.count(Filters(enriched=False))
-    count = resolve_processes(setting, pending=pending, device=pick_device(config.nlp.device))
+    count = resolve_processes(setting, pending=pending, device=lambda: pick_device(config.nlp.device))
     if count > 1 and not store.opened_from(config):
         logger.warning("enrich: this store cannot be opened by other processes; enriching in one")
         count = 1
