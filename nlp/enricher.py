@@ -654,7 +654,7 @@ def enrich_store(
     in the topic pool and later formed a new topic are updated with their topic too.
     """
     chosen = filters if filters is not None else Filters(enriched=False)
-    ids = [m.id for m in store.iter_mentions(chosen)]
+    ids = store.mention_ids(chosen)
     summary = EnrichSummary()
     if not ids:
         logger.info("enrich: nothing to do")

@@ -174,3 +174,18 @@ def test_the_enrich_command_refuses_a_bad_process_count(raw: str, tmp_path: Path
     )
     assert result.exit_code == 2
     assert f"--processes {raw!r}: must be auto or a whole number, at least 1" in result.output
+
+
+def test_mention_ids_are_the_ids_iter_mentions_gives_in_its_order(tmp_path: Path) -> None:
+    config = _config(tmp_path)
+    with _store(config) as store:
+        enrich_local(config, store, processes=1, build=build_stand_in)
+        store.upsert_mentions([m.model_copy(update={"enriched": False}) for m in store.iter_mentions()][::3])
+        for filters in (
+            Filters(),
+            Filters(enriched=False),
+            Filters(enriched=True),
+            Filters(sentiments=("negative",)),
+        ):
+            assert store.mention_ids(filters) == [m.id for m in store.iter_mentions(filters)]
+        assert 0 < len(store.mention_ids(Filters(enriched=False))) < len(_mentions())

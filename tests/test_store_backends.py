@@ -119,6 +119,9 @@ def test_iter_mentions_oldest_first_across_batches(loaded: tuple[Store, list[Men
         for i, m in zip(expected, sorted(mentions, key=lambda m: (m.published, m.id)), strict=True)
         if m.sentiment == "negative"
     ]
+    # the ids alone, as the enrichment reads them (SQLite without parsing the documents)
+    assert store.mention_ids() == expected
+    assert store.mention_ids(Filters(sentiments=("negative",))) == negative
 
 
 @pytest.mark.parametrize(

@@ -198,11 +198,7 @@ def enrich_partition(
     check_partition(partition, partitions)
     if not (partitions > 1 if defer_topics is None else defer_topics):
         return enrich_store(config, store, progress=progress, enricher=enricher)
-    ids = [
-        m.id
-        for m in store.iter_mentions(Filters(enriched=False))
-        if partition_of(m.id, partitions) == partition
-    ]
+    ids = [i for i in store.mention_ids(Filters(enriched=False)) if partition_of(i, partitions) == partition]
     summary = EnrichSummary()
     if isinstance(progress, ProgressLog) and progress.total is None:
         progress.total = len(ids)  # its share is known only now
@@ -267,7 +263,7 @@ def topics_pass(
     """`assign_pending_topics`, returning (mentions assigned, earlier mentions given a topic formed later)."""
     from nlp.enricher import Enricher
 
-    ids = [m.id for m in store.iter_mentions(Filters(topic_ids=(PENDING_TOPIC,)))]
+    ids = store.mention_ids(Filters(topic_ids=(PENDING_TOPIC,)))
     if not ids:
         logger.info("topics: nothing pending")
         return 0, 0

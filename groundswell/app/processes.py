@@ -129,7 +129,7 @@ def _enrich_in_processes(
     from nlp.encoder import default_threads
     from nlp.enricher import Enricher, EnrichSummary
 
-    order = [m.id for m in store.iter_mentions(Filters(enriched=False))]
+    order = store.mention_ids(Filters(enriched=False))
     threads = max(1, default_threads() // count)
     logger.info("enrich: %d mentions in %d processes of %d thread(s)", len(order), count, threads)
     started = time.perf_counter()

@@ -223,6 +223,11 @@ class Store(abc.ABC):
     def iter_mentions(self, filters: Filters = Filters(), batch_size: int = 500) -> Iterator[Mention]:
         """All mentions matching the filters, oldest first."""
 
+    def mention_ids(self, filters: Filters = Filters()) -> list[str]:
+        """The ids of the mentions matching the filters, oldest first (`iter_mentions`' order), without
+        reading the documents where the backend can."""
+        return [m.id for m in self.iter_mentions(filters)]
+
     @abc.abstractmethod
     def count(self, filters: Filters = Filters()) -> int: ...
 

@@ -336,6 +336,14 @@ class SqliteStore(Store):
                 yield Mention.model_validate_json(r["doc"])
             last_ts, last_id = rows[-1]["published_ts"], rows[-1]["id"]
 
+    def mention_ids(self, filters: Filters = Filters()) -> list[str]:
+        where, params = self._where(filters)
+        with self._lock:
+            rows = self._db.execute(
+                f"SELECT m.id FROM mentions m WHERE {where} ORDER BY m.published_ts, m.id", params
+            ).fetchall()
+        return [r[0] for r in rows]
+
     def count(self, filters: Filters = Filters()) -> int:
         where, params = self._where(filters)
         with self._lock:
