@@ -251,7 +251,9 @@ def run_command(kind: str, batch: int, n: int, device: str, threads: int) -> dic
     }
 
 
-def run_one(kind: str, batch: int, n: int, device: str, threads: int) -> dict[str, Any]:
+def run_one(
+    kind: str, batch: int, n: int, device: str, threads: int, sentiment_model: str | None = None
+) -> dict[str, Any]:
     if kind in COMMAND_LEVERS:
         return run_command(kind, batch, n, device, threads)
     import torch
@@ -284,6 +286,8 @@ def run_one(kind: str, batch: int, n: int, device: str, threads: int) -> dict[st
         from nlp.enricher import Enricher
 
         nlp_settings: dict[str, Any] = {"batch_size": batch, "device": device}
+        if sentiment_model:
+            nlp_settings["sentiment_model"] = sentiment_model
         if kind == "noblend":
             nlp_settings["sentiment_model"] = str(_artifact_without_blend(data / "sentiment-noblend"))
         config = parse_config({**CONFIG, "data_dir": str(data), "nlp": nlp_settings})
@@ -350,12 +354,18 @@ def main() -> int:
     parser.add_argument("--threads", type=int, default=2)
     parser.add_argument("--levers", default="all", help=f"comma-separated subset of {', '.join(LEVERS)}")
     parser.add_argument(
+        "--sentiment-model",
+        default=None,
+        help="sentiment artifact folder for the model-based runs (default: the committed one); "
+        "to compare two artifacts, run twice, alternating",
+    )
+    parser.add_argument(
         "--one", default=None, help=argparse.SUPPRESS
     )  # kind:device:batch:threads, in a child
     args = parser.parse_args()
     if args.one:
         kind, device, batch, threads = args.one.split(":")
-        print(json.dumps(run_one(kind, int(batch), args.n, device, int(threads))))
+        print(json.dumps(run_one(kind, int(batch), args.n, device, int(threads), args.sentiment_model)))
         return 0
 
     import torch
@@ -378,6 +388,7 @@ def main() -> int:
     print(
         f"NLP enrichment benchmark: {args.n} mentions per run ({len(set(texts(args.n)))} distinct texts), "
         f"torch threads {args.threads}, cpu count {os.cpu_count()}, GPU: {name}"
+        + (f", sentiment model {args.sentiment_model}" if args.sentiment_model else "")
         + ("" if name != "none" else " (no CUDA device: GPU path not measured)")
     )
     print(f"load average before: {' '.join(f'{x:.2f}' for x in os.getloadavg())}")
@@ -389,7 +400,8 @@ def main() -> int:
     results: dict[str, dict[str, Any]] = {}
     for kind, device, batch, threads in runs:
         proc = subprocess.run(
-            [sys.executable, __file__, "--one", f"{kind}:{device}:{batch}:{threads}", "--n", str(args.n)],
+            [sys.executable, __file__, "--one", f"{kind}:{device}:{batch}:{threads}", "--n", str(args.n)]
+            + (["--sentiment-model", args.sentiment_model] if args.sentiment_model else []),
             capture_output=True,
             text=True,
             check=False,

@@ -212,7 +212,7 @@ def main() -> None:
                 flush=True,
             )
             np.savez(
-                args.out / f"{recipe.name}.npz",
+                args.out / f"{recipe.name}{'' if args.seed == 13 else f'-s{args.seed}'}.npz",
                 oof=oof,
                 val=np.stack(vals),
                 y_train=y_train,
