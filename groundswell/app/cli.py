@@ -20,7 +20,7 @@ import os
 from collections.abc import Iterator
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 import yaml
@@ -38,6 +38,7 @@ from groundswell import exitcodes
 from groundswell.cliutils import (
     DEFAULT_CONFIG,
     ConfigOption,
+    fail,
     open_config_and_store,
     setup_logging,
     usage_error,
@@ -377,7 +378,50 @@ def _print_truth_check(truth: MarketTruth, store: Store) -> None:
     console.print(table)
 
 
+# `groundswell nlp enrich` lives with the app: it runs local worker processes (groundswell.app.processes)
+def nlp_enrich(
+    config: ConfigOption = DEFAULT_CONFIG,
+    processes: Annotated[
+        str | None,
+        typer.Option(
+            help="local processes: auto or a whole number, 1 = one process (default: nlp.processes)"
+        ),
+    ] = None,
+) -> None:
+    """Enrich the store's not-yet-enriched mentions (every model, topics included), as `groundswell run`
+    does; prints the summary as JSON. Several processes write what one process writes."""
+    import json
+
+    from groundswell.app.processes import EnrichWorkerFailed, enrich_local
+    from groundswell.progress import ProgressLog
+    from groundswell.store import Filters
+    from groundswell.store.base import StoreLocked
+
+    chosen: str | int | None = processes
+    if processes is not None and processes != "auto":
+        try:
+            chosen = int(processes)
+        except ValueError:
+            chosen = 0
+        if chosen < 1:
+            raise usage_error(f"--processes {processes!r}: must be auto or a whole number, at least 1")
+    with open_config_and_store(config) as (cfg, store):
+        try:
+            with (
+                store.writer_lock("groundswell nlp enrich"),
+                ProgressLog("enrich", total=store.count(Filters(enriched=False))) as progress,
+            ):
+                summary = enrich_local(cfg, store, processes=chosen, progress=progress)
+        except StoreLocked as err:
+            typer.echo(f"error: {err}", err=True)
+            raise typer.Exit(exitcodes.LOCKED) from None
+        except EnrichWorkerFailed as err:
+            raise fail(str(err)) from None
+    typer.echo(json.dumps(summary.as_dict()))
+
+
 # ---- stage command groups ---------------------------------------------------------------------
+nlp.cli.app.command("enrich")(nlp_enrich)
 app.add_typer(crawlers.cli.app, name="crawl")
 app.add_typer(nlp.cli.app, name="nlp")
 app.add_typer(trends.cli.app, name="trends")
