@@ -155,7 +155,7 @@ def _enrich_in_processes(
             if inbox.written.issuperset(batch_ids):
                 batch = store.get_mentions(batch_ids)
                 _assign_topics(enricher, batch, inbox.cache)
-                store.upsert_mentions(batch)
+                store.update_topics(batch)
                 assigned += len(batch_ids)
                 inbox.take(wait=0)
             elif inbox.failed() or not any(w.is_alive() for w in workers):
