@@ -688,3 +688,21 @@ def test_backends_agree_on_the_same_data(both_stores: tuple[Store, Store]) -> No
         (t.term, t.count, t.background_count) for t in b
     ]
     assert [t.score for t in a] == pytest.approx([t.score for t in b])
+
+
+def test_update_topics_writes_the_topic_and_flags_as_an_upsert_would(
+    loaded: tuple[Store, list[Mention]],
+) -> None:
+    """The ordered topics pass writes topics with `update_topics` (SQLite: without re-indexing the text)."""
+    store, mentions = loaded
+    changed = [
+        m.model_copy(
+            update={"topic_id": 7, "topic_label": "battery / charger", "flags": ["emerging_topic: 7"]}
+        )
+        for m in sorted(mentions, key=lambda m: m.id)[:3]
+    ]
+    store.update_topics(changed)
+    assert store.get_mentions([m.id for m in changed]) == changed
+    assert sorted(store.mention_ids(Filters(topic_ids=(7,)))) == sorted(m.id for m in changed)
+    word = max(changed[0].text.split(), key=len).strip(".,!?")
+    assert changed[0].id in [h.mention.id for h in store.search(word, limit=100).hits]  # still indexed

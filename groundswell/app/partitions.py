@@ -275,7 +275,7 @@ def topics_pass(
         batch = store.get_mentions(ids[start : start + enricher.batch_size])
         embedded, missing = _assign_topics(enricher, batch, cache)
         cached, computed = cached + (0 if missing else embedded), computed + (embedded if missing else 0)
-        store.upsert_mentions(batch)
+        store.update_topics(batch)
         if progress:
             progress(len(batch))
     enricher.save_topics()

@@ -89,7 +89,7 @@ def enrich_local(
 ) -> EnrichSummary:
     """Enrich the store's not-yet-enriched mentions in `processes` local processes (default:
     `nlp.processes`); the result is what one process writes. `build` makes each process's enricher
-    (default `Enricher.from_settings`; a module-level function, as the workers are spawned)."""
+    (default `Enricher.from_settings`; a module-level function: the workers import it)."""
     from groundswell.app.partitions import PENDING_TOPIC, enrich_partition, topics_pass
     from nlp.classifier import pick_device
     from nlp.enricher import enrich_store
@@ -110,7 +110,7 @@ def enrich_local(
         )
         _, summary.topics_reassigned = topics_pass(config, store, enricher=enricher)
         return summary
-    if count == 1:
+    if count == 1 or not pending:
         return enrich_store(config, store, progress=progress, enricher=build(config) if build else None)
     return _enrich_in_processes(config, store, count, progress=progress, build=build)
 
@@ -123,7 +123,7 @@ def _enrich_in_processes(
     progress: Callable[[int], None] | None,
     build: BuildEnricher | None,
 ) -> EnrichSummary:
-    """`count` spawned workers enrich the partitions; this process assigns the topics, in the
+    """`count` worker processes enrich the partitions; this process assigns the topics, in the
     single-run order and batches, as soon as every mention of the next batch is written."""
     from groundswell.app.partitions import EmbeddingCache, _assign_topics
     from nlp.encoder import default_threads
@@ -155,7 +155,7 @@ def _enrich_in_processes(
             if inbox.written.issuperset(batch_ids):
                 batch = store.get_mentions(batch_ids)
                 _assign_topics(enricher, batch, inbox.cache)
-                store.upsert_mentions(batch)
+                store.update_topics(batch)
                 assigned += len(batch_ids)
                 inbox.take(wait=0)
             elif inbox.failed() or not any(w.is_alive() for w in workers):

@@ -215,6 +215,12 @@ class Store(abc.ABC):
     def upsert_mentions(self, mentions: Iterable[Mention]) -> WriteResult:
         """Insert or replace mentions by id. Writing the same mention twice leaves one document."""
 
+    def update_topics(self, mentions: Sequence[Mention]) -> None:
+        """Write the topic (`topic_id`, `topic_label`) and the flags of stored mentions whose other
+        fields are as stored (the ordered topics pass after enrichment partitions). Backends may do it
+        without re-indexing the text; the default writes the whole mentions."""
+        self.upsert_mentions(mentions)
+
     @abc.abstractmethod
     def get_mentions(self, ids: Sequence[str]) -> list[Mention]:
         """The mentions with these ids, in the order given; unknown ids are skipped."""

@@ -257,6 +257,17 @@ class SqliteStore(Store):
                 raise
         return result
 
+    def update_topics(self, mentions: Sequence[Mention]) -> None:
+        rows = [(m.topic_id, m.topic_label, m.model_dump_json(), m.id) for m in mentions]
+        with self._lock:
+            self._db.execute("BEGIN")
+            try:
+                self._db.executemany("UPDATE mentions SET topic_id=?, topic_label=?, doc=? WHERE id=?", rows)
+                self._db.execute("COMMIT")
+            except Exception:
+                self._db.execute("ROLLBACK")
+                raise
+
     def _upsert_one(self, m: Mention) -> None:
         ts = _ts(m.published)
         doc = m.model_dump_json()
