@@ -7,7 +7,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from tests.kit.synthetic import nb_series
+from tests.kit.synthetic import generate, nb_series
 from trends.detector import ShiftDetector
 from trends.series import CountSeries
 
@@ -70,3 +70,27 @@ def test_early_confirmation_is_off_by_default_and_set_from_the_configuration() -
     assert ShiftDetector().longest_blip is None
     config = parse_config({"brands": [{"id": "acme", "name": "Acme"}], "trends": {"longest_blip": 4}})
     assert ShiftDetector.from_settings(config).longest_blip == 4
+
+
+def test_a_spikes_angrier_crowd_is_not_confirmed_early_as_a_negative_share_shift() -> None:
+    """Spikes (3-8x for 1-2 buckets, half of them with a decaying tail) whose crowd is angrier (the
+    negative share up by 0-30 points while the spike lasts): with early confirmation on, the end
+    scan leaves a share window that holds a volume blip to the segmentation, which judges the share
+    outside the blip. Replayed online over every day the spikes could be confirmed in."""
+    data = generate(1, n_series=300, scenarios={"spike": 1.0})
+    truth = {t.key: t for t in data.truth}
+    detector = ShiftDetector(longest_blip=4)
+    leaked: set[str] = set()
+    for cut in range(45, 86):
+        for f in detector.fit([s.truncated(cut) for s in data.series]).predict():
+            tr = truth[f.key]
+            if (
+                f.kind == "shift"
+                and f.metric == "negative_share"
+                and f.start <= tr.end + 3
+                and f.end >= tr.start - 3
+            ):
+                leaked.add(f.key)
+    # generator seeds 0-5 with 300 spikes each: 0, 1, 0, 1, 4, 2 (8 of 1,800) reported as a negative-share
+    # shift in some run; 1, 5, 2, 2, 5, 3 (18) when the end scan judged the share with the blip inside
+    assert len(leaked) <= 2, sorted(leaked)
