@@ -35,7 +35,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from tests.kit.synthetic import BLIP_SCENARIOS, SCENARIOS, SHIFT_SCENARIOS, Truth, generate  # noqa: E402
-from trends.detector import ShiftDetector, ThreeSigmaAlert  # noqa: E402
+from trends.detector import DAILY_LONGEST_BLIP, ShiftDetector, ThreeSigmaAlert  # noqa: E402
 
 MAX_DELAY = 20
 FLOOR_RECALL = 0.60  # pinned under the measured 0.679 (seed 7) and 0.642 (seed 8)
@@ -69,8 +69,8 @@ def main() -> int:
     parser.add_argument(
         "--longest-blip",
         type=int,
-        default=None,
-        help="detector's longest_blip: early confirmation (off by default)",
+        default=DAILY_LONGEST_BLIP["day"],
+        help="detector's longest_blip: early confirmation (default: the daily buckets' default; 0: off)",
     )
     parser.add_argument("--developing", type=int, default=2, help="detector's developing_periods; 0: off")
     parser.add_argument("--developing-fdr", type=float, default=0.05, help="detector's developing_fdr")
@@ -82,10 +82,10 @@ def main() -> int:
         scenarios={**SCENARIOS, "growth": args.growth},
     )
     truth = {t.key: t for t in data.truth}
-    # the configuration defaults: baseline 21, confirm 3, 5 authors, FDR 0.01
+    # the configuration defaults: baseline 21, confirm 3, 5 authors, FDR 0.01, longest blip 4 (daily)
     detector = ShiftDetector(
         max_blip_periods=args.max_blip,
-        longest_blip=args.longest_blip,
+        longest_blip=args.longest_blip or None,
         developing_periods=args.developing or None,
         developing_fdr=args.developing_fdr,
     )
@@ -236,7 +236,7 @@ def main() -> int:
         f"{len(base_false) / max(len(nones), 1):12.3f}"
     )
     null = generate(args.seed + 1000, n_series=args.series, n_periods=args.periods, scenarios={"none": 1.0})
-    null_detector = ShiftDetector()
+    null_detector = ShiftDetector(longest_blip=args.longest_blip or None)
     null_findings = null_detector.fit(null.series).predict()
     print(
         f"complete null ({len(null.series)} untouched series, one run): "

@@ -202,10 +202,10 @@ class TrendsConfig(_Strict):
     weekly_rhythm: bool = True
     longest_blip: int | None = Field(
         default=None,
-        ge=1,
-        description="early confirmation: the longest a blip lasts, in buckets (4 for daily buckets); a change "
-        "elevated throughout 2 buckets more is confirmed as a shift without waiting for the segmentation. "
-        "Off by default: about a day sooner, with slightly more blips reported as shifts",
+        ge=0,
+        description="early confirmation: the longest a blip lasts, in buckets; a change elevated throughout 2 "
+        "buckets more is confirmed as a shift without waiting for the segmentation. Default (null): 4 for "
+        "daily buckets, off for hourly and weekly ones; 0 turns it off",
     )
     health_team: str = Field(
         default="operations",
