@@ -194,3 +194,21 @@ def test_mention_ids_are_the_ids_iter_mentions_gives_in_its_order(tmp_path: Path
         ):
             assert store.mention_ids(filters) == [m.id for m in store.iter_mentions(filters)]
         assert 0 < len(store.mention_ids(Filters(enriched=False))) < len(_mentions())
+
+
+def test_groundswell_run_reports_a_failed_worker_as_an_error(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from groundswell.app import cli, pipeline
+
+    def failing_run(*args: object, **kwargs: object) -> None:
+        raise EnrichWorkerFailed(
+            "enrichment in 2 processes failed: worker groundswell-enrich-2/2 exited with code -9"
+        )
+
+    monkeypatch.setattr(pipeline, "run_pipeline", failing_run)
+    (tmp_path / "groundswell.yaml").write_text(json.dumps({**CONFIG, "data_dir": str(tmp_path)}))
+    result = CliRunner().invoke(cli.app, ["run", "-c", str(tmp_path / "groundswell.yaml")])
+    assert result.exit_code == 1
+    said = " ".join(result.output.split())  # rich wraps long lines at the console's width
+    assert "error: enrichment in 2 processes failed: worker groundswell-enrich-2/2 exited" in said

@@ -246,6 +246,7 @@ def _run_with_progress(
     """The pipeline under the store's writer lock, with a progress bar on a terminal and progress log
     lines (done/total, rate, ETA) for Airflow, cron or a pipe."""
     from groundswell.app.pipeline import run_pipeline
+    from groundswell.app.processes import EnrichWorkerFailed
     from groundswell.store.base import StoreLocked
 
     reporter = _bar_progress(store) if console.is_terminal else _log_progress(store)
@@ -257,6 +258,9 @@ def _run_with_progress(
     except StoreLocked as err:
         console.print(f"[red]error:[/red] {err}")
         raise typer.Exit(exitcodes.LOCKED) from None
+    except EnrichWorkerFailed as err:  # what was written stays; a re-run finishes (in order)
+        console.print(f"[red]error:[/red] {err}")
+        raise typer.Exit(exitcodes.FAILED) from None
 
 
 def _enrich_total(store: Store, done: int) -> int:
