@@ -23,6 +23,7 @@ from groundswell.app.processes import (
 )
 from groundswell.config import Config, ConfigError, parse_config
 from groundswell.mention import EMOTIONS, SENTIMENTS
+from groundswell.store import open_store
 from groundswell.store.base import Filters
 from groundswell.store.sqlite import SqliteStore
 from nlp.enricher import TOPIC_STATE_FILE, Enricher, Models
@@ -212,3 +213,45 @@ def test_groundswell_run_reports_a_failed_worker_as_an_error(
     assert result.exit_code == 1
     said = " ".join(result.output.split())  # rich wraps long lines at the console's width
     assert "error: enrichment in 2 processes failed: worker groundswell-enrich-2/2 exited" in said
+
+
+@pytest.mark.slow
+@pytest.mark.es
+def test_two_processes_on_elasticsearch_write_what_one_process_writes(
+    single: tuple[list[dict], dict], osmem_base: object, tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    """The workers open the store from the configuration with the production client, so they reach
+    osmem-server through `CompatProxy` (it checks and rewrites the media types as `CompatNode` does)."""
+    from index_mappings.templates import install
+    from tests.kit.es import PREFIX, CompatProxy, make_client
+
+    clone = osmem_base.clone()  # type: ignore[attr-defined]
+    proxy = CompatProxy(clone.url)
+    try:
+        with make_client(clone.url) as client:
+            install(client, PREFIX)
+        settings = {"hosts": [proxy.url], "index_prefix": PREFIX, "username_env": None, "password_env": None}
+        config = parse_config(
+            {
+                **CONFIG,
+                "data_dir": str(tmp_path),
+                "nlp": {"batch_size": 4},
+                "store": {"backend": "elasticsearch", "elasticsearch": settings},
+            }
+        )
+        with open_store(config) as store:
+            assert store.opened_from(config)
+            store.upsert_mentions(_mentions())
+            summary = enrich_local(config, store, processes=2, build=build_stand_in)
+            assert summary.enriched == summary.seen == len(_mentions())
+            assert "enriching in one" not in caplog.text  # two processes did run
+            assert summary.topics_reassigned == single_reassigned
+            docs = sorted((m.model_dump(mode="json") for m in store.iter_mentions()), key=lambda d: d["id"])
+            assert docs == sorted(
+                single[0], key=lambda d: d["id"]
+            )  # the same documents as SQLite, one process
+            assert json.loads(config.path(TOPIC_STATE_FILE).read_text()) == single[1]
+            assert enrich_local(config, store, processes=2, build=build_stand_in).seen == 0
+    finally:
+        proxy.close()
+        clone.close()

@@ -23,6 +23,7 @@ import re
 import socket
 import subprocess
 import time
+import urllib.error
 import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
@@ -205,3 +206,68 @@ def both_stores_fixture(request: pytest.FixtureRequest, tmp_path: Path) -> Itera
     yield sqlite, es
     sqlite.close()
     es.close()
+
+
+class CompatProxy:
+    """An HTTP proxy in front of osmem-server that does what `CompatNode` does, for other processes.
+
+    Worker processes (`groundswell.app.processes`) open the store from the configuration with the
+    production client, which no test can hand a `CompatNode`: they are pointed at this proxy instead.
+    It answers a `compatible-with` the shipped Elasticsearch major would reject with that server's
+    400, rewrites the vendor media types to plain JSON and forwards the request to `upstream`.
+    """
+
+    def __init__(self, upstream: str) -> None:
+        import http.server
+        import threading
+
+        target = upstream.rstrip("/")
+
+        class Handler(http.server.BaseHTTPRequestHandler):
+            protocol_version = "HTTP/1.1"
+
+            def log_message(self, *_: object) -> None:
+                pass
+
+            def _forward(self) -> None:
+                body = self.rfile.read(int(self.headers.get("Content-Length") or 0))
+                headers = {k: v for k, v in self.headers.items() if k.lower() not in ("host", "connection")}
+                problem = media_type_problem(headers)
+                if problem is not None:
+                    error = {"type": "media_type_header_exception", "reason": problem}
+                    self._answer(
+                        400, json.dumps({"error": {"root_cause": [error], **error}, "status": 400}).encode()
+                    )
+                    return
+                for name, value in list(headers.items()):
+                    if name.lower() in ("accept", "content-type") and "vnd.elasticsearch" in value:
+                        headers[name] = "application/x-ndjson" if "ndjson" in value else "application/json"
+                request = urllib.request.Request(
+                    target + self.path, data=body or None, headers=headers, method=self.command
+                )
+                try:
+                    with urllib.request.urlopen(request, timeout=60) as response:
+                        self._answer(response.status, response.read(), response.headers.get("Content-Type"))
+                except urllib.error.HTTPError as err:
+                    self._answer(err.code, err.read(), err.headers.get("Content-Type"))
+
+            def _answer(self, status: int, payload: bytes, content_type: str | None = None) -> None:
+                self.send_response(status)
+                self.send_header("Content-Type", content_type or "application/json")
+                self.send_header("Content-Length", str(len(payload)))
+                self.send_header("X-Elastic-Product", "Elasticsearch")
+                self.end_headers()
+                if self.command != "HEAD":
+                    self.wfile.write(payload)
+
+            do_GET = do_POST = do_PUT = do_DELETE = do_HEAD = _forward
+
+        self.server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.server.daemon_threads = True
+        self.url = f"http://127.0.0.1:{self.server.server_address[1]}"
+        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
+        self.thread.start()
+
+    def close(self) -> None:
+        self.server.shutdown()
+        self.server.server_close()
