@@ -74,17 +74,19 @@ def _docs(store: SqliteStore) -> list[dict]:
 
 
 single_reassigned = 0  # set by `single`: earlier mentions given a topic formed later, in one process
+single_flagged = 0  # set by `single`: mentions with a flag (emerging topic, safety, ...), in one process
 
 
 @pytest.fixture(scope="module")
 def single(tmp_path_factory: pytest.TempPathFactory) -> tuple[list[dict], dict]:
     """The documents and topic state one process writes."""
-    global single_reassigned
+    global single_reassigned, single_flagged
     config = _config(tmp_path_factory.mktemp("single"))
     with _store(config) as store:
         summary = enrich_local(config, store, processes=1, build=build_stand_in)
         assert summary.enriched == len(_mentions()) and summary.topics_reassigned >= 1
         single_reassigned = summary.topics_reassigned
+        single_flagged = summary.flagged
         return _docs(store), json.loads(config.path(TOPIC_STATE_FILE).read_text())
 
 
@@ -99,6 +101,7 @@ def test_two_processes_write_what_one_process_writes_and_a_rerun_changes_nothing
         assert summary.enriched == summary.seen == len(_mentions())
         assert sum(done) == len(_mentions())  # both processes' progress reaches the caller
         assert summary.topics_reassigned == single_reassigned
+        assert summary.flagged == single_flagged > 0  # counted with the topic flags the workers leave out
         assert (_docs(store), json.loads(config.path(TOPIC_STATE_FILE).read_text())) == single
         assert not list(config.path(EMBEDDING_CACHE_DIR).glob("*.npz"))  # the topics pass cleared it
 
@@ -245,7 +248,7 @@ def test_two_processes_on_elasticsearch_write_what_one_process_writes(
             summary = enrich_local(config, store, processes=2, build=build_stand_in)
             assert summary.enriched == summary.seen == len(_mentions())
             assert "enriching in one" not in caplog.text  # two processes did run
-            assert summary.topics_reassigned == single_reassigned
+            assert summary.topics_reassigned == single_reassigned and summary.flagged == single_flagged
             docs = sorted((m.model_dump(mode="json") for m in store.iter_mentions()), key=lambda d: d["id"])
             assert docs == sorted(
                 single[0], key=lambda d: d["id"]

@@ -148,7 +148,7 @@ def _enrich_in_processes(
         worker.start()
     inbox = _Inbox(messages, EmbeddingCache.from_settings(config), progress)
     enricher = build(config) if build else Enricher.for_topics(config)
-    assigned = 0
+    assigned = flagged = 0
     try:
         while assigned < len(order):
             batch_ids = order[assigned : assigned + enricher.batch_size]
@@ -157,6 +157,7 @@ def _enrich_in_processes(
                 _assign_topics(enricher, batch, inbox.cache)
                 store.update_topics(batch)
                 assigned += len(batch_ids)
+                flagged += sum(1 for m in batch if m.flags)  # with the topic flags, as one process counts
                 inbox.take(wait=0)
             elif inbox.failed() or not any(w.is_alive() for w in workers):
                 inbox.take(wait=0)
@@ -188,12 +189,11 @@ def _enrich_in_processes(
             f"What was enriched is kept; {left} mentions are still to enrich: run the command again "
             "to finish (topics are then assigned in order)"
         )
-    summary = EnrichSummary(topics_reassigned=reassigned)
+    summary = EnrichSummary(topics_reassigned=reassigned, flagged=flagged)
     for partition in range(count):
         part = EnrichSummary(**inbox.results[partition][1])
         summary.seen += part.seen
         summary.enriched += part.enriched
-        summary.flagged += part.flagged
         summary.failed_writes += part.failed_writes
         summary.models = summary.models or part.models
     inbox.cache.clear(every_file=True)  # the workers' files (for a re-run after a failure): not needed
