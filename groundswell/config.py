@@ -458,6 +458,15 @@ def _format_errors(err: ValidationError, raw: dict[str, Any]) -> str:
     return "\n  ".join(lines)
 
 
+def whole_number(raw: str) -> int | None:
+    """`raw` as a whole number of at least 1 (a count of processes or partitions), else None."""
+    try:
+        count = int(raw)
+    except ValueError:
+        return None
+    return count if count >= 1 else None
+
+
 def parse_config(raw: dict[str, Any], base_dir: Path | None = None) -> Config:
     if not isinstance(raw, dict):
         raise ConfigError(f"configuration must be a YAML mapping at the top level, got {type(raw).__name__}")

@@ -43,7 +43,7 @@ from groundswell.cliutils import (
     setup_logging,
     usage_error,
 )
-from groundswell.config import Config, parse_config
+from groundswell.config import Config, parse_config, whole_number
 
 if TYPE_CHECKING:
     from groundswell.app.demo.truth import MarketTruth
@@ -403,11 +403,8 @@ def nlp_enrich(
 
     chosen: str | int | None = processes
     if processes is not None and processes != "auto":
-        try:
-            chosen = int(processes)
-        except ValueError:
-            chosen = 0
-        if chosen < 1:
+        chosen = whole_number(processes)
+        if chosen is None:
             raise usage_error(f"--processes {processes!r}: must be auto or a whole number, at least 1")
     with open_config_and_store(config) as (cfg, store):
         try:

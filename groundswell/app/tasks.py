@@ -26,7 +26,7 @@ from pathlib import Path
 from typing import Any, ParamSpec, TypeVar
 
 from groundswell.app import pipeline
-from groundswell.config import Config, ConfigError, load_config
+from groundswell.config import Config, ConfigError, load_config, whole_number
 from groundswell.store import open_store
 
 logger = logging.getLogger(__name__)
@@ -136,11 +136,8 @@ def collect_source(path: str, source: str, run_id: str | None = None) -> dict[st
 def enrich_partitions() -> int:
     """How many mapped enrich tasks share the work: `$GROUNDSWELL_ENRICH_PARTITIONS` (default 1)."""
     raw = os.environ.get("GROUNDSWELL_ENRICH_PARTITIONS", "1")
-    try:
-        count = int(raw)
-    except ValueError:
-        count = 0
-    if count < 1:
+    count = whole_number(raw)
+    if count is None:
         raise ConfigError(f"GROUNDSWELL_ENRICH_PARTITIONS={raw!r}: must be a whole number, at least 1")
     return count
 
