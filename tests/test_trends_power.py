@@ -102,27 +102,12 @@ def test_a_spike_with_noisy_buckets_after_it_is_not_a_shift_in_the_runs_after_it
     5 runs after it."""
     n, t0 = 60, 50
     rng = np.random.default_rng(8)
-    times = [datetime(2026, 1, 5, tzinfo=UTC) + timedelta(days=i) for i in range(n)]
     profile = np.ones(n)
     profile[t0 : t0 + 4] = [5.0, 4.0, 1.8, 1.3]
-    series = []
-    for k, rate in enumerate([np.full(n, 150.0)] * 40 + [200.0 * profile] * 20):
-        count = rng.poisson(rng.gamma(20.0, rate / 20.0)).astype(float)  # a CV of about 0.25 a day
-        negative = rng.binomial(count.astype(int), 0.2).astype(float)
-        series.append(
-            CountSeries.from_arrays(
-                group_by="entity",
-                key=f"quiet{k}" if k < 40 else f"plant{k - 40}",
-                times=times,
-                count=count,
-                negative=negative,
-                positive=count - negative,
-                sentiment_sum=0.6 * (count - 2 * negative),
-                authors=np.round(0.9 * count),
-                sources=np.minimum(count, 3),
-                metrics=("volume", "negative_share"),
-            )
-        )
+    series = [
+        nb_series(f"quiet{k}" if k < 40 else f"plant{k - 40}", rate, rng)
+        for k, rate in enumerate([np.full(n, 150.0)] * 40 + [200.0 * profile] * 20)
+    ]
     detector = ShiftDetector()
     for cut in range(t0 + 4, t0 + 9):
         findings = detector.fit([s.truncated(cut) for s in series]).predict()
