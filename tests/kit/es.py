@@ -75,6 +75,23 @@ def media_type_problem(headers: dict[str, str], server_major: int = SERVER_MAJOR
     return None
 
 
+def media_type_error(problem: str) -> bytes:
+    """The body of Elasticsearch's 400 answer to a media type it rejects."""
+    error = {"type": "media_type_header_exception", "reason": problem}
+    return json.dumps({"error": {"root_cause": [error], **error}, "status": 400}).encode()
+
+
+def plain_media_types(headers: dict[str, str]) -> dict[str, str]:
+    """`headers` with the vendor media types (`application/vnd.elasticsearch+json; compatible-with=N`)
+    as plain JSON / NDJSON, which osmem-server accepts."""
+    rewritten = {}
+    for name, value in headers.items():
+        if name.lower() in ("accept", "content-type") and "vnd.elasticsearch" in value:
+            value = "application/x-ndjson" if "ndjson" in value else "application/json"
+        rewritten[name] = value
+    return rewritten
+
+
 class CompatNode(Urllib3HttpNode):
     """Urllib3 node that sends plain `application/json` / `application/x-ndjson` (osmem rejects vendor types).
 
@@ -85,8 +102,6 @@ class CompatNode(Urllib3HttpNode):
     def perform_request(self, method, target, body=None, headers=None, request_timeout=None):  # type: ignore[no-untyped-def]
         problem = media_type_problem(dict(headers or {}))
         if problem is not None:
-            error = {"type": "media_type_header_exception", "reason": problem}
-            payload = {"error": {"root_cause": [error], **error}, "status": 400}
             meta = ApiResponseMeta(
                 status=400,
                 http_version="1.1",
@@ -94,12 +109,8 @@ class CompatNode(Urllib3HttpNode):
                 duration=0.0,
                 node=self.config,
             )
-            return NodeApiResponse(meta, json.dumps(payload).encode())
-        rewritten = {}
-        for name, value in (headers or {}).items():
-            if name.lower() in ("accept", "content-type") and "vnd.elasticsearch" in value:
-                value = "application/x-ndjson" if "ndjson" in value else "application/json"
-            rewritten[name] = value
+            return NodeApiResponse(meta, media_type_error(problem))
+        rewritten = plain_media_types(dict(headers or {}))
         return super().perform_request(
             method, target, body=body, headers=rewritten, request_timeout=request_timeout
         )
@@ -234,14 +245,9 @@ class CompatProxy:
                 headers = {k: v for k, v in self.headers.items() if k.lower() not in ("host", "connection")}
                 problem = media_type_problem(headers)
                 if problem is not None:
-                    error = {"type": "media_type_header_exception", "reason": problem}
-                    self._answer(
-                        400, json.dumps({"error": {"root_cause": [error], **error}, "status": 400}).encode()
-                    )
+                    self._answer(400, media_type_error(problem))
                     return
-                for name, value in list(headers.items()):
-                    if name.lower() in ("accept", "content-type") and "vnd.elasticsearch" in value:
-                        headers[name] = "application/x-ndjson" if "ndjson" in value else "application/json"
+                headers = plain_media_types(headers)
                 request = urllib.request.Request(
                     target + self.path, data=body or None, headers=headers, method=self.command
                 )
