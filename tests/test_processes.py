@@ -124,10 +124,15 @@ def test_a_failing_worker_is_a_clear_error_and_a_rerun_finishes_its_share(
         assert 0 < left < len(_mentions()) and f"{left} mentions are still to enrich" in str(err.value)
         # the first worker's share is kept, topics pending after the first mention the second did not enrich
         assert store.count(Filters(topic_ids=(PENDING_TOPIC,))) <= len(_mentions()) - left
+        unfinished = {m.id for m in store.iter_mentions() if not m.enriched or m.topic_id == PENDING_TOPIC}
         # a re-run in one process finishes the rest and assigns every topic in the single-run order
-        enrich_local(config, store, processes=1, build=build_stand_in)
+        rerun = enrich_local(config, store, processes=1, build=build_stand_in)
         assert store.count(Filters(topic_ids=(PENDING_TOPIC,))) == 0
         assert (_docs(store), json.loads(config.path(TOPIC_STATE_FILE).read_text())) == single
+        # its flagged count: the mentions it finished that carry a flag, the topic flags included
+        finished = [m for m in store.iter_mentions() if m.id in unfinished]
+        assert rerun.flagged == sum(1 for m in finished if m.flags)
+        assert any("emerging_topic" in f for m in finished for f in m.flags)
 
 
 def test_a_store_other_processes_cannot_open_is_enriched_in_one(

@@ -174,6 +174,15 @@ def _topics_deferred(enricher: Enricher) -> _Deferred:
     return _Deferred(deferred, embeddings, enriched)
 
 
+@dataclass
+class TopicsPass:
+    """What `topics_pass` did."""
+
+    assigned: int = 0  # pending mentions given their topic
+    reassigned: int = 0  # earlier pooled mentions given a topic formed later
+    flagged: int = 0  # of the assigned, those with a flag (the topic flags included, as one pass counts)
+
+
 Written = Callable[[list[str], dict[str, tuple[str, np.ndarray]]], None]
 
 
@@ -250,7 +259,7 @@ def assign_pending_topics(
     The embeddings come from the partitions' `EmbeddingCache`; the models are loaded (when `enricher`
     is not given) only if a mention is missing from it.
     """
-    return topics_pass(config, store, enricher=enricher, progress=progress)[0]
+    return topics_pass(config, store, enricher=enricher, progress=progress).assigned
 
 
 def topics_pass(
@@ -259,22 +268,23 @@ def topics_pass(
     *,
     enricher: Enricher | None = None,
     progress: Callable[[int], None] | None = None,
-) -> tuple[int, int]:
-    """`assign_pending_topics`, returning (mentions assigned, earlier mentions given a topic formed later)."""
+) -> TopicsPass:
+    """`assign_pending_topics`, with what it did (see `TopicsPass`)."""
     from nlp.enricher import Enricher
 
     ids = store.mention_ids(Filters(topic_ids=(PENDING_TOPIC,)))
     if not ids:
         logger.info("topics: nothing pending")
-        return 0, 0
+        return TopicsPass()
     cache = EmbeddingCache.from_settings(config)
     cache.load()
     enricher = enricher or Enricher.for_topics(config)
-    cached = computed = 0
+    cached = computed = flagged = 0
     for start in range(0, len(ids), enricher.batch_size):
         batch = store.get_mentions(ids[start : start + enricher.batch_size])
         embedded, missing = _assign_topics(enricher, batch, cache)
         cached, computed = cached + (0 if missing else embedded), computed + (embedded if missing else 0)
+        flagged += sum(1 for m in batch if m.flags)
         store.update_topics(batch)
         if progress:
             progress(len(batch))
@@ -287,7 +297,7 @@ def topics_pass(
         cached,
         computed,
     )
-    return len(ids), reassigned
+    return TopicsPass(assigned=len(ids), reassigned=reassigned, flagged=flagged)
 
 
 def _assign_topics(enricher: Enricher, batch: list[Any], cache: EmbeddingCache) -> tuple[int, int]:

@@ -108,7 +108,9 @@ def enrich_local(
         summary = enrich_partition(
             config, store, 0, 1, enricher=enricher, progress=progress, defer_topics=True
         )
-        _, summary.topics_reassigned = topics_pass(config, store, enricher=enricher)
+        topics = topics_pass(config, store, enricher=enricher)
+        # every mention this run enriched waited for its topic: count the flags once the topics are in
+        summary.topics_reassigned, summary.flagged = topics.reassigned, topics.flagged
         return summary
     if count == 1 or not pending:
         return enrich_store(config, store, progress=progress, enricher=build(config) if build else None)
