@@ -6,12 +6,16 @@ from __future__ import annotations
 
 import json
 import math
+import subprocess
+import sys
+import textwrap
 from collections import Counter
 
 import numpy as np
 import pytest
 from scipy.spatial.distance import pdist
 
+from groundswell.text import ENGLISH_STOP_WORDS
 from nlp.topics import Topic, TopicModel, _cluster_reference, _PoolDistances
 
 VOCABULARY = [f"term{i:02d}" for i in range(40)]
@@ -141,3 +145,25 @@ def test_topic_model_refuses_a_zero_vector_in_the_pool_as_scikit_learn_does() ->
     for model in (TopicModel(min_topic_size=2), ReferenceTopicModel(min_topic_size=2)):
         with pytest.raises(ValueError, match="zero vectors"):
             model.update(["a", "b", "c", "d"], vectors, ["battery charger"] * 4)
+
+
+def test_stop_words_are_scikit_learns() -> None:
+    from sklearn.feature_extraction.text import ENGLISH_STOP_WORDS as SKLEARN_STOP_WORDS
+
+    assert ENGLISH_STOP_WORDS == SKLEARN_STOP_WORDS
+
+
+def test_topic_model_updates_without_importing_scikit_learn() -> None:
+    code = """
+        import sys
+        import numpy as np
+        from nlp.topics import TopicModel
+        model = TopicModel(min_topic_size=2)
+        vectors = np.eye(4)[[0, 0, 1, 1, 2]]
+        assignments, _ = model.update(list("abcde"), vectors, ["battery charger hot"] * 5)
+        print(len(model.topics), "sklearn" in sys.modules)
+    """
+    result = subprocess.run(
+        [sys.executable, "-c", textwrap.dedent(code)], capture_output=True, text=True, timeout=120, check=True
+    )
+    assert result.stdout.split() == ["2", "False"]
