@@ -10,6 +10,7 @@ import subprocess
 import sys
 import textwrap
 from collections import Counter
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -153,17 +154,21 @@ def test_stop_words_are_scikit_learns() -> None:
     assert ENGLISH_STOP_WORDS == SKLEARN_STOP_WORDS
 
 
-def test_topic_model_updates_without_importing_scikit_learn() -> None:
-    code = """
+def test_the_topics_process_imports_neither_scikit_learn_nor_torch(tmp_path: Path) -> None:
+    """What the coordinating process of a multi-process enrichment does (`Enricher.for_topics`, a
+    topic model update), with `nlp.device: cpu`, in a fresh interpreter."""
+    code = f"""
         import sys
         import numpy as np
-        from nlp.topics import TopicModel
-        model = TopicModel(min_topic_size=2)
-        vectors = np.eye(4)[[0, 0, 1, 1, 2]]
-        assignments, _ = model.update(list("abcde"), vectors, ["battery charger hot"] * 5)
-        print(len(model.topics), "sklearn" in sys.modules)
+        from groundswell.config import parse_config
+        from nlp.enricher import Enricher
+        enricher = Enricher.for_topics(parse_config({{"data_dir": {str(tmp_path)!r}, "nlp": {{"device": "cpu"}}}}))
+        model = enricher.topics
+        vectors = np.eye(4)[[0, 0, 0, 0, 2]]
+        model.update(list("abcde"), vectors, ["battery charger hot"] * 5)
+        print(len(model.topics), "sklearn" in sys.modules, "torch" in sys.modules)
     """
     result = subprocess.run(
         [sys.executable, "-c", textwrap.dedent(code)], capture_output=True, text=True, timeout=120, check=True
     )
-    assert result.stdout.split() == ["2", "False"]
+    assert result.stdout.split() == ["1", "False", "False"]
