@@ -58,6 +58,8 @@ _GPU_DEVICE_FILES = ("/dev/nvidiactl", "/dev/nvidia0", "/proc/driver/nvidia", "/
 
 def pick_device(setting: str) -> str:
     """`auto` -> cuda when present, else cpu; `cuda` without a GPU is an error."""
+    if setting == "cpu":  # torch not imported for it (the coordinating process of `nlp.processes`)
+        return setting
     if setting == "auto" and not any(Path(f).exists() for f in _GPU_DEVICE_FILES):
         return "cpu"
     import torch

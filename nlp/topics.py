@@ -18,6 +18,8 @@ import json
 import math
 from collections import Counter
 from dataclasses import dataclass, field
+from functools import lru_cache
+from heapq import heappush, heappushpop
 from pathlib import Path
 from typing import Any, Self
 
@@ -61,6 +63,12 @@ class TopicModel:
     )  # (mention id, embedding, tokens)
     run: int = 0
     next_id: int = 0
+    # caches of work repeated batch after batch (the outputs are those computed afresh): the pool's
+    # pairwise distances and every term's count over all topics
+    _distances: _PoolDistances = field(
+        default_factory=lambda: _PoolDistances(), init=False, repr=False, compare=False
+    )
+    _totals: Counter[str] | None = field(default=None, init=False, repr=False, compare=False)
 
     # ---- updating ------------------------------------------------------------------------
     def update(
@@ -104,20 +112,20 @@ class TopicModel:
         topic.centroid = (topic.centroid * topic.size + vector) / (topic.size + 1)
         topic.size += 1
         topic.terms.update(toks)
+        if self._totals is not None:
+            self._totals.update(toks)
 
     def _grow_from_pool(self) -> dict[str, int]:
         if len(self.pool) < self.min_topic_size:
             return {}
-        from sklearn.cluster import AgglomerativeClustering
-
-        vectors = np.stack([v for _, v, _ in self.pool])
-        labels = AgglomerativeClustering(
-            n_clusters=None, metric="cosine", linkage="average", distance_threshold=1 - self.cluster_threshold
-        ).fit_predict(vectors)
+        labels = self._cluster_pool().tolist()
+        clusters: dict[int, list[tuple[str, np.ndarray, list[str]]]] = {}
+        for member, cluster in zip(self.pool, labels, strict=True):
+            clusters.setdefault(cluster, []).append(member)
         reassigned: dict[str, int] = {}
         keep: list[tuple[str, np.ndarray, list[str]]] = []
-        for cluster in sorted(set(labels.tolist())):
-            members = [self.pool[i] for i in np.flatnonzero(labels == cluster)]
+        for cluster in sorted(clusters):
+            members = clusters[cluster]
             if len(members) < self.min_topic_size:
                 keep.extend(members)
                 continue
@@ -130,26 +138,61 @@ class TopicModel:
             )
             self.next_id += 1
             self.topics[topic.id] = topic
+            if self._totals is not None:
+                self._totals.update(topic.terms)
             for mid, _, _ in members:
                 reassigned[mid] = topic.id
         self.pool = keep
         return reassigned
 
+    def _cluster_pool(self) -> np.ndarray:
+        """The pool's average-linkage clusters at `cluster_threshold` (cosine distance): the labels of
+        scikit-learn's `AgglomerativeClustering(metric="cosine", linkage="average")`, numbering
+        included, from SciPy's linkage of the same float64 distances. The distances of the members
+        already pooled at the previous batch are kept: only the new members' are computed (with the
+        formula and code of SciPy's `pdist`, so every distance has the same bits)."""
+        vectors = [v for _, v, _ in self.pool]
+        threshold = 1 - self.cluster_threshold
+        if len(vectors) < 2 or threshold < 0 or len({v.shape for v in vectors}) != 1:
+            return _cluster_reference(vectors, threshold)  # scikit-learn's own errors for these
+        from scipy.cluster.hierarchy import linkage
+
+        tree = linkage(self._distances.condensed(vectors), method="average")
+        n_clusters = int(np.count_nonzero(tree[:, 2] >= threshold)) + 1
+        return _cut_tree(tree[:, :2].astype(int).tolist(), len(vectors), n_clusters)
+
     def _relabel(self) -> None:
-        """c-TF-IDF: tf(term, topic) * log(1 + average words per topic / frequency of the term across topics)."""
+        """c-TF-IDF: tf(term, topic) * log(1 + average words per topic / frequency of the term across topics).
+
+        A label is a topic's `label_terms` best terms by (score, term), as a sort of all its scored
+        terms gives them; the scores are the same float64 operations, on arrays, and only the terms
+        that can be among the best are sorted."""
         if not self.topics:
             return
-        total = Counter[str]()
-        for topic in self.topics.values():
-            total.update(topic.terms)
+        words = {topic.id: sum(topic.terms.values()) for topic in self.topics.values()}
+        total = self._totals
+        if total is None or sum(total.values()) != sum(words.values()):
+            total = self._totals = Counter[str]()
+            for topic in self.topics.values():
+                total.update(topic.terms)
         avg_words = sum(total.values()) / len(self.topics)
-        for topic in self.topics.values():
-            words = sum(topic.terms.values()) or 1
-            scored = sorted(
-                ((count / words) * math.log(1 + avg_words / total[term]), term)
-                for term, count in topic.terms.items()
-            )
-            top = [term for _, term in reversed(scored[-self.label_terms :])]
+        topics = list(self.topics.values())
+        terms = [list(topic.terms) for topic in topics]
+        freqs = [np.fromiter(map(total.__getitem__, keys), dtype=np.int64, count=len(keys)) for keys in terms]
+        distinct = np.unique(np.concatenate(freqs))
+        # the log of each distinct frequency, as Python's math computes it
+        logs = np.array([math.log(1 + avg_words / freq) for freq in distinct.tolist()], dtype=np.float64)
+        best = self.label_terms
+        for topic, keys, freq in zip(topics, terms, freqs, strict=True):
+            n = len(keys)
+            counts = np.fromiter(topic.terms.values(), dtype=np.float64, count=n)
+            scores = (counts / (words[topic.id] or 1)) * logs[np.searchsorted(distinct, freq)]
+            if 0 < best < n:  # the best-scored terms, with every term tied with the last of them
+                candidates = np.flatnonzero(scores >= np.partition(scores, n - best)[n - best]).tolist()
+            else:
+                candidates = list(range(n))
+            scored = sorted((float(scores[i]), keys[i]) for i in candidates)
+            top = [term for _, term in reversed(scored[-best:])]
             topic.label = " / ".join(top) if top else f"topic {topic.id}"
 
     def refresh(self) -> dict[str, int]:
@@ -210,6 +253,111 @@ class TopicModel:
             (p["id"], np.asarray(p["embedding"], dtype=np.float32), list(p["tokens"])) for p in state["pool"]
         ]
         return model
+
+
+class _PoolDistances:
+    """The cosine distances between pooled vectors, kept from one clustering to the next.
+
+    Pooled members keep their vector object, so a vector seen before (by identity) keeps its slot: its
+    float64 row and its distances to the others. A new vector's distances to all are computed with
+    SciPy's `cdist`, whose cosine is `pdist`'s (the same C code: the dot product and norms of the two
+    float64 rows, in the same order), so the matrix has the bits that `pdist` of the whole pool gives.
+    """
+
+    def __init__(self) -> None:
+        self.slot_of: dict[int, int] = {}  # id(vector) -> slot
+        self.held: list[np.ndarray | None] = []  # the vector in each slot (kept alive: its id stays its own)
+        self.rows = np.empty((0, 0))
+        self.square = np.empty((0, 0))
+
+    def condensed(self, vectors: list[np.ndarray]) -> np.ndarray:
+        """The condensed distance matrix of `vectors` (the pairs i < j, in `pdist`'s order)."""
+        from scipy.spatial.distance import cdist
+
+        size = vectors[0].size
+        if self.rows.shape[1] != size:  # nothing kept yet, or another embedding size
+            self.slot_of, self.held = {}, []
+            self.rows, self.square = np.empty((0, size)), np.empty((0, 0))
+        slot_of: dict[int, int] = {}
+        for v in vectors:
+            slot = self.slot_of.get(id(v))
+            if slot is not None and self.held[slot] is v:
+                slot_of[id(v)] = slot
+        free = sorted(set(range(len(self.held))) - set(slot_of.values()), reverse=True)
+        for slot in free:
+            self.held[slot] = None
+        new: list[int] = []
+        new_vectors: list[np.ndarray] = []
+        for v in vectors:
+            if id(v) not in slot_of:
+                slot = free.pop() if free else len(self.held)
+                if slot == len(self.held):
+                    self.held.append(None)
+                slot_of[id(v)] = slot
+                new.append(slot)
+                new_vectors.append(v)
+        self._grow(len(self.held))
+        slots = np.array([slot_of[id(v)] for v in vectors], dtype=np.intp)
+        if new:
+            fresh_slots = np.array(new, dtype=np.intp)
+            fresh_rows = np.stack(new_vectors).astype(np.float64)
+            if not np.all(np.any(fresh_rows, axis=1)):
+                raise ValueError("Cosine affinity cannot be used when X contains zero vectors")
+            self.rows[fresh_slots] = fresh_rows
+            fresh = cdist(fresh_rows, self.rows[slots], "cosine")
+            self.square[fresh_slots[:, None], slots] = fresh
+            self.square[slots[:, None], fresh_slots] = fresh.T
+            for slot, v in zip(new, new_vectors, strict=True):
+                self.held[slot] = v
+        self.slot_of = slot_of
+        first, second = _upper(len(vectors))
+        return self.square.ravel().take(slots[first] * self.square.shape[0] + slots[second])
+
+    def _grow(self, needed: int) -> None:
+        capacity = self.square.shape[0]
+        if needed <= capacity:
+            return
+        bigger = max(needed, 2 * capacity, 64)
+        rows = np.zeros((bigger, self.rows.shape[1]))
+        rows[:capacity] = self.rows
+        square = np.zeros((bigger, bigger))
+        square[:capacity, :capacity] = self.square
+        self.rows, self.square = rows, square
+
+
+@lru_cache(maxsize=4)
+def _upper(n: int) -> tuple[np.ndarray, np.ndarray]:
+    return np.triu_indices(n, k=1)  # type: ignore[return-value]
+
+
+def _cut_tree(children: list[list[int]], n_leaves: int, n_clusters: int) -> np.ndarray:
+    """Leaf labels of the tree cut into `n_clusters`: scikit-learn's `_hc_cut` (the same heap, so
+    the same numbering), with the leaves of each cluster found top-down."""
+    nodes = [-(max(children[-1]) + 1)]
+    for _ in range(n_clusters - 1):
+        these_children = children[-nodes[0] - n_leaves]
+        heappush(nodes, -these_children[0])
+        heappushpop(nodes, -these_children[1])
+    owner = [-1] * (2 * n_leaves - 1)
+    for i, node in enumerate(nodes):
+        owner[-node] = i
+    for merge in range(n_leaves - 2, -1, -1):
+        cluster = owner[n_leaves + merge]
+        if cluster >= 0:
+            left, right = children[merge]
+            owner[left] = owner[right] = cluster
+    return np.array(owner[:n_leaves], dtype=np.intp)
+
+
+def _cluster_reference(vectors: list[np.ndarray], threshold: float) -> np.ndarray:
+    """The pool's clusters as scikit-learn computes them from the vectors (the definition
+    `TopicModel._cluster_pool` reproduces)."""
+    from sklearn.cluster import AgglomerativeClustering
+
+    clustering = AgglomerativeClustering(
+        n_clusters=None, metric="cosine", linkage="average", distance_threshold=threshold
+    )
+    return clustering.fit_predict(np.stack(vectors))  # type: ignore[no-any-return]
 
 
 def _normalise(x: np.ndarray) -> np.ndarray:

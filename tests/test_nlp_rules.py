@@ -154,6 +154,12 @@ def test_clean_text_replaces_lone_surrogates_and_truncates() -> None:
     assert any(f.startswith("truncated") for f in flags)
 
 
+def test_clean_text_drops_exactly_the_unprintable_characters_up_to_u009f() -> None:
+    every = "".join(chr(c) for c in range(0x110000) if not 0xD800 <= c <= 0xDFFF)
+    kept = "".join(ch for ch in every if ch in "\n\t" or ch.isprintable() or ord(ch) > 0x9F)
+    assert clean_text(every, max_chars=len(every)) == (kept, [])
+
+
 def test_as_labels_reorders_model_columns() -> None:
     probs = np.array([[0.7, 0.2, 0.1]])  # a model whose labels are positive, neutral, negative
     out = _as_labels(probs, ("positive", "neutral", "negative"), ("negative", "neutral", "positive"))
