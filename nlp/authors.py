@@ -109,6 +109,6 @@ def score_authors(config: Config, store: Store, *, filters: Filters | None = Non
     docs.sort(key=lambda d: (-d["score"], d["author"]))
     for rank, doc in enumerate(docs, start=1):
         doc["rank"] = rank
-        store.put_doc("authors", doc["author"], doc)
+    store.put_docs("authors", ((doc["author"], doc) for doc in docs))
     logger.info("scored %d authors (%d watched)", len(docs), sum(d["watched"] for d in docs))
     return docs

@@ -15,7 +15,7 @@ import re
 import tempfile
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from functools import partial
+from functools import cache, partial
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Self
 
@@ -86,13 +86,21 @@ class LanguageDetector:
     name = "py3langid@0.4"
 
     def __init__(self) -> None:
-        from py3langid.langid import MODEL_FILE, LanguageIdentifier
-
-        self._identifier = LanguageIdentifier.from_model_file(MODEL_FILE, norm_probs=True)
+        self._identifier = _language_identifier()
 
     def detect(self, text: str) -> tuple[str, float]:
         lang, prob = self._identifier.classify(text)
         return str(lang), float(prob)
+
+
+@cache
+def _language_identifier() -> Any:
+    """py3langid's model, read once per process: unpacking it (LZMA, then arrays) costs ~0.4 s of CPU,
+    which every enricher built in the process paid again (the DAG's partitions under `dag.test()`, a
+    worker's successive tasks, a demo and its re-runs). Classifying only reads it, so enrichers share it."""
+    from py3langid.langid import MODEL_FILE, LanguageIdentifier
+
+    return LanguageIdentifier.from_model_file(MODEL_FILE, norm_probs=True)
 
 
 @dataclass

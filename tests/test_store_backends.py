@@ -583,6 +583,20 @@ def test_documents_collections_are_separate(store: Store) -> None:
     assert [d["author"] for d in store.query_docs("authors", {"watched": True})] == ["ann"]
 
 
+def test_put_docs_writes_what_put_doc_writes_one_at_a_time(store: Store) -> None:
+    store.put_doc("authors", "ann", {"author": "ann", "score": 1.0, "rank": 9})
+    docs = [
+        (name, {"author": name, "score": score, "rank": rank})
+        for rank, (name, score) in enumerate([("bob", 80.5), ("ann", 70.25), ("cy", 3.0)], start=1)
+    ]
+    assert store.put_docs("authors", iter(docs)) == 3  # any iterable, consumed once
+    assert store.put_docs("authors", []) == 0
+    assert store.query_docs("authors", order_by="rank") == [doc for _, doc in docs]
+    assert store.get_doc("authors", "ann") == {"author": "ann", "score": 70.25, "rank": 2}  # replaced
+    with pytest.raises(StoreError, match="unknown collection 'users'"):
+        store.put_docs("users", [("x", {})])
+
+
 def test_state_values_of_any_type(store: Store) -> None:
     store.set_state("cursor", {"after": "abc", "pages": 3})
     store.set_state("count", 5)

@@ -282,6 +282,16 @@ class Store(abc.ABC):
     def put_doc(self, collection: str, doc_id: str, doc: dict[str, Any]) -> None:
         """Insert or replace a JSON document by id."""
 
+    def put_docs(self, collection: str, docs: Iterable[tuple[str, dict[str, Any]]]) -> int:
+        """Insert or replace many JSON documents by id, as `put_doc` does one at a time; returns how
+        many. A backend may write them together (one transaction, one bulk request), so a caller
+        writing hundreds of documents pays for one write, not hundreds."""
+        count = 0
+        for doc_id, doc in docs:
+            self.put_doc(collection, doc_id, doc)
+            count += 1
+        return count
+
     @abc.abstractmethod
     def get_doc(self, collection: str, doc_id: str) -> dict[str, Any] | None: ...
 

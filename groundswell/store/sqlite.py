@@ -525,6 +525,28 @@ class SqliteStore(Store):
                 (collection, doc_id, payload),
             )
 
+    def put_docs(self, collection: str, docs: Iterable[tuple[str, dict[str, Any]]]) -> int:
+        """One transaction for all of them: on a file store each commit is a disk sync, so writing the
+        demo's ~760 author scores one by one took seconds, in one transaction milliseconds."""
+        check_collection(collection)
+        rows = [
+            (collection, doc_id, json.dumps(doc, default=_json_default, sort_keys=True))
+            for doc_id, doc in docs
+        ]
+        with self._lock:
+            self._db.execute("BEGIN")
+            try:
+                self._db.executemany(
+                    "INSERT INTO docs (collection, id, doc) VALUES (?,?,?) "
+                    "ON CONFLICT(collection, id) DO UPDATE SET doc=excluded.doc, version=docs.version+1",
+                    rows,
+                )
+                self._db.execute("COMMIT")
+            except Exception:
+                self._db.execute("ROLLBACK")
+                raise
+        return len(rows)
+
     def get_doc_versioned(self, collection: str, doc_id: str) -> tuple[dict[str, Any], DocVersion] | None:
         check_collection(collection)
         with self._lock:
