@@ -28,6 +28,7 @@ sys.path.insert(0, str(ROOT))
 
 from tests.kit.synthetic import SCENARIOS, generate  # noqa: E402
 from trends.detector import seasonal_factors  # noqa: E402
+from trends.series import CountSeries  # noqa: E402
 
 PRE = 21  # buckets before the start the oracle compares with
 MAX_LAG = 20  # bench_blips.py counts a shift found within 20 buckets
@@ -35,19 +36,29 @@ LOW_VOLUME = 20.0  # as bench_blips.py: under 20 mentions a day is low volume
 GROWTH_WEIGHT = 0.08  # as bench_blips.py draws its smooth-growth series
 
 
+def lag_z(signal: np.ndarray, start: int, sign: int) -> np.ndarray:
+    """z of the post-start mean against the PRE buckets before the start, for every lag 0..MAX_LAG that
+    the series reaches (lag 0 = the start bucket alone); positive in the direction `sign`."""
+    pre = signal[start - PRE : start]
+    sd = max(float(pre.std(ddof=1)), 1e-9)
+    lengths = np.arange(1, min(MAX_LAG + 1, len(signal) - start) + 1)
+    means = np.cumsum(signal[start : start + len(lengths)]) / lengths
+    return np.asarray(sign * (means - pre.mean()) / (sd * np.sqrt(1 / lengths + 1 / PRE)))
+
+
 def first_alarm_lag(signal: np.ndarray, start: int, sign: int, z_threshold: float) -> int | None:
     """The first lag (0 = the start bucket itself) at which the post-start mean is z_threshold
     noise units past the PRE buckets before the start, or None within MAX_LAG."""
-    pre = signal[start - PRE : start]
-    sd = max(float(pre.std(ddof=1)), 1e-9)
-    for lag in range(MAX_LAG + 1):
-        length = lag + 1
-        if start + length > len(signal):
-            return None
-        z = sign * (signal[start : start + length].mean() - pre.mean()) / (sd * np.sqrt(1 / length + 1 / PRE))
-        if z >= z_threshold:
-            return lag
-    return None
+    hits = np.flatnonzero(lag_z(signal, start, sign) >= z_threshold)
+    return int(hits[0]) if len(hits) else None
+
+
+def oracle_signal(series: CountSeries, factor: np.ndarray, metric: str) -> np.ndarray:
+    """The variance-stabilised signal the oracle tests: Anscombe's root of the volume divided by its
+    weekly rhythm, or the arcsine root of the negative share."""
+    if metric == "volume":
+        return np.asarray(2 * np.sqrt(series.count / factor + 0.375))
+    return np.asarray(2 * np.arcsin(np.sqrt((series.negative + 0.375) / (series.count + 0.75))))
 
 
 def median_p90(lags: list[int]) -> str:
@@ -73,10 +84,7 @@ def main() -> int:
         for series, factor, truth in zip(data.series, factors, data.truth, strict=True):
             if truth.kind != "shift" or truth.start < PRE:
                 continue
-            if truth.metric == "volume":
-                signal = 2 * np.sqrt(series.count / factor + 0.375)
-            else:
-                signal = 2 * np.arcsin(np.sqrt((series.negative + 0.375) / (series.count + 0.75)))
+            signal = oracle_signal(series, factor, truth.metric)
             sign = 1 if truth.direction == "up" else -1
             plants.append((signal, truth.start, sign, truth.base_volume >= LOW_VOLUME))
 
