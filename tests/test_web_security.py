@@ -3,6 +3,7 @@ time-boxed searches that never stall other users, and brief files served from an
 
 from __future__ import annotations
 
+import sqlite3
 import threading
 import time
 from collections.abc import Iterator
@@ -16,7 +17,7 @@ from groundswell.records import Ticket
 from groundswell.store import sqlite as sqlite_backend
 from groundswell.store.base import SearchTimeout
 from groundswell.store.query import MAX_QUERY_CHARS, QuerySyntaxError
-from groundswell.store.sqlite import SqliteStore
+from groundswell.store.sqlite import SqliteStore, _Budget
 from tests.kit.sample import load_sample, sample_config
 from web.app import create_app
 from web.security import (
@@ -251,6 +252,25 @@ def test_search_over_its_time_budget_is_stopped(big_store: SqliteStore, monkeypa
     client = TestClient(create_app(sample_config(), big_store), base_url=LOCAL)
     r = client.get("/search", params={"q": "SLOWQUERY"})
     assert r.status_code == 503 and "budget" in r.text
+
+
+def test_a_budget_that_runs_out_while_no_statement_runs_still_stops_the_next(big_store: SqliteStore) -> None:
+    # SQLite's interrupt is a no-op between statements: a deadline that passes there (or before the
+    # first statement starts, on a busy machine) must still stop what runs next, and only until the
+    # block ends
+    slow = " AND ".join(['"kettle"'] * 1500)
+    db, lock = big_store._reader()
+    t0 = time.perf_counter()
+    with lock:
+        with pytest.raises(sqlite3.OperationalError, match="interrupt"), _Budget(db, 0.05):
+            time.sleep(0.3)  # the deadline passes while nothing runs
+            db.execute("SELECT COUNT(*) FROM mentions_fts WHERE mentions_fts MATCH ?", (slow,)).fetchone()
+        assert time.perf_counter() - t0 < 3
+        time.sleep(0.2)  # no interrupt after the block: the connection's next statement runs
+        assert (
+            db.execute("SELECT COUNT(*) FROM mentions_fts WHERE mentions_fts MATCH 'kettle'").fetchone()[0]
+            > 0
+        )
 
 
 def test_one_slow_search_does_not_block_the_others(big_store: SqliteStore, monkeypatch) -> None:

@@ -117,32 +117,42 @@ _HL_OPEN, _HL_CLOSE = "\x02", "\x03"
 
 
 class _Budget:
-    """Interrupts the connection's running statement once `seconds` have passed (a timer thread).
+    """Interrupts the connection's SQL once `seconds` have passed (a watcher thread), and again every
+    `_REPEAT_S` until the block ends.
 
-    A timer rather than a progress handler: one FTS5 step can take milliseconds on a hostile query, so
-    a handler called every N steps either fires far too late or slows every ordinary search.
+    A thread rather than a progress handler: one FTS5 step can take milliseconds on a hostile query, so
+    a handler called every N steps either fires far too late or slows every ordinary search. Repeated,
+    because SQLite's interrupt is a no-op while no statement runs: a deadline that passes between two
+    statements, or before the first one starts (a busy machine), would otherwise let the rest run
+    unbounded.
     """
+
+    _REPEAT_S = 0.05
 
     def __init__(self, db: sqlite3.Connection, seconds: float) -> None:
         self._db = db
+        self._seconds = seconds
         self._done = threading.Lock()
-        self._finished = False
-        self._timer = threading.Timer(seconds, self._interrupt)
-        self._timer.daemon = True
+        self._finished = threading.Event()
+        self._watcher = threading.Thread(target=self._watch, name="search-budget", daemon=True)
 
-    def _interrupt(self) -> None:
-        with self._done:
-            if not self._finished:
+    def _watch(self) -> None:
+        wait = self._seconds
+        while not self._finished.wait(wait):
+            with self._done:
+                if self._finished.is_set():
+                    return
                 self._db.interrupt()
+            wait = self._REPEAT_S
 
     def __enter__(self) -> _Budget:
-        self._timer.start()
+        self._watcher.start()
         return self
 
     def __exit__(self, *exc: object) -> None:
-        with self._done:  # a timer that fires after this point interrupts nothing
-            self._finished = True
-        self._timer.cancel()
+        with self._done:  # an interrupt after this point cannot reach the connection's next user
+            self._finished.set()
+        self._watcher.join()
 
 
 def _ts(value: datetime) -> float:
