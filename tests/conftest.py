@@ -3,6 +3,7 @@ the suite is split over pytest-xdist workers (`scripts/test.sh` runs 2; `-n 0` r
 
 from __future__ import annotations
 
+import gc
 import json
 import os
 import shutil
@@ -27,6 +28,20 @@ if os.environ.get("PYTEST_XDIST_WORKER_COUNT"):
     )
 
 from groundswell.paths import shared_data_dir
+
+
+def _freeze_survivors_of_full_collections(phase: str, info: dict[str, int]) -> None:
+    """A test process holds millions of long-lived objects (the modules of torch, transformers, spaCy,
+    Airflow, SciPy, loaded models): each full collection of the cyclic garbage collector walked them
+    all again, 0.7-0.8 s each, 25-30 times per xdist worker. Right after a full collection, what
+    survived it is frozen (`gc.freeze`), so the next full collection walks only what the tests made
+    since. Cycles that become garbage later among the frozen objects are not collected: memory the
+    test process keeps until it exits, not a behaviour the tests see (none relies on the collector)."""
+    if phase == "stop" and info["generation"] == 2:
+        gc.freeze()
+
+
+gc.callbacks.append(_freeze_survivors_of_full_collections)
 
 # osmem-server and both-store-backend fixtures: `osmem_base`, `es_client`, `store`, `both_stores`
 pytest_plugins = ["tests.kit.es"]
@@ -118,14 +133,15 @@ def demo_copy(demo_run: dict[str, Any], tmp_path: Path) -> dict[str, Any]:
 
 
 # How the tests that need the demo are split over pytest-xdist workers (`--dist loadgroup`, see
-# pytest_xdist_make_scheduler): the modules whose tests read the shared demo (DEMO_MODULES) are one
-# unit, handed out first, because the demo is the suite's critical path: one worker builds it, then
-# runs the DAG end-to-end tests seeded from it (their module-scoped Airflow home is built once).
-# The modules whose tests run the pipeline again on a copy (DEMO_COPY_MODULES) are another unit,
-# handed out last: by then the other worker has run everything else and takes it, and the demo is
-# built. Both lists are checked against the tests' fixture closures at every collection (below): a
-# module missing from its list, or listed wrongly, fails its tests with what to change.
-DEMO_MODULES = ("tests/test_dags_end_to_end.py", "tests/test_end_to_end.py")
+# pytest_xdist_make_scheduler): the modules whose tests read the shared demo (DEMO_MODULES, in this
+# order) are one unit, handed out first, because the demo is the suite's critical path: one worker
+# builds it, checks it, then runs the DAG end-to-end tests seeded from it (their module-scoped Airflow
+# home is built once). The modules whose tests run the pipeline again on a copy (DEMO_COPY_MODULES)
+# are another unit, handed to another worker as soon as the demo is built (the first demo test has
+# finished), else last, so that it neither waits for the demo nor ends the run on one worker alone.
+# Both lists are checked against the tests' fixture closures at every collection (below): a module
+# missing from its list, or listed wrongly, fails its tests with what to change.
+DEMO_MODULES = ("tests/test_end_to_end.py", "tests/test_dags_end_to_end.py")
 DEMO_COPY_MODULES = ("tests/test_end_to_end_reruns.py",)
 
 _DEMO_LISTS_WRONG: dict[str, str] = {}  # module -> what to change in tests/conftest.py
@@ -134,6 +150,12 @@ _DEMO_LISTS_WRONG: dict[str, str] = {}  # module -> what to change in tests/conf
 def _demo_unit(module: str) -> int:
     """0: reads the shared demo (first), 1: everything else, 2: works on a copy of the demo (last)."""
     return 0 if module in DEMO_MODULES else 2 if module in DEMO_COPY_MODULES else 1
+
+
+def _xdist_order(module: str) -> tuple[int, int]:
+    """Where a module's tests go in an xdist worker's collection: by unit, DEMO_MODULES in their order."""
+    unit = _demo_unit(module)
+    return unit, DEMO_MODULES.index(module) if unit == 0 else 0
 
 
 @pytest.hookimpl(tryfirst=True)  # sees the whole collection, before -k / -m deselect
@@ -162,7 +184,7 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
         # a serial run keeps the plain collection order: some tests still depend on what ran before them
         # in the same process (Airflow's logging set-up, see test_alerts_notify.py), and that order is the
         # one they were written against
-        items.sort(key=lambda item: _demo_unit(item.nodeid.split("::", 1)[0]))  # stable
+        items.sort(key=lambda item: _xdist_order(item.nodeid.split("::", 1)[0]))  # stable
 
 
 def pytest_runtest_setup(item: pytest.Item) -> None:
@@ -182,7 +204,8 @@ def pytest_runtest_setup(item: pytest.Item) -> None:
 def pytest_xdist_make_scheduler(config: pytest.Config, log: Any) -> Any:
     """`--dist loadgroup` (scripts/test.sh): DEMO_MODULES as one unit, DEMO_COPY_MODULES as another,
     every other test on its own; units are handed out in collection order (demo readers first, demo
-    copies last, see pytest_collection_modifyitems), not xdist's default of the largest unit first.
+    copies last, see pytest_collection_modifyitems), not xdist's default of the largest unit first,
+    except that the demo copies go to another worker than the demo's as soon as the demo is built.
 
     xdist's own grouping (`xdist_group` marks) renames node ids through an attribute that pytest 9 no
     longer reads, so the units are made here, from the node ids the controller sees.
@@ -192,9 +215,24 @@ def pytest_xdist_make_scheduler(config: pytest.Config, log: Any) -> Any:
     from xdist.scheduler import LoadGroupScheduling
 
     class DemoUnitScheduling(LoadGroupScheduling):
+        demo_node: Any = None  # the worker given the demo readers: it builds the demo
+        demo_built = False  # a demo reader has finished: the demo is there for the copies
+
         def _split_scope(self, nodeid: str) -> str:
             unit = _demo_unit(nodeid.split("::", 1)[0])
             return {0: "demo_run", 2: "demo_copy"}.get(unit) or super()._split_scope(nodeid)
+
+        def mark_test_complete(self, node: Any, item_index: int, duration: float = 0) -> None:
+            if self._split_scope(self.registered_collections[node][item_index]) == "demo_run":
+                self.demo_built = True
+            super().mark_test_complete(node, item_index, duration)
+
+        def _assign_work_unit(self, node: Any) -> None:
+            if self.demo_built and node is not self.demo_node and "demo_copy" in self.workqueue:
+                self.workqueue.move_to_end("demo_copy", last=False)  # this worker takes it next
+            if next(iter(self.workqueue)) == "demo_run":
+                self.demo_node = node
+            super()._assign_work_unit(node)
 
     config.option.loadscopereorder = False
     return DemoUnitScheduling(config, log)
