@@ -21,7 +21,6 @@ import logging
 from pathlib import Path
 from typing import Any
 
-import torch
 from torch import nn
 from torch.nn import functional as F
 
@@ -64,14 +63,32 @@ class LeanTokenizer:
         return {"input_ids": [e.ids for e in encodings]}
 
 
+# The modules are built with uninitialised tensors, then given the checkpoint's: no random
+# initialisation (0.12 CPU-s), and not on the meta device, whose initialisers import torch._dynamo
+# (~1.5 CPU-s; transformers' loading imports it too).
+class _Linear(nn.Linear):
+    def reset_parameters(self) -> None:
+        pass
+
+
+class _Embedding(nn.Embedding):
+    def reset_parameters(self) -> None:
+        pass
+
+
+class _LayerNorm(nn.LayerNorm):
+    def reset_parameters(self) -> None:
+        pass
+
+
 class _Embeddings(nn.Module):
     def __init__(self, config: dict[str, Any]) -> None:
         super().__init__()
         hidden = config["hidden_size"]
-        self.word_embeddings = nn.Embedding(config["vocab_size"], hidden)
-        self.position_embeddings = nn.Embedding(config["max_position_embeddings"], hidden)
-        self.token_type_embeddings = nn.Embedding(config["type_vocab_size"], hidden)
-        self.LayerNorm = nn.LayerNorm(hidden, eps=config["layer_norm_eps"])
+        self.word_embeddings = _Embedding(config["vocab_size"], hidden)
+        self.position_embeddings = _Embedding(config["max_position_embeddings"], hidden)
+        self.token_type_embeddings = _Embedding(config["type_vocab_size"], hidden)
+        self.LayerNorm = _LayerNorm(hidden, eps=config["layer_norm_eps"])
 
 
 class _SelfAttention(nn.Module):
@@ -79,16 +96,16 @@ class _SelfAttention(nn.Module):
         super().__init__()
         hidden = config["hidden_size"]
         self.num_attention_heads = config["num_attention_heads"]
-        self.query = nn.Linear(hidden, hidden)
-        self.key = nn.Linear(hidden, hidden)
-        self.value = nn.Linear(hidden, hidden)
+        self.query = _Linear(hidden, hidden)
+        self.key = _Linear(hidden, hidden)
+        self.value = _Linear(hidden, hidden)
 
 
 class _DenseNorm(nn.Module):
     def __init__(self, into: int, hidden: int, eps: float) -> None:
         super().__init__()
-        self.dense = nn.Linear(into, hidden)
-        self.LayerNorm = nn.LayerNorm(hidden, eps=eps)
+        self.dense = _Linear(into, hidden)
+        self.LayerNorm = _LayerNorm(hidden, eps=eps)
 
 
 class _Attention(nn.Module):
@@ -102,7 +119,7 @@ class _Attention(nn.Module):
 class _Intermediate(nn.Module):
     def __init__(self, config: dict[str, Any]) -> None:
         super().__init__()
-        self.dense = nn.Linear(config["hidden_size"], config["intermediate_size"])
+        self.dense = _Linear(config["hidden_size"], config["intermediate_size"])
         self.intermediate_act_fn = F.gelu  # transformers' "gelu" (GELUActivation) is F.gelu
 
 
@@ -175,9 +192,8 @@ def _tokenizer_supported(tokenizer_config: dict[str, Any], tokenizer_json: Path)
 def _stages(config: dict[str, Any], weights: Path) -> list[nn.Module] | None:
     from safetensors import safe_open
 
-    with torch.device("meta"):
-        modules: list[nn.Module] = [_Embeddings(config)]
-        modules += [_Layer(config) for _ in range(config["num_hidden_layers"])]
+    modules: list[nn.Module] = [_Embeddings(config)]
+    modules += [_Layer(config) for _ in range(config["num_hidden_layers"])]
     prefixes = ["embeddings."] + [f"encoder.layer.{k}." for k in range(config["num_hidden_layers"])]
     with safe_open(str(weights), framework="pt") as handle:
         keys = set(handle.keys())

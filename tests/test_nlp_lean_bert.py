@@ -126,6 +126,7 @@ def test_lean_loader_stands_aside_where_it_cannot_vouch_for_the_files(base_path:
 
 @pytest.mark.slow
 def test_cpu_enrichment_of_a_few_mentions_imports_no_transformers(tmp_path: Path) -> None:
+    # nor torch._dynamo (~1.5 CPU-s), which transformers' loading and modules built on the meta device import
     code = f"""
         import json, sys
         from datetime import UTC, datetime
@@ -142,7 +143,8 @@ def test_cpu_enrichment_of_a_few_mentions_imports_no_transformers(tmp_path: Path
             for k, text in enumerate(texts)
         ])
         assert all(m.enriched and m.sentiment for m in out)
-        print(json.dumps(sorted(m for m in sys.modules if m.split(".")[0] in ("transformers", "peft"))))
+        heavy = [m for m in sys.modules if m.split(".")[0] in ("transformers", "peft") or m == "torch._dynamo"]
+        print(json.dumps(sorted(heavy)))
     """
     env = {
         k: v for k, v in os.environ.items() if k not in ("GROUNDSWELL_NLP_LOADER", "GROUNDSWELL_NLP_BACKEND")
