@@ -16,6 +16,10 @@ Jobs are grouped by the outputs they need and sorted by length. On the CPU torch
 packed (`nlp.packed`): no padding token is computed and each text's result is its own, whatever its
 batch neighbours.
 
+On the CPU torch backend the base model and tokenizer are loaded without transformers where
+`nlp.lean_bert` can vouch for the files (bit-identical outputs, 2-3 CPU-s less start-up per process);
+`GROUNDSWELL_NLP_LOADER=transformers` forces transformers, which CUDA and ONNX always use.
+
 Backends (`backend=`, or the environment variable `GROUNDSWELL_NLP_BACKEND`):
 
 - `torch`: PyTorch; on CPU bf16 where AMX is present, else fp32 (`resolve_precision`); fp16 on CUDA
