@@ -171,11 +171,16 @@ def _tokenizer_supported(tokenizer_config: dict[str, Any], tokenizer_json: Path)
     no added tokens beyond tokenizer.json's."""
     if tokenizer_config.get("tokenizer_class") not in _TOKENIZER_CLASSES:
         return False
-    if tokenizer_config.get("added_tokens_decoder") or tokenizer_config.get("additional_special_tokens"):
+    if tokenizer_config.get("additional_special_tokens"):
         return False
     if (tokenizer_json.parent / "added_tokens.json").exists():
         return False
     spec = json.loads(tokenizer_json.read_text(encoding="utf-8"))
+    # newer saves list the added tokens in tokenizer_config.json too: fine where they are tokenizer.json's
+    known = {str(t["id"]): _token_fields(t) for t in spec.get("added_tokens") or []}
+    listed = tokenizer_config.get("added_tokens_decoder") or {}
+    if any(known.get(str(k)) != _token_fields(t) for k, t in listed.items()):
+        return False
     normaliser = spec.get("normalizer") or {}
     if normaliser.get("type") != "BertNormalizer":
         return False
@@ -187,6 +192,12 @@ def _tokenizer_supported(tokenizer_config: dict[str, Any], tokenizer_json: Path)
     if any(normaliser.get(key) != value for key, value in expected.items()):
         return False
     return (spec.get("model") or {}).get("type") == "WordPiece"
+
+
+def _token_fields(token: dict[str, Any]) -> tuple[Any, ...]:
+    return tuple(
+        token.get(k) for k in ("content", "special", "lstrip", "rstrip", "normalized", "single_word")
+    )
 
 
 def _stages(config: dict[str, Any], weights: Path) -> list[nn.Module] | None:

@@ -117,6 +117,18 @@ def test_lean_loader_stands_aside_where_it_cannot_vouch_for_the_files(base_path:
     (folder / "tokenizer_config.json").write_text(json.dumps({**tokenizer_config, "do_lower_case": False}))
     assert lean_bert.load(str(folder)) is None  # transformers would rebuild the normaliser
     (folder / "tokenizer_config.json").write_text(json.dumps(tokenizer_config))
+    added = json.loads((folder / "tokenizer.json").read_text())["added_tokens"]
+    listed = {str(t["id"]): {k: v for k, v in t.items() if k != "id"} for t in added}
+    (folder / "tokenizer_config.json").write_text(
+        json.dumps({**tokenizer_config, "added_tokens_decoder": listed})
+    )
+    assert lean_bert.load(str(folder)) is not None  # newer saves list tokenizer.json's added tokens again
+    listed["30522"] = {**listed["0"], "content": "<extra>"}
+    (folder / "tokenizer_config.json").write_text(
+        json.dumps({**tokenizer_config, "added_tokens_decoder": listed})
+    )
+    assert lean_bert.load(str(folder)) is None  # a token AutoTokenizer would add
+    (folder / "tokenizer_config.json").write_text(json.dumps(tokenizer_config))
     config = json.loads((folder / "config.json").read_text())
     (folder / "config.json").write_text(json.dumps({**config, "position_embedding_type": "relative_key"}))
     assert lean_bert.load(str(folder)) is None  # another architecture
