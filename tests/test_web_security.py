@@ -253,6 +253,24 @@ def test_search_over_its_time_budget_is_stopped(big_store: SqliteStore, monkeypa
     assert r.status_code == 503 and "budget" in r.text
 
 
+def test_a_statement_started_after_the_budget_ran_out_is_stopped_too() -> None:
+    """Interrupting a connection between two statements does nothing: a search held up past its budget
+    before its statement started (a busy machine, a long garbage collection) ran it unbounded."""
+    import sqlite3
+
+    db = sqlite3.connect(":memory:", check_same_thread=False)
+    slow = "WITH RECURSIVE c(x) AS (SELECT 1 UNION ALL SELECT x + 1 FROM c WHERE x < 300000000) SELECT count(*) FROM c"
+    t0 = time.perf_counter()
+    with sqlite_backend._Budget(db, 0.05):
+        time.sleep(0.3)  # the budget runs out while no statement is running
+        with pytest.raises(sqlite3.OperationalError, match="interrupt"):
+            db.execute(slow).fetchone()
+    assert time.perf_counter() - t0 < 3
+    assert db.execute("SELECT 1").fetchone() == (1,)  # nothing interrupts the connection afterwards
+    time.sleep(0.2)
+    assert db.execute("SELECT count(*) FROM (SELECT 1 UNION ALL SELECT 2)").fetchone() == (2,)
+
+
 def test_one_slow_search_does_not_block_the_others(big_store: SqliteStore, monkeypatch) -> None:
     _slow_fts(monkeypatch)
     # the slow query runs out its budget before the test ends (thread.join): 5 s is just over the

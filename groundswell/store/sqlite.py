@@ -117,32 +117,40 @@ _HL_OPEN, _HL_CLOSE = "\x02", "\x03"
 
 
 class _Budget:
-    """Interrupts the connection's running statement once `seconds` have passed (a timer thread).
+    """Interrupts the connection's running statement once `seconds` have passed (a timer thread), and
+    again every `every` seconds until the search ends.
 
     A timer rather than a progress handler: one FTS5 step can take milliseconds on a hostile query, so
-    a handler called every N steps either fires far too late or slows every ordinary search.
+    a handler called every N steps either fires far too late or slows every ordinary search. Again and
+    again, because interrupting a connection that is between two statements does nothing: a search
+    whose thread was held up past its budget before a statement started (a busy machine, a long garbage
+    collection) ran that statement unbounded, however long it took.
     """
 
-    def __init__(self, db: sqlite3.Connection, seconds: float) -> None:
+    def __init__(self, db: sqlite3.Connection, seconds: float, *, every: float = 0.05) -> None:
         self._db = db
         self._done = threading.Lock()
         self._finished = False
-        self._timer = threading.Timer(seconds, self._interrupt)
-        self._timer.daemon = True
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, args=(seconds, every), daemon=True)
 
-    def _interrupt(self) -> None:
-        with self._done:
-            if not self._finished:
+    def _run(self, seconds: float, every: float) -> None:
+        wait = seconds
+        while not self._stop.wait(wait):
+            with self._done:
+                if self._finished:
+                    return
                 self._db.interrupt()
+            wait = every
 
     def __enter__(self) -> _Budget:
-        self._timer.start()
+        self._thread.start()
         return self
 
     def __exit__(self, *exc: object) -> None:
-        with self._done:  # a timer that fires after this point interrupts nothing
+        with self._done:  # an interrupt after this point would stop the next, unbudgeted statement
             self._finished = True
-        self._timer.cancel()
+        self._stop.set()
 
 
 def _ts(value: datetime) -> float:
