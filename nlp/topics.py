@@ -118,7 +118,12 @@ class TopicModel:
     def _grow_from_pool(self) -> dict[str, int]:
         if len(self.pool) < self.min_topic_size:
             return {}
-        labels = self._cluster_pool().tolist()
+        return self._form_topics(self._cluster_pool().tolist())
+
+    def _form_topics(self, labels: list[int]) -> dict[str, int]:
+        """Turn the pool's clusters (`labels[i]`: the cluster of pool member i) of at least
+        `min_topic_size` members into new topics, in the order of their cluster numbers; the rest
+        stays pooled. Returns {pooled mention id: its new topic id}."""
         clusters: dict[int, list[tuple[str, np.ndarray, list[str]]]] = {}
         for member, cluster in zip(self.pool, labels, strict=True):
             clusters.setdefault(cluster, []).append(member)

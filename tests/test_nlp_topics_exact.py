@@ -17,7 +17,7 @@ import pytest
 from scipy.spatial.distance import pdist
 
 from groundswell.text import ENGLISH_STOP_WORDS
-from nlp.topics import Topic, TopicModel, _cluster_reference, _PoolDistances
+from nlp.topics import TopicModel, _cluster_reference, _PoolDistances
 
 VOCABULARY = [f"term{i:02d}" for i in range(40)]
 DISTANCE_THRESHOLD = 0.55  # 1 - cluster_threshold
@@ -30,27 +30,7 @@ class ReferenceTopicModel(TopicModel):
         if len(self.pool) < self.min_topic_size:
             return {}
         vectors = np.stack([v for _, v, _ in self.pool])
-        labels = _cluster_reference(list(vectors), 1 - self.cluster_threshold)
-        reassigned: dict[str, int] = {}
-        keep: list[tuple[str, np.ndarray, list[str]]] = []
-        for cluster in sorted(set(labels.tolist())):
-            members = [self.pool[i] for i in np.flatnonzero(labels == cluster)]
-            if len(members) < self.min_topic_size:
-                keep.extend(members)
-                continue
-            topic = Topic(
-                id=self.next_id,
-                centroid=np.mean([v for _, v, _ in members], axis=0),
-                size=len(members),
-                terms=Counter(t for _, _, toks in members for t in toks),
-                created_run=self.run,
-            )
-            self.next_id += 1
-            self.topics[topic.id] = topic
-            for mid, _, _ in members:
-                reassigned[mid] = topic.id
-        self.pool = keep
-        return reassigned
+        return self._form_topics(_cluster_reference(list(vectors), 1 - self.cluster_threshold).tolist())
 
     def _relabel(self) -> None:
         if not self.topics:
