@@ -7,6 +7,7 @@ embedding for the transformers), built by a module-level function that each work
 
 from __future__ import annotations
 
+import importlib.util
 import json
 import multiprocessing
 from pathlib import Path
@@ -16,6 +17,7 @@ from typer.testing import CliRunner
 
 from groundswell.app.partitions import EMBEDDING_CACHE_DIR, PENDING_TOPIC
 from groundswell.app.processes import (
+    _PRELOAD,
     MIN_SHARE,
     EnrichWorkerFailed,
     enrich_local,
@@ -152,6 +154,13 @@ def test_a_file_store_knows_the_configuration_that_opens_it(tmp_path: Path) -> N
     with SqliteStore(config.path(config.store.path)) as store:
         assert store.opened_from(config)
         assert not store.opened_from(_config(tmp_path / "elsewhere"))
+
+
+def test_every_module_the_fork_server_preloads_exists() -> None:
+    # the fork server skips a preload module that fails to import, silently: a wrong name would only
+    # make every worker import it again
+    missing = [name for name in _PRELOAD if importlib.util.find_spec(name) is None]
+    assert not missing, f"processes._PRELOAD names modules that do not exist: {missing}"
 
 
 @pytest.mark.parametrize("raw", [0, -1, "two", "", 1.5, True])
