@@ -253,30 +253,30 @@ class SqliteStore(Store):
         return reader, contextlib.nullcontext()
 
     # ---- mentions ------------------------------------------------------------------------
-    def upsert_mentions(self, mentions: Iterable[Mention]) -> WriteResult:
-        result = WriteResult()
+    @contextlib.contextmanager
+    def _transaction(self) -> Iterator[None]:
+        """The block's writes in one transaction (one disk sync on a file store), rolled back on error."""
         with self._lock:
             self._db.execute("BEGIN")
             try:
-                for m in mentions:
-                    self._upsert_one(m)
-                    result.written += 1
+                yield
                 self._db.execute("COMMIT")
             except Exception:
                 self._db.execute("ROLLBACK")
                 raise
+
+    def upsert_mentions(self, mentions: Iterable[Mention]) -> WriteResult:
+        result = WriteResult()
+        with self._transaction():
+            for m in mentions:
+                self._upsert_one(m)
+                result.written += 1
         return result
 
     def update_topics(self, mentions: Sequence[Mention]) -> None:
         rows = [(m.topic_id, m.topic_label, m.model_dump_json(), m.id) for m in mentions]
-        with self._lock:
-            self._db.execute("BEGIN")
-            try:
-                self._db.executemany("UPDATE mentions SET topic_id=?, topic_label=?, doc=? WHERE id=?", rows)
-                self._db.execute("COMMIT")
-            except Exception:
-                self._db.execute("ROLLBACK")
-                raise
+        with self._transaction():
+            self._db.executemany("UPDATE mentions SET topic_id=?, topic_label=?, doc=? WHERE id=?", rows)
 
     def _upsert_one(self, m: Mention) -> None:
         ts = _ts(m.published)
@@ -526,14 +526,7 @@ class SqliteStore(Store):
 
     # ---- documents ---------------------------------------------------------------------------
     def put_doc(self, collection: str, doc_id: str, doc: dict[str, Any]) -> None:
-        check_collection(collection)
-        payload = json.dumps(doc, default=_json_default, sort_keys=True)
-        with self._lock:
-            self._db.execute(
-                "INSERT INTO docs (collection, id, doc) VALUES (?,?,?) "
-                "ON CONFLICT(collection, id) DO UPDATE SET doc=excluded.doc, version=docs.version+1",
-                (collection, doc_id, payload),
-            )
+        self.put_docs(collection, [(doc_id, doc)])
 
     def put_docs(self, collection: str, docs: Iterable[tuple[str, dict[str, Any]]]) -> int:
         """One transaction for all of them: on a file store each commit is a disk sync, so writing the
@@ -543,18 +536,12 @@ class SqliteStore(Store):
             (collection, doc_id, json.dumps(doc, default=_json_default, sort_keys=True))
             for doc_id, doc in docs
         ]
-        with self._lock:
-            self._db.execute("BEGIN")
-            try:
-                self._db.executemany(
-                    "INSERT INTO docs (collection, id, doc) VALUES (?,?,?) "
-                    "ON CONFLICT(collection, id) DO UPDATE SET doc=excluded.doc, version=docs.version+1",
-                    rows,
-                )
-                self._db.execute("COMMIT")
-            except Exception:
-                self._db.execute("ROLLBACK")
-                raise
+        with self._transaction():
+            self._db.executemany(
+                "INSERT INTO docs (collection, id, doc) VALUES (?,?,?) "
+                "ON CONFLICT(collection, id) DO UPDATE SET doc=excluded.doc, version=docs.version+1",
+                rows,
+            )
         return len(rows)
 
     def get_doc_versioned(self, collection: str, doc_id: str) -> tuple[dict[str, Any], DocVersion] | None:
