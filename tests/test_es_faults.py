@@ -12,7 +12,6 @@ import time
 import urllib.request
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import pytest
@@ -22,7 +21,7 @@ from groundswell.mention import Mention
 from groundswell.store.base import COLLECTIONS, StoreError
 from index_mappings.store import ElasticsearchStore
 from index_mappings.templates import analysis, install, mentions_mapping
-from tests.kit.es import PREFIX, OsmemProcess, make_client
+from tests.kit.es import PREFIX, LoopbackProxy, OsmemProcess, ProxyHandler, make_client
 
 pytestmark = pytest.mark.es
 
@@ -100,7 +99,7 @@ def test_bulk_survives_server_stopping_mid_write(
     assert len({m.id for m in store.iter_mentions(batch_size=1000)}) == 2000
 
 
-class StormProxy:
+class StormProxy(LoopbackProxy):
     """HTTP proxy to the server that answers 429 to the first `storm` bulk requests, then marks every
     second item of the next bulk response as rejected with 429 (after the server stored them)."""
 
@@ -110,17 +109,14 @@ class StormProxy:
         self.bulk_requests = 0
         proxy = self
 
-        class Handler(BaseHTTPRequestHandler):
-            def log_message(self, format: str, *args: object) -> None:
-                return
-
-            def _forward(self) -> None:
-                body = self.rfile.read(int(self.headers.get("Content-Length") or 0))
+        class Handler(ProxyHandler):
+            def forward(self) -> None:
+                body = self.body()
                 is_bulk = "/_bulk" in self.path
                 if is_bulk:
                     proxy.bulk_requests += 1
                     if proxy.bulk_requests <= proxy.storm:
-                        self._reply(
+                        self.reply(
                             429,
                             json.dumps(
                                 {
@@ -151,27 +147,10 @@ class StormProxy:
                         }
                     data["errors"] = True
                     payload = json.dumps(data).encode()
-                self._reply(response.status, payload)
+                self.reply(response.status, payload)
                 conn.close()
 
-            def _reply(self, status: int, payload: bytes) -> None:
-                self.send_response(status)
-                self.send_header("Content-Type", "application/json")
-                self.send_header("X-Elastic-Product", "Elasticsearch")
-                self.send_header("Content-Length", str(len(payload)))
-                self.end_headers()
-                self.wfile.write(payload)
-
-            do_GET = do_POST = do_PUT = do_DELETE = do_HEAD = _forward
-
-        self.httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.url = f"http://127.0.0.1:{self.httpd.server_address[1]}"
-        self.thread = threading.Thread(target=self.httpd.serve_forever, daemon=True)
-        self.thread.start()
-
-    def close(self) -> None:
-        self.httpd.shutdown()
-        self.httpd.server_close()
+        super().__init__(Handler)
 
 
 def test_bulk_retries_a_429_storm_without_losing_or_duplicating(

@@ -18,10 +18,12 @@ the shipped server would reject fails every Elasticsearch test here instead of p
 
 from __future__ import annotations
 
+import http.server
 import json
 import re
 import socket
 import subprocess
+import threading
 import time
 import urllib.error
 import urllib.request
@@ -219,7 +221,52 @@ def both_stores_fixture(request: pytest.FixtureRequest, tmp_path: Path) -> Itera
     es.close()
 
 
-class CompatProxy:
+class ProxyHandler(http.server.BaseHTTPRequestHandler):
+    """A quiet request handler for a test proxy in front of osmem-server: every method goes to
+    `forward`, which a subclass writes; `reply` answers as Elasticsearch does (its product header)."""
+
+    protocol_version = "HTTP/1.1"
+
+    def log_message(self, *_: object) -> None:
+        pass
+
+    def forward(self) -> None:
+        raise NotImplementedError
+
+    def do_GET(self) -> None:
+        self.forward()
+
+    do_POST = do_PUT = do_DELETE = do_HEAD = do_GET
+
+    def body(self) -> bytes:
+        return self.rfile.read(int(self.headers.get("Content-Length") or 0))
+
+    def reply(self, status: int, payload: bytes, content_type: str | None = None) -> None:
+        self.send_response(status)
+        self.send_header("Content-Type", content_type or "application/json")
+        self.send_header("Content-Length", str(len(payload)))
+        self.send_header("X-Elastic-Product", "Elasticsearch")
+        self.end_headers()
+        if self.command != "HEAD":
+            self.wfile.write(payload)
+
+
+class LoopbackProxy:
+    """A `ProxyHandler` subclass served on a free loopback port from a daemon thread (`url`, `close`)."""
+
+    def __init__(self, handler: type[ProxyHandler]) -> None:
+        self.server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
+        self.server.daemon_threads = True
+        self.url = f"http://127.0.0.1:{self.server.server_address[1]}"
+        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
+        self.thread.start()
+
+    def close(self) -> None:
+        self.server.shutdown()
+        self.server.server_close()
+
+
+class CompatProxy(LoopbackProxy):
     """An HTTP proxy in front of osmem-server that does what `CompatNode` does, for other processes.
 
     Worker processes (`groundswell.app.processes`) open the store from the configuration with the
@@ -229,23 +276,15 @@ class CompatProxy:
     """
 
     def __init__(self, upstream: str) -> None:
-        import http.server
-        import threading
-
         target = upstream.rstrip("/")
 
-        class Handler(http.server.BaseHTTPRequestHandler):
-            protocol_version = "HTTP/1.1"
-
-            def log_message(self, *_: object) -> None:
-                pass
-
-            def _forward(self) -> None:
-                body = self.rfile.read(int(self.headers.get("Content-Length") or 0))
+        class Handler(ProxyHandler):
+            def forward(self) -> None:
+                body = self.body()
                 headers = {k: v for k, v in self.headers.items() if k.lower() not in ("host", "connection")}
                 problem = media_type_problem(headers)
                 if problem is not None:
-                    self._answer(400, media_type_error(problem))
+                    self.reply(400, media_type_error(problem))
                     return
                 headers = plain_media_types(headers)
                 request = urllib.request.Request(
@@ -253,27 +292,8 @@ class CompatProxy:
                 )
                 try:
                     with urllib.request.urlopen(request, timeout=60) as response:
-                        self._answer(response.status, response.read(), response.headers.get("Content-Type"))
+                        self.reply(response.status, response.read(), response.headers.get("Content-Type"))
                 except urllib.error.HTTPError as err:
-                    self._answer(err.code, err.read(), err.headers.get("Content-Type"))
+                    self.reply(err.code, err.read(), err.headers.get("Content-Type"))
 
-            def _answer(self, status: int, payload: bytes, content_type: str | None = None) -> None:
-                self.send_response(status)
-                self.send_header("Content-Type", content_type or "application/json")
-                self.send_header("Content-Length", str(len(payload)))
-                self.send_header("X-Elastic-Product", "Elasticsearch")
-                self.end_headers()
-                if self.command != "HEAD":
-                    self.wfile.write(payload)
-
-            do_GET = do_POST = do_PUT = do_DELETE = do_HEAD = _forward
-
-        self.server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.server.daemon_threads = True
-        self.url = f"http://127.0.0.1:{self.server.server_address[1]}"
-        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
-        self.thread.start()
-
-    def close(self) -> None:
-        self.server.shutdown()
-        self.server.server_close()
+        super().__init__(Handler)
