@@ -1212,15 +1212,18 @@ class ThreeSigmaAlert:
 
 def _one_per_change(candidates: list[Finding]) -> list[Finding]:
     """The candidates with one shift per change: of the shift candidates of one series and metric
-    whose buckets overlap, only the one with the smallest p-value.
+    whose buckets overlap, only one: the one still under way at the last bucket, else the one with
+    the smallest p-value.
 
     The segmentation and the end scan can find the same change (an excursion the segmentation
     closed a bucket early, and the end scan's window running to the last bucket). It is one
     hypothesis, counted once in Benjamini-Hochberg (twice, it would loosen the threshold for every
-    other series) and reported once; the end scan's p-value already pays for the two routes.
+    other series) and reported once, as under way (a closed one would let the developing scan
+    raise the same change again); the end scan's p-value already pays for the two routes.
     """
     chosen: dict[tuple[str, str, str], list[Finding]] = {}
-    for c in sorted((c for c in candidates if c.kind == "shift"), key=lambda c: c.p_value):
+    shifts = (c for c in candidates if c.kind == "shift")
+    for c in sorted(shifts, key=lambda c: (not c.ongoing, c.p_value)):
         same = chosen.setdefault((c.group_by, c.key, c.metric), [])
         if not any(c.start <= o.end and o.start <= c.end for o in same):
             same.append(c)
