@@ -219,6 +219,21 @@ def main() -> int:
             f"{'  ' + label:34s} developing {delays(first_dev, subset):>8s} | confirmed "
             f"{delays(first_found, subset):>8s} | 3-sigma {delays(base_found, subset):>8s}"
         )
+    # the same per planted kind (level_* are steps, slope_* ramps of 12-25 days) and volume: which kind
+    # sets the median; n = planted, then how many each stage raised within MAX_DELAY
+    print("alarm lag by kind and volume, median / p90 (n planted, found developing / confirmed):")
+    for label, subset in (("20+/day", high), ("< 20/day", low)):
+        for name in SHIFT_SCENARIOS:
+            for direction in ("up", "down"):
+                kind = [t for t in subset if t.scenario == name and t.direction == direction]
+                if not kind:
+                    continue
+                found = f"{sum(t.key in first_dev for t in kind)}/{sum(t.key in first_found for t in kind)}"
+                print(
+                    f"{'  ' + name + ' ' + direction + ', ' + label:34s} developing "
+                    f"{delays(first_dev, kind):>8s} | confirmed {delays(first_found, kind):>8s} | 3-sigma "
+                    f"{delays(base_found, kind):>8s}  (n {len(kind)}, found {found})"
+                )
     print(
         "shift recall by the known-start oracle's z (bench_oracle.py, best lag <= 20): n, groundswell, 3-sigma"
     )
