@@ -294,6 +294,8 @@ class SharedEncoder:
         self.memo_sequences = MEMO_SEQUENCES
         self._memo: OrderedDict[tuple[int, ...], dict[str, np.ndarray]] = OrderedDict()
         self._memo_margin = BF16_MARGIN
+        # token ids of texts already tokenised, per input kind (`_tokenise`)
+        self._token_memo: dict[_InputKind, OrderedDict[str, tuple[int, ...]]] = {}
         if self.backend.startswith("onnx"):
             try:
                 self._build_onnx(base.config)  # the ONNX backend loads through transformers (`lean` is None)
@@ -415,14 +417,26 @@ class SharedEncoder:
         return self.hidden_size
 
     def _tokenise(self, texts: list[str], kind: _InputKind) -> list[tuple[int, ...]]:
+        """The token ids of each text as `kind` reads it. A text's ids are its own (no padding), so the
+        last `MEMO_SEQUENCES` texts' are kept per kind: the enricher's batches tokenise again the texts
+        its prefetch tokenised, and a repeated text is tokenised once."""
         if not texts:
             return []
-        if kind.normalise:
-            texts = [self._normalise(t) for t in texts]
-        else:
-            texts = [t.strip() for t in texts]
-        enc = self.tokenizer(texts, truncation=True, max_length=kind.max_length)
-        return [tuple(ids) for ids in enc["input_ids"]]
+        known = self._token_memo.setdefault(kind, OrderedDict())
+        missing = [t for t in dict.fromkeys(texts) if t not in known]
+        if missing:
+            if kind.normalise:
+                prepared = [self._normalise(t) for t in missing]
+            else:
+                prepared = [t.strip() for t in missing]
+            enc = self.tokenizer(prepared, truncation=True, max_length=kind.max_length)
+            for text, ids in zip(missing, enc["input_ids"], strict=True):
+                known[text] = tuple(ids)
+        out = [known[t] for t in texts]
+        limit = max(self.memo_sequences, len(missing))
+        while len(known) > limit:
+            known.popitem(last=False)
+        return out
 
     def _memo_rows(self) -> OrderedDict[tuple[int, ...], dict[str, np.ndarray]] | None:
         """The memo of computed rows where a row depends on its input alone: bf16 on the CPU torch

@@ -320,6 +320,32 @@ def test_bf16_rows_of_inputs_seen_before_come_from_the_memo_bit_for_bit(
         assert np.array_equal(memo.encode(first, [task])[task], plain.encode(first, [task])[task]), task
 
 
+def test_token_ids_of_a_text_seen_before_are_those_of_its_input_kind(torch_encoder: SharedEncoder) -> None:
+    """`_tokenise` keeps each text's ids per input kind: the classifiers' (normalised, 64 tokens) and the
+    embedding's (raw, 256) differ for a text with a handle or a link and for a long text."""
+    from nlp.classifier import normalise_tweet
+
+    kinds = {torch_encoder.branches[name].kind for name in ("sentiment", EMBEDDING)}
+    assert len(kinds) == 2
+    for _ in range(2):  # the second time from what the first kept
+        for kind in kinds:
+            for texts in (TEXTS, TEXTS[::-1], TEXTS[1:3]):
+                prepared = [normalise_tweet(t) if kind.normalise else t.strip() for t in texts]
+                direct = torch_encoder.tokenizer(prepared, truncation=True, max_length=kind.max_length)
+                assert torch_encoder._tokenise(list(texts), kind) == [tuple(i) for i in direct["input_ids"]]
+    limit = torch_encoder.memo_sequences
+    try:
+        torch_encoder.memo_sequences = 2
+        kind = next(iter(kinds))
+        torch_encoder._tokenise(TEXTS, kind)
+        assert len(torch_encoder._token_memo[kind]) == 2
+        fresh = ["one new text", "another new text", "a third new text"]
+        torch_encoder._tokenise(fresh, kind)  # a call's own texts are all kept, then the limit holds
+        assert list(torch_encoder._token_memo[kind]) == fresh
+    finally:
+        torch_encoder.memo_sequences = limit
+
+
 @pytest.mark.slow
 def test_enrichers_of_one_process_share_the_loaded_encoder(tmp_path: Path) -> None:
     from groundswell.config import parse_config
