@@ -197,13 +197,14 @@ def _layer(w: _Layer, x: torch.Tensor, packing: Packing, dtype: torch.dtype) -> 
     hidden = x.shape[-1]
     head_size = hidden // w.heads
     qkv = _linear(x.to(dtype), w.qkv_weight, w.qkv_bias).float()
-    context = torch.empty_like(x)
+    # each group's attention (fp32) written straight into the matrix dtype: one copy, rounded as `.to`
+    context = x.new_empty(x.shape, dtype=dtype)
     for first, count, length in packing.groups:
         rows = slice(first, first + count * length)
         q, k, v = qkv[rows].view(count, length, 3, w.heads, head_size).permute(2, 0, 3, 1, 4).unbind(0)
         out = F.scaled_dot_product_attention(q, k, v)  # [count, heads, length, head]
-        context[rows] = out.transpose(1, 2).reshape(count * length, hidden)
-    attended = _linear(context.to(dtype), w.out_weight, w.out_bias)
+        context[rows].view(count, length, w.heads, head_size).copy_(out.transpose(1, 2))
+    attended = _linear(context, w.out_weight, w.out_bias)
     x = F.layer_norm(attended + x, (hidden,), w.ln1_weight, w.ln1_bias, w.ln1_eps)
     up = w.act(_linear(x.to(dtype), w.up_weight, w.up_bias))
     if w.down_blocks:

@@ -119,6 +119,55 @@ def test_packed_pass_gives_what_the_padded_pass_gives(
         assert np.allclose(packed[name], padded[name], atol=1e-5), name
 
 
+@pytest.mark.parametrize("precision", ["fp32", "bf16"])
+def test_packed_layer_writes_each_group_s_attention_as_the_plain_layer_does(
+    torch_encoder: SharedEncoder, precision: str
+) -> None:
+    """`nlp.packed._layer` writes each length group's attention straight into a matrix of the product
+    dtype: bit-identical to the plain computation (an fp32 context, then `.to`)."""
+    import torch
+    from torch.nn import functional as F
+
+    from nlp import packed
+
+    dtype = torch.bfloat16 if precision == "bf16" else torch.float32
+    module = torch_encoder.branches[EMBEDDING].stages[1]
+    w = packed._copy_weights(module, dtype)
+    assert isinstance(w, packed._Layer)
+    seqs = [tuple(range(1, n + 1)) for n in (3, 3, 5, 9, 9, 9, 17, 40)]
+    packing = packed.Packing.of(seqs)
+    x = torch.randn(sum(len(s) for s in seqs), 384, generator=torch.Generator().manual_seed(5))
+
+    def plain_attention(x: torch.Tensor) -> torch.Tensor:
+        qkv = packed._linear(x.to(dtype), w.qkv_weight, w.qkv_bias).float()
+        context = torch.empty_like(x)
+        for first, count, length in packing.groups:
+            rows = slice(first, first + count * length)
+            q, k, v = qkv[rows].view(count, length, 3, w.heads, 32).permute(2, 0, 3, 1, 4).unbind(0)
+            out = F.scaled_dot_product_attention(q, k, v)
+            context[rows] = out.transpose(1, 2).reshape(count * length, 384)
+        return packed._linear(context.to(dtype), w.out_weight, w.out_bias)
+
+    seen: list[torch.Tensor] = []
+    linear = packed._linear
+
+    def spy(x: torch.Tensor, weight: torch.Tensor, bias: torch.Tensor | None = None) -> torch.Tensor:
+        out = linear(x, weight, bias)
+        if weight is w.out_weight:
+            seen.append(out)
+        return out
+
+    with torch.inference_mode():
+        packed._linear = spy
+        try:
+            packed._layer(w, x, packing, dtype)
+        finally:
+            packed._linear = linear
+        expected = plain_attention(x)
+    assert len(seen) == 1 and seen[0].dtype == dtype
+    assert torch.equal(seen[0], expected)
+
+
 @pytest.mark.slow
 def test_identical_inputs_are_computed_once(
     torch_encoder: SharedEncoder, monkeypatch: pytest.MonkeyPatch
