@@ -168,6 +168,38 @@ def test_packed_layer_writes_each_group_s_attention_as_the_plain_layer_does(
     assert torch.equal(seen[0], expected)
 
 
+def test_prepacked_bf16_products_are_those_of_f_linear_for_any_row_count() -> None:
+    """`nlp.packed._prepack` hands bf16 weights to oneDNN's linear in its own layout: every row must be
+    what `F.linear` gives (the scores' batch independence rests on it), column-block inputs included."""
+    import torch
+    from torch.nn import functional as F
+
+    from nlp import packed
+
+    if not bf16_supported():
+        pytest.skip("this CPU has no AMX bf16 units")
+    g = torch.Generator().manual_seed(7)
+    weight = (torch.randn(1152, 384, generator=g) * 0.05).to(torch.bfloat16)
+    bias = (torch.randn(1152, generator=g) * 0.05).to(torch.bfloat16)
+    prepacked = packed._prepack(weight)
+    assert prepacked.is_mkldnn
+    block = packed._blocks(weight[:384].contiguous(), 1)[0]
+    assert block.is_mkldnn
+    threads = torch.get_num_threads()
+    try:
+        for count in (1, 2):
+            torch.set_num_threads(count)
+            for rows in (*range(1, 70), 127, 128, 129, 500, 1031, 2048):
+                x = torch.randn(rows, 1536, generator=g).to(torch.bfloat16)
+                plain = x[:, 384:768].contiguous()
+                assert torch.equal(packed._linear(plain, prepacked, bias), F.linear(plain, weight, bias)), (
+                    rows
+                )
+                assert torch.equal(packed._linear(x[:, 384:768], block), F.linear(plain, weight[:384])), rows
+    finally:
+        torch.set_num_threads(threads)
+
+
 @pytest.mark.slow
 def test_identical_inputs_are_computed_once(
     torch_encoder: SharedEncoder, monkeypatch: pytest.MonkeyPatch
