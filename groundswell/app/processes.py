@@ -221,6 +221,7 @@ _PRELOAD = (
     "spacy",
     "nlp.enricher",
     "groundswell.app.partitions",
+    "nlp.preload",  # last: loads the models no setting changes (the language identifier)
 )
 
 
