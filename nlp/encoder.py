@@ -43,6 +43,7 @@ import logging
 import os
 import re
 import warnings
+from collections import OrderedDict
 from collections.abc import Collection, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -64,6 +65,10 @@ PRECISIONS = ("auto", "fp32", "bf16")
 # the 512 bench texts; label flips without the recompute had a bf16 gap of at most 0.015. Smaller
 # margins (0.03, 0.04) would leave less than the largest move seen, so 0.05 stays.
 BF16_MARGIN = 0.05
+# bf16 on the CPU torch path: a row depends on its input alone (`nlp.packed`), so the rows of the last
+# this many distinct inputs are kept and an input seen again (a repost, a retweet, a recurring target
+# clause) is not computed again: the same bits as computing it, ~2 KB per input (`SharedEncoder._memo`).
+MEMO_SEQUENCES = 8192
 GPU_MIN_BATCH = 256  # on CUDA, small batches leave the GPU idle: at least this many texts per forward
 EMBEDDING_MAX_LENGTH = 256  # the packaged MiniLM's max_seq_length (sentence_bert_config.json)
 _ONNX_FORMAT = "2"  # bump when the exported graphs change shape or meaning
@@ -284,6 +289,13 @@ class SharedEncoder:
         self._packed: Any = None  # nlp.packed.PackedStages, built on first use (CPU torch)
         # `prefetch`ed outputs, (token ids, output) -> raw row, taken by the next `encode_many` calls
         self._held: dict[tuple[tuple[int, ...], str], np.ndarray] = {}
+        # rows of inputs already computed, token ids -> {output: row}, least recently used first
+        # (`MEMO_SEQUENCES`; bf16 CPU torch only, see `_memo_rows`); 0 turns it off
+        self.memo_sequences = MEMO_SEQUENCES
+        self._memo: OrderedDict[tuple[int, ...], dict[str, np.ndarray]] = OrderedDict()
+        self._memo_margin = BF16_MARGIN
+        # token ids of texts already tokenised, per input kind (`_tokenise`)
+        self._token_memo: dict[_InputKind, OrderedDict[str, tuple[int, ...]]] = {}
         if self.backend.startswith("onnx"):
             try:
                 self._build_onnx(base.config)  # the ONNX backend loads through transformers (`lean` is None)
@@ -405,16 +417,74 @@ class SharedEncoder:
         return self.hidden_size
 
     def _tokenise(self, texts: list[str], kind: _InputKind) -> list[tuple[int, ...]]:
+        """The token ids of each text as `kind` reads it. A text's ids are its own (no padding), so the
+        last `MEMO_SEQUENCES` texts' are kept per kind: the enricher's batches tokenise again the texts
+        its prefetch tokenised, and a repeated text is tokenised once."""
         if not texts:
             return []
-        if kind.normalise:
-            texts = [self._normalise(t) for t in texts]
-        else:
-            texts = [t.strip() for t in texts]
-        enc = self.tokenizer(texts, truncation=True, max_length=kind.max_length)
-        return [tuple(ids) for ids in enc["input_ids"]]
+        known = self._token_memo.setdefault(kind, OrderedDict())
+        missing = [t for t in dict.fromkeys(texts) if t not in known]
+        if missing:
+            if kind.normalise:
+                prepared = [self._normalise(t) for t in missing]
+            else:
+                prepared = [t.strip() for t in missing]
+            enc = self.tokenizer(prepared, truncation=True, max_length=kind.max_length)
+            for text, ids in zip(missing, enc["input_ids"], strict=True):
+                known[text] = tuple(ids)
+        out = [known[t] for t in texts]
+        limit = max(self.memo_sequences, len(missing))
+        while len(known) > limit:
+            known.popitem(last=False)
+        return out
+
+    def _memo_rows(self) -> OrderedDict[tuple[int, ...], dict[str, np.ndarray]] | None:
+        """The memo of computed rows where a row depends on its input alone: bf16 on the CPU torch
+        path (bit-identical whatever its batch, `nlp.packed`; close calls recomputed in fp32 on one
+        thread, also per row). None elsewhere (fp32 rows move ~1e-6 with their batch neighbours at two
+        threads; CUDA and ONNX pad) or when `memo_sequences` is 0. Emptied when `BF16_MARGIN` changes."""
+        if not (
+            self.memo_sequences > 0
+            and self.precision == "bf16"
+            and self.backend == "torch"
+            and self.device == "cpu"
+        ):
+            return None
+        if self._memo_margin != BF16_MARGIN:
+            self._memo.clear()
+            self._memo_margin = BF16_MARGIN
+        return self._memo
 
     def _compute(
+        self, needs: dict[tuple[int, ...], set[str]], batch_size: int
+    ) -> dict[tuple[tuple[int, ...], str], np.ndarray]:
+        """The rows `needs` asks for: from the memo where it holds them, the rest computed (and kept)."""
+        memo = self._memo_rows()
+        if memo is None:
+            return self._compute_rows(needs, batch_size)
+        results: dict[tuple[tuple[int, ...], str], np.ndarray] = {}
+        missing: dict[tuple[int, ...], set[str]] = {}
+        for seq, wanted in needs.items():
+            known = memo.get(seq)
+            if known is not None:
+                memo.move_to_end(seq)
+                for name in wanted & known.keys():
+                    results[(seq, name)] = known[name]
+                wanted = wanted - known.keys()
+            if wanted:
+                missing[seq] = wanted
+        if missing:
+            computed = self._compute_rows(missing, batch_size)
+            for (seq, name), row in computed.items():
+                # a copy: a view would keep its whole batch's array alive
+                memo.setdefault(seq, {})[name] = row = row.copy()
+                memo.move_to_end(seq)
+                results[(seq, name)] = row
+        while len(memo) > self.memo_sequences:
+            memo.popitem(last=False)
+        return results
+
+    def _compute_rows(
         self, needs: dict[tuple[int, ...], set[str]], batch_size: int
     ) -> dict[tuple[tuple[int, ...], str], np.ndarray]:
         groups: dict[frozenset[str], list[tuple[int, ...]]] = {}

@@ -75,6 +75,29 @@ def _pipeline(model: str, *, lean: bool, patterns: list[dict[str, str]]) -> Lang
 
 
 _PIPELINES: dict[tuple[str, bool, str], Language] = {}  # see EntityLinker.from_settings
+# a `pipeline_key` as JSON, for the enrichment fork server to load (`nlp.preload`)
+PIPELINE_ENV = "GROUNDSWELL_PRELOAD_PIPELINE"
+
+
+def pipeline_key(config: Config, *, lean: bool = True) -> tuple[str, bool, str]:
+    """(spaCy model, lean, the entity ruler's patterns as JSON): what `EntityLinker.from_settings`
+    builds for `config`, and the key it is kept under in this process."""
+    patterns = []
+    for entity in config.entities():
+        for name in dict.fromkeys(n.strip() for n in entity.names if n.strip()):
+            patterns.append({"label": _LABELS[entity.kind], "pattern": name, "id": entity.id})
+            if name.startswith(("@", "#")) and len(name) > 1:
+                patterns.append({"label": _LABELS[entity.kind], "pattern": name[1:], "id": entity.id})
+    return (config.nlp.spacy_model, lean, json.dumps(patterns, sort_keys=True))
+
+
+def load_pipeline(key: tuple[str, bool, str]) -> Language:
+    """The pipeline of `key` (`pipeline_key`), loaded once per process."""
+    nlp = _PIPELINES.get(key)
+    if nlp is None:
+        model, lean, patterns = key
+        nlp = _PIPELINES[key] = _pipeline(model, lean=lean, patterns=json.loads(patterns))
+    return nlp
 
 
 @dataclass(frozen=True)
@@ -104,23 +127,17 @@ class EntityLinker:
         reads its weights and patterns when it runs, is loaded once per process for each model, choice
         of components and set of patterns (~0.6 s of CPU each time)."""
         entities = config.entities()
-        patterns = []
-        for entity in entities:
-            for name in dict.fromkeys(n.strip() for n in entity.names if n.strip()):
-                patterns.append({"label": _LABELS[entity.kind], "pattern": name, "id": entity.id})
-                if name.startswith(("@", "#")) and len(name) > 1:
-                    patterns.append({"label": _LABELS[entity.kind], "pattern": name[1:], "id": entity.id})
-        key = (config.nlp.spacy_model, lean, json.dumps(patterns, sort_keys=True))
-        nlp = _PIPELINES.get(key)
-        if nlp is None:
-            nlp = _PIPELINES[key] = _pipeline(config.nlp.spacy_model, lean=lean, patterns=patterns)
+        key = pipeline_key(config, lean=lean)
+        nlp = load_pipeline(key)
         leaders = {
             handle.lstrip("@").lower(): person.id
             for person in config.opinion_leaders
             for handle in person.handles
         }
         version = nlp.meta.get("version", "?")
-        logger.info("entity ruler: %d patterns for %d configured entities", len(patterns), len(entities))
+        logger.info(
+            "entity ruler: %d patterns for %d configured entities", len(json.loads(key[2])), len(entities)
+        )
         return cls(nlp, entities, leaders, f"{config.nlp.spacy_model}@{version}+ruler")
 
     def link(self, texts: list[str], *, batch_size: int = 64) -> list[tuple[Doc, list[EntityHit]]]:

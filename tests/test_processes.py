@@ -163,6 +163,47 @@ def test_every_module_the_fork_server_preloads_exists() -> None:
     assert not missing, f"processes._PRELOAD names modules that do not exist: {missing}"
 
 
+def test_the_fork_server_loads_what_its_workers_would_each_load(tmp_path: Path) -> None:
+    """The workers fork from the fork server after its preloads: the language identifier and the
+    spaCy pipeline named to it (`nlp.preload`), which each worker would load (~0.4 + 0.5 s of CPU),
+    are loaded there once; the worker's entity linker then takes that pipeline, loading nothing."""
+    import os
+    import subprocess
+    import sys
+
+    from groundswell.app.processes import _pipeline_named_to_the_fork_server
+    from nlp.entities import PIPELINE_ENV, pipeline_key
+
+    assert "nlp.preload" in _PRELOAD
+    config = parse_config({"data_dir": str(tmp_path), **CONFIG})
+    with _pipeline_named_to_the_fork_server(config):
+        named = os.environ[PIPELINE_ENV]
+    assert PIPELINE_ENV not in os.environ  # only while the workers start
+    assert json.loads(named) == list(pipeline_key(config))
+    script = (
+        "import importlib, json, sys\n"
+        f"for name in {list(_PRELOAD)!r}:\n"
+        "    importlib.import_module(name)\n"
+        "from nlp.enricher import _language_identifier\n"
+        "assert _language_identifier.cache_info().currsize == 1, 'identifier not loaded'\n"
+        "from nlp import entities\n"
+        "assert len(entities._PIPELINES) == 1, 'pipeline not loaded'\n"
+        "loaded = next(iter(entities._PIPELINES.values()))\n"
+        "entities._pipeline = None  # loading again would fail\n"
+        "from groundswell.config import parse_config\n"
+        "config = parse_config(json.loads(sys.argv[1]))\n"
+        "assert entities.EntityLinker.from_settings(config).nlp is loaded\n"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", script, json.dumps({"data_dir": str(tmp_path), **CONFIG})],
+        capture_output=True,
+        text=True,
+        timeout=180,
+        env={**os.environ, PIPELINE_ENV: named},
+    )
+    assert done.returncode == 0, done.stderr[-2000:]
+
+
 @pytest.mark.parametrize("raw", [0, -1, "two", "", 1.5, True])
 def test_nlp_processes_must_be_auto_or_a_positive_whole_number(raw: object) -> None:
     with pytest.raises(ConfigError, match=r"nlp.processes: .*must be 'auto' or a whole number of processes"):

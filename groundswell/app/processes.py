@@ -23,13 +23,15 @@ store another process cannot open (`:memory:`) or a GPU runs in one process.
 
 from __future__ import annotations
 
+import contextlib
+import json
 import logging
 import multiprocessing
 import os
 import queue as queue_module
 import time
 import traceback
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from typing import TYPE_CHECKING, Any
 
 from groundswell.config import Config, ConfigError
@@ -146,8 +148,9 @@ def _enrich_in_processes(
         )
         for partition in range(count)
     ]
-    for worker in workers:
-        worker.start()
+    with _pipeline_named_to_the_fork_server(config if build is None else None):
+        for worker in workers:
+            worker.start()
     inbox = _Inbox(messages, EmbeddingCache.from_settings(config), progress)
     enricher = build(config) if build else Enricher.for_topics(config)
     assigned = flagged = 0
@@ -221,6 +224,7 @@ _PRELOAD = (
     "spacy",
     "nlp.enricher",
     "groundswell.app.partitions",
+    "nlp.preload",  # last: loads the models no setting changes (the language identifier)
 )
 
 
@@ -232,6 +236,28 @@ def _context() -> Any:
     context = multiprocessing.get_context("forkserver")
     context.set_forkserver_preload(list(_PRELOAD))
     return context
+
+
+@contextlib.contextmanager
+def _pipeline_named_to_the_fork_server(config: Config | None) -> Iterator[None]:
+    """While the workers start (the first start starts the fork server, which inherits this
+    environment), name the spaCy pipeline their enrichers build to the fork server's preload
+    (`nlp.preload`): it is loaded there once instead of in every worker. Nothing for a custom
+    `build`, whose pipeline is not known here; a fork server already running keeps what it has."""
+    if config is None:
+        yield
+        return
+    from nlp.entities import PIPELINE_ENV, pipeline_key
+
+    previous = os.environ.get(PIPELINE_ENV)
+    os.environ[PIPELINE_ENV] = json.dumps(pipeline_key(config))
+    try:
+        yield
+    finally:
+        if previous is None:
+            os.environ.pop(PIPELINE_ENV, None)
+        else:
+            os.environ[PIPELINE_ENV] = previous
 
 
 class _Inbox:

@@ -1,0 +1,35 @@
+"""Imported by the enrichment fork server only (`groundswell.app.processes._PRELOAD`): loads, once,
+what every worker would load for itself, so each worker forked from there starts with it.
+
+- py3langid's model (unpacking it costs ~0.4 s of CPU per process; `nlp.enricher._language_identifier`
+  keeps it per process and classifying only reads it);
+- the spaCy pipeline named by `nlp.entities.PIPELINE_ENV` (`nlp.entities.pipeline_key` as JSON; ~0.5 s of CPU per
+  process), which `groundswell.app.processes` sets while it starts the fork server. The workers take
+  it from `nlp.entities.load_pipeline`'s per-process cache, under the same key; a worker whose
+  settings give another key loads its own.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+
+from nlp.enricher import _language_identifier
+from nlp.entities import PIPELINE_ENV, load_pipeline
+
+_language_identifier()
+
+
+def _load_named_pipeline() -> None:
+    named = os.environ.get(PIPELINE_ENV)
+    if not named:
+        return
+    try:
+        model, lean, patterns = json.loads(named)
+        load_pipeline((str(model), bool(lean), str(patterns)))
+    except Exception:  # the workers load it themselves
+        logging.getLogger(__name__).warning("fork server: spaCy pipeline not preloaded", exc_info=True)
+
+
+_load_named_pipeline()
