@@ -39,7 +39,8 @@ def test_level_shift_is_confirmed_once_it_outlasts_the_longest_blip(factor: floa
     cut = T0 + detector.longest_blip + 2  # the run that has seen longest_blip + 2 buckets of the change
     shifts = _volume_shifts(detector, series, cut)
     planted = {k: v for k, v in shifts.items() if k.startswith("plant")}
-    # a floor under what it does (12 and 18 of 20 here), far over the segmentation alone (0)
+    # a floor under what it does (13 and 18 of 20 here; 12 and 18 with two buckets required outside
+    # the blip), far over the segmentation alone (0)
     assert len(planted) >= 10, f"confirmed {len(planted)} of 20 level shifts {cut - T0} buckets in"
     assert all(abs(start - T0) <= 2 for start, _ in planted.values())
     assert not any(k.startswith("quiet") for k in shifts)
