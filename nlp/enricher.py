@@ -203,6 +203,7 @@ class Enricher:
         if not self.reassigned_topics:
             return 0
         pending = dict(self.reassigned_topics)
+        self.topics.ensure_labels()
         earlier = store.get_mentions(list(pending))
         for mention in earlier:
             topic = self.topics.topics.get(pending[mention.id])

@@ -17,6 +17,7 @@ from __future__ import annotations
 import json
 import math
 from collections import Counter
+from collections.abc import Collection
 from dataclasses import dataclass, field
 from functools import lru_cache
 from heapq import heappush, heappushpop
@@ -69,6 +70,9 @@ class TopicModel:
         default_factory=lambda: _PoolDistances(), init=False, repr=False, compare=False
     )
     _totals: Counter[str] | None = field(default=None, init=False, repr=False, compare=False)
+    # `update` labels the topics of its batch only: the others' labels are brought up to date by
+    # `ensure_labels` (to_state, refresh, emerging), from the same state, so with the same result
+    _stale_labels: bool = field(default=False, init=False, repr=False, compare=False)
 
     # ---- updating ------------------------------------------------------------------------
     def update(
@@ -98,7 +102,9 @@ class TopicModel:
                 result[batch_ids[mid]] = topic_id
                 del reassigned[mid]
         self.pool = self.pool[-self.max_pool :]
-        self._relabel()
+        # a label depends on every topic's terms, so all may change: the batch's topics are labelled
+        # now, the others when asked (`ensure_labels`), which gives what labelling them now would
+        self._relabel(only={t for t in result if t in self.topics})
         return [
             Assignment(
                 topic_id=t,
@@ -166,12 +172,18 @@ class TopicModel:
         n_clusters = int(np.count_nonzero(tree[:, 2] >= threshold)) + 1
         return _cut_tree(tree[:, :2].astype(int).tolist(), len(vectors), n_clusters)
 
-    def _relabel(self) -> None:
+    def ensure_labels(self) -> None:
+        """Bring every topic's label up to date (`update` labels only the topics of its batch)."""
+        if self._stale_labels:
+            self._relabel()
+
+    def _relabel(self, only: Collection[int] | None = None) -> None:
         """c-TF-IDF: tf(term, topic) * log(1 + average words per topic / frequency of the term across topics).
 
         A label is a topic's `label_terms` best terms by (score, term), as a sort of all its scored
         terms gives them; the scores are the same float64 operations, on arrays, and only the terms
-        that can be among the best are sorted."""
+        that can be among the best are sorted. `only`: label these topics (the others' labels are
+        then stale until `ensure_labels`)."""
         if not self.topics:
             return
         words = {topic.id: sum(topic.terms.values()) for topic in self.topics.values()}
@@ -181,7 +193,13 @@ class TopicModel:
             for topic in self.topics.values():
                 total.update(topic.terms)
         avg_words = sum(total.values()) / len(self.topics)
-        topics = list(self.topics.values())
+        if only is None:
+            topics = list(self.topics.values())
+        else:
+            topics = [topic for topic in self.topics.values() if topic.id in only]
+        self._stale_labels = len(topics) < len(self.topics)
+        if not topics:
+            return
         terms = [list(topic.terms) for topic in topics]
         freqs = [np.fromiter(map(total.__getitem__, keys), dtype=np.int64, count=len(keys)) for keys in terms]
         distinct = np.unique(np.concatenate(freqs))
@@ -209,10 +227,12 @@ class TopicModel:
         return reassigned
 
     def emerging(self, within_runs: int = 1) -> list[Topic]:
+        self.ensure_labels()
         return [t for t in self.topics.values() if self.run - t.created_run < within_runs]
 
     # ---- persistence ---------------------------------------------------------------------
     def to_state(self) -> dict[str, Any]:
+        self.ensure_labels()
         return {
             "version": VERSION,
             "run": self.run,
