@@ -146,6 +146,8 @@ class Enricher:
         self._encoded: dict[str, Any] | None = None
         self._embeddings: np.ndarray | None = None
         self._embedding_row: dict[int, int] = {}
+        # `_prefetch`'s `EntityLinker.link` result per batch, keyed by the batch's analysed texts
+        self._linked: dict[tuple[str, ...], list[Any]] = {}
 
     @classmethod
     def from_settings(cls, config: Config, *, backend: str | None = None) -> Self:
@@ -192,6 +194,7 @@ class Enricher:
                 for start in range(0, len(part), step):
                     self._enrich_batch(part[start : start + step])
             finally:
+                self._linked = {}
                 if self.models.encoder is not None:
                     self.models.encoder.release()
         if save_topics:
@@ -232,16 +235,37 @@ class Enricher:
         return max(1, -(-PREFETCH_TEXTS // self.batch_size))
 
     def _prefetch(self, part: list[Mention]) -> None:
-        """Encode the mention texts of several batches in one pass (`SharedEncoder.prefetch`); each
-        batch then takes its rows from there. Only the speed depends on it: a text that comes out
-        otherwise in its batch (or a failure here) is simply computed there."""
+        """Encode the mention texts of several batches and their target clauses in one pass
+        (`SharedEncoder.prefetch`); each batch then takes its rows from there. The clauses need the
+        entities: each batch's texts are linked here, in the same `EntityLinker.link` call per batch as
+        the batch makes, and the batch takes the result (`_linked`) instead of linking again. Only the
+        speed depends on it: a text that comes out otherwise in its batch (or a failure here) is simply
+        computed there."""
         encoder = self.models.encoder
+        self._linked = {}
         if encoder is None or len(part) <= self.batch_size:
             return
         try:
-            texts = [t for t in (self.analysis_text(m) for m in part) if t.strip()]
-            encoder.prefetch(texts, ("sentiment", "emotion", "embedding"), batch_size=len(texts) or 1)
-        except Exception:  # the batches compute their own rows
+            texts: list[str] = []
+            clauses: list[str] = []
+            for start in range(0, len(part), self.batch_size):
+                batch = part[start : start + self.batch_size]
+                analysed = [t for t in (self.analysis_text(m) for m in batch) if t.strip()]
+                texts += analysed
+                if not analysed:
+                    continue
+                linked = self.models.linker.link(analysed)
+                self._linked[tuple(analysed)] = linked
+                for doc, hits in linked:
+                    if len({h.entity_id for h in hits}) >= 2:  # as `_target_inputs` picks them
+                        clauses += [c for found in target_segments(doc, hits).values() for c in found]
+            encoder.prefetch(
+                texts,
+                ("sentiment", "emotion", "embedding"),
+                batch_size=max(1, len(texts), len(clauses)),
+                more=[(clauses, ("sentiment",))],
+            )
+        except Exception:  # the batches compute their own rows (and link their own texts)
             logger.warning("shared encoder prefetch failed on %d mentions", len(part), exc_info=True)
             encoder.release()
 
@@ -405,7 +429,10 @@ class Enricher:
         return entity is not None and entity.kind == "product"
 
     def _entities(self, batch: list[Mention], texts: list[str], idx: list[int]) -> None:
-        linked = self.models.linker.link([texts[i] for i in idx])
+        inputs = [texts[i] for i in idx]
+        linked = self._linked.pop(tuple(inputs), None)  # linked by `_prefetch` for the clauses
+        if linked is None:
+            linked = self.models.linker.link(inputs)
         for i, (doc, hits) in zip(idx, linked, strict=True):
             batch[i].entities = self.models.linker.entity_ids(hits, batch[i].author)
             self._docs[i] = (doc, hits)
