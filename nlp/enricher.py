@@ -93,14 +93,67 @@ class LanguageDetector:
         return str(lang), float(prob)
 
 
+# py3langid's model file unpacked ahead (`unpack_language_model`), for `_language_identifier`
+_UNPACKED_LANGUAGE_MODEL: list[bytes] = []
+
+
 @cache
 def _language_identifier() -> Any:
     """py3langid's model, read once per process: unpacking it (LZMA, then arrays) costs ~0.4 s of CPU,
     which every enricher built in the process paid again (the DAG's partitions under `dag.test()`, a
-    worker's successive tasks, a demo and its re-runs). Classifying only reads it, so enrichers share it."""
+    worker's successive tasks, a demo and its re-runs). Classifying only reads it, so enrichers share it.
+    Built from the bytes `unpack_language_model` unpacked, when it did."""
     from py3langid.langid import MODEL_FILE, LanguageIdentifier
 
+    if _UNPACKED_LANGUAGE_MODEL:
+        try:
+            return _identifier_from_npz(_UNPACKED_LANGUAGE_MODEL.pop())
+        except Exception:  # another py3langid layout: its own loader
+            logger.warning("language model: unpacked bytes not readable; loading the file", exc_info=True)
     return LanguageIdentifier.from_model_file(MODEL_FILE, norm_probs=True)
+
+
+def unpack_language_model() -> Callable[[], None]:
+    """Start unpacking py3langid's model file in a thread: one LZMA decompression of the whole file,
+    which releases the GIL (~0.25 s of CPU beside what the caller does meanwhile; py3langid's own
+    loader decompresses in 8 KB steps, each taking the GIL back). The returned function waits for it;
+    `_language_identifier` then builds the identifier from those bytes (`nlp.preload`)."""
+    import lzma
+    import threading
+
+    from py3langid.langid import MODEL_DIR, MODEL_FILE
+
+    path = Path(MODEL_FILE)
+    packed = (path if path.is_absolute() else Path(MODEL_DIR) / path).read_bytes()
+    unpacked: list[bytes] = []
+    thread = threading.Thread(target=lambda: unpacked.append(lzma.decompress(packed)), daemon=True)
+    thread.start()
+
+    def done() -> None:
+        thread.join()
+        _UNPACKED_LANGUAGE_MODEL[:] = unpacked
+
+    return done
+
+
+def _identifier_from_npz(raw: bytes) -> Any:
+    """`LanguageIdentifier.from_model_file(MODEL_FILE, norm_probs=True)` from the file's unpacked
+    bytes (what py3langid's `modelio.load_model` reads from them)."""
+    import io
+
+    from py3langid.langid import LanguageIdentifier
+    from py3langid.modelio import _to_array
+
+    with np.load(io.BytesIO(raw), allow_pickle=False) as data:
+        return LanguageIdentifier(
+            np.asarray(data["ptc"]),
+            np.asarray(data["pc"]),
+            data["classes"].tolist(),
+            _to_array(data["nextmove"]),
+            data["out_feat"].tolist(),
+            norm_probs=True,
+            tk_row=_to_array(data["nextmove_row"]),
+        )
 
 
 @dataclass

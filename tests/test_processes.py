@@ -12,6 +12,7 @@ import json
 import multiprocessing
 from pathlib import Path
 
+import numpy as np
 import pytest
 from typer.testing import CliRunner
 
@@ -123,6 +124,29 @@ def test_two_processes_write_what_one_process_writes_and_a_rerun_changes_nothing
         again = enrich_local(config, store, processes=2, build=build_stand_in)
         assert again.seen == 0
         assert (_docs(store), json.loads(config.path(TOPIC_STATE_FILE).read_text())) == single
+
+
+def test_the_language_model_unpacked_in_a_thread_is_py3langid_s_own() -> None:
+    from py3langid.langid import MODEL_FILE, LanguageIdentifier
+
+    from nlp import enricher
+
+    reference = LanguageIdentifier.from_model_file(MODEL_FILE, norm_probs=True)
+    enricher._language_identifier.cache_clear()
+    try:
+        done = enricher.unpack_language_model()
+        done()
+        assert len(enricher._UNPACKED_LANGUAGE_MODEL) == 1
+        built = enricher._language_identifier()
+        assert not enricher._UNPACKED_LANGUAGE_MODEL  # built from the unpacked bytes, which it took
+    finally:
+        enricher._language_identifier.cache_clear()
+    for name in ("nb_ptc", "nb_pc"):
+        assert np.array_equal(getattr(built, name), getattr(reference, name)), name
+    for name in ("nb_classes", "tk_nextmove", "tk_row", "tk_output", "_rowbase", "_norm_probs"):
+        assert getattr(built, name) == getattr(reference, name), name
+    texts = ["The Rocket X2 is great", "Le service client est nul", "Das Telefon ist kaputt", "x"]
+    assert [built.classify(t) for t in texts] == [reference.classify(t) for t in texts]
 
 
 @pytest.mark.slow

@@ -262,6 +262,8 @@ def _import_topic_clustering() -> None:
 # transformers is not imported on the CPU torch path, `nlp.lean_bert`): the fork server imports it once
 # and forks every worker from there. A worker on another backend (ONNX) imports transformers itself.
 _PRELOAD = (
+    # first: unpacks the language model in a thread while it loads the spaCy pipeline (`nlp.preload`)
+    "nlp.preload",
     "torch",
     "tokenizers",
     "safetensors.torch",
@@ -271,7 +273,6 @@ _PRELOAD = (
     "spacy",
     "nlp.enricher",
     "groundswell.app.partitions",
-    "nlp.preload",  # last: loads the models no setting changes (the language identifier)
 )
 
 
