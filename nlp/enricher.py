@@ -93,14 +93,67 @@ class LanguageDetector:
         return str(lang), float(prob)
 
 
+# py3langid's model file unpacked ahead (`unpack_language_model`), for `_language_identifier`
+_UNPACKED_LANGUAGE_MODEL: list[bytes] = []
+
+
 @cache
 def _language_identifier() -> Any:
     """py3langid's model, read once per process: unpacking it (LZMA, then arrays) costs ~0.4 s of CPU,
     which every enricher built in the process paid again (the DAG's partitions under `dag.test()`, a
-    worker's successive tasks, a demo and its re-runs). Classifying only reads it, so enrichers share it."""
+    worker's successive tasks, a demo and its re-runs). Classifying only reads it, so enrichers share it.
+    Built from the bytes `unpack_language_model` unpacked, when it did."""
     from py3langid.langid import MODEL_FILE, LanguageIdentifier
 
+    if _UNPACKED_LANGUAGE_MODEL:
+        try:
+            return _identifier_from_npz(_UNPACKED_LANGUAGE_MODEL.pop())
+        except Exception:  # another py3langid layout: its own loader
+            logger.warning("language model: unpacked bytes not readable; loading the file", exc_info=True)
     return LanguageIdentifier.from_model_file(MODEL_FILE, norm_probs=True)
+
+
+def unpack_language_model() -> Callable[[], None]:
+    """Start unpacking py3langid's model file in a thread: one LZMA decompression of the whole file,
+    which releases the GIL (~0.25 s of CPU beside what the caller does meanwhile; py3langid's own
+    loader decompresses in 8 KB steps, each taking the GIL back). The returned function waits for it;
+    `_language_identifier` then builds the identifier from those bytes (`nlp.preload`)."""
+    import lzma
+    import threading
+
+    from py3langid.langid import MODEL_DIR, MODEL_FILE
+
+    path = Path(MODEL_FILE)
+    packed = (path if path.is_absolute() else Path(MODEL_DIR) / path).read_bytes()
+    unpacked: list[bytes] = []
+    thread = threading.Thread(target=lambda: unpacked.append(lzma.decompress(packed)), daemon=True)
+    thread.start()
+
+    def done() -> None:
+        thread.join()
+        _UNPACKED_LANGUAGE_MODEL[:] = unpacked
+
+    return done
+
+
+def _identifier_from_npz(raw: bytes) -> Any:
+    """`LanguageIdentifier.from_model_file(MODEL_FILE, norm_probs=True)` from the file's unpacked
+    bytes (what py3langid's `modelio.load_model` reads from them)."""
+    import io
+
+    from py3langid.langid import LanguageIdentifier
+    from py3langid.modelio import _to_array
+
+    with np.load(io.BytesIO(raw), allow_pickle=False) as data:
+        return LanguageIdentifier(
+            np.asarray(data["ptc"]),
+            np.asarray(data["pc"]),
+            data["classes"].tolist(),
+            _to_array(data["nextmove"]),
+            data["out_feat"].tolist(),
+            norm_probs=True,
+            tk_row=_to_array(data["nextmove_row"]),
+        )
 
 
 @dataclass
@@ -146,6 +199,8 @@ class Enricher:
         self._encoded: dict[str, Any] | None = None
         self._embeddings: np.ndarray | None = None
         self._embedding_row: dict[int, int] = {}
+        # `_prefetch`'s `EntityLinker.link` result per batch, keyed by the batch's analysed texts
+        self._linked: dict[tuple[str, ...], list[Any]] = {}
 
     @classmethod
     def from_settings(cls, config: Config, *, backend: str | None = None) -> Self:
@@ -192,6 +247,7 @@ class Enricher:
                 for start in range(0, len(part), step):
                     self._enrich_batch(part[start : start + step])
             finally:
+                self._linked = {}
                 if self.models.encoder is not None:
                     self.models.encoder.release()
         if save_topics:
@@ -232,16 +288,37 @@ class Enricher:
         return max(1, -(-PREFETCH_TEXTS // self.batch_size))
 
     def _prefetch(self, part: list[Mention]) -> None:
-        """Encode the mention texts of several batches in one pass (`SharedEncoder.prefetch`); each
-        batch then takes its rows from there. Only the speed depends on it: a text that comes out
-        otherwise in its batch (or a failure here) is simply computed there."""
+        """Encode the mention texts of several batches and their target clauses in one pass
+        (`SharedEncoder.prefetch`); each batch then takes its rows from there. The clauses need the
+        entities: each batch's texts are linked here, in the same `EntityLinker.link` call per batch as
+        the batch makes, and the batch takes the result (`_linked`) instead of linking again. Only the
+        speed depends on it: a text that comes out otherwise in its batch (or a failure here) is simply
+        computed there."""
         encoder = self.models.encoder
+        self._linked = {}
         if encoder is None or len(part) <= self.batch_size:
             return
         try:
-            texts = [t for t in (self.analysis_text(m) for m in part) if t.strip()]
-            encoder.prefetch(texts, ("sentiment", "emotion", "embedding"), batch_size=len(texts) or 1)
-        except Exception:  # the batches compute their own rows
+            texts: list[str] = []
+            clauses: list[str] = []
+            for start in range(0, len(part), self.batch_size):
+                batch = part[start : start + self.batch_size]
+                analysed = [t for t in (self.analysis_text(m) for m in batch) if t.strip()]
+                texts += analysed
+                if not analysed:
+                    continue
+                linked = self.models.linker.link(analysed)
+                self._linked[tuple(analysed)] = linked
+                for doc, hits in linked:
+                    if len({h.entity_id for h in hits}) >= 2:  # as `_target_inputs` picks them
+                        clauses += [c for found in target_segments(doc, hits).values() for c in found]
+            encoder.prefetch(
+                texts,
+                ("sentiment", "emotion", "embedding"),
+                batch_size=max(1, len(texts), len(clauses)),
+                more=[(clauses, ("sentiment",))],
+            )
+        except Exception:  # the batches compute their own rows (and link their own texts)
             logger.warning("shared encoder prefetch failed on %d mentions", len(part), exc_info=True)
             encoder.release()
 
@@ -405,7 +482,10 @@ class Enricher:
         return entity is not None and entity.kind == "product"
 
     def _entities(self, batch: list[Mention], texts: list[str], idx: list[int]) -> None:
-        linked = self.models.linker.link([texts[i] for i in idx])
+        inputs = [texts[i] for i in idx]
+        linked = self._linked.pop(tuple(inputs), None)  # linked by `_prefetch` for the clauses
+        if linked is None:
+            linked = self.models.linker.link(inputs)
         for i, (doc, hits) in zip(idx, linked, strict=True):
             batch[i].entities = self.models.linker.entity_ids(hits, batch[i].author)
             self._docs[i] = (doc, hits)

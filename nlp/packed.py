@@ -85,6 +85,9 @@ class _Layer:
     # bf16: the down projection as products over `hidden`-long slices of its input, summed in fp32
     # (see `_layer`); empty in fp32
     down_blocks: tuple[torch.Tensor, ...]
+    # bf16: the up projection as the products giving those slices (rows of `up_weight`, with their
+    # bias), so each slice is its own contiguous matrix; empty in fp32
+    up_blocks: tuple[tuple[torch.Tensor, torch.Tensor], ...]
     ln2_weight: torch.Tensor
     ln2_bias: torch.Tensor
     ln2_eps: float
@@ -164,6 +167,9 @@ def _copy_weights(module: Any, dtype: torch.dtype) -> _Embeddings | _Layer:
         down_weight=cast(down.weight),
         down_bias=keep(down.bias) if blocked else cast(down.bias),
         down_blocks=_blocks(cast(down.weight), down.in_features // hidden) if blocked else (),
+        up_blocks=_row_blocks(module.intermediate.dense, down.in_features // hidden, dtype)
+        if blocked
+        else (),
         ln2_weight=keep(module.output.LayerNorm.weight),
         ln2_bias=keep(module.output.LayerNorm.bias),
         ln2_eps=float(module.output.LayerNorm.eps),
@@ -204,6 +210,13 @@ def _blocks(weight: torch.Tensor, count: int) -> tuple[torch.Tensor, ...]:
     return tuple(_prepack(block.contiguous()) for block in weight.chunk(count, dim=1))
 
 
+def _row_blocks(dense: Any, count: int, dtype: torch.dtype) -> tuple[tuple[torch.Tensor, torch.Tensor], ...]:
+    """`dense`'s output rows in `count` equal blocks: (weight, bias) of each, cast and prepacked."""
+    weights = dense.weight.detach().to(dtype).chunk(count, dim=0)
+    biases = dense.bias.detach().to(dtype).chunk(count, dim=0)
+    return tuple((_prepack(w.contiguous()), b.contiguous()) for w, b in zip(weights, biases, strict=True))
+
+
 def _embeddings(w: _Embeddings, packing: Packing) -> torch.Tensor:
     x = w.word[packing.input_ids] + w.token_type
     x = x + w.position[packing.positions]
@@ -223,17 +236,30 @@ def _layer(w: _Layer, x: torch.Tensor, packing: Packing, dtype: torch.dtype) -> 
         context[rows].view(count, length, w.heads, head_size).copy_(out.transpose(1, 2))
     attended = _linear(context, w.out_weight, w.out_bias)
     x = F.layer_norm(attended + x, (hidden,), w.ln1_weight, w.ln1_bias, w.ln1_eps)
-    up = w.act(_linear(x.to(dtype), w.up_weight, w.up_bias))
+    down = _feed_forward(w, x, dtype)
+    return F.layer_norm(down + x, (hidden,), w.ln2_weight, w.ln2_bias, w.ln2_eps)
+
+
+def _feed_forward(w: _Layer, x: torch.Tensor, dtype: torch.dtype) -> torch.Tensor:
+    """The layer's feed-forward output (up projection, activation, down projection) before the residual."""
     if w.down_blocks:
         # In bf16, oneDNN's products whose reduction is 1536 long (the down projection) order their
         # sums by the number of rows: 1-5 outputs in a million came out one bf16 step apart between
         # batch sizes. Products over 384 never did (every row count 1-2048, 1 and 2 threads), so the
         # down projection is four such products summed in fp32: each row's result is its own.
-        step = hidden
-        down = _linear(up[:, :step], w.down_blocks[0]).float()
-        for j, block in enumerate(w.down_blocks[1:], start=1):
-            down += _linear(up[:, j * step : (j + 1) * step], block)
+        # Their inputs, the up projection's four 384-wide column slices, are computed as four products
+        # (the same bits as the slices of the whole product: /work/notes/r9/speed9.md), each its own
+        # contiguous matrix: oneDNN copied a column slice into one before multiplying.
+        inputs = x.to(dtype)
+        down = torch.empty(0)
+        for j, ((up_weight, up_bias), block) in enumerate(zip(w.up_blocks, w.down_blocks, strict=True)):
+            part = _linear(w.act(_linear(inputs, up_weight, up_bias)), block)
+            if j == 0:
+                down = part.float()
+            else:
+                down += part
         down += w.down_bias
     else:
+        up = w.act(_linear(x.to(dtype), w.up_weight, w.up_bias))
         down = _linear(up, w.down_weight, w.down_bias)
-    return F.layer_norm(down + x, (hidden,), w.ln2_weight, w.ln2_bias, w.ln2_eps)
+    return down

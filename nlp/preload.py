@@ -2,7 +2,9 @@
 what every worker would load for itself, so each worker forked from there starts with it.
 
 - py3langid's model (unpacking it costs ~0.4 s of CPU per process; `nlp.enricher._language_identifier`
-  keeps it per process and classifying only reads it);
+  keeps it per process and classifying only reads it), its LZMA decompression in a thread while the
+  spaCy pipeline loads (`nlp.enricher.unpack_language_model`: the fork server's preload is serial, and
+  the other core is free then);
 - the spaCy pipeline named by `nlp.entities.PIPELINE_ENV` (`nlp.entities.pipeline_key` as JSON; ~0.5 s of CPU per
   process), which `groundswell.app.processes` sets while it starts the fork server. The workers take
   it from `nlp.entities.load_pipeline`'s per-process cache, under the same key; a worker whose
@@ -15,10 +17,10 @@ import json
 import logging
 import os
 
-from nlp.enricher import _language_identifier
+from nlp.enricher import _language_identifier, unpack_language_model
 from nlp.entities import PIPELINE_ENV, load_pipeline
 
-_language_identifier()
+_unpacked = unpack_language_model()  # in a thread, while the spaCy pipeline loads
 
 
 def _load_named_pipeline() -> None:
@@ -33,3 +35,5 @@ def _load_named_pipeline() -> None:
 
 
 _load_named_pipeline()
+_unpacked()
+_language_identifier()

@@ -201,6 +201,45 @@ def test_prepacked_bf16_products_are_those_of_f_linear_for_any_row_count() -> No
 
 
 @pytest.mark.slow
+def test_bf16_feed_forward_is_the_whole_up_product_sliced_bit_for_bit(torch_encoder: SharedEncoder) -> None:
+    """In bf16 the up projection runs as four 384-wide products (each the contiguous input of its down
+    block): every value must be the whole product's, as computed before, for any row and thread count."""
+    import torch
+    from torch.nn import functional as F
+
+    from nlp import packed
+
+    if not bf16_supported():
+        pytest.skip("this CPU has no AMX bf16 units")
+    bf16 = torch.bfloat16
+    module = torch_encoder.branches["sentiment"].stages[5]  # a LoRA-merged layer
+    w = packed._copy_weights(module, bf16)
+    assert isinstance(w, packed._Layer) and len(w.up_blocks) == len(w.down_blocks) == 4
+    up_weight, up_bias = module.intermediate.dense.weight.to(bf16), module.intermediate.dense.bias.to(bf16)
+    down_weight = module.output.dense.weight.to(bf16)
+
+    def whole(x: torch.Tensor) -> torch.Tensor:  # the computation before: one up product, then its slices
+        up = w.act(F.linear(x.to(bf16), up_weight, up_bias))
+        down = F.linear(up[:, :384].contiguous(), down_weight[:, :384].contiguous()).float()
+        for j in range(1, 4):
+            cols = slice(j * 384, (j + 1) * 384)
+            down += F.linear(up[:, cols].contiguous(), down_weight[:, cols].contiguous())
+        return down + module.output.dense.bias.float()
+
+    g = torch.Generator().manual_seed(11)
+    threads = torch.get_num_threads()
+    try:
+        with torch.inference_mode():
+            for count in (1, 2):
+                torch.set_num_threads(count)
+                for rows in (1, 2, 15, 16, 17, 63, 64, 65, 129, 500, 1031, 2048, 4100):
+                    x = torch.randn(rows, 384, generator=g)
+                    assert torch.equal(packed._feed_forward(w, x, bf16), whole(x)), (count, rows)
+    finally:
+        torch.set_num_threads(threads)
+
+
+@pytest.mark.slow
 def test_identical_inputs_are_computed_once(
     torch_encoder: SharedEncoder, monkeypatch: pytest.MonkeyPatch
 ) -> None:

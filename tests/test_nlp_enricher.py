@@ -381,15 +381,54 @@ def test_encoding_several_batches_at_once_changes_nothing(
         enricher = Enricher.from_settings(config)
         encoder = enricher.models.encoder
         assert encoder is not None
+        monkeypatch.setattr(encoder, "memo_sequences", 0)  # every row computed where it is asked for
         prefetched: list[int] = []
-        real = encoder.prefetch
+        computed: dict[bool, int] = {True: 0, False: 0}  # rows computed {in a prefetch: count}
+        inside = [False]
+        real, real_compute, real_link = encoder.prefetch, encoder._compute, enricher.models.linker.link
 
-        def spy(t: Any, o: Any, *, batch_size: int, real: Any = real, seen: list[int] = prefetched) -> None:
+        def spy(
+            t: Any,
+            o: Any,
+            *,
+            real: Any = real,
+            seen: list[int] = prefetched,
+            on: list[bool] = inside,
+            **kw: Any,
+        ) -> None:
             seen.append(len(t))
-            real(t, o, batch_size=batch_size)
+            on[0] = True
+            try:
+                real(t, o, **kw)
+            finally:
+                on[0] = False
+
+        def compute(
+            needs: dict[Any, set[str]],
+            batch_size: int,
+            real: Any = real_compute,
+            on: list[bool] = inside,
+            counts: dict[bool, int] = computed,
+        ) -> Any:
+            counts[on[0]] += sum(len(names) for names in needs.values())
+            return real(needs, batch_size)
+
+        linked: list[str] = []
+
+        def link(batch: list[str], real: Any = real_link, seen: list[str] = linked, **kw: Any) -> Any:
+            seen.extend(batch)
+            return real(batch, **kw)
 
         monkeypatch.setattr(encoder, "prefetch", spy)
-        out = enricher.enrich([mention(text, str(k)) for k, text in enumerate(texts)])
+        monkeypatch.setattr(encoder, "_compute", compute)
+        monkeypatch.setattr(enricher.models.linker, "link", link)
+        mentions = [mention(text, str(k)) for k, text in enumerate(texts)]
+        analysed = [t for t in map(enricher.analysis_text, mentions) if t.strip()]
+        out = enricher.enrich(mentions)
         assert bool(prefetched) == (prefetch > 0)  # 3 batches of 3 per pass of at least 8 texts
+        assert linked == analysed  # every text linked once: the batches take the prefetch's entities
+        if prefetch:
+            # the target clauses too were encoded in the prefetch's pass: the batches compute nothing
+            assert computed[True] > 0 and computed[False] == 0
         runs[prefetch] = [m.model_dump(exclude={"collected"}) for m in out]
     assert runs[0] == runs[8]

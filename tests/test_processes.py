@@ -12,14 +12,18 @@ import json
 import multiprocessing
 from pathlib import Path
 
+import numpy as np
 import pytest
 from typer.testing import CliRunner
 
+from groundswell.app import processes
 from groundswell.app.partitions import EMBEDDING_CACHE_DIR, PENDING_TOPIC
 from groundswell.app.processes import (
     _PRELOAD,
     MIN_SHARE,
+    SHARE_BASE_CHARS,
     EnrichWorkerFailed,
+    _shares,
     enrich_local,
     resolve_processes,
 )
@@ -58,6 +62,16 @@ def build_failing_in_workers(config: Config) -> Enricher:
     """The stand-in, except in the second worker process: it fails while loading its models."""
     if multiprocessing.current_process().name == "groundswell-enrich-2/2":
         raise RuntimeError("stand-in model failed to load")
+    return build_stand_in(config)
+
+
+COORDINATOR_EVENTS: list[str] = []  # what this (the coordinating) process did first, in order
+
+
+def build_recorded(config: Config) -> Enricher:
+    """The stand-in; in this process, recorded in `COORDINATOR_EVENTS`."""
+    if multiprocessing.current_process().name == "MainProcess":
+        COORDINATOR_EVENTS.append("coordinator's enricher")
     return build_stand_in(config)
 
 
@@ -110,6 +124,72 @@ def test_two_processes_write_what_one_process_writes_and_a_rerun_changes_nothing
         again = enrich_local(config, store, processes=2, build=build_stand_in)
         assert again.seen == 0
         assert (_docs(store), json.loads(config.path(TOPIC_STATE_FILE).read_text())) == single
+
+
+def test_the_language_model_unpacked_in_a_thread_is_py3langid_s_own() -> None:
+    from py3langid.langid import MODEL_FILE, LanguageIdentifier
+
+    from nlp import enricher
+
+    reference = LanguageIdentifier.from_model_file(MODEL_FILE, norm_probs=True)
+    enricher._language_identifier.cache_clear()
+    try:
+        done = enricher.unpack_language_model()
+        done()
+        assert len(enricher._UNPACKED_LANGUAGE_MODEL) == 1
+        built = enricher._language_identifier()
+        assert not enricher._UNPACKED_LANGUAGE_MODEL  # built from the unpacked bytes, which it took
+    finally:
+        enricher._language_identifier.cache_clear()
+    for name in ("nb_ptc", "nb_pc"):
+        assert np.array_equal(getattr(built, name), getattr(reference, name)), name
+    for name in ("nb_classes", "tk_nextmove", "tk_row", "tk_output", "_rowbase", "_norm_probs"):
+        assert getattr(built, name) == getattr(reference, name), name
+    texts = ["The Rocket X2 is great", "Le service client est nul", "Das Telefon ist kaputt", "x"]
+    assert [built.classify(t) for t in texts] == [reference.classify(t) for t in texts]
+
+
+@pytest.mark.slow
+def test_the_fork_server_loads_while_this_process_prepares_the_topics(
+    single: tuple[list[dict], dict], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # the fork server's preload (~2.3 CPU-s on one core) overlaps what this process does before the
+    # workers start (reading the order, the shares, the topic model), instead of preceding it
+    real = processes._start_fork_server
+
+    def start(context: object) -> None:
+        COORDINATOR_EVENTS.append("fork server")
+        real(context)
+
+    monkeypatch.setattr(processes, "_start_fork_server", start)
+    COORDINATOR_EVENTS.clear()
+    config = _config(tmp_path)
+    with _store(config) as store:
+        enrich_local(config, store, processes=2, build=build_recorded)
+        assert (_docs(store), json.loads(config.path(TOPIC_STATE_FILE).read_text())) == single
+    assert COORDINATOR_EVENTS == ["fork server", "coordinator's enricher"]
+
+
+def test_the_shares_take_the_order_in_turn_by_work(tmp_path: Path) -> None:
+    config = _config(tmp_path)
+    mentions = _mentions()
+    for k, m in enumerate(mentions):  # long and short texts in turn: dealing by count would be uneven
+        m.text, m.title = ("a long report about the Rocket X2 " * 6 if k % 2 else "short"), ""
+    with SqliteStore(config.path(config.store.path)) as store:
+        store.upsert_mentions(mentions)
+        order, shares = _shares(store, 2, max_chars=config.nlp.max_chars)
+        assert order == store.mention_ids(Filters(enriched=False))
+        assert sorted(shares[0] + shares[1]) == sorted(order)
+        rank = {i: k for k, i in enumerate(order)}
+        assert all(share == sorted(share, key=rank.__getitem__) for share in shares)  # in the order
+        text = {m.id: m.text for m in store.iter_mentions()}
+        work = [sum(SHARE_BASE_CHARS + len(text[i]) for i in share) for share in shares]
+        assert abs(work[0] - work[1]) <= SHARE_BASE_CHARS + max(map(len, text.values()))
+        # at every point of the order the workers are within one mention's work of each other
+        done = [0, 0]
+        for i in order:
+            done[0 if i in shares[0] else 1] += SHARE_BASE_CHARS + len(text[i])
+            assert abs(done[0] - done[1]) <= SHARE_BASE_CHARS + max(map(len, text.values()))
 
 
 @pytest.mark.slow

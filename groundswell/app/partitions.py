@@ -196,10 +196,13 @@ def enrich_partition(
     progress: Callable[[int], None] | None = None,
     defer_topics: bool | None = None,
     on_written: Written | None = None,
+    ids: list[str] | None = None,
 ) -> EnrichSummary:
     """Enrich this partition's share of the not-yet-enriched mentions, topics left pending when
     `defer_topics` (default: when partitions > 1) for `assign_pending_topics`.
 
+    The share is the mentions whose id hashes to `partition`, or `ids` when given (those of them not
+    yet enriched, in the given order: `groundswell.app.processes` deals the shares itself).
     `on_written(ids, embeddings)` is called after each store write with the mentions just written and
     their topic embeddings (`groundswell.app.processes` assigns topics while the partitions run)."""
     from nlp.enricher import Enricher, EnrichSummary, enrich_store
@@ -207,7 +210,10 @@ def enrich_partition(
     check_partition(partition, partitions)
     if not (partitions > 1 if defer_topics is None else defer_topics):
         return enrich_store(config, store, progress=progress, enricher=enricher)
-    ids = [i for i in store.mention_ids(Filters(enriched=False)) if partition_of(i, partitions) == partition]
+    if ids is None:
+        ids = [
+            i for i in store.mention_ids(Filters(enriched=False)) if partition_of(i, partitions) == partition
+        ]
     summary = EnrichSummary()
     if isinstance(progress, ProgressLog) and progress.total is None:
         progress.total = len(ids)  # its share is known only now
