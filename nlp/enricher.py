@@ -93,6 +93,8 @@ class LanguageDetector:
         return str(lang), float(prob)
 
 
+# set (to "1") in the environment the enrichment fork server starts with (`nlp.preload`)
+FORK_SERVER_ENV = "GROUNDSWELL_FORK_SERVER"
 # py3langid's model file unpacked ahead (`unpack_language_model`), for `_language_identifier`
 _UNPACKED_LANGUAGE_MODEL: list[bytes] = []
 

@@ -126,6 +126,27 @@ def test_two_processes_write_what_one_process_writes_and_a_rerun_changes_nothing
         assert (_docs(store), json.loads(config.path(TOPIC_STATE_FILE).read_text())) == single
 
 
+@pytest.mark.slow
+@pytest.mark.parametrize("fork_server", [True, False])
+def test_only_the_fork_server_exits_without_tearing_down(fork_server: bool, tmp_path: Path) -> None:
+    # the fork server held the command's stdout and stderr open for ~0.5 s after it ended, tearing
+    # down torch and spaCy; any other process importing the preload keeps its exit code
+    import os
+    import subprocess
+    import sys
+
+    from nlp.enricher import FORK_SERVER_ENV
+
+    script = "import nlp.preload, os, sys\nassert os.environ.get(sys.argv[1]) is None\nraise SystemExit(3)\n"
+    env = {k: v for k, v in os.environ.items() if k != FORK_SERVER_ENV}
+    if fork_server:
+        env[FORK_SERVER_ENV] = "1"
+    done = subprocess.run(
+        [sys.executable, "-c", script, FORK_SERVER_ENV], env=env, capture_output=True, text=True, timeout=180
+    )
+    assert done.returncode == (0 if fork_server else 3), done.stderr[-2000:]
+
+
 def test_the_language_model_unpacked_in_a_thread_is_py3langid_s_own() -> None:
     from py3langid.langid import MODEL_FILE, LanguageIdentifier
 

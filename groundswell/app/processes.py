@@ -241,11 +241,22 @@ def _shares(store: Store, count: int, *, max_chars: int) -> tuple[list[str], lis
 
 
 def _start_fork_server(context: Any) -> None:
-    """Start the fork server now (it imports `_PRELOAD` meanwhile); the workers' `start` waits for it."""
+    """Start the fork server now (it imports `_PRELOAD` meanwhile); the workers' `start` waits for it.
+    Started with `nlp.enricher.FORK_SERVER_ENV` set: it then exits without tearing down (`nlp.preload`)."""
     if context.get_start_method() == "forkserver":
         from multiprocessing import forkserver
 
-        forkserver.ensure_running()
+        from nlp.enricher import FORK_SERVER_ENV
+
+        previous = os.environ.get(FORK_SERVER_ENV)
+        os.environ[FORK_SERVER_ENV] = "1"
+        try:
+            forkserver.ensure_running()
+        finally:
+            if previous is None:
+                os.environ.pop(FORK_SERVER_ENV, None)
+            else:
+                os.environ[FORK_SERVER_ENV] = previous
 
 
 def _import_topic_clustering() -> None:
