@@ -36,7 +36,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from benchmarks.bench_oracle import PRE, lag_z, oracle_signal  # noqa: E402
-from tests.kit.synthetic import BLIP_SCENARIOS, SCENARIOS, SHIFT_SCENARIOS, Truth, generate  # noqa: E402
+from tests.kit.synthetic import BLIP_SCENARIOS, SCENARIOS, SHIFT_SCENARIOS, SyntheticSet, Truth, generate  # noqa: E402
 from trends.detector import DAILY_LONGEST_BLIP, ShiftDetector, ThreeSigmaAlert, seasonal_factors  # noqa: E402
 
 MAX_DELAY = 20
@@ -62,14 +62,29 @@ def _overlaps_blip(truth: Truth, start: int, end: int) -> bool:
     return end >= truth.start - 3 and start <= truth.end + 3
 
 
-def main() -> int:
-    parser = argparse.ArgumentParser(
-        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
-    )
-    parser.add_argument("--seed", type=int, default=7)
+def synthetic_market(doc: str | None, *, seed: int) -> argparse.ArgumentParser:
+    """The command line of a benchmark over the synthetic market (`tests.kit.synthetic`): --seed,
+    --series, --periods and --growth, for `generated`."""
+    parser = argparse.ArgumentParser(description=doc, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--seed", type=int, default=seed)
     parser.add_argument("--series", type=int, default=1000)
     parser.add_argument("--periods", type=int, default=90)
     parser.add_argument("--growth", type=float, default=0.08, help="weight of smooth-growth series")
+    return parser
+
+
+def generated(args: argparse.Namespace) -> SyntheticSet:
+    """The synthetic market `synthetic_market`'s arguments name."""
+    return generate(
+        args.seed,
+        n_series=args.series,
+        n_periods=args.periods,
+        scenarios={**SCENARIOS, "growth": args.growth},
+    )
+
+
+def main() -> int:
+    parser = synthetic_market(__doc__, seed=7)
     parser.add_argument("--max-blip", type=int, default=None, help="detector's max_blip_periods (tuning)")
     parser.add_argument(
         "--longest-blip",
@@ -80,12 +95,7 @@ def main() -> int:
     parser.add_argument("--developing", type=int, default=2, help="detector's developing_periods; 0: off")
     parser.add_argument("--developing-fdr", type=float, default=0.05, help="detector's developing_fdr")
     args = parser.parse_args()
-    data = generate(
-        args.seed,
-        n_series=args.series,
-        n_periods=args.periods,
-        scenarios={**SCENARIOS, "growth": args.growth},
-    )
+    data = generated(args)
     truth = {t.key: t for t in data.truth}
     # the configuration defaults: baseline 21, confirm 3, 5 authors, FDR 0.01, longest blip 4 (daily)
     detector = ShiftDetector(

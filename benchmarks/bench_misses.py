@@ -22,7 +22,6 @@ even the oracle sees below z 4 is out of reach at the detector's false-alarm lev
 
 from __future__ import annotations
 
-import argparse
 import sys
 import time
 from collections import Counter, defaultdict
@@ -34,9 +33,9 @@ import numpy as np
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from benchmarks.bench_blips import LOW_VOLUME, MAX_DELAY, _matches_shift  # noqa: E402
+from benchmarks.bench_blips import LOW_VOLUME, MAX_DELAY, _matches_shift, generated, synthetic_market  # noqa: E402
 from benchmarks.bench_oracle import PRE, lag_z, oracle_signal  # noqa: E402
-from tests.kit.synthetic import SCENARIOS, Truth, generate  # noqa: E402
+from tests.kit.synthetic import Truth  # noqa: E402
 from trends.detector import Finding, ShiftDetector, seasonal_factors  # noqa: E402
 
 CATEGORIES = (
@@ -132,21 +131,10 @@ def _where(tr: Truth, det: _Tracing) -> tuple[str, str]:
 
 
 def main() -> int:
-    parser = argparse.ArgumentParser(
-        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
-    )
-    parser.add_argument("--seed", type=int, default=101)
-    parser.add_argument("--series", type=int, default=1000)
-    parser.add_argument("--periods", type=int, default=90)
-    parser.add_argument("--growth", type=float, default=0.08, help="weight of smooth-growth series")
+    parser = synthetic_market(__doc__, seed=101)
     parser.add_argument("--list", action="store_true", help="print every missed shift")
     args = parser.parse_args()
-    data = generate(
-        args.seed,
-        n_series=args.series,
-        n_periods=args.periods,
-        scenarios={**SCENARIOS, "growth": args.growth},
-    )
+    data = generated(args)
     det = _Tracing()
     t0 = time.perf_counter()
     first_t = min(t.start for t in data.truth if t.start >= 0) - 1
