@@ -158,6 +158,14 @@ def _identifier_from_npz(raw: bytes) -> Any:
         )
 
 
+def _target_clauses(doc: Any, hits: list[Any]) -> dict[str, list[str]]:
+    """The target clauses per entity of a mention naming several entities (`target_segments`); none
+    for a mention naming one or none (its mention-level sentiment is its target's)."""
+    if len({h.entity_id for h in hits}) < 2:
+        return {}
+    return target_segments(doc, hits)
+
+
 @dataclass
 class Models:
     """The heavy components; built once by `Enricher.from_settings`, injectable in tests."""
@@ -312,8 +320,7 @@ class Enricher:
                 linked = self.models.linker.link(analysed)
                 self._linked[tuple(analysed)] = linked
                 for doc, hits in linked:
-                    if len({h.entity_id for h in hits}) >= 2:  # as `_target_inputs` picks them
-                        clauses += [c for found in target_segments(doc, hits).values() for c in found]
+                    clauses += [c for found in _target_clauses(doc, hits).values() for c in found]
             encoder.prefetch(
                 texts,
                 ("sentiment", "emotion", "embedding"),
@@ -419,10 +426,9 @@ class Enricher:
         targets: list[tuple[int, str, int, int]] = []  # (mention index, entity id, first input, count)
         for i in idx:
             doc, hits = self._docs.get(i, (None, []))
-            direct = {h.entity_id for h in hits}
-            if doc is None or len(direct) < 2:
+            if doc is None:
                 continue
-            for entity_id, clauses in target_segments(doc, hits).items():
+            for entity_id, clauses in _target_clauses(doc, hits).items():
                 targets.append((i, entity_id, len(inputs), len(clauses)))
                 inputs.extend(clauses)
         return inputs, targets
