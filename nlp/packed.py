@@ -77,10 +77,12 @@ class _Layer:
     ln1_weight: torch.Tensor
     ln1_bias: torch.Tensor
     ln1_eps: float
-    up_weight: torch.Tensor
-    up_bias: torch.Tensor
+    # the whole feed-forward matrices where it is not computed in blocks (fp32); None in bf16, where
+    # `up_blocks` and `down_blocks` hold them
+    up_weight: torch.Tensor | None
+    up_bias: torch.Tensor | None
     act: Any
-    down_weight: torch.Tensor
+    down_weight: torch.Tensor | None
     down_bias: torch.Tensor
     # bf16: the down projection as products over `hidden`-long slices of its input, summed in fp32
     # (see `_layer`); empty in fp32
@@ -161,10 +163,10 @@ def _copy_weights(module: Any, dtype: torch.dtype) -> _Embeddings | _Layer:
         ln1_weight=keep(attention.output.LayerNorm.weight),
         ln1_bias=keep(attention.output.LayerNorm.bias),
         ln1_eps=float(attention.output.LayerNorm.eps),
-        up_weight=_prepack(cast(module.intermediate.dense.weight)),
-        up_bias=cast(module.intermediate.dense.bias),
+        up_weight=None if blocked else _prepack(cast(module.intermediate.dense.weight)),
+        up_bias=None if blocked else cast(module.intermediate.dense.bias),
         act=module.intermediate.intermediate_act_fn,
-        down_weight=cast(down.weight),
+        down_weight=None if blocked else cast(down.weight),
         down_bias=keep(down.bias) if blocked else cast(down.bias),
         down_blocks=_blocks(cast(down.weight), down.in_features // hidden) if blocked else (),
         up_blocks=_row_blocks(module.intermediate.dense, down.in_features // hidden, dtype)
@@ -251,15 +253,16 @@ def _feed_forward(w: _Layer, x: torch.Tensor, dtype: torch.dtype) -> torch.Tenso
         # (the same bits as the slices of the whole product: /work/notes/r9/speed9.md), each its own
         # contiguous matrix: oneDNN copied a column slice into one before multiplying.
         inputs = x.to(dtype)
-        down = torch.empty(0)
-        for j, ((up_weight, up_bias), block) in enumerate(zip(w.up_blocks, w.down_blocks, strict=True)):
-            part = _linear(w.act(_linear(inputs, up_weight, up_bias)), block)
-            if j == 0:
-                down = part.float()
-            else:
-                down += part
+        parts = (
+            _linear(w.act(_linear(inputs, up_weight, up_bias)), block)
+            for (up_weight, up_bias), block in zip(w.up_blocks, w.down_blocks, strict=True)
+        )
+        down = next(parts).float()
+        for part in parts:
+            down += part
         down += w.down_bias
     else:
+        assert w.up_weight is not None and w.down_weight is not None  # set where not blocked
         up = w.act(_linear(x.to(dtype), w.up_weight, w.up_bias))
         down = _linear(up, w.down_weight, w.down_bias)
     return down
