@@ -156,9 +156,8 @@ def _enrich_in_processes(
         )
         for partition in range(count)
     ]
-    with _pipeline_named_to_the_fork_server(config if build is None else None):
-        for worker in workers:
-            worker.start()
+    for worker in workers:
+        worker.start()
     assigned = flagged = 0
     try:
         while assigned < len(order):
@@ -248,15 +247,8 @@ def _start_fork_server(context: Any) -> None:
 
         from nlp.enricher import FORK_SERVER_ENV
 
-        previous = os.environ.get(FORK_SERVER_ENV)
-        os.environ[FORK_SERVER_ENV] = "1"
-        try:
+        with _environment(FORK_SERVER_ENV, "1"):
             forkserver.ensure_running()
-        finally:
-            if previous is None:
-                os.environ.pop(FORK_SERVER_ENV, None)
-            else:
-                os.environ[FORK_SERVER_ENV] = previous
 
 
 def _import_topic_clustering() -> None:
@@ -299,24 +291,31 @@ def _context() -> Any:
 
 @contextlib.contextmanager
 def _pipeline_named_to_the_fork_server(config: Config | None) -> Iterator[None]:
-    """While the workers start (the first start starts the fork server, which inherits this
-    environment), name the spaCy pipeline their enrichers build to the fork server's preload
-    (`nlp.preload`): it is loaded there once instead of in every worker. Nothing for a custom
-    `build`, whose pipeline is not known here; a fork server already running keeps what it has."""
+    """While the fork server starts (it inherits this environment), name the spaCy pipeline the
+    workers' enrichers build to its preload (`nlp.preload`): it is loaded there once instead of in
+    every worker. Nothing for a custom `build`, whose pipeline is not known here; a fork server
+    already running keeps what it has."""
     if config is None:
         yield
         return
     from nlp.entities import PIPELINE_ENV, pipeline_key
 
-    previous = os.environ.get(PIPELINE_ENV)
-    os.environ[PIPELINE_ENV] = json.dumps(pipeline_key(config))
+    with _environment(PIPELINE_ENV, json.dumps(pipeline_key(config))):
+        yield
+
+
+@contextlib.contextmanager
+def _environment(name: str, value: str) -> Iterator[None]:
+    """`name` set to `value` in this process's environment for the block, then as it was."""
+    previous = os.environ.get(name)
+    os.environ[name] = value
     try:
         yield
     finally:
         if previous is None:
-            os.environ.pop(PIPELINE_ENV, None)
+            os.environ.pop(name, None)
         else:
-            os.environ[PIPELINE_ENV] = previous
+            os.environ[name] = previous
 
 
 class _Inbox:
