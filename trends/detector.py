@@ -907,14 +907,26 @@ class ShiftDetector:
         k = self.confirm_periods
         if len(body) - k < k:
             return _trimmed(signal, body, 1, k)
+        rest = self._without_blip_run(signal, body, sign, ref_mean)
+        if rest is not None:
+            return rest
+        return _trimmed_winsorized(signal, body, 1 + len(body) // 8, k)
+
+    def _without_blip_run(
+        self, signal: np.ndarray, body: np.ndarray, sign: int, ref_mean: float
+    ) -> np.ndarray | None:
+        """`body` without its run of `confirm_periods` consecutive buckets furthest in the direction
+        `sign`, when that run is off `ref_mean` by more than twice the rest of the body (a blip inside
+        it); None when it is not, or when the body is shorter than two such runs."""
+        k = self.confirm_periods
+        if len(body) < 2 * k:
+            return None
         sums = np.convolve(signal[body] * sign, np.ones(k), mode="valid")
         i = int(np.argmax(sums))
         rest = np.concatenate([body[:i], body[i + k :]])
         peak_effect = sums[i] / k - ref_mean * sign
         rest_effect = (signal[rest].mean() - ref_mean) * sign
-        if peak_effect > 2 * rest_effect:
-            return rest
-        return _trimmed_winsorized(signal, body, 1 + len(body) // 8, k)
+        return rest if peak_effect > 2 * rest_effect else None
 
     def _volume_blip_buckets(self, data: _MetricData, ref: np.ndarray, body: np.ndarray) -> np.ndarray:
         """Which buckets of `body` sit in a volume excursion short enough to be a blip (a mask).
@@ -1005,15 +1017,8 @@ class ShiftDetector:
         # a blip in the window is a jump too, and it is not the shift: the break is judged without
         # the window's most extreme `confirm_periods` buckets when they are off the history by
         # more than twice the rest (as `_evidence_buckets` leaves a blip out of a shift's evidence)
-        k = self.confirm_periods
-        kept = idx
-        if len(win) >= 2 * k:
-            sums = np.convolve(data.signal[win] * sign, np.ones(k), mode="valid")
-            i = int(np.argmax(sums))
-            rest = np.concatenate([win[:i], win[i + k :]])
-            ref_mean = float(y_r.mean()) * sign
-            if sums[i] / k - ref_mean > 2 * (float(data.signal[rest].mean()) * sign - ref_mean):
-                kept = np.concatenate([before, rest])
+        rest = self._without_blip_run(data.signal, win, sign, float(y_r.mean()))
+        kept = idx if rest is None else np.concatenate([before, rest])
         t_kept = kept.astype(float) - kept.mean()
         return _jump_beyond_line(data.signal[kept], t_kept, len(before)) * sign < TREND_JUMP_Z
 
