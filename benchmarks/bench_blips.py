@@ -142,7 +142,7 @@ def main() -> int:
                 elif tr.kind == "none":
                     dev_untouched.add(f.key)
             if f.kind != "shift":
-                if last == args.periods - 1:
+                if last == args.periods - 1 and f.kind == "blip":  # a developing signal is not a blip
                     tr = truth[f.key]
                     if tr.kind == "blip" and _overlaps_blip(tr, f.start, f.end):
                         recorded_blip.add(f.key)
@@ -273,8 +273,8 @@ def main() -> int:
             band = [t for t in subset if t.key in oracle_z and lo_z <= oracle_z[t.key] < hi_z]
             cells.append(f"{name} {len(band):3d} {recall(first_found, band)} {recall(base_found, band)}")
         print(f"{'  ' + label:34s} " + " | ".join(cells))
-    print(f"{'blip raised as developing':34s} {len(blip_as_dev) / max(len(blips), 1):12.3f}")
-    print(f"{'untouched raised as developing':34s} {len(dev_untouched) / max(len(nones), 1):12.3f}")
+    print(f"{'blip raised (developing or shift)':34s} {len(blip_as_dev) / max(len(blips), 1):12.3f}")
+    print(f"{'untouched raised (dev. or shift)':34s} {len(dev_untouched) / max(len(nones), 1):12.3f}")
     if growth:
         print(
             f"{'smooth growth with a shift':34s} {len(growth_alarm) / len(growth):12.3f} "
