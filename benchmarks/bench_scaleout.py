@@ -7,6 +7,8 @@ demo market is built and served once; each configuration gets a fresh metadata d
 data folder, one triggered ingest run for the market's last day, and its wall time (the DAG run's
 start to end as Airflow recorded it). Then the stores are compared: the same mentions (every
 enrichment field; scores to 1e-4, as batches differ), the same trend events and the same tickets.
+Each is also compared with a single-process collection of the same market (`collect_all`, what
+`groundswell run` collects): the same mention ids, duplicate counts and absorbed ids.
 
     .venv/bin/python benchmarks/bench_scaleout.py --weeks 3 --workers 1 2
 
@@ -215,6 +217,43 @@ def snapshot(config: str) -> dict[str, Any]:
         }
 
 
+def collect_single(work: Path, url: str) -> dict[str, Any]:
+    """Collect the market in one process (`collect_all`, no enrichment): each mention's copies."""
+    import yaml
+
+    from crawlers.collect import collect_all
+    from groundswell.app.demo import demo_config
+    from groundswell.config import load_config
+    from groundswell.store import open_store
+
+    out = work / "single"
+    out.mkdir(parents=True, exist_ok=True)
+    config = out / "groundswell.yaml"
+    config.write_text(yaml.safe_dump(demo_config(url, out / "data")), encoding="utf-8")
+    cfg = load_config(config)
+    with open_store(cfg) as store:
+        collect_all(cfg, store)
+        return {m.id: copies(m.model_dump(mode="json")) for m in store.iter_mentions()}
+
+
+def copies(doc: dict[str, Any]) -> tuple[int, list[str]]:
+    return doc["duplicate_count"], doc["raw"].get("duplicate_ids", [])
+
+
+def collection_differences(single: dict[str, Any], snap: dict[str, Any]) -> list[str]:
+    found = (
+        [f"mention ids differ: {len(single)} vs {len(snap['mentions'])}"]
+        if single.keys() != snap["mentions"].keys()
+        else []
+    )
+    found.extend(
+        f"{i}: copies {single[i]} vs {copies(snap['mentions'][i])}"
+        for i in sorted(single.keys() & snap["mentions"].keys())
+        if single[i] != copies(snap["mentions"][i])
+    )
+    return found
+
+
 def differences(a: dict[str, Any], b: dict[str, Any]) -> list[str]:
     found = []
     if a["events"] != b["events"]:
@@ -281,15 +320,23 @@ def main() -> None:
                 flush=True,
             )
             results.append(result)
+        single = collect_single(work, url)
         base = snapshot(results[0]["config"])
         print(
             f"{len(base['mentions'])} mentions, {len(base['events'])} trend events, {len(base['tickets'])} tickets "
-            f"with {results[0]['workers']} worker(s)"
+            f"with {results[0]['workers']} worker(s); {len(single)} mentions collected in one process"
         )
-        for other in results[1:]:
-            diff = differences(base, snapshot(other["config"]))
-            verdict = "identical" if not diff else f"{len(diff)} differences, e.g. {diff[:5]}"
-            print(f"{other['workers']} workers vs {results[0]['workers']}: {verdict}")
+        for other in results:
+            snap = base if other is results[0] else snapshot(other["config"])
+            if other is not results[0]:
+                diff = differences(base, snap)
+                verdict = "identical" if not diff else f"{len(diff)} differences, e.g. {diff[:5]}"
+                print(f"{other['workers']} workers vs {results[0]['workers']}: {verdict}")
+            diff = collection_differences(single, snap)
+            verdict = (
+                "the same mentions and copies" if not diff else f"{len(diff)} differences, e.g. {diff[:5]}"
+            )
+            print(f"{other['workers']} worker(s) vs one process (collect_all): {verdict}")
     finally:
         market.terminate()
         redis.terminate()

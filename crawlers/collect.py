@@ -15,6 +15,13 @@ page it got was an error); the covered interval runs
 from the source's previous covered end to the start of this run (a failed run covers nothing); the
 pages, items, new mentions, errors by reason, and `empty_reason` when a source that answered yielded
 nothing (per-URL reasons are in `CollectSummary.empty`).
+
+Scheduled in parallel (one task per source, the ingest DAG), collection is split in two so that the
+store does not depend on which task finished first: `stage_source` fetches one source and stages what
+it gave in the store's `state` documents under the run's id (nothing stored, no cursor advanced, no
+ledger entry), then `store_staged` dedups and stores every source's staged items in configuration
+order with one dedup index, saves the cursors and records the ledger, exactly as `collect_all` does in
+one process: the same mentions, ids and duplicate counts, whatever the number of workers.
 """
 
 from __future__ import annotations
@@ -39,15 +46,25 @@ from crawlers.dedup import Deduplicator
 from groundswell.config import Config, ConfigError, SourceConfig
 from groundswell.mention import Mention
 from groundswell.records import LedgerEntry
-from groundswell.store.base import Store
+from groundswell.store.base import Store, StoreError
 
 logger = logging.getLogger(__name__)
 
-__all__ = ["WEB_KINDS", "CollectSummary", "collect_all", "collect_source", "ledger_entry", "state_key"]
+__all__ = [
+    "WEB_KINDS",
+    "CollectSummary",
+    "collect_all",
+    "collect_source",
+    "ledger_entry",
+    "stage_source",
+    "state_key",
+    "store_staged",
+]
 
 WEB_KINDS = ("forum", "review", "news", "blog", "sitemap")
 RUNNER_MODULE = "crawlers.web.run"
 RUNNER_GRACE_SECONDS = 60.0  # on top of the source's max_seconds before the child is killed
+STAGED_PART_SIZE = 200  # mentions per staged document (`stage_source`)
 
 
 @dataclass
@@ -215,6 +232,79 @@ def _run_feed(
     return run.mentions, run.state
 
 
+@dataclass
+class Fetched:
+    """What fetching one source gave, before dedup and storage (staged between the two in a DAG run)."""
+
+    summary: CollectSummary
+    started_at: datetime
+    mentions: list[Mention] = field(default_factory=list)
+    state: dict[str, Any] | None = None  # the feed's cursors, saved once the mentions they cover are stored
+
+
+def _source(config: Config, source_name: str) -> SourceConfig:
+    try:
+        return config.source(source_name)
+    except KeyError as exc:
+        raise ConfigError(str(exc.args[0])) from None
+
+
+def _fetch(
+    config: Config, source: SourceConfig, store: Store, run_id: str, state_dir: Path | None
+) -> Fetched:
+    """Run the source's crawler or feed client; never raises for source faults (they are in the summary)."""
+    started = time.monotonic()
+    fetched = Fetched(CollectSummary(source=source.name, kind=source.kind, run_id=run_id), datetime.now(UTC))
+    summary = fetched.summary
+    try:
+        if source.kind in WEB_KINDS:
+            directory = state_dir or config.path("state/crawl")
+            directory.mkdir(parents=True, exist_ok=True)
+            fetched.mentions = _run_web(config, source, directory, summary)
+        else:
+            fetched.mentions, fetched.state = _run_feed(config, source, store, summary)
+        summary.items = len(fetched.mentions)
+    except Exception as exc:  # a source fault must not stop the other sources
+        _count_exception(summary, exc)
+    summary.seconds = round(time.monotonic() - started, 3)
+    return fetched
+
+
+def _count_exception(summary: CollectSummary, exc: Exception) -> None:
+    logger.exception("source %s failed", summary.source)
+    summary.count_error(f"exception:{type(exc).__name__}", f"{type(exc).__name__}: {exc}")
+    summary.failed = True
+
+
+def _store(store: Store, source: SourceConfig, fetched: Fetched, dedup: Deduplicator) -> CollectSummary:
+    """Dedup what a source gave against the store (and this run's earlier sources), upsert it, save
+    its cursors, record its ledger entry; never raises for source faults."""
+    started = time.monotonic()
+    summary = fetched.summary
+    try:
+        result = dedup.dedup(fetched.mentions, store)
+        written = store.upsert_mentions(result.mentions)
+        summary.new = result.new
+        summary.duplicates = result.duplicates
+        summary.written = written.written
+        if written.failed:
+            summary.count_error("store_write", None, written.failed)
+            summary.error_reasons.extend(written.errors)
+        if fetched.state is not None:  # cursors advance only once what they cover is stored
+            store.set_state(state_key(source), fetched.state)
+    except Exception as exc:
+        _count_exception(summary, exc)
+    summary.seconds = round(summary.seconds + time.monotonic() - started, 3)
+    if not summary.items and summary.pages and summary.empty_reason is None:
+        summary.empty_reason = explain_empty(summary)
+    _record(store, summary, fetched.started_at)
+    logger.info(
+        "source %s: %d items, %d new, %d duplicates, %d pages, %d errors in %.1f s",
+        summary.source, summary.items, summary.new, summary.duplicates, summary.pages, summary.errors, summary.seconds,
+    )  # fmt: skip
+    return summary
+
+
 def collect_source(
     config: Config,
     source_name: str,
@@ -229,46 +319,20 @@ def collect_source(
     Raises ConfigError for unknown names. `run_id` groups the ledger entries of one `collect_all` call
     (a fresh id when None).
     """
-    try:
-        source = config.source(source_name)
-    except KeyError as exc:
-        raise ConfigError(str(exc.args[0])) from None
-    started = time.monotonic()
-    started_at = datetime.now(UTC)
-    summary = CollectSummary(source=source.name, kind=source.kind, run_id=run_id or new_run_id())
-    dedup = deduplicator or Deduplicator.from_settings(config)
-    try:
-        state: dict[str, Any] | None = None
-        if source.kind in WEB_KINDS:
-            directory = state_dir or config.path("state/crawl")
-            directory.mkdir(parents=True, exist_ok=True)
-            mentions = _run_web(config, source, directory, summary)
-        else:
-            mentions, state = _run_feed(config, source, store, summary)
-        summary.items = len(mentions)
-        result = dedup.dedup(mentions, store)
-        written = store.upsert_mentions(result.mentions)
-        summary.new = result.new
-        summary.duplicates = result.duplicates
-        summary.written = written.written
-        if written.failed:
-            summary.count_error("store_write", None, written.failed)
-            summary.error_reasons.extend(written.errors)
-        if state is not None:  # cursors advance only once what they cover is stored
-            store.set_state(state_key(source), state)
-    except Exception as exc:  # a source fault must not stop the other sources
-        logger.exception("source %s failed", source.name)
-        summary.count_error(f"exception:{type(exc).__name__}", f"{type(exc).__name__}: {exc}")
-        summary.failed = True
-    summary.seconds = round(time.monotonic() - started, 3)
-    if not summary.items and summary.pages and summary.empty_reason is None:
-        summary.empty_reason = explain_empty(summary)
-    _record(store, summary, started_at)
-    logger.info(
-        "source %s: %d items, %d new, %d duplicates, %d pages, %d errors in %.1f s",
-        source.name, summary.items, summary.new, summary.duplicates, summary.pages, summary.errors, summary.seconds,
-    )  # fmt: skip
-    return summary
+    source = _source(config, source_name)
+    fetched = _fetch(config, source, store, run_id or new_run_id(), state_dir)
+    return _store(store, source, fetched, deduplicator or Deduplicator.from_settings(config))
+
+
+def _source_names(config: Config, sources: list[str] | None) -> list[str]:
+    """The enabled sources in configuration order, or the named ones (checked) in the order given."""
+    if sources is None:
+        return [s.name for s in config.sources if s.enabled]
+    known = {s.name for s in config.sources}
+    unknown = [n for n in sources if n not in known]
+    if unknown:
+        raise ConfigError(f"unknown source(s) {', '.join(unknown)}; configured: {', '.join(sorted(known))}")
+    return list(sources)
 
 
 def collect_all(
@@ -276,22 +340,120 @@ def collect_all(
 ) -> list[CollectSummary]:
     """Collect every enabled source (or the named ones, enabled or not), sharing one dedup index.
 
-    All sources share one ledger `run_id` (a fresh one when None; a scheduler that collects each source
-    in its own task can pass its run's id, and a retry then replaces its ledger entry).
+    All sources share one ledger `run_id` (a fresh one when None; a retry of a run with the same id
+    replaces its ledger entries). A scheduler that collects each source in its own task uses
+    `stage_source` and `store_staged` instead, which store what collect_all would.
     """
-    if sources is None:
-        names = [s.name for s in config.sources if s.enabled]
-    else:
-        known = {s.name for s in config.sources}
-        unknown = [n for n in sources if n not in known]
-        if unknown:
-            raise ConfigError(
-                f"unknown source(s) {', '.join(unknown)}; configured: {', '.join(sorted(known))}"
-            )
-        names = list(sources)
+    names = _source_names(config, sources)
     dedup = Deduplicator.from_settings(config)
     run_id = run_id or new_run_id()
     return [collect_source(config, name, store, deduplicator=dedup, run_id=run_id) for name in names]
+
+
+def staged_key(run_id: str, source_name: str, part: int | None = None) -> str:
+    """The state key of a source's staged collection (`part`: one chunk of its mentions)."""
+    return f"staged:{run_id}:{source_name}" + ("" if part is None else f":{part}")
+
+
+def stage_source(
+    config: Config, source_name: str, store: Store, *, run_id: str, state_dir: Path | None = None
+) -> CollectSummary:
+    """Collect one source and stage what it gave in the store, under `run_id`, without storing it.
+
+    The mentions go in chunks of STAGED_PART_SIZE, then a head document with the summary and the
+    feed's cursors (written last: a staging cut short is not seen). Staging again (a retry) replaces
+    it. Nothing is deduplicated, written as a mention, recorded in the ledger or advanced as a cursor
+    here: `store_staged` does that for every source of the run, in order. Raises ConfigError for unknown
+    names and StoreError when the store cannot take the staged documents; source faults are in the summary.
+    """
+    source = _source(config, source_name)
+    fetched = _fetch(config, source, store, run_id, state_dir)
+    mentions = [m.model_dump(mode="json") for m in fetched.mentions]
+    parts = range(0, len(mentions), STAGED_PART_SIZE)
+    store.put_docs(
+        "state",
+        (
+            (key, {"key": key, "value": mentions[start : start + STAGED_PART_SIZE]})
+            for number, start in enumerate(parts)
+            for key in [staged_key(run_id, source.name, number)]
+        ),
+    )
+    head = {
+        "summary": fetched.summary.as_dict(),
+        "started_at": fetched.started_at.isoformat(),
+        "state": fetched.state,
+        "parts": len(parts),
+    }
+    store.set_state(staged_key(run_id, source.name), head)
+    logger.info(
+        "source %s: %d items staged for run %s (%d pages, %d errors in %.1f s)",
+        source.name, len(mentions), run_id, fetched.summary.pages, fetched.summary.errors, fetched.summary.seconds,
+    )  # fmt: skip
+    return fetched.summary
+
+
+def store_staged(
+    config: Config, store: Store, *, run_id: str, sources: list[str] | None = None
+) -> list[CollectSummary]:
+    """Store what `stage_source` staged for run `run_id`: every source in order, as `collect_all` would.
+
+    The sources are the enabled ones in configuration order (or the named ones, in the order given)
+    and share one dedup index, so which copy of a story a run keeps does not depend on which collect
+    task finished first. Each stored source's staged documents are then deleted. A source with nothing
+    staged was either stored by an earlier try of this step (its ledger entry for the run exists: it is
+    left as it is) or its collection never finished staging: it gets a `failed` ledger entry. Store
+    writes of one source that fail are counted in its summary, as in `collect_all`.
+    """
+    dedup = Deduplicator.from_settings(config)
+    summaries = []
+    for name in _source_names(config, sources):
+        head = store.get_state(staged_key(run_id, name))
+        if head is None:
+            summaries.append(_not_staged(config, store, name, run_id))
+            continue
+        mentions: list[Mention] = []
+        for number in range(int(head["parts"])):
+            part = store.get_state(staged_key(run_id, name, number))
+            if part is None:
+                raise StoreError(f"source {name}: staged part {number} of run {run_id} is missing")
+            mentions.extend(Mention.model_validate(m) for m in part)
+        fetched = Fetched(
+            CollectSummary(**head["summary"]),
+            datetime.fromisoformat(head["started_at"]),
+            mentions,
+            head["state"],
+        )
+        summaries.append(_store(store, config.source(name), fetched, dedup))
+        store.delete_doc("state", staged_key(run_id, name))
+        _drop_parts(store, run_id, name)
+    return summaries
+
+
+def _drop_parts(store: Store, run_id: str, source_name: str) -> None:
+    number = 0
+    while store.get_doc("state", staged_key(run_id, source_name, number)) is not None:
+        store.delete_doc("state", staged_key(run_id, source_name, number))
+        number += 1
+
+
+def _not_staged(config: Config, store: Store, source_name: str, run_id: str) -> CollectSummary:
+    """The summary of a source with nothing staged: from its ledger entry when an earlier try stored
+    it, else a failed collection, recorded."""
+    _drop_parts(store, run_id, source_name)  # left by a staging cut short
+    entry = store.get_record(LedgerEntry, LedgerEntry.make_id(source_name, run_id))
+    kind = config.source(source_name).kind
+    if entry is not None:
+        logger.info("source %s: stored by an earlier try of run %s", source_name, run_id)
+        return CollectSummary(
+            source=source_name, kind=kind, run_id=run_id, items=entry.items, new=entry.new, pages=entry.pages,
+            errors=entry.errors, errors_by_reason=dict(entry.errors_by_reason), empty_reason=entry.empty_reason,
+            failed=entry.status == "failed",
+        )  # fmt: skip
+    summary = CollectSummary(source=source_name, kind=kind, run_id=run_id, failed=True)
+    summary.count_error("not_staged", f"its collection staged nothing for run {run_id}")
+    _record(store, summary, datetime.now(UTC))
+    logger.error("source %s: nothing staged for run %s; recorded as failed", source_name, run_id)
+    return summary
 
 
 def new_run_id() -> str:

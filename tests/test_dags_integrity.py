@@ -31,6 +31,7 @@ def test_dags_have_expected_tasks_and_schedules(dagbag) -> None:  # type: ignore
     assert set(ingest.task_ids) == {
         "sources",
         "collect",
+        "store_collected",
         "partitions",
         "enrich",
         "finish_enrich",
@@ -39,7 +40,9 @@ def test_dags_have_expected_tasks_and_schedules(dagbag) -> None:  # type: ignore
     }
     assert ingest.get_task("collect").upstream_task_ids == {"sources"}
     assert ingest.get_task("enrich").trigger_rule == "all_done"
-    assert ingest.get_task("enrich").upstream_task_ids == {"collect", "partitions"}
+    assert ingest.get_task("store_collected").upstream_task_ids == {"sources", "collect"}
+    assert ingest.get_task("store_collected").trigger_rule == "all_done"
+    assert ingest.get_task("enrich").upstream_task_ids == {"store_collected", "partitions"}
     assert ingest.get_task("finish_enrich").upstream_task_ids == {"enrich"}
     assert ingest.get_task("detect").upstream_task_ids == {"finish_enrich"}
     assert ingest.get_task("act").upstream_task_ids == {"detect"}

@@ -88,6 +88,22 @@ def collect(
     return collect_all(config, store, sources=sources, run_id=run_id)
 
 
+def stage(config: Config, store: Store, source: str, *, run_id: str) -> CollectSummary:
+    """Collect one source and stage what it gave for run `run_id` (`store_collected` stores it)."""
+    from crawlers.collect import stage_source
+
+    return stage_source(config, source, store, run_id=run_id)
+
+
+def store_collected(
+    config: Config, store: Store, *, run_id: str, sources: list[str] | None = None
+) -> list[CollectSummary]:
+    """Store what every source staged for run `run_id`, in configuration order, as `collect` would."""
+    from crawlers.collect import store_staged
+
+    return store_staged(config, store, run_id=run_id, sources=sources)
+
+
 def enrich(config: Config, store: Store, *, progress: Callable[[int], None] | None = None) -> EnrichSummary:
     """Enrich the not-yet-enriched mentions, in `nlp.processes` local processes (`groundswell.app.processes`)."""
     from groundswell.app.processes import enrich_local

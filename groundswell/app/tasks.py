@@ -8,7 +8,8 @@ The tasks after collection take the store's writer lock (`Store.writer_lock`), t
 `groundswell run` takes, so a cron run and the DAG never enrich or notify at the same time: a task
 waits up to `TASK_LOCK_WAIT_S` (`$GROUNDSWELL_TASK_LOCK_WAIT_S`, 900 s) for the other writer, then
 fails with `StoreLocked` naming it (Airflow retries). Collection tasks run in parallel per source
-and do not take it: their writes are upserts by stable id and per-source state.
+and do not take it: they only stage what they fetched, under the DAG run's id and their source;
+`store_collected` stores it all, in order, under the lock.
 """
 
 from __future__ import annotations
@@ -115,22 +116,56 @@ class SourceFailed(RuntimeError):
 
 
 def collect_source(path: str, source: str, run_id: str | None = None) -> dict[str, Any]:
-    """Collect one source (web sources crawl in their own Scrapy process) and store what it found.
+    """Collect one source (web sources crawl in their own Scrapy process) and stage what it found.
 
-    `run_id` (the DAG run's id) groups the sources of one ingest run in the collection ledger, and
-    a retry of the task replaces its own entry. A source whose run failed raises `SourceFailed`
-    after its ledger entry is written: the task shows red (and retries), while enrichment and
-    detection still run on what the other sources delivered, with this source's buckets missing.
+    `run_id` (the DAG run's id) keys the staged items, which `store_collected` dedups and stores with
+    every other source's, in configuration order, once all collect tasks are done; a retry of the task
+    replaces its staged items. A source whose run failed raises `SourceFailed` after it is staged: the
+    task shows red (and retries), while the other sources are stored and enrichment and detection
+    still run, with this source's buckets missing. The summary returned leaves out what only storing
+    knows (new mentions, duplicates, documents written): `store_collected` returns those.
     """
     from crawlers.collect import explain_empty, ledger_status
 
     cfg = _load(path)
     with open_store(cfg) as store:
-        (summary,) = pipeline.collect(cfg, store, sources=[source], run_id=run_id)
+        summary = pipeline.stage(cfg, store, source, run_id=_dag_run(run_id))
     if ledger_status(summary) == "failed":
         why = "; ".join(summary.error_reasons[:3]) or explain_empty(summary)
         raise SourceFailed(f"source {source!r} failed: {why}"[:1000])
-    return _small(summary)
+    return {k: v for k, v in _small(summary).items() if k not in ("new", "duplicates", "written")}
+
+
+def store_collected(path: str, sources: list[str], run_id: str | None = None) -> dict[str, Any]:
+    """After every collect task, whatever its state: dedup and store what they staged for the DAG run.
+
+    The sources are stored in the order given (the enabled sources in configuration order) with one
+    dedup index, under the store's writer lock: the mentions, ids and duplicate counts `groundswell
+    run` would write, whichever collect task finished first. Each source gets its ledger entry here
+    (a source whose collect task staged nothing is recorded as failed); feed cursors advance here.
+    Returns per source its ledger status and the items, new mentions, duplicates and writes.
+    """
+    from crawlers.collect import ledger_status
+
+    cfg = _load(path)
+    with open_store(cfg) as store, store.writer_lock("task store_collected", wait_s=TASK_LOCK_WAIT_S):
+        summaries = pipeline.store_collected(cfg, store, run_id=_dag_run(run_id), sources=sources)
+    return {
+        s.source: {
+            "status": ledger_status(s),
+            "items": s.items,
+            "new": s.new,
+            "duplicates": s.duplicates,
+            "written": s.written,
+        }
+        for s in summaries
+    }
+
+
+def _dag_run(run_id: str | None) -> str:
+    if not run_id:
+        raise ConfigError("collection tasks need the DAG run's id (run_id), which keys what they stage")
+    return run_id
 
 
 def enrich_partitions() -> int:
