@@ -23,8 +23,8 @@ between them flips the opinion: the words one text has and the other lacks carry
 boilerplate added on one side, synonyms or typos, so the guard leaves them merged.
 
 Representatives are deterministic: within a batch the earliest published copy (then the smallest id)
-is kept and its `duplicate_count` is the sum of the copies' counts; `raw["duplicate_ids"]` lists up to
-20 absorbed ids. Across runs the choice is "re-check against the store": the first `dedup` call with a
+is kept and its `duplicate_count` is the sum of the copies' counts; `raw["duplicate_ids"]` lists the
+absorbed ids (up to 5,000: a bot burst's copies beyond that are counted but not listed). Across runs the choice is "re-check against the store": the first `dedup` call with a
 store indexes the mentions the store holds from the last `window_days` (30) days, so a copy collected
 tomorrow of an item stored today is absorbed into the stored one (whose count is raised and which is
 returned for upsert). A stored mention stays the representative even when a late copy is older, so ids
@@ -33,7 +33,9 @@ for the whole run, so the store is read once.
 
 Re-collected items (same id as a stored mention) are not copies: the stored mention is returned with the
 fresh engagement counts (likes, shares, replies, author reach) and everything else kept, so NLP
-enrichment and duplicate counts survive re-crawls.
+enrichment and duplicate counts survive re-crawls. A copy absorbed earlier (its id listed by a stored
+representative, or absorbed earlier in this run) that is collected again is not counted again either,
+so re-crawling the same pages leaves every `duplicate_count` as it was.
 """
 
 from __future__ import annotations
@@ -119,7 +121,7 @@ def opinion_differs(a: str, b: str) -> bool:
     return any(sa != sb for sa in signs_a for sb in signs_b)
 
 
-MAX_LISTED_DUPLICATES = 20
+MAX_LISTED_DUPLICATES = 5000  # absorbed ids listed per representative (~22 bytes each in JSON)
 FACT_SPAN = 3  # longest substitution (words per side) read as a changed fact rather than changed boilerplate
 _QUOTE_LINE = re.compile(r"^[ \t]*(?:>|&gt;).*$", re.M)
 _QUOTE_HEADER = re.compile(
@@ -228,6 +230,7 @@ class DedupResult:
     by_url: int = 0
     by_text: int = 0
     refreshed: int = 0  # incoming mentions that were already stored (engagement refreshed)
+    recollected: int = 0  # incoming copies absorbed by an earlier run or batch (not counted again)
     new: int = 0  # incoming mentions that are new representatives
 
 
@@ -329,6 +332,8 @@ class Deduplicator:
         count = 0
         for mention in store.iter_mentions(Filters(start=start)):
             self._stored.add(mention.id)
+            for copy_id in mention.raw.get("duplicate_ids", ()):  # absorbed by an earlier run
+                self._rep.setdefault(copy_id, mention.id)
             own = self._own_text(mention)
             text = self._normalised(mention, own)
             self._index(mention.id, mention.canonical_url, self.signature(mention, text), text, own)
@@ -377,8 +382,11 @@ class Deduplicator:
                     out[mention_id] = old.model_copy(update=changes)
                 result.refreshed += 1
                 self._stored.add(mention_id)
+            elif mention_id in self._rep:  # a copy absorbed earlier, collected again: counted already
+                result.recollected += 1
         new = sorted(
-            (m for i, m in incoming.items() if i not in stored_now), key=lambda m: (m.published, m.id)
+            (m for i, m in incoming.items() if i not in stored_now and i not in self._rep),
+            key=lambda m: (m.published, m.id),
         )
         uf = _UnionFind()
         members: dict[str, Mention] = {}
@@ -459,10 +467,8 @@ class Deduplicator:
 
     @staticmethod
     def _absorb(rep: Mention, copies: Sequence[Mention]) -> Mention:
-        listed = list(rep.raw.get("duplicate_ids", []))
-        for c in copies:
-            if c.id not in listed and len(listed) < MAX_LISTED_DUPLICATES:
-                listed.append(c.id)
+        listed = list(dict.fromkeys([*rep.raw.get("duplicate_ids", []), *(c.id for c in copies)]))
+        listed = listed[:MAX_LISTED_DUPLICATES]
         return rep.model_copy(
             update={
                 "duplicate_count": rep.duplicate_count + sum(c.duplicate_count for c in copies),

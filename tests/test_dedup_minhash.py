@@ -209,3 +209,35 @@ def test_dedup_handles_batches_larger_than_sqlite_parameter_limits() -> None:
     batch = [_m(str(i), f"mention number {i}") for i in range(40000)]
     result = Deduplicator().dedup(batch, store)
     assert result.new == 40000 and result.duplicates == 0
+
+
+def test_copies_collected_again_on_later_runs_are_not_counted_again() -> None:
+    # a re-crawl reads the same syndicated copies again: the representative's count must stay 3
+    store = SqliteStore(":memory:")
+    copies = [
+        _m("orig", ARTICLE, source="wire", hours=0),
+        _m("a", "Breaking: " + ARTICLE + " Subscribe to our newsletter for more.", source="site-a", hours=2),
+        _m("b", ARTICLE.upper().replace(".", "!") + " (c) Site B 2026", source="site-b", hours=1),
+    ]
+    counts = []
+    for _run in range(3):
+        result = Deduplicator().dedup(copies, store)  # a fresh index per run, as collect_all makes
+        store.upsert_mentions(result.mentions)
+        counts.append(store.get_mentions([copies[0].id])[0].duplicate_count)
+    assert counts == [3, 3, 3] and store.count() == 1
+    assert result.recollected == 2 and result.refreshed == 1 and result.duplicates == 0
+    # a new copy on a later run is still absorbed and counted once
+    late = _m("c", "Via wire: " + ARTICLE, source="site-c", hours=30)
+    store.upsert_mentions(Deduplicator().dedup([late, copies[1]], store).mentions)
+    assert store.get_mentions([copies[0].id])[0].duplicate_count == 4 and store.count() == 1
+
+
+def test_a_copy_seen_twice_in_one_run_is_counted_once() -> None:
+    store = SqliteStore(":memory:")
+    dedup = Deduplicator()
+    copy = _m("a", "Breaking: " + ARTICLE, source="site-a", hours=2)
+    first = dedup.dedup([_m("orig", ARTICLE, source="wire"), copy], store)
+    store.upsert_mentions(first.mentions)
+    again = dedup.dedup([copy], store)  # e.g. the same post on a second page, or in a second source's feed
+    store.upsert_mentions(again.mentions)
+    assert again.recollected == 1 and store.get_mentions([first.mentions[0].id])[0].duplicate_count == 2
