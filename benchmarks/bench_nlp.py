@@ -15,8 +15,8 @@ Runs, each in its own process so that its peak RSS is its own:
 - `noblend`: `shared` without the sentiment artifact's TF-IDF blend (`nlp.tfidf`; the output before it).
 - `onnx`: the shared pass on ONNX Runtime fp32.
 - `onnx-int8`: the shared pass on ONNX Runtime with int8 dynamic quantisation.
-- `bf16`: the packed pass in bf16 (AMX), close calls recomputed in fp32 (`nlp.encoder`); the default
-  on CPUs with AMX. The encoder takes at least 128 mention texts per pass (`nlp.enricher.PREFETCH_TEXTS`).
+- `bf16`: the packed pass in bf16 (AMX, or AVX512-BF16 where there is no AMX), close calls recomputed
+  in fp32 (`nlp.encoder`); the default on CPUs with AMX. The encoder takes at least 128 mention texts per pass (`nlp.enricher.PREFETCH_TEXTS`).
 - `bf16-32`: the same with one encoder pass per enrichment batch (32 mentions), as before the prefetch.
 - `threads1`: the default backend and precision with one thread (a busy machine).
 - `command`: end to end, `groundswell nlp enrich --processes 1` as a command on a SQLite store of the
