@@ -415,6 +415,15 @@ def main() -> int:
         + (f", sentiment model {args.sentiment_model}" if args.sentiment_model else "")
         + ("" if name != "none" else " (no CUDA device: GPU path not measured)")
     )
+    from nlp.encoder import bf16_native, bf16_supported, resolve_precision
+
+    # the command levers and `auto` run this precision: bf16 on AMX, fp32 elsewhere unless asked for
+    print(
+        f"CPU precision of the default path: {resolve_precision(None, 'cpu', 'torch')} "
+        f"(AMX bf16: {'yes' if bf16_supported() else 'no'}, "
+        f"AVX512-BF16 or AMX: {'yes' if bf16_native() else 'no'}, "
+        f"GROUNDSWELL_NLP_PRECISION={os.environ.get('GROUNDSWELL_NLP_PRECISION', 'unset')})"
+    )
     print(f"load average before: {' '.join(f'{x:.2f}' for x in os.getloadavg())}")
     header = (
         f"{'run':<11}{'backend':<24}{'device':<7}{'batch':>6}{'thr':>4}{'mentions/s':>11}{'/cpu-s':>8}{'seconds':>9}"
