@@ -15,8 +15,8 @@ Runs, each in its own process so that its peak RSS is its own:
 - `noblend`: `shared` without the sentiment artifact's TF-IDF blend (`nlp.tfidf`; the output before it).
 - `onnx`: the shared pass on ONNX Runtime fp32.
 - `onnx-int8`: the shared pass on ONNX Runtime with int8 dynamic quantisation.
-- `bf16`: the packed pass in bf16 (AMX), close calls recomputed in fp32 (`nlp.encoder`); the default
-  on CPUs with AMX. The encoder takes at least 128 mention texts per pass (`nlp.enricher.PREFETCH_TEXTS`).
+- `bf16`: the packed pass in bf16 (AMX, or AVX512-BF16 where there is no AMX), close calls recomputed
+  in fp32 (`nlp.encoder`); the default on CPUs with AMX. The encoder takes at least 128 mention texts per pass (`nlp.enricher.PREFETCH_TEXTS`).
 - `bf16-32`: the same with one encoder pass per enrichment batch (32 mentions), as before the prefetch.
 - `threads1`: the default backend and precision with one thread (a busy machine).
 - `command`: end to end, `groundswell nlp enrich --processes 1` as a command on a SQLite store of the
@@ -414,6 +414,15 @@ def main() -> int:
         f"torch threads {args.threads}, cpu count {os.cpu_count()}, GPU: {name}"
         + (f", sentiment model {args.sentiment_model}" if args.sentiment_model else "")
         + ("" if name != "none" else " (no CUDA device: GPU path not measured)")
+    )
+    from nlp.encoder import bf16_native, bf16_supported, resolve_precision
+
+    # the command levers and `auto` run this precision: bf16 on AMX, fp32 elsewhere unless asked for
+    print(
+        f"CPU precision of the default path: {resolve_precision(None, 'cpu', 'torch')} "
+        f"(AMX bf16: {'yes' if bf16_supported() else 'no'}, "
+        f"AVX512-BF16 or AMX: {'yes' if bf16_native() else 'no'}, "
+        f"GROUNDSWELL_NLP_PRECISION={os.environ.get('GROUNDSWELL_NLP_PRECISION', 'unset')})"
     )
     print(f"load average before: {' '.join(f'{x:.2f}' for x in os.getloadavg())}")
     header = (

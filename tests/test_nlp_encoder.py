@@ -14,7 +14,7 @@ from nlp.classifier import ARTIFACTS_DIR
 from nlp.encoder import (
     EMBEDDING,
     SharedEncoder,
-    bf16_supported,
+    bf16_native,
     default_threads,
     resolve_backend,
     resolve_precision,
@@ -176,8 +176,8 @@ def test_prepacked_bf16_products_are_those_of_f_linear_for_any_row_count() -> No
 
     from nlp import packed
 
-    if not bf16_supported():
-        pytest.skip("this CPU has no AMX bf16 units")
+    if not bf16_native():
+        pytest.skip("this CPU has no bf16 units (AMX or AVX512-BF16)")
     g = torch.Generator().manual_seed(7)
     weight = (torch.randn(1152, 384, generator=g) * 0.05).to(torch.bfloat16)
     bias = (torch.randn(1152, generator=g) * 0.05).to(torch.bfloat16)
@@ -209,8 +209,8 @@ def test_bf16_feed_forward_is_the_whole_up_product_sliced_bit_for_bit(torch_enco
 
     from nlp import packed
 
-    if not bf16_supported():
-        pytest.skip("this CPU has no AMX bf16 units")
+    if not bf16_native():
+        pytest.skip("this CPU has no bf16 units (AMX or AVX512-BF16)")
     bf16 = torch.bfloat16
     module = torch_encoder.branches["sentiment"].stages[5]  # a LoRA-merged layer
     w = packed._copy_weights(module, bf16)
@@ -310,7 +310,11 @@ def test_precision_is_bf16_where_the_cpu_has_amx_unless_fp32_is_asked_for(
     monkeypatch.setenv("GROUNDSWELL_NLP_PRECISION", "bf16")
     assert resolve_precision(None, "cpu", "torch") == "bf16"
     monkeypatch.setattr(nlp.encoder, "bf16_supported", lambda: False)
-    assert resolve_precision(None, "cpu", "torch") == "fp32"  # no AMX: emulated bf16 would be slower
+    monkeypatch.setattr(nlp.encoder, "bf16_native", lambda: True)
+    assert resolve_precision(None, "cpu", "torch") == "bf16"  # asked for, on AVX512-BF16 without AMX
+    assert resolve_precision("auto", "cpu", "torch") == "fp32"  # but not the default there
+    monkeypatch.setattr(nlp.encoder, "bf16_native", lambda: False)
+    assert resolve_precision(None, "cpu", "torch") == "fp32"  # no bf16 units: emulated bf16 would be slower
     monkeypatch.delenv("GROUNDSWELL_NLP_PRECISION")
     assert resolve_precision(None, "cpu", "torch") == "fp32"
     monkeypatch.setenv("GROUNDSWELL_NLP_PRECISION", "fp8")
@@ -322,8 +326,8 @@ def test_precision_is_bf16_where_the_cpu_has_amx_unless_fp32_is_asked_for(
 def test_bf16_gives_the_labels_of_fp32_and_recomputes_close_calls_in_fp32(
     torch_encoder: SharedEncoder, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    if not bf16_supported():
-        pytest.skip("this CPU has no AMX bf16 units")
+    if not bf16_native():
+        pytest.skip("this CPU has no bf16 units (AMX or AVX512-BF16)")
     import nlp.encoder
 
     texts = [
@@ -352,8 +356,8 @@ def test_bf16_gives_the_labels_of_fp32_and_recomputes_close_calls_in_fp32(
 def test_bf16_scores_of_a_text_do_not_depend_on_its_batch_position_or_threads(
     margin: float, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    if not bf16_supported():
-        pytest.skip("this CPU has no AMX bf16 units")
+    if not bf16_native():
+        pytest.skip("this CPU has no bf16 units (AMX or AVX512-BF16)")
     import random
 
     import torch
@@ -394,8 +398,8 @@ def test_bf16_scores_of_a_text_do_not_depend_on_its_batch_position_or_threads(
 def test_bf16_rows_of_inputs_seen_before_come_from_the_memo_bit_for_bit(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    if not bf16_supported():
-        pytest.skip("this CPU has no AMX bf16 units")
+    if not bf16_native():
+        pytest.skip("this CPU has no bf16 units (AMX or AVX512-BF16)")
     import nlp.encoder
 
     outputs = ["sentiment", "emotion", EMBEDDING]

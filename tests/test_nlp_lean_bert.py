@@ -14,7 +14,7 @@ import numpy as np
 import pytest
 
 from nlp.classifier import ARTIFACTS_DIR, PACKAGED_MINILM, resolve_base
-from nlp.encoder import EMBEDDING, SharedEncoder, bf16_supported
+from nlp.encoder import EMBEDDING, SharedEncoder, bf16_native
 
 TASKS = {"sentiment": ARTIFACTS_DIR / "sentiment", "emotion": ARTIFACTS_DIR / "emotion"}
 SHARED = Path(__file__).resolve().parents[1] / ".." / "shared" / "data"
@@ -78,8 +78,8 @@ def test_outputs_are_bit_identical_to_the_transformers_loaded_encoder(
 ) -> None:
     import torch
 
-    if precision == "bf16" and not bf16_supported():
-        pytest.skip("no AMX bf16 on this CPU")
+    if precision == "bf16" and not bf16_native():
+        pytest.skip("no bf16 units (AMX or AVX512-BF16) on this CPU")
     texts = _reference_texts()[:400]
     outputs = ["sentiment", "emotion", EMBEDDING]
     encoders, results = {}, {}
