@@ -104,10 +104,10 @@ def bf16_supported() -> bool:
 @functools.cache
 def bf16_native() -> bool:
     """True where the CPU multiplies bf16 natively: AMX (`bf16_supported`) or AVX512-BF16 dot products
-    (`avx512_bf16`: AMD Zen 4, Intel Cooper Lake). Without AMX, bf16 is taken when asked for only
-    (`resolve_precision`): on a Zen 4 (AMD EPYC, 2 cores) it encoded 1,024 distinct bench texts in
-    10.3 CPU-s against 19.3 in fp32 (1 thread), its rows as batch-independent as on AMX (the bf16 tests
-    of `tests/test_nlp_encoder.py` pass there), but its probabilities are not AMX's bit for bit."""
+    (`avx512_bf16`: AMD Zen 4, Intel Cooper Lake); bf16 is the default there (`resolve_precision`). On a
+    Zen 4 (AMD EPYC, 2 cores) it encoded 1,024 distinct bench texts in 10.3 CPU-s against 19.3 in fp32
+    (1 thread), its rows as batch-independent as on AMX (the bf16 tests of `tests/test_nlp_encoder.py`
+    pass there), but its probabilities are not AMX's bit for bit."""
     return bf16_supported() or _cpu_flag("avx512_bf16", "_is_avx512_bf16_supported")
 
 
@@ -130,10 +130,10 @@ def _cpu_flag(flag: str, probe: str) -> bool:
 def resolve_precision(precision: str | None, device: str, backend: str) -> str:
     """The CPU torch backend's precision: explicit > GROUNDSWELL_NLP_PRECISION > auto.
 
-    `auto` (default) is bf16 where the CPU has AMX bf16 units (`bf16_supported`), fp32 elsewhere;
-    `bf16` asked for also runs on CPUs with AVX512-BF16 (`bf16_native`), fp32 where neither is.
-    bf16 runs the matrix products on AMX (layer norms, attention, residuals and pooling stay fp32):
-    ~2-3x less CPU per text than fp32. Every classifier row whose two best labels are within
+    `auto` (default) is bf16 where the CPU multiplies bf16 natively (`bf16_native`: AMX bf16 units or
+    AVX512-BF16), fp32 elsewhere (emulated bf16 would be slower). bf16 runs the matrix products in
+    bfloat16 (layer norms, attention, residuals and pooling stay fp32): ~2-3x less CPU per text than
+    fp32 on AMX, ~1.6-1.9x on AVX512-BF16 (AMD Zen 4). Every classifier row whose two best labels are within
     `BF16_MARGIN` is recomputed in fp32, so the labels are fp32's; probabilities and embeddings move
     by up to ~0.01 against fp32, and a text's scores are bit-identical whatever batch, position or
     thread count it comes in (`nlp.packed`), so partitions and re-runs agree exactly. CUDA runs fp16
@@ -150,13 +150,11 @@ def resolve_precision(precision: str | None, device: str, backend: str) -> str:
         if chosen == "bf16":
             logger.warning("NLP precision bf16 runs on the torch backend only; %s runs fp32", backend)
         return "fp32"
-    if chosen == "bf16" and bf16_native():
+    if bf16_native():
         return "bf16"
-    if not bf16_supported():
-        if chosen == "bf16":
-            logger.warning("NLP precision bf16 asked for but this CPU has no bf16 units; using fp32")
-        return "fp32"
-    return "bf16"
+    if chosen == "bf16":
+        logger.warning("NLP precision bf16 asked for but this CPU has no bf16 units; using fp32")
+    return "fp32"
 
 
 def default_threads() -> int:

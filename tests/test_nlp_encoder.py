@@ -293,14 +293,14 @@ def test_onnx_that_cannot_be_built_falls_back_to_torch(
     assert probs.shape == (1, 3) and abs(float(probs.sum()) - 1.0) < 1e-4
 
 
-def test_precision_is_bf16_where_the_cpu_has_amx_unless_fp32_is_asked_for(
+def test_precision_is_bf16_where_the_cpu_has_bf16_units_unless_fp32_is_asked_for(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     import nlp.encoder
 
     monkeypatch.delenv("GROUNDSWELL_NLP_PRECISION", raising=False)
-    monkeypatch.setattr(nlp.encoder, "bf16_supported", lambda: True)
-    assert resolve_precision(None, "cpu", "torch") == "bf16"  # the default on AMX: batch-independent too
+    monkeypatch.setattr(nlp.encoder, "bf16_native", lambda: True)  # AMX or AVX512-BF16
+    assert resolve_precision(None, "cpu", "torch") == "bf16"  # the default there: batch-independent too
     assert resolve_precision("fp32", "cpu", "torch") == "fp32"
     assert resolve_precision("auto", "cpu", "onnx") == "fp32"  # bf16 is a torch path
     assert resolve_precision("bf16", "cpu", "onnx") == "fp32"
@@ -309,10 +309,6 @@ def test_precision_is_bf16_where_the_cpu_has_amx_unless_fp32_is_asked_for(
     assert resolve_precision(None, "cpu", "torch") == "fp32"  # the environment overrides the default
     monkeypatch.setenv("GROUNDSWELL_NLP_PRECISION", "bf16")
     assert resolve_precision(None, "cpu", "torch") == "bf16"
-    monkeypatch.setattr(nlp.encoder, "bf16_supported", lambda: False)
-    monkeypatch.setattr(nlp.encoder, "bf16_native", lambda: True)
-    assert resolve_precision(None, "cpu", "torch") == "bf16"  # asked for, on AVX512-BF16 without AMX
-    assert resolve_precision("auto", "cpu", "torch") == "fp32"  # but not the default there
     monkeypatch.setattr(nlp.encoder, "bf16_native", lambda: False)
     assert resolve_precision(None, "cpu", "torch") == "fp32"  # no bf16 units: emulated bf16 would be slower
     monkeypatch.delenv("GROUNDSWELL_NLP_PRECISION")
