@@ -35,7 +35,7 @@ import tempfile
 import time
 import uuid
 from dataclasses import asdict, dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -55,6 +55,7 @@ __all__ = [
     "CollectSummary",
     "collect_all",
     "collect_source",
+    "drop_stale_staging",
     "ledger_entry",
     "stage_source",
     "state_key",
@@ -454,6 +455,40 @@ def _not_staged(config: Config, store: Store, source_name: str, run_id: str) -> 
     _record(store, summary, datetime.now(UTC))
     logger.error("source %s: nothing staged for run %s; recorded as failed", source_name, run_id)
     return summary
+
+
+def drop_stale_staging(
+    store: Store, *, older_than: timedelta = timedelta(days=2), now: datetime | None = None
+) -> int:
+    """Delete the staging of runs whose store step never ran (a DAG run deleted, or failed for good).
+
+    A source's staging is dropped when its head document says it was staged more than `older_than`
+    ago (a run's store step follows its collect tasks within the hour). Parts left without a head by a
+    staging cut short are dropped by that run's store step, not here. Returns the sources' stagings dropped.
+    """
+    cutoff = (now or datetime.now(UTC)) - older_than
+    dropped = 0
+    for doc in store.query_docs("state", limit=100_000):
+        head = doc.get("value")
+        if (
+            not str(doc.get("key", "")).startswith("staged:")
+            or not isinstance(head, dict)
+            or "parts" not in head
+        ):
+            continue  # not staging, or one of its parts
+        if datetime.fromisoformat(head["started_at"]) >= cutoff:
+            continue
+        run_id, source = head["summary"]["run_id"], head["summary"]["source"]
+        store.delete_doc("state", staged_key(run_id, source))
+        _drop_parts(store, run_id, source)
+        logger.warning(
+            "source %s: staging of run %s never stored (staged %s); dropped",
+            source,
+            run_id,
+            head["started_at"],
+        )
+        dropped += 1
+    return dropped
 
 
 def new_run_id() -> str:

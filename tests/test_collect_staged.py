@@ -211,3 +211,44 @@ def test_a_failed_source_is_staged_and_recorded_by_the_store_step(
     [summary] = store_staged(config, store, run_id="scheduled__6", sources=["gone"])
     [entry] = store.collection_ledger()
     assert (entry.source, entry.status, entry.run_id, summary.errors) == ("gone", "failed", "scheduled__6", 1)
+
+
+def test_housekeeping_drops_the_staging_of_runs_never_stored_once_two_days_old(
+    store: Store, tmp_path: Path, feeds: Any
+) -> None:
+    from crawlers.collect import drop_stale_staging
+
+    config = _config(tmp_path, feeds)
+    for name in SOURCES:  # a run whose store step never ran, then a run under way
+        stage_source(config, name, store, run_id="scheduled__old")
+    stage_source(config, "wire", store, run_id="scheduled__new")
+    store.set_state("cursor-like", {"parts": 1})  # not staging: kept whatever its value
+    later = datetime.now(UTC) + timedelta(days=1)
+    assert drop_stale_staging(store, now=later) == 0  # a day old: its store step may still come
+    assert drop_stale_staging(store, now=later + timedelta(days=2)) == 4
+    assert _no_staged_documents(store, "scheduled__old") and _no_staged_documents(store, "scheduled__new")
+    assert store.get_state("cursor-like") == {"parts": 1} and store.collection_ledger() == []
+    assert store.count() == 0  # staging is never stored as mentions by housekeeping
+
+
+def test_the_maintenance_task_drops_stale_staging(tmp_path: Path, feeds: Any) -> None:
+    import yaml
+
+    from groundswell.app import tasks
+    from groundswell.config import load_config
+    from groundswell.store import open_store
+
+    path = tmp_path / "groundswell.yaml"
+    source = {"name": "wire", "kind": "rss", "url": f"{feeds.url}/wire.xml"}
+    path.write_text(yaml.safe_dump({"data_dir": str(tmp_path / "data"), "sources": [source]}))
+    config = load_config(path)
+    with open_store(config) as store:
+        stage_source(config, "wire", store, run_id="scheduled__lost")
+    assert tasks.rollover(str(path))["stale_staging_dropped"] == 0  # staged just now
+    old = datetime.now(UTC) - timedelta(days=3)
+    with open_store(config) as store:  # the same staging, three days old
+        head = store.get_state(staged_key("scheduled__lost", "wire"))
+        store.set_state(staged_key("scheduled__lost", "wire"), {**head, "started_at": old.isoformat()})
+    assert tasks.rollover(str(path))["stale_staging_dropped"] == 1
+    with open_store(config) as store:
+        assert store.get_state(staged_key("scheduled__lost", "wire", 0)) is None and store.count() == 0

@@ -303,10 +303,13 @@ def backfill(path: str, start: datetime, end: datetime) -> dict[str, Any]:
 
 
 def rollover(path: str) -> dict[str, Any]:
-    """Store housekeeping: index rollover and retention on Elasticsearch, FTS optimisation on SQLite."""
+    """Store housekeeping: index rollover and retention on Elasticsearch, FTS optimisation on SQLite,
+    and the staging of ingest runs whose store step never ran (staged over two days ago) dropped."""
+    from crawlers.collect import drop_stale_staging
+
     cfg = _load(path)
     with open_store(cfg) as store:
-        return store.maintain()
+        return {**store.maintain(), "stale_staging_dropped": drop_stale_staging(store)}
 
 
 def refresh_topics(path: str) -> dict[str, Any]:
