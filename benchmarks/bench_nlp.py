@@ -16,7 +16,7 @@ Runs, each in its own process so that its peak RSS is its own:
 - `onnx`: the shared pass on ONNX Runtime fp32.
 - `onnx-int8`: the shared pass on ONNX Runtime with int8 dynamic quantisation.
 - `bf16`: the packed pass in bf16 (AMX, or AVX512-BF16 where there is no AMX), close calls recomputed
-  in fp32 (`nlp.encoder`); the default on CPUs with AMX. The encoder takes at least 128 mention texts per pass (`nlp.enricher.PREFETCH_TEXTS`).
+  in fp32 (`nlp.encoder`); the default on CPUs with either. The encoder takes at least 128 mention texts per pass (`nlp.enricher.PREFETCH_TEXTS`).
 - `bf16-32`: the same with one encoder pass per enrichment batch (32 mentions), as before the prefetch.
 - `threads1`: the default backend and precision with one thread (a busy machine).
 - `command`: end to end, `groundswell nlp enrich --processes 1` as a command on a SQLite store of the
@@ -417,7 +417,7 @@ def main() -> int:
     )
     from nlp.encoder import bf16_native, bf16_supported, resolve_precision
 
-    # the command levers and `auto` run this precision: bf16 on AMX, fp32 elsewhere unless asked for
+    # the command levers and `auto` run this precision: bf16 on AMX or AVX512-BF16, fp32 elsewhere
     print(
         f"CPU precision of the default path: {resolve_precision(None, 'cpu', 'torch')} "
         f"(AMX bf16: {'yes' if bf16_supported() else 'no'}, "
