@@ -425,9 +425,14 @@ def store_staged(
             head["state"],
         )
         summaries.append(_store(store, config.source(name), fetched, dedup))
-        store.delete_doc("state", staged_key(run_id, name))
-        _drop_parts(store, run_id, name)
+        _drop_staging(store, run_id, name)
     return summaries
+
+
+def _drop_staging(store: Store, run_id: str, source_name: str) -> None:
+    """Delete a source's staged collection: its head first (a staging without a head is not seen), then its parts."""
+    store.delete_doc("state", staged_key(run_id, source_name))
+    _drop_parts(store, run_id, source_name)
 
 
 def _drop_parts(store: Store, run_id: str, source_name: str) -> None:
@@ -479,8 +484,7 @@ def drop_stale_staging(
         if datetime.fromisoformat(head["started_at"]) >= cutoff:
             continue
         run_id, source = head["summary"]["run_id"], head["summary"]["source"]
-        store.delete_doc("state", staged_key(run_id, source))
-        _drop_parts(store, run_id, source)
+        _drop_staging(store, run_id, source)
         logger.warning(
             "source %s: staging of run %s never stored (staged %s); dropped",
             source,
